@@ -1,0 +1,62 @@
+//! Signing in and out, and who is signed in.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the web app may know about the signed-in account. Never holds the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub username: String,
+    pub privileges: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<&crate::store::accounts::Account> for AccountView {
+    fn from(account: &crate::store::accounts::Account) -> Self {
+        let privileges = crate::domain::PrivilegeSet::from_storage(&account.privileges);
+        Self { username: account.username.clone(), privileges: privileges.iter().map(str::to_owned).collect() }
+    }
+}
+
+/// Checks the credentials, opens a session (cookie) and sends the browser to the tokens page.
+#[server(prefix = "/rpc", endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    use super::context::{client_ip, fail, set_cookie, state};
+    use crate::services::{auth, password::Password};
+
+    let state = state().map_err(fail)?;
+    let ip = client_ip();
+    let (_, cookie) = auth::login(&state, &username, Password::new(password), ip.as_deref()).await.map_err(fail)?;
+    set_cookie(&auth::set_cookie_header(&cookie, &state.sessions));
+    leptos_axum::redirect("/tokens");
+    Ok(())
+}
+
+/// Ends the session and sends the browser to the login page.
+#[server(prefix = "/rpc", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use super::context::{client_ip, fail, session_cookie, set_cookie, state};
+    use crate::services::auth;
+
+    let state = state().map_err(fail)?;
+    if let Some(cookie) = session_cookie() {
+        auth::logout(&state, &cookie, client_ip().as_deref()).await.map_err(fail)?;
+    }
+    set_cookie(&auth::clear_cookie_header(&state.sessions));
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The signed-in account, or `None` when nobody is signed in (or the session has ended).
+#[server(prefix = "/rpc", endpoint = "current_account")]
+pub async fn current_account() -> Result<Option<AccountView>, AppError> {
+    use super::context::{fail, signed_in, state};
+
+    let state = state().map_err(fail)?;
+    match signed_in(&state).await {
+        Ok(account) => Ok(Some(AccountView::from(&account))),
+        Err(AppError::Unauthenticated) => Ok(None),
+        Err(err) => Err(fail(err)),
+    }
+}

@@ -1,0 +1,57 @@
+//! What a server function knows about its request: the shared state, the session cookie, the client address,
+//! and how to answer with the right HTTP status.
+
+use crate::{error::AppError, services::auth, state::AppState, store::accounts::Account};
+use axum::{
+    extract::ConnectInfo,
+    http::{HeaderValue, StatusCode, header, request::Parts},
+};
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+use std::net::SocketAddr;
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState is missing from the server function context");
+        AppError::Internal
+    })
+}
+
+/// The session cookie's value on this request, if any.
+pub fn session_cookie() -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(auth::cookie_value)
+        .map(str::to_owned)
+}
+
+/// The client's address: the socket peer.
+pub fn client_ip() -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// The signed-in account, or `Unauthenticated`.
+pub async fn signed_in(state: &AppState) -> Result<Account, AppError> {
+    let cookie = session_cookie().ok_or(AppError::Unauthenticated)?;
+    auth::resolve_session(state, &cookie).await?.ok_or(AppError::Unauthenticated)
+}
+
+/// Adds a `Set-Cookie` header to the response.
+pub fn set_cookie(value: &str) {
+    if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value)) {
+        response.append_header(header::SET_COOKIE, value);
+    }
+}
+
+/// Sets the response status from the error, so callers' mistakes are 4xx and only our own failures are 5xx.
+pub fn fail(err: AppError) -> AppError {
+    if let (Some(response), Ok(status)) = (use_context::<ResponseOptions>(), StatusCode::from_u16(err.status())) {
+        response.set_status(status);
+    }
+    err
+}

@@ -1,0 +1,115 @@
+//! The one error type that crosses the wire from server functions to the UI. It carries what the user needs
+//! (which field, what rule) and never database or internal text.
+
+use serde::{Deserialize, Serialize};
+use server_fn_error::{FromServerFnError, JsonEncoding, ServerFnErrorErr};
+
+// Re-exported through leptos so the WASM and server builds agree on the same server_fn version.
+mod server_fn_error {
+    pub use leptos::server_fn::codec::JsonEncoding;
+    pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// A login failed. Deliberately says nothing about which part was wrong.
+    #[error("Invalid username or password")]
+    InvalidCredentials,
+    /// No session, or it has expired.
+    #[error("Your session has ended. Please sign in again.")]
+    Unauthenticated,
+    /// The right password for a suspended account.
+    #[error("This account is suspended. Contact your administrator.")]
+    AccountSuspended,
+    /// Signed in, but without the privilege the action needs.
+    #[error("This needs the “{0}” privilege.")]
+    Forbidden(String),
+    /// A value broke a rule; `field` names the form field it belongs to.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    /// A unique value is taken, e.g. "name already in use".
+    #[error("{message}")]
+    Conflict { field: String, message: String },
+    #[error("Not found")]
+    NotFound,
+    /// The request itself was malformed (missing or undecodable arguments).
+    #[error("The request was malformed: {0}")]
+    BadRequest(String),
+    /// Something failed on the server; details are in the server log, not here.
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The browser could not reach the server or read its answer.
+    #[error("Could not reach the server ({0}). Check your connection and try again.")]
+    Network(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl ToString) -> Self {
+        Self::Invalid { field: field.to_owned(), message: message.to_string() }
+    }
+
+    pub fn conflict(field: &str, message: impl ToString) -> Self {
+        Self::Conflict { field: field.to_owned(), message: message.to_string() }
+    }
+
+    /// The message to show next to `field`, if this error belongs to it.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field: f, message } | Self::Conflict { field: f, message } if f == field => {
+                Some(message.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidCredentials | Self::Unauthenticated => 401,
+            Self::Forbidden(_) | Self::AccountSuspended => 403,
+            Self::NotFound => 404,
+            Self::Conflict { .. } => 409,
+            Self::Invalid { .. } => 422,
+            Self::BadRequest(_) => 400,
+            Self::Internal => 500,
+            Self::Network(_) => 502,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => Self::BadRequest(msg),
+            ServerFnErrorErr::Request(msg) | ServerFnErrorErr::Deserialization(msg) => Self::Network(msg),
+            _ => Self::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_belong_to_their_field_only() {
+        let err = AppError::conflict("name", "That name is already in use.");
+        assert_eq!(err.for_field("name").as_deref(), Some("That name is already in use."));
+        assert_eq!(err.for_field("expiry"), None);
+        assert_eq!(err.status(), 409);
+    }
+
+    #[test]
+    fn errors_survive_the_wire() {
+        let err = AppError::invalid("name", "The name cannot be empty.");
+        let bytes = err.ser();
+        assert_eq!(AppError::de(bytes), err);
+    }
+
+    #[test]
+    fn login_failure_says_nothing_more() {
+        assert_eq!(AppError::InvalidCredentials.to_string(), "Invalid username or password");
+    }
+}

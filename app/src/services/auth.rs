@@ -1,0 +1,190 @@
+//! Signing in and out of the web app: password checks, server-side sessions with idle and absolute timeouts,
+//! and the session cookie (HttpOnly, SameSite=Strict, Secure under TLS).
+
+use super::{internal, password::Password};
+use crate::{
+    domain::AccountName,
+    error::AppError,
+    state::AppState,
+    store::{
+        accounts::{self, Account},
+        audit::{self, NewEvent, Outcome},
+        sessions,
+    },
+};
+use chrono::Duration;
+
+use super::random::{base62, sha256_hex};
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "tessera_session";
+
+/// How long sessions live.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// A session unused this long ends.
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub absolute_timeout: Duration,
+    /// Mark the cookie `Secure` (served over TLS).
+    pub secure_cookie: bool,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { idle_timeout: Duration::minutes(30), absolute_timeout: Duration::hours(12), secure_cookie: false }
+    }
+}
+
+/// Last-seen times are written at most this often, so reading pages does not mean writing the database.
+const TOUCH_INTERVAL: Duration = Duration::seconds(60);
+
+/// The secret value of a new session cookie. Only its hash is stored.
+pub struct SessionCookie(pub String);
+
+/// Checks a username and password and opens a session. Every failure answers "Invalid username or password",
+/// after the same amount of work whether or not the account exists.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: Password,
+    client_ip: Option<&str>,
+) -> Result<(Account, SessionCookie), AppError> {
+    let name = AccountName::parse(username).ok();
+    let account = match &name {
+        Some(name) => accounts::find_by_name(&state.db, name.as_str())
+            .await
+            .map_err(internal("looking up an account to sign in"))?,
+        None => None,
+    };
+    let verified = state.passwords.verify(password, account.as_ref().map(|a| a.password_hash.clone())).await;
+    let now = state.clock.now();
+    // An invalid name may be a password typed into the wrong box: never record it.
+    let attempted = name.as_ref().map_or("(invalid name)", |n| n.as_str());
+    fn event<'a>(actor: Option<&'a Account>, attempted: &'a str, ip: Option<&'a str>, outcome: Outcome) -> NewEvent<'a> {
+        NewEvent {
+            actor_account_id: actor.map(|a| a.id),
+            actor_name: actor.map_or(attempted, |a| a.username.as_str()),
+            via_token: None,
+            action: "login",
+            target: None,
+            client_ip: ip,
+            outcome,
+        }
+    }
+    let account = match account {
+        Some(account) if verified => account,
+        _ => {
+            audit::record(&state.db, event(None, attempted, client_ip, Outcome::Failure), now)
+                .await
+                .map_err(internal("recording a failed sign-in"))?;
+            return Err(AppError::InvalidCredentials);
+        }
+    };
+    if account.suspended {
+        audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Refused), now)
+            .await
+            .map_err(internal("recording a refused sign-in"))?;
+        return Err(AppError::AccountSuspended);
+    }
+
+    let cookie = SessionCookie(base62(43));
+    let settings = &state.sessions;
+    sessions::insert(&state.db, sha256_hex(&cookie.0), account.id, now, now + settings.absolute_timeout)
+        .await
+        .map_err(internal("opening a session"))?;
+    audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Success), now)
+        .await
+        .map_err(internal("recording a sign-in"))?;
+    tracing::info!(account = %account.username, "signed in");
+    Ok((account, cookie))
+}
+
+/// The signed-in account for a cookie value, if its session is still alive. Ended sessions are deleted.
+pub async fn resolve_session(state: &AppState, cookie_value: &str) -> Result<Option<Account>, AppError> {
+    let id = sha256_hex(cookie_value);
+    let Some(session) = sessions::find(&state.db, &id).await.map_err(internal("reading a session"))? else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let settings = &state.sessions;
+    if now >= session.expires_at || now - session.last_seen_at >= settings.idle_timeout {
+        sessions::delete(&state.db, &id).await.map_err(internal("ending an expired session"))?;
+        return Ok(None);
+    }
+    let account = accounts::find_by_id(&state.db, session.account_id)
+        .await
+        .map_err(internal("reading the account of a session"))?;
+    let Some(account) = account.filter(|a| !a.suspended) else {
+        sessions::delete(&state.db, &id).await.map_err(internal("ending a session"))?;
+        return Ok(None);
+    };
+    if now - session.last_seen_at >= TOUCH_INTERVAL {
+        sessions::touch(&state.db, &id, now).await.map_err(internal("refreshing a session"))?;
+    }
+    Ok(Some(account))
+}
+
+/// Ends the session behind a cookie value (if any).
+pub async fn logout(state: &AppState, cookie_value: &str, client_ip: Option<&str>) -> Result<(), AppError> {
+    let account = resolve_session(state, cookie_value).await?;
+    sessions::delete(&state.db, &sha256_hex(cookie_value)).await.map_err(internal("ending a session"))?;
+    if let Some(account) = account {
+        let event = NewEvent {
+            actor_account_id: Some(account.id),
+            actor_name: &account.username,
+            via_token: None,
+            action: "logout",
+            target: None,
+            client_ip,
+            outcome: Outcome::Success,
+        };
+        audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording a sign-out"))?;
+    }
+    Ok(())
+}
+
+/// The `Set-Cookie` value that stores a new session in the browser. No `Max-Age`: the cookie ends with the
+/// browser session, and the server ends it sooner on idle or absolute timeout.
+pub fn set_cookie_header(cookie: &SessionCookie, settings: &SessionSettings) -> String {
+    let secure = if settings.secure_cookie { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}", cookie.0)
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie_header(settings: &SessionSettings) -> String {
+    let secure = if settings.secure_cookie { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+}
+
+/// Finds the session cookie's value in a `Cookie` request header.
+pub fn cookie_value(cookie_header: &str) -> Option<&str> {
+    cookie_header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_is_http_only_strict_and_secure_only_under_tls() {
+        let cookie = SessionCookie("abc".into());
+        let plain = set_cookie_header(&cookie, &SessionSettings::default());
+        assert_eq!(plain, "tessera_session=abc; Path=/; HttpOnly; SameSite=Strict");
+        let tls = SessionSettings { secure_cookie: true, ..SessionSettings::default() };
+        assert!(set_cookie_header(&cookie, &tls).ends_with("; Secure"));
+        assert!(clear_cookie_header(&tls).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn finds_the_session_cookie_among_others() {
+        assert_eq!(cookie_value("a=1; tessera_session=xyz; b=2"), Some("xyz"));
+        assert_eq!(cookie_value("tessera_session="), None);
+        assert_eq!(cookie_value("other=1"), None);
+    }
+}

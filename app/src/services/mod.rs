@@ -1,0 +1,19 @@
+//! Services: the operations of Tessera, each authorising its caller and recording what it changed. The web
+//! app's server functions, the CLI and (later) the HTTP API all go through here.
+
+pub mod accounts;
+pub mod auth;
+pub mod clock;
+pub mod password;
+pub mod random;
+
+use crate::error::AppError;
+use sea_orm::DbErr;
+
+/// Logs a database failure for operators and answers the caller with a generic error.
+pub(crate) fn internal(context: &'static str) -> impl FnOnce(DbErr) -> AppError {
+    move |err| {
+        tracing::error!(error = %err, "{context}");
+        AppError::Internal
+    }
+}

@@ -1,0 +1,121 @@
+//! Passwords: Argon2id with OWASP's parameters (19 MiB, t=2, p=1), hashed and verified on tokio's blocking
+//! pool with bounded concurrency, so a burst of logins neither stalls the async executor nor exhausts memory.
+//! Unknown usernames are checked against a dummy hash, so they cost the same time as wrong passwords.
+
+use crate::store::entities::account::StoredPasswordHash;
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use std::{fmt, sync::Arc};
+use tokio::sync::Semaphore;
+
+/// A plaintext password on its way to be hashed or checked. No `Serialize`, and `Debug` hides it.
+pub struct Password(String);
+
+impl Password {
+    pub fn new(plaintext: String) -> Self {
+        Self(plaintext)
+    }
+
+    fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the password hashing task was cancelled")]
+    Cancelled,
+}
+
+fn argon2() -> Argon2<'static> {
+    // The constants are valid by construction; `Params::DEFAULT` is exactly OWASP's recommendation.
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
+}
+
+/// Hashes and verifies passwords off the async executor.
+#[derive(Clone)]
+pub struct Passwords {
+    permits: Arc<Semaphore>,
+    dummy: Arc<StoredPasswordHash>,
+}
+
+impl Passwords {
+    /// `max_concurrent` hashes may run at once (each takes 19 MiB); the rest wait their turn.
+    pub fn new(max_concurrent: usize) -> Result<Self, PasswordError> {
+        let dummy = hash_blocking(&Password::new("tessera-dummy-password".into()))?;
+        Ok(Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), dummy: Arc::new(dummy) })
+    }
+
+    pub async fn hash(&self, password: Password) -> Result<StoredPasswordHash, PasswordError> {
+        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Cancelled)?;
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password)))
+            .await
+            .map_err(|_| PasswordError::Cancelled)?
+    }
+
+    /// Whether `password` matches `stored`. With no stored hash (unknown user) it still does the full work
+    /// against a dummy hash and answers `false`.
+    pub async fn verify(&self, password: Password, stored: Option<StoredPasswordHash>) -> bool {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return false;
+        };
+        let known = stored.is_some();
+        let hash = stored.unwrap_or_else(|| (*self.dummy).clone());
+        let span = tracing::Span::current();
+        let matched = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| argon2().verify_password(password.expose(), hash.0.as_str()).is_ok())
+        })
+        .await
+        .unwrap_or(false);
+        known && matched
+    }
+}
+
+fn hash_blocking(password: &Password) -> Result<StoredPasswordHash, PasswordError> {
+    argon2()
+        .hash_password(password.expose())
+        .map(|hash| StoredPasswordHash(hash.to_string()))
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_with_argon2id_owasp_parameters_and_verifies() {
+        let passwords = Passwords::new(2).unwrap();
+        let hash = passwords.hash(Password::new("correct horse".into())).await.unwrap();
+        assert!(hash.0.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.0);
+        assert!(!hash.0.contains("correct horse"));
+        assert!(passwords.verify(Password::new("correct horse".into()), Some(hash.clone())).await);
+        assert!(!passwords.verify(Password::new("wrong".into()), Some(hash)).await);
+    }
+
+    #[tokio::test]
+    async fn unknown_users_never_verify_even_with_the_dummy_password() {
+        let passwords = Passwords::new(1).unwrap();
+        assert!(!passwords.verify(Password::new("tessera-dummy-password".into()), None).await);
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        assert_eq!(format!("{:?}", Password::new("hunter2".into())), "Password(<redacted>)");
+    }
+}

@@ -1,0 +1,6 @@
+//! SeaORM entities, one file per table.
+
+pub mod account;
+pub mod audit_event;
+pub mod session;
+pub mod token;

@@ -1,0 +1,60 @@
+//! The store: SeaORM entities, migrations and the queries the services use. Server side only.
+
+pub mod accounts;
+pub mod audit;
+pub mod entities;
+pub mod migrations;
+pub mod sessions;
+
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// The database used when none is configured: a SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tessera.db";
+
+/// Opens the database named by `url` and brings its schema up to date.
+///
+/// SQLite gets WAL (readers never wait for the writer, so the CLI can run beside the server), enforced foreign
+/// keys and a busy timeout; the file and its folder are created when missing.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        create_parent_dir(url)?;
+        // An in-memory database lives in one connection; a file is shared by several.
+        let pool_size = if url.contains(":memory:") { 1 } else { 8 };
+        options
+            .max_connections(pool_size)
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5))
+            });
+    } else {
+        options.max_connections(16);
+    }
+    let db = Database::connect(options).await?;
+    migrations::Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Creates the folder of a SQLite file URL so `create_if_missing` can create the file itself.
+fn create_parent_dir(url: &str) -> Result<(), DbErr> {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create the database folder {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}

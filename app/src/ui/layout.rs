@@ -1,0 +1,57 @@
+//! The frame of every signed-in page: header with the account name, navigation, sign-out, and the page.
+//! Without a live session it sends the browser to the login page.
+
+use super::Session;
+use crate::{api::AccountView, error::AppError};
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+
+#[component]
+pub fn SignedIn() -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <Suspense fallback=|| view! { <div class="page-loading" aria-busy="true">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match session.account.await {
+                    Ok(Some(account)) => view! { <AppShell account /> }.into_any(),
+                    Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(err) => view! {
+                        <main class="auth-page">
+                            <div class="card" role="alert">
+                                <h1>"Tessera is unavailable"</h1>
+                                <p>{err.to_string()}</p>
+                            </div>
+                        </main>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AppShell(account: AccountView) -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <a class="skip-link" href="#content">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/tokens">
+                <span class="brand-mark" aria-hidden="true"></span>
+                "Tessera"
+            </a>
+            <nav class="topnav" aria-label="Main">
+                <A href="/tokens">"API Tokens"</A>
+                <A href="/account">"Account"</A>
+            </nav>
+            <div class="topbar-account">
+                <span class="account-name" data-testid="account-name" title="Signed in as">{account.username}</span>
+                <ActionForm action=session.logout>
+                    <button type="submit" class="button button-quiet">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </header>
+        <main id="content" class="content">
+            <Outlet />
+        </main>
+    }
+}

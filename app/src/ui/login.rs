@@ -1,0 +1,47 @@
+//! The login page. Works before hydration too: the form posts to the server function, which redirects.
+
+use super::Session;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let login = session.login;
+    let error = move || login.value().get().and_then(Result::err).map(|err| err.to_string());
+    let pending = login.pending();
+
+    view! {
+        <Title text="Sign in" />
+        <Suspense>
+            {move || Suspend::new(async move {
+                matches!(session.account.await, Ok(Some(_))).then(|| view! { <Redirect path="/tokens" /> })
+            })}
+        </Suspense>
+        <main class="auth-page">
+            <div class="card auth-card">
+                <div class="brand brand-large">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Tessera"
+                </div>
+                <h1>"Sign in"</h1>
+                <p class="muted">"Manage the API tokens of your account."</p>
+                <ActionForm action=login attr:class="form" attr:aria-describedby="login-error">
+                    <div class="field">
+                        <label for="username">"Username"</label>
+                        <input id="username" name="username" type="text" autocomplete="username" required autofocus />
+                    </div>
+                    <div class="field">
+                        <label for="password">"Password"</label>
+                        <input id="password" name="password" type="password" autocomplete="current-password" required />
+                    </div>
+                    <p id="login-error" class="form-error" role="alert">{error}</p>
+                    <button type="submit" class="button button-primary button-block" disabled=pending>
+                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </div>
+        </main>
+    }
+}

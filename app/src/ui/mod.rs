@@ -1,0 +1,72 @@
+//! The web app: the HTML shell, the routes, and the signed-in session shared by every page.
+
+mod account;
+mod layout;
+mod login;
+mod not_found;
+mod tokens;
+
+use crate::{
+    api::{AccountView, Login, Logout, current_account},
+    error::AppError,
+};
+use leptos::prelude::*;
+use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{ParentRoute, Redirect, Route, Router, Routes},
+    path,
+};
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in state: the sign-in and sign-out actions and the account they produce.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    pub account: Resource<Result<Option<AccountView>, AppError>>,
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    // Blocking, so the server knows who is signed in before it sends headers and can redirect with a 302.
+    let account =
+        Resource::new_blocking(move || (login.version().get(), logout.version().get()), |_| current_account());
+    provide_context(Session { login, logout, account });
+
+    view! {
+        <Stylesheet id="tessera" href="/pkg/tessera.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Title formatter=|page: String| if page.is_empty() { "Tessera".to_owned() } else { format!("{page} · Tessera") } />
+        <Router>
+            <Routes fallback=not_found::NotFound>
+                <Route path=path!("/login") view=login::LoginPage />
+                <ParentRoute path=path!("") view=layout::SignedIn>
+                    <Route path=path!("") view=|| view! { <Redirect path="/tokens" /> } />
+                    <Route path=path!("tokens") view=tokens::TokensPage />
+                    <Route path=path!("account") view=account::AccountPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

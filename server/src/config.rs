@@ -1,0 +1,62 @@
+//! Command-line and environment configuration.
+
+use app::store::DEFAULT_DATABASE_URL;
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "Tessera: a self-hosted API token manager")]
+pub struct Cli {
+    /// Database to use: `sqlite://path/to/file.db` or `postgres://user:pass@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app and the API.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Minutes of inactivity after which a browser session ends.
+    #[arg(long, env = "TESSERA_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub session_idle_minutes: u32,
+    /// Hours after sign-in at which a browser session ends, however active.
+    #[arg(long, env = "TESSERA_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_max_hours: u32,
+    /// Mark the session cookie `Secure`. Set this when users reach Tessera over HTTPS (through a TLS proxy).
+    #[arg(long, env = "TESSERA_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account. Prints a generated password unless --password-stdin is given.
+    Create {
+        /// Username: 1–50 of A-Z a-z 0-9 - _.
+        name: String,
+        /// Comma-separated privileges, e.g. `manage-api-tokens,list-accts`, or `all`.
+        #[arg(long)]
+        privileges: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,39 @@
+//! `tessera`: serve the app, or manage accounts from the command line.
+
+use clap::Parser;
+use std::process::ExitCode;
+use tessera_server::{
+    cli,
+    config::{Cli, Command},
+    serve,
+};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+
+    match args.command {
+        Command::Serve(serve_args) => match serve::run(&args.database_url, serve_args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("tessera: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Account(command) => match cli::account(&args.database_url, command).await {
+            Ok(out) => {
+                print!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("tessera: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

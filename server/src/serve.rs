@@ -1,0 +1,137 @@
+//! `tessera serve`: open the database, make sure an admin exists, and serve until Ctrl-C or SIGTERM.
+
+use crate::{config::ServeArgs, router};
+use anyhow::Context;
+use app::{
+    services::{accounts, auth::SessionSettings, clock::SystemClock, password::Passwords},
+    state::AppState,
+    store,
+};
+use leptos::config::{LeptosOptions, get_config_from_str};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+/// Leptos.toml, embedded: the run-time site options (output name, pkg dir).
+const LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
+
+/// The site options from the embedded Leptos.toml, listening on `addr`.
+pub fn site_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
+    let mut options = get_config_from_str(LEPTOS_TOML).context("reading the embedded Leptos.toml")?;
+    options.site_addr = addr;
+    Ok(options)
+}
+
+/// Opens the database and builds the shared state.
+pub async fn state(database_url: &str, sessions: SessionSettings, addr: SocketAddr) -> anyhow::Result<AppState> {
+    let db = store::connect(database_url).await.with_context(|| format!("opening the database {}", redact(database_url)))?;
+    // Each Argon2id hash holds 19 MiB; one per core keeps both memory and latency bounded.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Ok(AppState {
+        db,
+        passwords: Passwords::new(cores).context("setting up password hashing")?,
+        clock: Arc::new(SystemClock),
+        sessions: Arc::new(sessions),
+        leptos_options: site_options(addr)?,
+    })
+}
+
+pub async fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+    let sessions = SessionSettings {
+        idle_timeout: chrono::Duration::minutes(i64::from(args.session_idle_minutes)),
+        absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
+        secure_cookie: args.secure_cookies,
+    };
+    let state = state(database_url, sessions, args.addr).await?;
+
+    let admin_password = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    match accounts::bootstrap_admin(&state, admin_password).await {
+        // Shown once, on the terminal only: never through the log.
+        Ok(Some(generated)) => println!(
+            "\nCreated the admin account.\n  username: {}\n  password: {generated}\nThis password is shown only once.\n",
+            accounts::ADMIN_NAME
+        ),
+        Ok(None) => {}
+        Err(err) => anyhow::bail!("could not create the admin account: {err}"),
+    }
+
+    spawn_session_sweeper(state.clone());
+
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("listening on {}", args.addr))?;
+    let local = listener.local_addr()?;
+    println!("Tessera is listening on http://{local}");
+    tracing::info!(%local, "listening");
+    axum::serve(listener, router::app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")
+}
+
+/// Deletes ended sessions every ten minutes.
+fn spawn_session_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = state.clock.now();
+            let idle_cutoff = now - state.sessions.idle_timeout;
+            if let Err(err) = store::sessions::delete_expired(&state.db, now, idle_cutoff).await {
+                tracing::warn!(error = %err, "could not delete ended sessions");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_not_shown() {
+        assert_eq!(redact("postgres://tessera:s3cret@db/tessera"), "postgres://tessera:***@db/tessera");
+        assert_eq!(redact("sqlite://data/tessera.db"), "sqlite://data/tessera.db");
+    }
+
+    #[test]
+    fn embedded_leptos_toml_parses() {
+        let options = site_options("127.0.0.1:9".parse().unwrap()).unwrap();
+        assert_eq!(&*options.output_name, "tessera");
+        assert_eq!(options.site_addr.port(), 9);
+    }
+}
