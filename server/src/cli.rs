@@ -46,12 +46,12 @@ pub async fn account(database_url: &str, command: AccountCommand) -> Outcome {
                 let password = base62(20);
                 (password.clone(), Some(password))
             };
-            let account = accounts::create(&state, &Actor::operator(), &name, Password::new(password), &privileges).await?;
+            let account =
+                accounts::create(&state, &Actor::operator(), &name, Password::new(password), &privileges).await?;
             Ok(match generated {
-                Some(password) => format!(
-                    "Created account {}.\nPassword (shown only once): {password}\n",
-                    account.username
-                ),
+                Some(password) => {
+                    format!("Created account {}.\nPassword (shown only once): {password}\n", account.username)
+                }
                 None => format!("Created account {}.\n", account.username),
             })
         }

@@ -2,12 +2,13 @@
 //! every response carries.
 
 use crate::assets;
-use app::{App, shell, state::AppState};
+use app::{App, error::AppError, shell, state::AppState};
 use axum::{
     Router,
     body::Body,
     extract::State,
     http::{HeaderValue, Request, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -31,16 +32,14 @@ pub fn app(state: AppState) -> Router {
             move || shell(shell_options.clone()),
         )
         .fallback(fallback)
+        .layer(middleware::from_fn(server_fn_status))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -73,4 +72,22 @@ async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Resp
         *response.status_mut() = StatusCode::NOT_FOUND;
     }
     response
+}
+
+/// Server functions answer every error with 500. This gives each error its own status (bad input 4xx, our
+/// failures 5xx) by reading the typed error back from the body, so framework-made errors (missing or
+/// undecodable arguments) are covered as well as ours.
+async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, Body::empty()).into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }

@@ -22,7 +22,8 @@ pub fn site_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
 
 /// Opens the database and builds the shared state.
 pub async fn state(database_url: &str, sessions: SessionSettings, addr: SocketAddr) -> anyhow::Result<AppState> {
-    let db = store::connect(database_url).await.with_context(|| format!("opening the database {}", redact(database_url)))?;
+    let db =
+        store::connect(database_url).await.with_context(|| format!("opening the database {}", redact(database_url)))?;
     // Each Argon2id hash holds 19 MiB; one per core keeps both memory and latency bounded.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok(AppState {
@@ -55,9 +56,8 @@ pub async fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
 
     spawn_session_sweeper(state.clone());
 
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("listening on {}", args.addr))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("listening on {}", args.addr))?;
     let local = listener.local_addr()?;
     println!("Tessera is listening on http://{local}");
     tracing::info!(%local, "listening");

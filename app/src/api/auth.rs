@@ -22,12 +22,12 @@ impl From<&crate::store::accounts::Account> for AccountView {
 /// Checks the credentials, opens a session (cookie) and sends the browser to the tokens page.
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
-    use super::context::{client_ip, fail, set_cookie, state};
+    use super::context::{client_ip, set_cookie, state};
     use crate::services::{auth, password::Password};
 
-    let state = state().map_err(fail)?;
+    let state = state()?;
     let ip = client_ip();
-    let (_, cookie) = auth::login(&state, &username, Password::new(password), ip.as_deref()).await.map_err(fail)?;
+    let (_, cookie) = auth::login(&state, &username, Password::new(password), ip.as_deref()).await?;
     set_cookie(&auth::set_cookie_header(&cookie, &state.sessions));
     leptos_axum::redirect("/tokens");
     Ok(())
@@ -36,12 +36,12 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 /// Ends the session and sends the browser to the login page.
 #[server(prefix = "/rpc", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use super::context::{client_ip, fail, session_cookie, set_cookie, state};
+    use super::context::{client_ip, session_cookie, set_cookie, state};
     use crate::services::auth;
 
-    let state = state().map_err(fail)?;
+    let state = state()?;
     if let Some(cookie) = session_cookie() {
-        auth::logout(&state, &cookie, client_ip().as_deref()).await.map_err(fail)?;
+        auth::logout(&state, &cookie, client_ip().as_deref()).await?;
     }
     set_cookie(&auth::clear_cookie_header(&state.sessions));
     leptos_axum::redirect("/login");
@@ -51,12 +51,12 @@ pub async fn logout() -> Result<(), AppError> {
 /// The signed-in account, or `None` when nobody is signed in (or the session has ended).
 #[server(prefix = "/rpc", endpoint = "current_account")]
 pub async fn current_account() -> Result<Option<AccountView>, AppError> {
-    use super::context::{fail, signed_in, state};
+    use super::context::{signed_in, state};
 
-    let state = state().map_err(fail)?;
+    let state = state()?;
     match signed_in(&state).await {
         Ok(account) => Ok(Some(AccountView::from(&account))),
         Err(AppError::Unauthenticated) => Ok(None),
-        Err(err) => Err(fail(err)),
+        Err(err) => Err(err),
     }
 }

@@ -4,7 +4,7 @@
 use crate::{error::AppError, services::auth, state::AppState, store::accounts::Account};
 use axum::{
     extract::ConnectInfo,
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderValue, header, request::Parts},
 };
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
@@ -46,12 +46,4 @@ pub fn set_cookie(value: &str) {
     if let (Some(response), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value)) {
         response.append_header(header::SET_COOKIE, value);
     }
-}
-
-/// Sets the response status from the error, so callers' mistakes are 4xx and only our own failures are 5xx.
-pub fn fail(err: AppError) -> AppError {
-    if let (Some(response), Ok(status)) = (use_context::<ResponseOptions>(), StatusCode::from_u16(err.status())) {
-        response.set_status(status);
-    }
-    err
 }

@@ -22,10 +22,7 @@ fn check(raw: &str) -> Result<(), NameError> {
     if raw.is_empty() {
         return Err(NameError::Empty);
     }
-    if let Some(ch) = raw
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
-    {
+    if let Some(ch) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
         return Err(NameError::InvalidChar { ch });
     }
     // Only ASCII remains, so bytes are characters.
@@ -120,14 +117,8 @@ mod tests {
 
     #[test]
     fn spaces_and_unicode_name_the_offending_character() {
-        assert_eq!(
-            TokenName::parse("bad name"),
-            Err(NameError::InvalidChar { ch: ' ' })
-        );
-        assert_eq!(
-            AccountName::parse("jürgen"),
-            Err(NameError::InvalidChar { ch: 'ü' })
-        );
+        assert_eq!(TokenName::parse("bad name"), Err(NameError::InvalidChar { ch: ' ' }));
+        assert_eq!(AccountName::parse("jürgen"), Err(NameError::InvalidChar { ch: 'ü' }));
         assert!(TokenName::parse("naïve").unwrap_err().to_string().contains('ï'));
     }
 

@@ -47,18 +47,12 @@ impl PrivilegeSet {
         raw: &str,
         catalog: impl IntoIterator<Item = &'a str> + Clone,
     ) -> Result<Self, PrivilegeError> {
-        let names: BTreeSet<String> = raw
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let names: BTreeSet<String> =
+            raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect();
         if names.is_empty() {
             return Err(PrivilegeError::Empty);
         }
-        if let Some(unknown) = names
-            .iter()
-            .find(|n| !catalog.clone().into_iter().any(|known| known == n.as_str()))
-        {
+        if let Some(unknown) = names.iter().find(|n| !catalog.clone().into_iter().any(|known| known == n.as_str())) {
             return Err(PrivilegeError::Unknown(unknown.clone()));
         }
         Ok(Self(names))
@@ -124,10 +118,7 @@ mod tests {
     #[test]
     fn refuses_empty_and_unknown() {
         assert_eq!(PrivilegeSet::parse_builtin(" , "), Err(PrivilegeError::Empty));
-        assert_eq!(
-            PrivilegeSet::parse_builtin("passwd,root"),
-            Err(PrivilegeError::Unknown("root".into()))
-        );
+        assert_eq!(PrivilegeSet::parse_builtin("passwd,root"), Err(PrivilegeError::Unknown("root".into())));
     }
 
     #[test]

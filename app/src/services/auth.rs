@@ -61,7 +61,12 @@ pub async fn login(
     let now = state.clock.now();
     // An invalid name may be a password typed into the wrong box: never record it.
     let attempted = name.as_ref().map_or("(invalid name)", |n| n.as_str());
-    fn event<'a>(actor: Option<&'a Account>, attempted: &'a str, ip: Option<&'a str>, outcome: Outcome) -> NewEvent<'a> {
+    fn event<'a>(
+        actor: Option<&'a Account>,
+        attempted: &'a str,
+        ip: Option<&'a str>,
+        outcome: Outcome,
+    ) -> NewEvent<'a> {
         NewEvent {
             actor_account_id: actor.map(|a| a.id),
             actor_name: actor.map_or(attempted, |a| a.username.as_str()),

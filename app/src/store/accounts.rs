@@ -4,17 +4,13 @@ use super::entities::account::{self, StoredPasswordHash};
 use crate::domain::{AccountName, PrivilegeSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 pub use account::Model as Account;
 
 pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<Account>, DbErr> {
-    account::Entity::find()
-        .filter(account::Column::UsernameKey.eq(name.to_ascii_lowercase()))
-        .one(db)
-        .await
+    account::Entity::find().filter(account::Column::UsernameKey.eq(name.to_ascii_lowercase())).one(db).await
 }
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Account>, DbErr> {

@@ -56,9 +56,5 @@ pub async fn record(db: &impl ConnectionTrait, event: NewEvent<'_>, now: DateTim
 
 /// The most recent events, newest first.
 pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AuditEvent>, DbErr> {
-    audit_event::Entity::find()
-        .order_by_desc(audit_event::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    audit_event::Entity::find().order_by_desc(audit_event::Column::Id).limit(limit).all(db).await
 }

@@ -58,9 +58,7 @@ pub async fn delete_expired(
 ) -> Result<u64, DbErr> {
     session::Entity::delete_many()
         .filter(
-            Condition::any()
-                .add(session::Column::ExpiresAt.lte(now))
-                .add(session::Column::LastSeenAt.lt(cutoff_idle)),
+            Condition::any().add(session::Column::ExpiresAt.lte(now)).add(session::Column::LastSeenAt.lt(cutoff_idle)),
         )
         .exec(db)
         .await

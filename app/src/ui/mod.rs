@@ -53,6 +53,13 @@ pub fn App() -> impl IntoView {
     let account =
         Resource::new_blocking(move || (login.version().get(), logout.version().get()), |_| current_account());
     provide_context(Session { login, logout, account });
+    // Effects run only in the browser: this marks the moment the WASM app has taken over the page.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="tessera" href="/pkg/tessera.css" />

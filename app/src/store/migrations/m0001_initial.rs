@@ -105,11 +105,7 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create()
-                    .name("idx_sessions_account")
-                    .table(Sessions::Table)
-                    .col(Sessions::AccountId)
-                    .to_owned(),
+                Index::create().name("idx_sessions_account").table(Sessions::Table).col(Sessions::AccountId).to_owned(),
             )
             .await?;
 

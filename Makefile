@@ -1,0 +1,56 @@
+# Tessera: `make run` serves the app, `make test` runs every test. Both install what they need first.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# CI keeps build output outside the clone, so repeated runs are incremental.
+ifeq ($(CI),true)
+CARGO_TARGET_DIR ?= $(HOME)/.cache/tessera/target
+else
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+endif
+export CARGO_TARGET_DIR
+# npm's wasm-opt (binaryen) first on PATH: cargo-leptos needs one for --release, and Debian's breaks hydration.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+BIN := $(CARGO_TARGET_DIR)/release/tessera
+ADDR ?= 127.0.0.1:3000
+DATABASE_URL ?= sqlite://data/tessera.db
+
+.PHONY: run build test test-rust test-e2e lint setup setup-test clean
+
+setup:
+	@.ci/setup build
+
+setup-test:
+	@.ci/setup test
+
+## build: the release binary, with the site (WASM, JS, CSS) embedded.
+build: setup
+	cargo leptos build --release
+	@# cargo-leptos compiles the server while the site is still being built; compile it once more so the
+	@# binary embeds the finished site (incremental: only the tessera crate is rebuilt, if anything changed).
+	cargo build --release --package tessera --bin tessera
+	@echo "built $(BIN)"
+
+## run: build, then serve on http://$(ADDR) with the database under ./data/.
+run: build
+	@mkdir -p data
+	$(BIN) serve --addr $(ADDR) --database-url $(DATABASE_URL)
+
+## test: lint, unit and integration tests, then the browser tests against the release binary.
+test: setup-test lint test-rust build test-e2e
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --package app --package tessera --all-targets -- -D warnings
+	cargo clippy --package frontend --target wasm32-unknown-unknown -- -D warnings
+
+test-rust:
+	cargo test --package app --package tessera
+
+test-e2e:
+	end2end/run.sh $(BIN)
+
+clean:
+	cargo clean

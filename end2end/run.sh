@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the Playwright suite against a freshly started tessera server: a free loopback port, a throw-away
+# database, a known admin password. Stops the server (by its PID) whatever happens.
+# Usage: end2end/run.sh path/to/tessera [playwright args...]
+set -euo pipefail
+
+bin=$(realpath "$1")
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d -t tessera-e2e.XXXXXX)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+export TESSERA_BIN="$bin"
+export DATABASE_URL="sqlite://$work/e2e.db"
+export TESSERA_ADMIN_PASSWORD="e2e-$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
+export TESSERA_BASE_URL="http://127.0.0.1:$port"
+
+"$bin" serve --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  if curl -fsS "$TESSERA_BASE_URL/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$server" 2>/dev/null; then cat "$work/server.log"; echo "tessera did not start" >&2; exit 1; fi
+  sleep 0.1
+done
+
+cd "$here"
+status=0
+npx playwright test "$@" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "---- server log ----"
+  cat "$work/server.log"
+fi
+exit "$status"

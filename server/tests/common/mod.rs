@@ -1,0 +1,96 @@
+//! `spawn_app()`: a real tessera server on a free loopback port with its own SQLite file and a manual clock,
+//! plus a client that keeps cookies like a browser. Tests read like the spec.
+#![allow(dead_code)] // each test file uses a different part of this helper
+
+use app::{
+    services::{
+        accounts::{self, Actor},
+        auth::SessionSettings,
+        clock::ManualClock,
+        password::{Password, Passwords},
+    },
+    state::AppState,
+    store,
+};
+use chrono::{TimeZone, Utc};
+use std::{net::SocketAddr, sync::Arc};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub db_path: std::path::PathBuf,
+    pub database_url: String,
+    _dir: TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("tessera.db");
+    let database_url = format!("sqlite://{}", db_path.display());
+    let db = store::connect(&database_url).await.expect("database");
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = AppState {
+        db,
+        passwords: Passwords::new(2).expect("passwords"),
+        clock: clock.clone(),
+        sessions: Arc::new(SessionSettings::default()),
+        leptos_options: tessera_server::serve::site_options(addr).expect("site options"),
+    };
+    let app = tessera_server::router::app(state.clone());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+    });
+    TestApp { base: format!("http://{addr}"), state, clock, db_path, database_url, _dir: dir, server }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// An account with `privileges`, password [`PASSWORD`].
+    pub async fn create_account(&self, name: &str, privileges: &str) {
+        accounts::create(&self.state, &Actor::operator(), name, Password::new(PASSWORD.into()), privileges)
+            .await
+            .expect("create account");
+    }
+
+    /// A client that keeps cookies and does not follow redirects, so tests see them.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+        client
+            .post(self.url("/rpc/login"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// The signed-in account's name, as the web app sees it (`None` when signed out).
+    pub async fn current_account(&self, client: &reqwest::Client) -> Option<String> {
+        let response = client.post(self.url("/rpc/current_account")).send().await.expect("request");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.expect("json");
+        body.get("username").and_then(|v| v.as_str()).map(str::to_owned)
+    }
+}
