@@ -12,8 +12,10 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Cli::parse();
+    // The server logs its activity; command-line tools stay quiet unless something is wrong.
+    let default_filter = if matches!(args.command, Command::Serve(_)) { "info,sqlx=warn" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
         .with_writer(std::io::stderr)
         .init();
 
