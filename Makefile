@@ -14,10 +14,15 @@ export CARGO_TARGET_DIR
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 BIN := $(CARGO_TARGET_DIR)/release/tessera
+# What cargo-leptos sets when it compiles the server (see `cargo leptos build -vv`); the second server build
+# below uses the same, so it only recompiles what the finished site changed.
+LEPTOS_BUILD_ENV := LEPTOS_OUTPUT_NAME=tessera LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+	LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend LEPTOS_BIN_DIR=server \
+	LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/tessera.db
 
-.PHONY: run build test test-rust test-e2e lint setup setup-test clean
+.PHONY: run build test test-rust test-e2e lint setup setup-test screenshots clean
 
 setup:
 	@.ci/setup build
@@ -30,7 +35,7 @@ build: setup
 	cargo leptos build --release
 	@# cargo-leptos compiles the server while the site is still being built; compile it once more so the
 	@# binary embeds the finished site (incremental: only the tessera crate is rebuilt, if anything changed).
-	cargo build --release --package tessera --bin tessera
+	env $(LEPTOS_BUILD_ENV) cargo build --package=tessera --bin=tessera --no-default-features --release
 	@echo "built $(BIN)"
 
 ## run: build, then serve on http://$(ADDR) with the database under ./data/.
@@ -51,6 +56,11 @@ test-rust:
 
 test-e2e:
 	end2end/run.sh $(BIN)
+
+## screenshots: refresh the README's screenshots from the last release build.
+screenshots:
+	@mkdir -p docs/screenshots
+	TESSERA_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots end2end/run.sh $(BIN) readme_screenshots
 
 clean:
 	cargo clean

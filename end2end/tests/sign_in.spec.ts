@@ -23,7 +23,7 @@ test("an unknown username gets exactly the same message", async ({ page }) => {
 
 test("signing in shows the tokens page, and client-side navigation works", async ({ page }) => {
   await signIn(page);
-  await expect(page.getByRole("heading", { name: "API Tokens" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "API Tokens", exact: true })).toBeVisible();
   await expect(page.getByText("No API tokens yet")).toBeVisible();
   await expect(page.getByTestId("account-name")).toHaveText(admin.username);
 

@@ -1,8 +1,14 @@
 //! Pure domain types and rules, shared by the browser (live validation) and the server (the authority).
 //! Nothing here knows about HTTP, databases or the clock.
 
+mod allowlist;
+mod expiry;
 mod name;
 mod privilege;
+mod secret;
 
+pub use allowlist::{ALLOWLIST_MAX_ENTRIES, AllowlistError, EntryProblem, IpAllowlist, IpRange, RangeError};
+pub use expiry::{Expiry, ExpiryError, ExpiryStatus};
 pub use name::{AccountName, NAME_MAX_LEN, NameError, TokenName};
 pub use privilege::{ALL, BUILTIN_PRIVILEGES, PrivilegeDef, PrivilegeError, PrivilegeSet, builtin};
+pub use secret::{SECRET_LEN, SECRET_PREFIX, SecretError, TokenSecret};
