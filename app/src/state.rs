@@ -12,6 +12,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub clock: Arc<dyn Clock>,
     pub sessions: Arc<SessionSettings>,
+    /// Tokens expire at 23:59:59 of their expiry date in this zone.
+    pub time_zone: chrono_tz::Tz,
     pub leptos_options: LeptosOptions,
 }
 

@@ -1,7 +1,17 @@
 //! The command line for operators and scripts: `tessera account ...`. Exit codes: 0 success, 1 refused by a
 //! rule (message on stderr), 2 usage error (from clap).
 
-use crate::{config::AccountCommand, serve};
+use crate::{
+    config::{AccountCommand, TokenCommand},
+    serve,
+};
+use app::{
+    api::{NewToken, TokenQuery, TokenSort},
+    domain::Expiry,
+    services::tokens::{self, Caller},
+    state::AppState,
+    store::accounts as account_store,
+};
 use app::{
     domain::PrivilegeSet,
     error::AppError,
@@ -12,6 +22,7 @@ use app::{
         random::base62,
     },
 };
+use chrono_tz::Tz;
 use std::io::BufRead;
 
 /// What a command produced: text for stdout, or a refusal for stderr.
@@ -33,9 +44,13 @@ impl From<AppError> for CliError {
     }
 }
 
-pub async fn account(database_url: &str, command: AccountCommand) -> Outcome {
-    // The CLI only needs the database and password hashing; the address is irrelevant.
-    let state = serve::state(database_url, SessionSettings::default(), ([127, 0, 0, 1], 0).into()).await?;
+/// The state a command needs: the database, password hashing and the time zone; no address to listen on.
+async fn open(database_url: &str, time_zone: Tz) -> Result<AppState, CliError> {
+    Ok(serve::state(database_url, SessionSettings::default(), time_zone, ([127, 0, 0, 1], 0).into()).await?)
+}
+
+pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand) -> Outcome {
+    let state = open(database_url, time_zone).await?;
     match command {
         AccountCommand::Create { name, privileges, password_stdin } => {
             let (password, generated) = if password_stdin {
@@ -84,5 +99,93 @@ pub async fn account(database_url: &str, command: AccountCommand) -> Outcome {
                 Ok(out)
             }
         }
+    }
+}
+
+/// The account a token command acts for, looked up by name.
+async fn caller_for(state: &AppState, account: &str) -> Result<Caller, CliError> {
+    let found = account_store::find_by_name(&state.db, account).await.map_err(anyhow::Error::from)?;
+    found.map(Caller::cli).ok_or_else(|| CliError::Refused(format!("There is no account named “{account}”.")))
+}
+
+pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> Outcome {
+    let state = open(database_url, time_zone).await?;
+    match command {
+        TokenCommand::Create { account, name, expires, ips, privileges } => {
+            let caller = caller_for(&state, &account).await?;
+            let expires = expires.unwrap_or_else(|| Expiry::default_for(tokens::today(&state)).to_string());
+            let new = NewToken { name, expires, allowlist: ips.join("\n"), privileges };
+            let issued = tokens::create(&state, &caller, &new).await?;
+            // The secret alone, so `$(tessera token create ...)` captures exactly it.
+            Ok(format!("{}\n", issued.secret))
+        }
+        TokenCommand::List { account, json } => {
+            let caller = caller_for(&state, &account).await?;
+            let mut all = Vec::new();
+            let mut query =
+                TokenQuery { sort: TokenSort::Name, descending: false, per_page: 100, ..TokenQuery::default() };
+            loop {
+                let page = tokens::list(&state, &caller, &query).await?;
+                let done = page.tokens.len() < 100;
+                all.extend(page.tokens);
+                if done {
+                    break;
+                }
+                query.page += 1;
+            }
+            if json {
+                return Ok(serde_json::to_string_pretty(&all).map_err(anyhow::Error::from)? + "\n");
+            }
+            let mut out = format!("{:<50}  {:<19}  {:<19}  {:<24}  PRIVILEGES\n", "NAME", "CREATED", "EXPIRES", "IPS");
+            for t in &all {
+                let local = |at: chrono::DateTime<chrono::Utc>| {
+                    at.with_timezone(&time_zone).format("%Y-%m-%d %H:%M:%S").to_string()
+                };
+                let expires = t.expires_at.map_or_else(|| "never".to_owned(), local);
+                let ips = if t.allowlist.is_empty() { "any".to_owned() } else { t.allowlist.join(",") };
+                out += &format!(
+                    "{:<50}  {:<19}  {:<19}  {:<24}  {}\n",
+                    t.name,
+                    local(t.created_at),
+                    expires,
+                    ips,
+                    t.privileges.join(",")
+                );
+            }
+            Ok(out)
+        }
+        TokenCommand::Rename { account, old, new } => {
+            let caller = caller_for(&state, &account).await?;
+            let token = tokens::rename(&state, &caller, &old, &new).await.map_err(|e| not_found_as(e, &old))?;
+            Ok(format!("Renamed {old} to {}.\n", token.name))
+        }
+        TokenCommand::Revoke { account, all, names } => {
+            let caller = caller_for(&state, &account).await?;
+            if all {
+                let count = tokens::revoke_all(&state, &caller).await?;
+                return Ok(format!("Revoked {count} token{}.\n", if count == 1 { "" } else { "s" }));
+            }
+            let revoked =
+                tokens::revoke(&state, &caller, &names).await.map_err(|e| not_found_as(e, &names.join(", ")))?;
+            let missing: Vec<_> =
+                names.iter().filter(|n| !revoked.iter().any(|r| r.eq_ignore_ascii_case(n))).cloned().collect();
+            if missing.is_empty() {
+                Ok(format!("Revoked {}.\n", revoked.join(", ")))
+            } else {
+                Err(CliError::Refused(format!(
+                    "Revoked {}; no token named {}.",
+                    revoked.join(", "),
+                    missing.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+/// "Not found" with the name that was not found.
+fn not_found_as(err: AppError, name: &str) -> CliError {
+    match err {
+        AppError::NotFound => CliError::Refused(format!("There is no token named “{name}”.")),
+        other => other.into(),
     }
 }

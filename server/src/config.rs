@@ -11,6 +11,11 @@ pub struct Cli {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
 
+    /// Time zone in which tokens expire (at 23:59:59 of their expiry date), e.g. `Europe/Berlin`.
+    /// Defaults to the system's zone (`TZ`, then /etc/timezone), else UTC.
+    #[arg(long, env = "TESSERA_TIME_ZONE", global = true)]
+    pub time_zone: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -22,6 +27,9 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 #[derive(Debug, Args)]
@@ -58,5 +66,52 @@ pub enum AccountCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print its secret, alone, on stdout (shown only this once).
+    Create {
+        /// The account the token belongs to.
+        #[arg(long)]
+        account: String,
+        /// Token name: 1–50 of A-Z a-z 0-9 - _, unique per account.
+        #[arg(long)]
+        name: String,
+        /// `never`, or the last day the token works, YYYY-MM-DD. Default: one year from today.
+        #[arg(long)]
+        expires: Option<String>,
+        /// An allowed client address or CIDR range (repeatable; none: any address).
+        #[arg(long = "ip")]
+        ips: Vec<String>,
+        /// A privilege to grant (repeatable; at least one; only privileges the account holds).
+        #[arg(long = "privilege")]
+        privileges: Vec<String>,
+    },
+    /// List an account's tokens.
+    List {
+        #[arg(long)]
+        account: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename a token.
+    Rename {
+        #[arg(long)]
+        account: String,
+        old: String,
+        new: String,
+    },
+    /// Revoke tokens by name, or every token of the account with --all.
+    Revoke {
+        #[arg(long)]
+        account: String,
+        /// Revoke every token of the account.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        #[arg(required_unless_present = "all")]
+        names: Vec<String>,
     },
 }

@@ -19,23 +19,34 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    match args.command {
-        Command::Serve(serve_args) => match serve::run(&args.database_url, serve_args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("tessera: {err:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Account(command) => match cli::account(&args.database_url, command).await {
-            Ok(out) => {
-                print!("{out}");
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("tessera: {err:#}");
-                ExitCode::FAILURE
-            }
-        },
+    let time_zone = match serve::time_zone(args.time_zone.as_deref()) {
+        Ok(zone) => zone,
+        Err(err) => {
+            eprintln!("tessera: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match args.command {
+        Command::Serve(serve_args) => {
+            return match serve::run(&args.database_url, time_zone, serve_args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("tessera: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::Account(command) => cli::account(&args.database_url, time_zone, command).await,
+        Command::Token(command) => cli::token(&args.database_url, time_zone, command).await,
+    };
+    match outcome {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("tessera: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -7,6 +7,7 @@ use app::{
     state::AppState,
     store,
 };
+use chrono_tz::Tz;
 use leptos::config::{LeptosOptions, get_config_from_str};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -20,8 +21,25 @@ pub fn site_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
     Ok(options)
 }
 
+/// The time zone tokens expire in: the configured one, else the system's (`TZ`, /etc/timezone), else UTC.
+pub fn time_zone(configured: Option<&str>) -> anyhow::Result<Tz> {
+    if let Some(name) = configured {
+        return name.parse().map_err(|_| anyhow::anyhow!("unknown time zone “{name}” (use a name like Europe/Berlin)"));
+    }
+    let system = std::env::var("TZ")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/timezone").ok())
+        .and_then(|name| name.trim().trim_start_matches(':').parse().ok());
+    Ok(system.unwrap_or(Tz::UTC))
+}
+
 /// Opens the database and builds the shared state.
-pub async fn state(database_url: &str, sessions: SessionSettings, addr: SocketAddr) -> anyhow::Result<AppState> {
+pub async fn state(
+    database_url: &str,
+    sessions: SessionSettings,
+    time_zone: Tz,
+    addr: SocketAddr,
+) -> anyhow::Result<AppState> {
     let db =
         store::connect(database_url).await.with_context(|| format!("opening the database {}", redact(database_url)))?;
     // Each Argon2id hash holds 19 MiB; one per core keeps both memory and latency bounded.
@@ -31,17 +49,18 @@ pub async fn state(database_url: &str, sessions: SessionSettings, addr: SocketAd
         passwords: Passwords::new(cores).context("setting up password hashing")?,
         clock: Arc::new(SystemClock),
         sessions: Arc::new(sessions),
+        time_zone,
         leptos_options: site_options(addr)?,
     })
 }
 
-pub async fn run(database_url: &str, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::Result<()> {
     let sessions = SessionSettings {
         idle_timeout: chrono::Duration::minutes(i64::from(args.session_idle_minutes)),
         absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
         secure_cookie: args.secure_cookies,
     };
-    let state = state(database_url, sessions, args.addr).await?;
+    let state = state(database_url, sessions, time_zone, args.addr).await?;
 
     let admin_password = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match accounts::bootstrap_admin(&state, admin_password).await {
@@ -126,6 +145,12 @@ mod tests {
     fn database_passwords_are_not_shown() {
         assert_eq!(redact("postgres://tessera:s3cret@db/tessera"), "postgres://tessera:***@db/tessera");
         assert_eq!(redact("sqlite://data/tessera.db"), "sqlite://data/tessera.db");
+    }
+
+    #[test]
+    fn time_zones_are_checked_by_name() {
+        assert_eq!(time_zone(Some("Europe/Berlin")).unwrap(), Tz::Europe__Berlin);
+        assert!(time_zone(Some("Mars/Olympus")).unwrap_err().to_string().contains("unknown time zone"));
     }
 
     #[test]

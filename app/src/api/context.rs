@@ -47,3 +47,11 @@ pub fn set_cookie(value: &str) {
         response.append_header(header::SET_COOKIE, value);
     }
 }
+
+/// The state and the signed-in account acting through the web app, for the token operations.
+pub async fn token_caller() -> Result<(AppState, crate::services::tokens::Caller), AppError> {
+    let state = state()?;
+    let account = signed_in(&state).await?;
+    let caller = crate::services::tokens::Caller::session(account, client_ip());
+    Ok((state, caller))
+}

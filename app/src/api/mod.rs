@@ -4,5 +4,12 @@
 mod auth;
 #[cfg(feature = "ssr")]
 pub(crate) mod context;
+mod tokens;
 
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};
+pub use tokens::{
+    CreateToken, GetToken, IssuedToken, ListTokens, LoadTokenForm, NewToken, PAGE_SIZES, PrivilegeOption, RenameToken,
+    RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenView,
+    UpdateToken, create_token, get_token, list_tokens, load_token_form, rename_token, revoke_all_tokens, revoke_tokens,
+    rotate_token, update_token,
+};

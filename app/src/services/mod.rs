@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod password;
 pub mod random;
+pub mod tokens;
 
 use crate::error::AppError;
 use sea_orm::DbErr;

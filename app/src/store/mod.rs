@@ -5,6 +5,7 @@ pub mod audit;
 pub mod entities;
 pub mod migrations;
 pub mod sessions;
+pub mod tokens;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;

@@ -47,6 +47,7 @@ pub async fn spawn_app() -> TestApp {
         passwords: Passwords::new(2).expect("passwords"),
         clock: clock.clone(),
         sessions: Arc::new(SessionSettings::default()),
+        time_zone: chrono_tz::Tz::Europe__Berlin,
         leptos_options: tessera_server::serve::site_options(addr).expect("site options"),
     };
     let app = tessera_server::router::app(state.clone());

@@ -1,0 +1,380 @@
+//! The token lifecycle (SPEC §2): create, list, get, rename, update, rotate, revoke. Every operation
+//! authorises its caller, is scoped to the caller's own account (another account's token is simply "not
+//! found"), validates with the domain rules, and records an audit event. The web app, the CLI and the HTTP API
+//! all come through here.
+
+use super::{internal, random::sha256_hex};
+use crate::{
+    api::{IssuedToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenView},
+    domain::{ALL, BUILTIN_PRIVILEGES, Expiry, IpAllowlist, PrivilegeSet, TokenName, TokenSecret},
+    error::AppError,
+    state::AppState,
+    store::{
+        accounts::Account,
+        audit::{self, NewEvent, Outcome},
+        entities::token,
+        tokens::{self, Order, Token},
+    },
+};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use sea_orm::{ActiveValue::Set, DbErr, IntoActiveModel, SqlErr};
+use std::collections::BTreeSet;
+
+/// The privilege needed to manage tokens through the web app or the API.
+pub const MANAGE_TOKENS: &str = "manage-api-tokens";
+/// The longest a rotated-out secret may keep working.
+pub const MAX_GRACE_MINUTES: u32 = 24 * 60;
+
+/// The token a request came through, with what it may pass on: tokens it creates or edits stay within these.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub name: String,
+    /// Effective privileges: the token's own set intersected with the owner's current set.
+    pub privileges: BTreeSet<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub allowlist: IpAllowlist,
+}
+
+/// How the caller reached Tessera.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// Signed in to the web app.
+    Session,
+    /// An API token (no escalation beyond it).
+    Token(TokenGrant),
+    /// The operator at the command line, acting for the account.
+    Cli,
+}
+
+/// Who is acting on which account's tokens.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account: Account,
+    pub via: Via,
+    pub client_ip: Option<String>,
+}
+
+impl Caller {
+    pub fn session(account: Account, client_ip: Option<String>) -> Self {
+        Self { account, via: Via::Session, client_ip }
+    }
+
+    pub fn cli(account: Account) -> Self {
+        Self { account, via: Via::Cli, client_ip: None }
+    }
+
+    fn grant(&self) -> Option<&TokenGrant> {
+        match &self.via {
+            Via::Token(grant) => Some(grant),
+            Via::Session | Via::Cli => None,
+        }
+    }
+
+    /// The owner's privileges with `all` expanded to the whole catalog.
+    fn owner_privileges(&self) -> BTreeSet<String> {
+        let held = PrivilegeSet::from_storage(&self.account.privileges);
+        if held.iter().any(|p| p == ALL) {
+            BUILTIN_PRIVILEGES.iter().map(|p| p.name.to_owned()).collect()
+        } else {
+            held.iter().map(str::to_owned).collect()
+        }
+    }
+
+    /// What this caller may put on a token: the owner's privileges, narrowed to the calling token's.
+    fn grantable(&self) -> BTreeSet<String> {
+        let owner = self.owner_privileges();
+        match self.grant() {
+            Some(grant) if grant.privileges.contains(ALL) => owner,
+            Some(grant) => owner.intersection(&grant.privileges).cloned().collect(),
+            None => owner,
+        }
+    }
+
+    fn authorise(&self) -> Result<(), AppError> {
+        let allowed = match &self.via {
+            Via::Cli => true,
+            Via::Session => PrivilegeSet::from_storage(&self.account.privileges).grants(MANAGE_TOKENS),
+            Via::Token(grant) => grant.privileges.contains(ALL) || grant.privileges.contains(MANAGE_TOKENS),
+        };
+        if allowed { Ok(()) } else { Err(AppError::Forbidden(MANAGE_TOKENS.into())) }
+    }
+
+    fn event<'a>(&'a self, action: &'a str, target: &'a str) -> NewEvent<'a> {
+        NewEvent {
+            actor_account_id: Some(self.account.id),
+            actor_name: &self.account.username,
+            via_token: self.grant().map(|g| g.name.as_str()),
+            action,
+            target: Some(target),
+            client_ip: self.client_ip.as_deref(),
+            outcome: Outcome::Success,
+        }
+    }
+}
+
+pub fn view(token: &Token) -> TokenView {
+    TokenView {
+        name: token.name.clone(),
+        hint: token.hint.clone(),
+        created_at: token.created_at,
+        expires_at: token.expires_at,
+        allowlist: IpAllowlist::from_storage(&token.allowlist).to_strings(),
+        privileges: PrivilegeSet::from_storage(&token.privileges).iter().map(str::to_owned).collect(),
+        last_used_at: token.last_used_at,
+        last_used_ip: token.last_used_ip.clone(),
+    }
+}
+
+/// Today's date where the server is.
+pub fn today(state: &AppState) -> NaiveDate {
+    state.clock.now().with_timezone(&state.time_zone).date_naive()
+}
+
+/// The instant a token expiring on `date` stops working: 23:59:59 that day in the server's time zone.
+pub fn expiry_instant(state: &AppState, date: NaiveDate) -> DateTime<Utc> {
+    let local = Expiry::last_second(date);
+    let zone = state.time_zone;
+    // A clock change can make 23:59:59 ambiguous (take the later) or skipped (fall back to UTC).
+    zone.from_local_datetime(&local).latest().map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+fn parse_expiry(state: &AppState, caller: &Caller, raw: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+    let expiry = Expiry::parse(raw, today(state)).map_err(|e| AppError::invalid("expires", e))?;
+    let instant = expiry.date().map(|date| expiry_instant(state, date));
+    if let Some(limit) = caller.grant().and_then(|g| g.expires_at) {
+        if instant.is_none_or(|at| at > limit) {
+            return Err(AppError::invalid(
+                "expires",
+                format!(
+                    "A token created through another token cannot outlive it: choose {} or earlier.",
+                    limit.with_timezone(&state.time_zone).format("%Y-%m-%d")
+                ),
+            ));
+        }
+    }
+    Ok(instant)
+}
+
+fn parse_allowlist(caller: &Caller, raw: &str) -> Result<IpAllowlist, AppError> {
+    let allowlist = IpAllowlist::parse(raw).map_err(|e| AppError::invalid("allowlist", e))?;
+    match caller.grant() {
+        // Through a token, no allowlist means the calling token's own.
+        Some(grant) if allowlist.is_any() => Ok(grant.allowlist.clone()),
+        Some(grant) if !allowlist.is_within(&grant.allowlist) => Err(AppError::invalid(
+            "allowlist",
+            format!("The allowlist must lie within the calling token's: {}.", grant.allowlist),
+        )),
+        _ => Ok(allowlist),
+    }
+}
+
+fn parse_privileges(caller: &Caller, names: &[String]) -> Result<PrivilegeSet, AppError> {
+    let catalog = BUILTIN_PRIVILEGES.iter().map(|p| p.name);
+    let set = PrivilegeSet::parse_list(&names.join(","), catalog).map_err(|e| AppError::invalid("privileges", e))?;
+    let grantable = caller.grantable();
+    if let Some(missing) = set.iter().find(|p| !grantable.contains(*p)) {
+        return Err(AppError::invalid(
+            "privileges",
+            match caller.grant() {
+                Some(_) => format!("You cannot grant “{missing}”: the token you are using does not hold it."),
+                None => format!("You cannot grant “{missing}”: your account does not hold it."),
+            },
+        ));
+    }
+    Ok(set)
+}
+
+fn name_in_use(name: &str) -> AppError {
+    AppError::conflict("name", format!("The name “{name}” is already in use."))
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+async fn find(state: &AppState, caller: &Caller, name: &str) -> Result<Token, AppError> {
+    tokens::find_by_name(&state.db, caller.account.id, name)
+        .await
+        .map_err(internal("reading a token"))?
+        .ok_or(AppError::NotFound)
+}
+
+async fn record(state: &AppState, event: NewEvent<'_>) -> Result<(), AppError> {
+    audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording an audit event"))
+}
+
+pub fn form_options(state: &AppState, caller: &Caller) -> Result<TokenFormOptions, AppError> {
+    caller.authorise()?;
+    let grantable = caller.grantable();
+    let today = today(state);
+    Ok(TokenFormOptions {
+        privileges: BUILTIN_PRIVILEGES
+            .iter()
+            .filter(|p| grantable.contains(p.name))
+            .map(|p| PrivilegeOption { name: p.name.into(), label: p.label.into(), dangerous: p.dangerous })
+            .collect(),
+        time_zone: state.time_zone.name().to_owned(),
+        today,
+        default_expiry: Expiry::default_for(today),
+    })
+}
+
+pub async fn create(state: &AppState, caller: &Caller, new: &crate::api::NewToken) -> Result<IssuedToken, AppError> {
+    caller.authorise()?;
+    if caller.account.suspended {
+        return Err(AppError::AccountSuspended);
+    }
+    let name = TokenName::parse(&new.name).map_err(|e| AppError::invalid("name", e))?;
+    let expires_at = parse_expiry(state, caller, &new.expires)?;
+    let allowlist = parse_allowlist(caller, &new.allowlist)?;
+    let privileges = parse_privileges(caller, &new.privileges)?;
+
+    let secret = TokenSecret::generate();
+    let row = tokens::NewToken {
+        account_id: caller.account.id,
+        name: name.as_str(),
+        secret_hash: sha256_hex(secret.expose()),
+        hint: secret.hint(),
+        created_at: state.clock.now(),
+        expires_at,
+        allowlist: allowlist.to_storage(),
+        privileges: privileges.to_storage(),
+    };
+    let token = match tokens::insert(&state.db, row).await {
+        Ok(token) => token,
+        Err(err) if is_unique_violation(&err) => return Err(name_in_use(name.as_str())),
+        Err(err) => return Err(internal("creating a token")(err)),
+    };
+    record(state, caller.event("token.create", &token.name)).await?;
+    tracing::info!(account = %caller.account.username, token = %token.name, "token created");
+    Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
+}
+
+pub async fn list(state: &AppState, caller: &Caller, query: &TokenQuery) -> Result<TokenPage, AppError> {
+    caller.authorise()?;
+    if !PAGE_SIZES.contains(&query.per_page) {
+        return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 tokens per page."));
+    }
+    if query.page == 0 {
+        return Err(AppError::invalid("page", "Pages are numbered from 1."));
+    }
+    let order = match query.sort {
+        TokenSort::Name => Order::Name,
+        TokenSort::Created => Order::Created,
+        TokenSort::Expires => Order::Expires,
+        TokenSort::LastUsed => Order::LastUsed,
+    };
+    let offset = (query.page - 1).saturating_mul(query.per_page);
+    let (rows, total) =
+        tokens::page(&state.db, caller.account.id, &query.search, order, query.descending, offset, query.per_page)
+            .await
+            .map_err(internal("listing tokens"))?;
+    Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })
+}
+
+pub async fn get(state: &AppState, caller: &Caller, name: &str) -> Result<TokenView, AppError> {
+    caller.authorise()?;
+    Ok(view(&find(state, caller, name).await?))
+}
+
+pub async fn rename(state: &AppState, caller: &Caller, name: &str, new_name: &str) -> Result<TokenView, AppError> {
+    caller.authorise()?;
+    let new_name = TokenName::parse(new_name).map_err(|e| AppError::invalid("name", e))?;
+    let token = find(state, caller, name).await?;
+    let old_name = token.name.clone();
+    let mut changes = token.into_active_model();
+    changes.name = Set(new_name.as_str().to_owned());
+    changes.name_key = Set(new_name.key());
+    let token = match tokens::save(&state.db, changes).await {
+        Ok(token) => token,
+        Err(err) if is_unique_violation(&err) => return Err(name_in_use(new_name.as_str())),
+        Err(err) => return Err(internal("renaming a token")(err)),
+    };
+    let target = format!("{old_name} → {}", token.name);
+    record(state, caller.event("token.rename", &target)).await?;
+    Ok(view(&token))
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    allowlist: Option<&str>,
+    privileges: Option<&[String]>,
+) -> Result<TokenView, AppError> {
+    caller.authorise()?;
+    let allowlist = allowlist.map(|raw| parse_allowlist(caller, raw)).transpose()?;
+    let privileges = privileges.map(|names| parse_privileges(caller, names)).transpose()?;
+    let token = find(state, caller, name).await?;
+    let mut changes = token.into_active_model();
+    if let Some(allowlist) = allowlist {
+        changes.allowlist = Set(allowlist.to_storage());
+    }
+    if let Some(privileges) = privileges {
+        changes.privileges = Set(privileges.to_storage());
+    }
+    let token = tokens::save(&state.db, changes).await.map_err(internal("updating a token"))?;
+    record(state, caller.event("token.update", &token.name)).await?;
+    Ok(view(&token))
+}
+
+pub async fn rotate(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    expires: Option<&str>,
+    grace_minutes: u32,
+) -> Result<IssuedToken, AppError> {
+    caller.authorise()?;
+    if grace_minutes > MAX_GRACE_MINUTES {
+        return Err(AppError::invalid("grace", "The grace period can be at most 24 hours."));
+    }
+    let new_expiry = expires.map(|raw| parse_expiry(state, caller, raw)).transpose()?;
+    let token = find(state, caller, name).await?;
+    let now = state.clock.now();
+    let secret = TokenSecret::generate();
+    let old_hash = token.secret_hash.clone();
+    let mut changes: token::ActiveModel = token.into_active_model();
+    changes.secret_hash = Set(sha256_hex(secret.expose()));
+    changes.hint = Set(secret.hint());
+    if let Some(expires_at) = new_expiry {
+        changes.expires_at = Set(expires_at);
+    }
+    if grace_minutes > 0 {
+        changes.previous_secret_hash = Set(Some(old_hash));
+        changes.previous_valid_until = Set(Some(now + Duration::minutes(i64::from(grace_minutes))));
+    } else {
+        changes.previous_secret_hash = Set(None);
+        changes.previous_valid_until = Set(None);
+    }
+    let token = tokens::save(&state.db, changes).await.map_err(internal("rotating a token"))?;
+    record(state, caller.event("token.rotate", &token.name)).await?;
+    Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
+}
+
+/// Revokes the named tokens that exist; "not found" when none of them does.
+pub async fn revoke(state: &AppState, caller: &Caller, names: &[String]) -> Result<Vec<String>, AppError> {
+    caller.authorise()?;
+    if names.is_empty() {
+        return Err(AppError::invalid("names", "Choose at least one token to revoke."));
+    }
+    let revoked =
+        tokens::delete_by_names(&state.db, caller.account.id, names).await.map_err(internal("revoking tokens"))?;
+    if revoked.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    for name in &revoked {
+        record(state, caller.event("token.revoke", name)).await?;
+    }
+    Ok(revoked)
+}
+
+/// Revokes every token of the caller's account; answers how many there were.
+pub async fn revoke_all(state: &AppState, caller: &Caller) -> Result<u64, AppError> {
+    caller.authorise()?;
+    let revoked = tokens::delete_all(&state.db, caller.account.id).await.map_err(internal("revoking all tokens"))?;
+    for name in &revoked {
+        record(state, caller.event("token.revoke", name)).await?;
+    }
+    Ok(revoked.len() as u64)
+}

@@ -1,0 +1,126 @@
+//! Queries on API tokens. Every query is scoped to one account, so no caller can reach another's tokens.
+
+use super::entities::token;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+    sea_query::{LikeExpr, NullOrdering, Order as SortOrder},
+};
+
+pub use token::Model as Token;
+
+/// The columns a token list can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Name,
+    Created,
+    Expires,
+    LastUsed,
+}
+
+/// A token about to be stored. `secret_hash` is the SHA-256 of the secret; the secret itself never gets here.
+pub struct NewToken<'a> {
+    pub account_id: i64,
+    pub name: &'a str,
+    pub secret_hash: String,
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub allowlist: String,
+    pub privileges: String,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewToken<'_>) -> Result<Token, DbErr> {
+    token::ActiveModel {
+        account_id: Set(new.account_id),
+        name: Set(new.name.to_owned()),
+        name_key: Set(new.name.to_ascii_lowercase()),
+        secret_hash: Set(new.secret_hash),
+        hint: Set(new.hint),
+        created_at: Set(new.created_at),
+        expires_at: Set(new.expires_at),
+        allowlist: Set(new.allowlist),
+        privileges: Set(new.privileges),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find_by_name(db: &impl ConnectionTrait, account_id: i64, name: &str) -> Result<Option<Token>, DbErr> {
+    token::Entity::find()
+        .filter(token::Column::AccountId.eq(account_id))
+        .filter(token::Column::NameKey.eq(name.to_ascii_lowercase()))
+        .one(db)
+        .await
+}
+
+/// One page of an account's tokens whose names contain `search` (case-insensitively), and how many match in all.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    search: &str,
+    order: Order,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<Token>, u64), DbErr> {
+    let mut query = token::Entity::find().filter(token::Column::AccountId.eq(account_id));
+    let search = search.trim().to_ascii_lowercase();
+    if !search.is_empty() {
+        // `_` is a legal name character and a LIKE wildcard: escape it (and `%`, `\`) so it matches itself.
+        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        query = query.filter(token::Column::NameKey.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+    }
+    let total = query.clone().count(db).await?;
+    let column = match order {
+        Order::Name => token::Column::NameKey,
+        Order::Created => token::Column::CreatedAt,
+        Order::Expires => token::Column::ExpiresAt,
+        Order::LastUsed => token::Column::LastUsedAt,
+    };
+    // "Never" (NULL) sorts after every date when ascending, and first when descending, on every database.
+    let (direction, nulls) =
+        if descending { (SortOrder::Desc, NullOrdering::First) } else { (SortOrder::Asc, NullOrdering::Last) };
+    let query = query.order_by_with_nulls(column, direction.clone(), nulls).order_by(token::Column::Id, direction);
+    let tokens = query.offset(offset).limit(limit).all(db).await?;
+    Ok((tokens, total))
+}
+
+/// Saves changed fields of a token read earlier.
+pub async fn save(db: &impl ConnectionTrait, changes: token::ActiveModel) -> Result<Token, DbErr> {
+    changes.update(db).await
+}
+
+/// Deletes the named tokens of an account; returns the names (as stored) of those that existed.
+pub async fn delete_by_names(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    names: &[String],
+) -> Result<Vec<String>, DbErr> {
+    let keys: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    let found = token::Entity::find()
+        .filter(token::Column::AccountId.eq(account_id))
+        .filter(token::Column::NameKey.is_in(keys))
+        .all(db)
+        .await?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    token::Entity::delete_many().filter(token::Column::Id.is_in(found.iter().map(|t| t.id))).exec(db).await?;
+    Ok(found.into_iter().map(|t| t.name).collect())
+}
+
+/// Deletes every token of an account; returns their names.
+pub async fn delete_all(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<String>, DbErr> {
+    let names: Vec<String> = token::Entity::find()
+        .filter(token::Column::AccountId.eq(account_id))
+        .select_only()
+        .column(token::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    token::Entity::delete_many().filter(token::Column::AccountId.eq(account_id)).exec(db).await?;
+    Ok(names)
+}
