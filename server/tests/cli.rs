@@ -147,3 +147,147 @@ async fn the_cli_works_beside_a_running_server_on_the_same_database() {
     assert_eq!(response.status(), 200);
     assert_eq!(app.current_account(&client).await.as_deref(), Some("erin"));
 }
+
+#[test]
+fn token_create_prints_only_the_secret_then_list_rename_and_revoke() {
+    let (_dir, db) = temp_db();
+    let ok =
+        tessera(&db, &["account", "create", "alice", "--privileges", "all", "--password-stdin"], Some("long-enough\n"));
+    assert!(ok.status.success());
+
+    let out = tessera(
+        &db,
+        &[
+            "token",
+            "create",
+            "--account",
+            "alice",
+            "--name",
+            "ci",
+            "--expires",
+            "never",
+            "--ip",
+            "10.0.0.0/8",
+            "--ip",
+            "192.0.2.1",
+            "--privilege",
+            "list-accts",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let secret = stdout.trim_end();
+    assert_eq!(stdout, format!("{secret}\n"), "the secret alone on stdout");
+    assert!(secret.starts_with("tsr_") && secret.len() == 42);
+
+    let out =
+        tessera(&db, &["token", "create", "--account", "alice", "--name", "dated", "--privilege", "passwd"], None);
+    assert!(out.status.success(), "without --expires the default is one year: {}", text(&out.stderr));
+
+    let out = tessera(&db, &["token", "list", "--account", "alice", "--json"], None);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["name"], "ci");
+    assert_eq!(list[0]["expires_at"], serde_json::Value::Null);
+    assert_eq!(list[0]["allowlist"], serde_json::json!(["10.0.0.0/8", "192.0.2.1"]));
+    assert!(list[1]["expires_at"].is_string());
+    assert!(!text(&out.stdout).contains(&secret[4..]));
+    let table = text(&tessera(&db, &["token", "list", "--account", "alice"], None).stdout);
+    assert!(table.contains("ci") && table.contains("never") && table.contains("10.0.0.0/8,192.0.2.1"), "{table}");
+
+    let out = tessera(&db, &["token", "rename", "--account", "alice", "ci", "ci-2"], None);
+    assert!(out.status.success());
+    let out = tessera(&db, &["token", "revoke", "--account", "alice", "ci-2"], None);
+    assert_eq!(text(&out.stdout), "Revoked ci-2.\n");
+    let out = tessera(&db, &["token", "revoke", "--account", "alice", "--all"], None);
+    assert_eq!(text(&out.stdout), "Revoked 1 token.\n");
+}
+
+#[test]
+fn token_commands_refuse_bad_input_with_exit_1_and_write_nothing() {
+    let (_dir, db) = temp_db();
+    tessera(
+        &db,
+        &["account", "create", "bob", "--privileges", "manage-api-tokens", "--password-stdin"],
+        Some("long-enough\n"),
+    );
+    let base = ["token", "create", "--account", "bob", "--name"];
+    let cases: &[(&[&str], &str)] = &[
+        (&["bad name", "--privilege", "manage-api-tokens"], "“ ”"),
+        (&["ok", "--expires", "2026-02-30", "--privilege", "manage-api-tokens"], "not a date on the calendar"),
+        (&["ok", "--expires", "2000-01-01", "--privilege", "manage-api-tokens"], "today or later"),
+        (&["ok", "--ip", "999.1.1.1", "--privilege", "manage-api-tokens"], "999.1.1.1"),
+        (&["ok", "--privilege", "kill-acct"], "does not hold it"),
+        (&["ok"], "at least one privilege"),
+    ];
+    for (rest, message) in cases {
+        let args: Vec<&str> = base.iter().chain(rest.iter()).copied().collect();
+        let out = tessera(&db, &args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stderr).contains(message), "{args:?}: {}", text(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+    let out = tessera(&db, &["token", "create", "--account", "nobody", "--name", "x", "--privilege", "passwd"], None);
+    assert!(text(&out.stderr).contains("no account named “nobody”"));
+    let out = tessera(&db, &["token", "rename", "--account", "bob", "missing", "x"], None);
+    assert!(text(&out.stderr).contains("no token named “missing”"), "{}", text(&out.stderr));
+    assert_eq!(tessera(&db, &["token", "revoke", "--account", "bob"], None).status.code(), Some(2), "names or --all");
+    let out = tessera(&db, &["token", "list", "--account", "bob", "--json"], None);
+    assert_eq!(text(&out.stdout).trim(), "[]");
+}
+
+#[test]
+fn secrets_and_passwords_never_reach_the_server_log() {
+    let (dir, db) = temp_db();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = dir.path().join("server.log");
+    let log_file = std::fs::File::create(&log).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", &db)
+        .env("RUST_LOG", "trace")
+        .env("TESSERA_ADMIN_PASSWORD", "admin-password-123")
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let secret = runtime.block_on(async {
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        for _ in 0..100 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let login = client
+            .post(format!("{base}/rpc/login"))
+            .form(&[("username", "admin"), ("password", "admin-password-123")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let created = client
+            .post(format!("{base}/rpc/create_token"))
+            .form(&[
+                ("token[name]", "logged"),
+                ("token[expires]", "never"),
+                ("token[allowlist]", ""),
+                ("token[privileges][0]", "all"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = created.json().await.unwrap();
+        body["secret"].as_str().unwrap().to_owned()
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(log_text.contains("token created"), "the log is real and verbose: {log_text}");
+    assert!(!log_text.contains(&secret[4..]), "the token secret is in the log");
+    assert!(!log_text.contains("admin-password-123"), "the admin password is in the log");
+    let cookie_lines = log_text.lines().filter(|l| l.contains("tessera_session=")).count();
+    assert_eq!(cookie_lines, 0, "session cookies are in the log");
+}

@@ -1,0 +1,85 @@
+//! The token server functions over real HTTP: typed errors with their own statuses, the secret shown once.
+
+mod common;
+
+use common::{PASSWORD, spawn_app};
+use serde_json::Value;
+
+fn new_token(name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("token[name]", name.to_owned()),
+        ("token[expires]", "2027-01-31".to_owned()),
+        ("token[allowlist]", "192.0.2.0/24\n10.0.0.1".to_owned()),
+        ("token[privileges][0]", "manage-api-tokens".to_owned()),
+    ]
+}
+
+async fn signed_in(app: &common::TestApp) -> reqwest::Client {
+    app.create_account("alice", "all").await;
+    let client = app.client();
+    assert_eq!(app.login(&client, "alice", PASSWORD).await.status(), 200);
+    client
+}
+
+#[tokio::test]
+async fn creating_a_token_returns_its_secret_once() {
+    let app = spawn_app().await;
+    let client = signed_in(&app).await;
+
+    let response = client.post(app.url("/rpc/create_token")).form(&new_token("deploy")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let issued: Value = response.json().await.unwrap();
+    let secret = issued["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("tsr_") && secret.len() == 42);
+    assert_eq!(issued["token"]["allowlist"], serde_json::json!(["10.0.0.1", "192.0.2.0/24"]));
+
+    let list = client
+        .post(app.url("/rpc/list_tokens"))
+        .form(&[
+            ("query[search]", ""),
+            ("query[sort]", "created"),
+            ("query[descending]", "true"),
+            ("query[page]", "1"),
+            ("query[per_page]", "20"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    let body = list.text().await.unwrap();
+    assert!(body.contains("\"deploy\""), "{body}");
+    assert!(!body.contains(&secret[4..]), "the list never shows the secret");
+}
+
+#[tokio::test]
+async fn rule_errors_reach_the_right_field_with_a_4xx_status() {
+    let app = spawn_app().await;
+    let client = signed_in(&app).await;
+    client.post(app.url("/rpc/create_token")).form(&new_token("deploy")).send().await.unwrap();
+
+    let taken = client.post(app.url("/rpc/create_token")).form(&new_token("DEPLOY")).send().await.unwrap();
+    assert_eq!(taken.status(), 409);
+    let error: Value = taken.json().await.unwrap();
+    assert_eq!(error["Conflict"]["field"], "name");
+    assert!(error["Conflict"]["message"].as_str().unwrap().contains("already in use"));
+
+    let bad = client.post(app.url("/rpc/create_token")).form(&new_token("bad name")).send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    let error: Value = bad.json().await.unwrap();
+    assert_eq!(error["Invalid"]["field"], "name");
+
+    let missing = client.post(app.url("/rpc/revoke_tokens")).form(&[("names[0]", "nope")]).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let junk = client.post(app.url("/rpc/create_token")).form(&[("token[name]", "x")]).send().await.unwrap();
+    assert_eq!(junk.status(), 400, "missing fields are the caller's mistake");
+}
+
+#[tokio::test]
+async fn token_functions_need_a_session() {
+    let app = spawn_app().await;
+    let response = app.client().post(app.url("/rpc/create_token")).form(&new_token("x")).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let response = app.client().post(app.url("/rpc/revoke_all_tokens")).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+}
