@@ -166,3 +166,86 @@ pub async fn revoke_all_tokens() -> Result<u64, AppError> {
     let (state, caller) = super::context::token_caller().await?;
     crate::services::tokens::revoke_all(&state, &caller).await
 }
+
+/// A row of the tokens table: the token plus what the server says about it, formatted in the server's time
+/// zone (so the page renders the same on the server and in the browser).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub token: TokenView,
+    /// e.g. `Nov 22, 2026 10:12:40`
+    pub created: String,
+    /// Full ISO 8601 time, for the hover title.
+    pub created_iso: String,
+    /// `None`: never expires.
+    pub expires: Option<String>,
+    pub last_used: Option<String>,
+    pub status: crate::domain::ExpiryStatus,
+    /// "Expires in 5 hours" / "Expired on …": the notice for yellow and red rows.
+    pub notice: Option<String>,
+}
+
+/// One page of the tokens table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenTable {
+    pub rows: Vec<TokenRow>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+    pub time_zone: String,
+}
+
+#[server(prefix = "/rpc", endpoint = "token_table")]
+pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError> {
+    let (state, caller) = super::context::token_caller().await?;
+    let page = crate::services::tokens::list(&state, &caller, &query).await?;
+    let now = state.clock.now();
+    let rows = page.tokens.into_iter().map(|token| row(token, now, state.time_zone)).collect();
+    Ok(TokenTable {
+        rows,
+        total: page.total,
+        page: page.page,
+        per_page: page.per_page,
+        time_zone: state.time_zone.name().into(),
+    })
+}
+
+/// One token, as a table row (for the Manage page).
+#[server(prefix = "/rpc", endpoint = "token_row")]
+pub async fn load_token_row(name: String) -> Result<TokenRow, AppError> {
+    let (state, caller) = super::context::token_caller().await?;
+    let token = crate::services::tokens::get(&state, &caller, &name).await?;
+    Ok(row(token, state.clock.now(), state.time_zone))
+}
+
+/// Formats a token for display in `zone`, with its expiry status at `now`.
+#[cfg(feature = "ssr")]
+fn row(token: TokenView, now: DateTime<Utc>, zone: chrono_tz::Tz) -> TokenRow {
+    use crate::domain::{Expiry, ExpiryStatus};
+    let local = |at: DateTime<Utc>| at.with_timezone(&zone).format("%b %-d, %Y %H:%M:%S").to_string();
+    let status = Expiry::status(token.expires_at, now);
+    let notice = match (status, token.expires_at) {
+        (ExpiryStatus::ExpiresSoon, Some(at)) => Some(expires_in(at - now)),
+        (ExpiryStatus::Expired, Some(at)) => Some(format!("Expired on {}", local(at))),
+        _ => None,
+    };
+    TokenRow {
+        created: local(token.created_at),
+        created_iso: token.created_at.with_timezone(&zone).to_rfc3339(),
+        expires: token.expires_at.map(local),
+        last_used: token.last_used_at.map(local),
+        status,
+        notice,
+        token,
+    }
+}
+
+/// "Expires in 5 hours", "Expires in 1 hour", "Expires in 40 minutes", "Expires in less than a minute".
+#[cfg(feature = "ssr")]
+fn expires_in(left: chrono::Duration) -> String {
+    let plural = |n: i64, unit: &str| format!("Expires in {n} {unit}{}", if n == 1 { "" } else { "s" });
+    match (left.num_hours(), left.num_minutes()) {
+        (h, _) if h >= 1 => plural(h, "hour"),
+        (_, m) if m >= 1 => plural(m, "minute"),
+        _ => "Expires in less than a minute".into(),
+    }
+}

@@ -29,9 +29,21 @@ pub fn SignedIn() -> impl IntoView {
     }
 }
 
+const LEAVE_QUESTION: &str = "You have not confirmed that you saved the token. It cannot be shown again. Leave anyway?";
+
 #[component]
 fn AppShell(account: AccountView) -> impl IntoView {
     let session = expect_context::<Session>();
+    let guard = expect_context::<super::tokens::LeaveGuard>();
+    // While a new secret is on screen, leaving through the app's own links asks first.
+    let confirm_leave = move |ev: leptos::ev::MouseEvent| {
+        if guard.0.get_untracked() && !super::browser::confirm(LEAVE_QUESTION) {
+            ev.prevent_default();
+        } else {
+            guard.0.set(false);
+            super::browser::guard_leaving(false);
+        }
+    };
     view! {
         <a class="skip-link" href="#content">"Skip to content"</a>
         <header class="topbar">
@@ -39,7 +51,7 @@ fn AppShell(account: AccountView) -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true"></span>
                 "Tessera"
             </a>
-            <nav class="topnav" aria-label="Main">
+            <nav class="topnav" aria-label="Main" on:click=confirm_leave>
                 <A href="/tokens">"API Tokens"</A>
                 <A href="/account">"Account"</A>
             </nav>

@@ -1,9 +1,13 @@
 //! The web app: the HTML shell, the routes, and the signed-in session shared by every page.
 
 mod account;
+mod browser;
+mod date_picker;
+mod dialog;
 mod layout;
 mod login;
 mod not_found;
+mod toast;
 mod tokens;
 
 use crate::{
@@ -53,6 +57,8 @@ pub fn App() -> impl IntoView {
     let account =
         Resource::new_blocking(move || (login.version().get(), logout.version().get()), |_| current_account());
     provide_context(Session { login, logout, account });
+    provide_context(toast::Toasts::new());
+    provide_context(tokens::LeaveGuard(RwSignal::new(false)));
     // Effects run only in the browser: this marks the moment the WASM app has taken over the page.
     #[cfg(feature = "hydrate")]
     Effect::new(|| {
@@ -71,9 +77,12 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::SignedIn>
                     <Route path=path!("") view=|| view! { <Redirect path="/tokens" /> } />
                     <Route path=path!("tokens") view=tokens::TokensPage />
+                    <Route path=path!("tokens/new") view=tokens::CreateTokenPage />
+                    <Route path=path!("tokens/manage/:name") view=tokens::ManageTokenPage />
                     <Route path=path!("account") view=account::AccountPage />
                 </ParentRoute>
             </Routes>
+            <toast::ToastRegion />
         </Router>
     }
 }

@@ -1,0 +1,117 @@
+//! The few browser facilities the app uses directly: timers, the clipboard, focus, the leave-page guard.
+//! On the server (SSR) they do nothing: effects and events only ever run in the browser.
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use std::{cell::RefCell, time::Duration};
+    use wasm_bindgen::JsCast;
+
+    thread_local! {
+        static TIMEOUTS: RefCell<std::collections::HashMap<&'static str, gloo_timers::callback::Timeout>> =
+            RefCell::new(std::collections::HashMap::new());
+    }
+
+    /// Runs `f` after `delay`, replacing (cancelling) anything still pending under the same `key`.
+    pub fn debounce(key: &'static str, delay: Duration, f: impl FnOnce() + 'static) {
+        let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        let timeout = gloo_timers::callback::Timeout::new(millis, move || {
+            TIMEOUTS.with(|t| t.borrow_mut().remove(key));
+            f();
+        });
+        TIMEOUTS.with(|t| t.borrow_mut().insert(key, timeout));
+    }
+
+    /// Runs `f` once after `delay`.
+    pub fn after(delay: Duration, f: impl FnOnce() + 'static) {
+        let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        gloo_timers::callback::Timeout::new(millis, f).forget();
+    }
+
+    /// Copies `text` with the Clipboard API; `false` when it is missing or refused.
+    pub async fn copy(text: &str) -> bool {
+        let Some(window) = web_sys::window() else { return false };
+        let clipboard = window.navigator().clipboard();
+        if clipboard.is_undefined() {
+            return false;
+        }
+        wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text)).await.is_ok()
+    }
+
+    /// Moves focus to the first element matching `selector`, if any.
+    pub fn focus(selector: &str) {
+        let element = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(selector).ok().flatten())
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(element) = element {
+            let _ = element.focus();
+        }
+    }
+
+    /// Tab from the last focusable element of `container` goes to its first (Shift+Tab: the reverse).
+    /// Returns whether it moved focus (then the key press must not do its default).
+    pub fn wrap_focus(container: &str, backwards: bool) -> bool {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return false };
+        let Ok(Some(root)) = document.query_selector(container) else { return false };
+        let Ok(list) = root.query_selector_all("button:not([disabled]):not([tabindex='-1'])") else { return false };
+        if list.length() == 0 {
+            return false;
+        }
+        let first = list.item(0);
+        let last = list.item(list.length() - 1);
+        let active: Option<web_sys::Node> = document.active_element().map(Into::into);
+        let target = match (backwards, active) {
+            (true, Some(active)) if Some(&active) == first.as_ref() => last,
+            (false, Some(active)) if Some(&active) == last.as_ref() => first,
+            _ => return false,
+        };
+        match target.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+            Some(element) => element.focus().is_ok(),
+            None => false,
+        }
+    }
+
+    /// While `on`, closing or reloading the tab asks the browser's "Leave site?" question.
+    pub fn guard_leaving(on: bool) {
+        if let Some(window) = web_sys::window() {
+            if on {
+                let handler = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::BeforeUnloadEvent)>::new(
+                    |event: web_sys::BeforeUnloadEvent| {
+                        event.prevent_default();
+                        event.set_return_value("unsaved");
+                    },
+                );
+                window.set_onbeforeunload(Some(handler.as_ref().unchecked_ref()));
+                handler.forget();
+            } else {
+                window.set_onbeforeunload(None);
+            }
+        }
+    }
+
+    /// Asks the user to confirm with the browser's own dialog.
+    pub fn confirm(question: &str) -> bool {
+        web_sys::window().and_then(|w| w.confirm_with_message(question).ok()).unwrap_or(true)
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod imp {
+    use std::time::Duration;
+
+    pub fn debounce(_key: &'static str, _delay: Duration, _f: impl FnOnce() + 'static) {}
+    pub fn after(_delay: Duration, _f: impl FnOnce() + 'static) {}
+    pub async fn copy(_text: &str) -> bool {
+        false
+    }
+    pub fn focus(_selector: &str) {}
+    pub fn wrap_focus(_container: &str, _backwards: bool) -> bool {
+        false
+    }
+    pub fn guard_leaving(_on: bool) {}
+    pub fn confirm(_question: &str) -> bool {
+        true
+    }
+}
+
+pub use imp::*;

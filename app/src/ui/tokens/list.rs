@@ -1,0 +1,504 @@
+//! The tokens table: live search (debounced, server-side, across pages), sortable columns, pagination and
+//! page size, selection with bulk revoke, and yellow/red rows for tokens about to expire or expired. Search,
+//! page, page size and sort live in the URL, so reload and back/forward keep them.
+
+use super::manage_href;
+use crate::{
+    api::{
+        PAGE_SIZES, TokenQuery, TokenRow, TokenSort, TokenTable, load_token_table, revoke_all_tokens, revoke_tokens,
+    },
+    domain::ExpiryStatus,
+    ui::{browser, dialog::ConfirmDialog, toast::use_toasts},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    NavigateOptions,
+    components::A,
+    hooks::{use_navigate, use_query_map},
+};
+use std::{collections::BTreeSet, time::Duration};
+
+const SEARCH_DELAY: Duration = Duration::from_millis(250);
+
+fn sort_key(sort: TokenSort) -> &'static str {
+    match sort {
+        TokenSort::Name => "name",
+        TokenSort::Created => "created",
+        TokenSort::Expires => "expires",
+        TokenSort::LastUsed => "last_used",
+    }
+}
+
+fn parse_sort(key: &str) -> Option<TokenSort> {
+    [TokenSort::Name, TokenSort::Created, TokenSort::Expires, TokenSort::LastUsed]
+        .into_iter()
+        .find(|s| sort_key(*s) == key)
+}
+
+/// Percent-encodes a query value (names are plain, but people type anything into a search box).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The address of the list showing `query`; defaults are left out.
+fn href(query: &TokenQuery) -> String {
+    let defaults = TokenQuery::default();
+    let mut parts = Vec::new();
+    if !query.search.is_empty() {
+        parts.push(format!("q={}", encode(&query.search)));
+    }
+    if query.sort != defaults.sort || query.descending != defaults.descending {
+        parts.push(format!("sort={}", sort_key(query.sort)));
+        parts.push(format!("dir={}", if query.descending { "desc" } else { "asc" }));
+    }
+    if query.page != 1 {
+        parts.push(format!("page={}", query.page));
+    }
+    if query.per_page != defaults.per_page {
+        parts.push(format!("per_page={}", query.per_page));
+    }
+    if parts.is_empty() { "/tokens".into() } else { format!("/tokens?{}", parts.join("&")) }
+}
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| {
+        params.with(|p| {
+            let defaults = TokenQuery::default();
+            let sort = p.get("sort").and_then(|s| parse_sort(&s));
+            TokenQuery {
+                search: p.get("q").unwrap_or_default(),
+                sort: sort.unwrap_or(defaults.sort),
+                descending: match p.get("dir").as_deref() {
+                    Some("asc") => false,
+                    Some("desc") => true,
+                    _ => sort.is_none(),
+                },
+                page: p.get("page").and_then(|s| s.parse().ok()).filter(|n| *n >= 1).unwrap_or(1),
+                per_page: p
+                    .get("per_page")
+                    .and_then(|s| s.parse().ok())
+                    .filter(|n| PAGE_SIZES.contains(n))
+                    .unwrap_or(defaults.per_page),
+            }
+        })
+    });
+    let refresh = RwSignal::new(0u32);
+    let table = Resource::new(move || (query.get(), refresh.get()), |(query, _)| load_token_table(query));
+
+    let navigate = use_navigate();
+    let go = StoredValue::new(move |q: TokenQuery| {
+        navigate(&href(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() })
+    });
+    let update = move |f: &dyn Fn(&mut TokenQuery)| {
+        let mut q = query.get_untracked();
+        f(&mut q);
+        go.with_value(|go| go(q));
+    };
+
+    // The search box: typed text shows at once; the list follows after a pause in typing.
+    let search = RwSignal::new(query.get_untracked().search);
+    let on_search = move |ev: leptos::ev::Event| {
+        let text = event_target_value(&ev);
+        search.set(text.clone());
+        browser::debounce("token-search", SEARCH_DELAY, move || {
+            update(&|q| {
+                q.search = text.clone();
+                q.page = 1;
+            })
+        });
+    };
+    // Back/forward: the box follows the URL.
+    Effect::new(move |_| {
+        let from_url = query.get().search;
+        if from_url != search.get_untracked() {
+            search.set(from_url);
+        }
+    });
+
+    let selected: RwSignal<BTreeSet<String>> = RwSignal::new(BTreeSet::new());
+    let toasts = use_toasts();
+    let confirm_open = RwSignal::new(false);
+    let to_revoke: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
+    let revoke_everything = RwSignal::new(false);
+    let total = Memo::new(move |_| table.get().and_then(Result::ok).map(|t| t.total).unwrap_or(0));
+
+    let revoke = Action::new(move |names: &Vec<String>| {
+        let names = names.clone();
+        async move { revoke_tokens(names).await }
+    });
+    let revoke_all = Action::new(|_: &()| revoke_all_tokens());
+    Effect::new(move |_| {
+        if let Some(result) = revoke.value().get() {
+            match result {
+                Ok(names) if names.len() == 1 => toasts.success(format!("Revoked API token “{}”.", names[0])),
+                Ok(names) => toasts.success(format!("Revoked {} API tokens.", names.len())),
+                Err(err) => toasts.error(format!("Could not revoke: {err}")),
+            }
+            selected.set(BTreeSet::new());
+            refresh.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = revoke_all.value().get() {
+            match result {
+                Ok(count) => toasts.success(format!("Revoked all {count} API tokens.")),
+                Err(err) => toasts.error(format!("Could not revoke: {err}")),
+            }
+            selected.set(BTreeSet::new());
+            refresh.update(|n| *n += 1);
+        }
+    });
+
+    let ask_revoke = move |names: Vec<String>| {
+        let everything = total.get_untracked() > 1 && names.len() as u64 == total.get_untracked();
+        revoke_everything.set(everything);
+        to_revoke.set(names);
+        confirm_open.set(true);
+    };
+    let ask_revoke_all = move || {
+        revoke_everything.set(true);
+        to_revoke.set(Vec::new());
+        confirm_open.set(true);
+    };
+    let confirm = move |()| {
+        if revoke_everything.get_untracked() {
+            revoke_all.dispatch(());
+        } else {
+            revoke.dispatch(to_revoke.get_untracked());
+        }
+    };
+    let dialog_title = Signal::derive(move || {
+        if revoke_everything.get() {
+            "Revoke all API tokens?".to_owned()
+        } else if to_revoke.get().len() == 1 {
+            format!("Revoke API token “{}”?", to_revoke.get()[0])
+        } else {
+            format!("Revoke {} API tokens?", to_revoke.get().len())
+        }
+    });
+
+    view! {
+        <Title text="API Tokens" />
+        <div class="page-header page-header-row">
+            <div>
+                <h1>"API Tokens"</h1>
+                <p class="muted">
+                    "Tokens let scripts, resellers and other developers call the API for your account without your password."
+                </p>
+            </div>
+            <A href="/tokens/new" attr:class="button button-primary">"Create"</A>
+        </div>
+
+        <div class="toolbar">
+            <div class="search">
+                <label for="token-search" class="visually-hidden">"Search tokens by name"</label>
+                <input
+                    id="token-search"
+                    type="search"
+                    placeholder="Search by name"
+                    autocomplete="off"
+                    prop:value=move || search.get()
+                    on:input=on_search
+                />
+            </div>
+            <button
+                type="button"
+                class="button button-danger-outline"
+                disabled=move || selected.get().is_empty()
+                on:click=move |_| ask_revoke(selected.get_untracked().into_iter().collect())
+            >
+                {move || format!("Revoke selected ({})", selected.get().len())}
+            </button>
+            <details class="menu">
+                <summary class="button" aria-label="Table settings">
+                    <span aria-hidden="true">"⚙"</span>
+                </summary>
+                <div class="menu-panel" role="group" aria-label="Table settings">
+                    <fieldset class="menu-section">
+                        <legend>"Tokens per page"</legend>
+                        {PAGE_SIZES.into_iter().map(|size| view! {
+                            <label class="radio-row">
+                                <input
+                                    type="radio"
+                                    name="per-page"
+                                    prop:checked=move || query.get().per_page == size
+                                    on:change=move |_| update(&|q| { q.per_page = size; q.page = 1; })
+                                />
+                                {size.to_string()}
+                            </label>
+                        }).collect_view()}
+                    </fieldset>
+                    <button type="button" class="menu-item" on:click=move |_| refresh.update(|n| *n += 1)>"Refresh list"</button>
+                    <button type="button" class="menu-item danger" disabled=move || total.get() == 0 on:click=move |_| ask_revoke_all()>
+                        "Revoke all"
+                    </button>
+                </div>
+            </details>
+        </div>
+
+        <Transition fallback=|| view! { <TableSkeleton /> }>
+            {move || Suspend::new(async move {
+                match table.await {
+                    Ok(data) => view! {
+                        <TokenTableView data query selected update=Callback::new(move |q: TokenQuery| go.with_value(|go| go(q))) on_revoke=Callback::new(move |name: String| ask_revoke(vec![name])) />
+                    }.into_any(),
+                    Err(err) => view! {
+                        <div class="card state-card" role="alert">
+                            <h2>"The tokens could not be loaded"</h2>
+                            <p class="muted">{err.to_string()}</p>
+                            <button type="button" class="button" on:click=move |_| refresh.update(|n| *n += 1)>"Try again"</button>
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+
+        <ConfirmDialog id="revoke-dialog" open=confirm_open title=dialog_title confirm_label=Signal::derive(move || {
+            if revoke_everything.get() { "Revoke all tokens".to_owned() } else { "Revoke".to_owned() }
+        }) danger=true on_confirm=Callback::new(confirm)>
+            {move || if revoke_everything.get() {
+                view! {
+                    <p>"Every API token of this account stops working at once. Scripts and services using them will be refused."</p>
+                }.into_any()
+            } else {
+                view! {
+                    <p>"These tokens stop working at once:"</p>
+                    <ul class="name-list">{to_revoke.get().into_iter().map(|n| view! { <li><code>{n}</code></li> }).collect_view()}</ul>
+                }.into_any()
+            }}
+        </ConfirmDialog>
+    }
+}
+
+#[component]
+fn TableSkeleton() -> impl IntoView {
+    view! {
+        <div class="card table-card" aria-busy="true">
+            <p class="loading-line">"Loading tokens…"</p>
+        </div>
+    }
+}
+
+#[component]
+fn TokenTableView(
+    data: TokenTable,
+    query: Memo<TokenQuery>,
+    selected: RwSignal<BTreeSet<String>>,
+    update: Callback<TokenQuery>,
+    on_revoke: Callback<String>,
+) -> impl IntoView {
+    let q = query.get_untracked();
+    if data.total == 0 && q.search.is_empty() {
+        return view! {
+            <section class="card empty-state" aria-labelledby="no-tokens">
+                <div class="empty-icon" aria-hidden="true"></div>
+                <h2 id="no-tokens">"No API tokens yet"</h2>
+                <p class="muted">"Create a token to let a script or another developer call the API for your account."</p>
+                <A href="/tokens/new" attr:class="button button-primary">"Create an API token"</A>
+            </section>
+        }
+        .into_any();
+    }
+    if data.rows.is_empty() {
+        let search = q.search.clone();
+        return view! {
+            <section class="card empty-state" aria-live="polite">
+                <h2>{format!("No tokens match “{search}”")}</h2>
+                <p class="muted">"Search looks at token names, ignoring case."</p>
+                <button type="button" class="button" on:click=move |_| update.run(TokenQuery { search: String::new(), page: 1, ..query.get_untracked() })>
+                    "Clear search"
+                </button>
+            </section>
+        }
+        .into_any();
+    }
+
+    let page_names: Vec<String> = data.rows.iter().map(|r| r.token.name.clone()).collect();
+    let all_on_page = {
+        let names = page_names.clone();
+        move || selected.with(|s| names.iter().all(|n| s.contains(n)))
+    };
+    let toggle_page = {
+        let names = page_names.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            selected.update(|s| {
+                for n in &names {
+                    if on {
+                        s.insert(n.clone());
+                    } else {
+                        s.remove(n);
+                    }
+                }
+            });
+        }
+    };
+    let first = (data.page - 1) * data.per_page + 1;
+    let last = first + data.rows.len() as u64 - 1;
+    let pages = data.total.div_ceil(data.per_page).max(1);
+    let page = data.page;
+
+    let header = move |label: &'static str, sort: TokenSort| {
+        let current = query.get_untracked();
+        let active = current.sort == sort;
+        let aria = if active { if current.descending { "descending" } else { "ascending" } } else { "none" };
+        let arrow = if active { if current.descending { "▼" } else { "▲" } } else { "" };
+        view! {
+            <th scope="col" aria-sort=aria>
+                <button type="button" class="sort-button" on:click=move |_| {
+                    let q = query.get_untracked();
+                    let descending = if q.sort == sort { !q.descending } else { matches!(sort, TokenSort::Created | TokenSort::LastUsed) };
+                    update.run(TokenQuery { sort, descending, page: 1, ..q });
+                }>
+                    {label}
+                    <span class="sort-arrow" aria-hidden="true">{arrow}</span>
+                </button>
+            </th>
+        }
+    };
+
+    view! {
+        <div class="card table-card">
+            <div class="table-scroll">
+                <table class="tokens-table">
+                    <caption class="visually-hidden">"API tokens"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col" class="select-col">
+                                <input type="checkbox" aria-label="Select all tokens on this page" prop:checked=all_on_page on:change=toggle_page />
+                            </th>
+                            {header("Name", TokenSort::Name)}
+                            {header("Created", TokenSort::Created)}
+                            {header("Expires", TokenSort::Expires)}
+                            <th scope="col">"IPs"</th>
+                            <th scope="col">"Privileges"</th>
+                            {header("Last used", TokenSort::LastUsed)}
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {data.rows.into_iter().map(|row| view! { <Row row selected on_revoke /> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <div class="table-footer">
+                <span class="range" aria-live="polite">{format!("{first}–{last} of {}", data.total)}</span>
+                <div class="pager">
+                    <button type="button" class="button" disabled=page <= 1 on:click=move |_| update.run(TokenQuery { page: page - 1, ..query.get_untracked() })>
+                        "Previous"
+                    </button>
+                    <span class="muted">{format!("Page {page} of {pages}")}</span>
+                    <button type="button" class="button" disabled=page >= pages on:click=move |_| update.run(TokenQuery { page: page + 1, ..query.get_untracked() })>
+                        "Next"
+                    </button>
+                </div>
+            </div>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn Row(row: TokenRow, selected: RwSignal<BTreeSet<String>>, on_revoke: Callback<String>) -> impl IntoView {
+    let name = row.token.name.clone();
+    let class = match row.status {
+        ExpiryStatus::ExpiresSoon => "row-soon",
+        ExpiryStatus::Expired => "row-expired",
+        ExpiryStatus::Never | ExpiryStatus::Active => "",
+    };
+    let checked = {
+        let name = name.clone();
+        move || selected.with(|s| s.contains(&name))
+    };
+    let toggle = {
+        let name = name.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            let name = name.clone();
+            selected.update(|s| {
+                if on {
+                    s.insert(name);
+                } else {
+                    s.remove(&name);
+                }
+            });
+        }
+    };
+    let ips = row.token.allowlist.clone();
+    let ips_view = match ips.len() {
+        0 => view! { <span class="muted">"Any"</span> }.into_any(),
+        1..=2 => view! { <span class="ip-list">{ips.join(", ")}</span> }.into_any(),
+        n => {
+            let shown = ips[..2].join(", ");
+            let rest = ips[2..].join(", ");
+            view! {
+                <details class="fold">
+                    <summary>{format!("{shown} +{} more", n - 2)}</summary>
+                    <span class="ip-list">{rest}</span>
+                </details>
+            }
+            .into_any()
+        }
+    };
+    let revoke_name = name.clone();
+    let select_label = format!("Select {name}");
+    let href = manage_href(&name);
+    let row_name = name.clone();
+    view! {
+        <tr class=class data-token=row_name>
+            <td class="select-col">
+                <input type="checkbox" aria-label=select_label prop:checked=checked on:change=toggle />
+            </td>
+            <th scope="row" class="name-cell">
+                {row.notice.clone().map(|notice| view! {
+                    <span class="notice-icon" role="img" aria-label=notice.clone() title=notice>"!"</span>
+                })}
+                <A href=href.clone()>{name}</A>
+                <span class="hint-code">{row.token.hint.clone()}"…"</span>
+            </th>
+            <td><time datetime=row.created_iso.clone() title=row.created_iso.clone()>{row.created.clone()}</time></td>
+            <td>{row.expires.clone().unwrap_or_else(|| "Never".into())}</td>
+            <td>{ips_view}</td>
+            <td>
+                <ul class="badges">
+                    {row.token.privileges.iter().map(|p| view! { <li class="badge">{p.clone()}</li> }).collect_view()}
+                </ul>
+            </td>
+            <td>
+                {match (row.last_used.clone(), row.token.last_used_ip.clone()) {
+                    (Some(at), Some(ip)) => view! { <span>{at}<br /><span class="muted">{ip}</span></span> }.into_any(),
+                    (Some(at), None) => view! { <span>{at}</span> }.into_any(),
+                    _ => view! { <span class="muted">"Never"</span> }.into_any(),
+                }}
+            </td>
+            <td class="actions">
+                <A href=href attr:class="button button-small">"Manage"</A>
+                <button type="button" class="button button-small button-danger-outline" on:click=move |_| on_revoke.run(revoke_name.clone())>
+                    "Revoke"
+                </button>
+            </td>
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_keeps_only_what_differs_from_the_defaults() {
+        assert_eq!(href(&TokenQuery::default()), "/tokens");
+        let q = TokenQuery { search: "ci bot".into(), sort: TokenSort::Name, descending: false, page: 3, per_page: 50 };
+        assert_eq!(href(&q), "/tokens?q=ci%20bot&sort=name&dir=asc&page=3&per_page=50");
+        assert_eq!(parse_sort("last_used"), Some(TokenSort::LastUsed));
+    }
+}
