@@ -4,6 +4,9 @@
 //! The WASM build (`hydrate`) compiles `domain`, `error`, `api` (as client stubs) and `ui`; it never sees
 //! SeaORM, tokio or Argon2.
 
+// The tokens table's view type nests deeper than rustc's default limit allows when it is compiled to code.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod domain;
 pub mod error;

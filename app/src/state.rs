@@ -1,7 +1,10 @@
-//! What every request handler and server function shares: the database, the password hasher, the clock and
-//! the session settings.
+//! What every request handler and server function shares: the database, the password hasher, the clock,
+//! the session settings, the last-used recorder and the trusted proxies.
 
-use crate::services::{auth::SessionSettings, clock::Clock, password::Passwords};
+use crate::{
+    domain::IpRange,
+    services::{auth::SessionSettings, clock::Clock, last_used::LastUsedRecorder, password::Passwords},
+};
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -15,6 +18,10 @@ pub struct AppState {
     /// Tokens expire at 23:59:59 of their expiry date in this zone.
     pub time_zone: chrono_tz::Tz,
     pub leptos_options: LeptosOptions,
+    /// Writes tokens' "last used" time and IP off the request path.
+    pub last_used: LastUsedRecorder,
+    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed (reverse proxies).
+    pub trusted_proxies: Arc<[IpRange]>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

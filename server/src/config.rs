@@ -1,6 +1,6 @@
 //! Command-line and environment configuration.
 
-use app::store::DEFAULT_DATABASE_URL;
+use app::{domain::IpRange, store::DEFAULT_DATABASE_URL};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
@@ -46,6 +46,14 @@ pub struct ServeArgs {
     /// Mark the session cookie `Secure`. Set this when users reach Tessera over HTTPS (through a TLS proxy).
     #[arg(long, env = "TESSERA_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// A reverse proxy (address or CIDR range) whose `X-Forwarded-For` / `Forwarded` headers name the real
+    /// client. Repeatable; the environment variable takes a comma-separated list. Other peers' headers are ignored.
+    #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<IpRange>,
+}
+
+fn parse_proxy(raw: &str) -> Result<IpRange, String> {
+    IpRange::parse(raw.trim()).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]

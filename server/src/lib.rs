@@ -1,6 +1,10 @@
 //! The `tessera` binary's library: configuration, the axum router, embedded site assets and the CLI.
 //! `main.rs` only parses arguments and dispatches here, so tests can build the same router.
 
+// The web app's view types (monomorphised here) nest deeper than rustc's default limit allows.
+#![recursion_limit = "256"]
+
+pub mod api;
 pub mod assets;
 pub mod cli;
 pub mod config;

@@ -1,7 +1,7 @@
-//! The axum router: the Leptos app and its server functions, health checks, embedded assets and the headers
+//! The axum router: the Leptos app and its server functions, the token API, health checks, embedded assets and the headers
 //! every response carries.
 
-use crate::assets;
+use crate::{api, assets};
 use app::{App, error::AppError, shell, state::AppState};
 use axum::{
     Router,
@@ -25,6 +25,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .merge(api::routes())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -3,7 +3,7 @@
 use crate::{config::ServeArgs, router};
 use anyhow::Context;
 use app::{
-    services::{accounts, auth::SessionSettings, clock::SystemClock, password::Passwords},
+    services::{accounts, auth::SessionSettings, clock::SystemClock, last_used::LastUsedRecorder, password::Passwords},
     state::AppState,
     store,
 };
@@ -51,6 +51,8 @@ pub async fn state(
         sessions: Arc::new(sessions),
         time_zone,
         leptos_options: site_options(addr)?,
+        last_used: LastUsedRecorder::disabled(),
+        trusted_proxies: Arc::from(Vec::new()),
     })
 }
 
@@ -60,7 +62,9 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
         absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
         secure_cookie: args.secure_cookies,
     };
-    let state = state(database_url, sessions, time_zone, args.addr).await?;
+    let mut state = state(database_url, sessions, time_zone, args.addr).await?;
+    state.last_used = LastUsedRecorder::spawn(state.db.clone(), Duration::from_secs(1));
+    state.trusted_proxies = Arc::from(args.trusted_proxies);
 
     let admin_password = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match accounts::bootstrap_admin(&state, admin_password).await {

@@ -1,12 +1,14 @@
 //! Services: the operations of Tessera, each authorising its caller and recording what it changed. The web
-//! app's server functions, the CLI and (later) the HTTP API all go through here.
+//! app's server functions, the CLI and the HTTP API all go through here.
 
 pub mod accounts;
 pub mod auth;
 pub mod clock;
+pub mod last_used;
 pub mod password;
 pub mod random;
 pub mod tokens;
+pub mod verify;
 
 use crate::error::AppError;
 use sea_orm::DbErr;

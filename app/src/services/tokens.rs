@@ -141,16 +141,16 @@ pub fn expiry_instant(state: &AppState, date: NaiveDate) -> DateTime<Utc> {
 fn parse_expiry(state: &AppState, caller: &Caller, raw: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     let expiry = Expiry::parse(raw, today(state)).map_err(|e| AppError::invalid("expires", e))?;
     let instant = expiry.date().map(|date| expiry_instant(state, date));
-    if let Some(limit) = caller.grant().and_then(|g| g.expires_at) {
-        if instant.is_none_or(|at| at > limit) {
-            return Err(AppError::invalid(
-                "expires",
-                format!(
-                    "A token created through another token cannot outlive it: choose {} or earlier.",
-                    limit.with_timezone(&state.time_zone).format("%Y-%m-%d")
-                ),
-            ));
-        }
+    if let Some(limit) = caller.grant().and_then(|g| g.expires_at)
+        && instant.is_none_or(|at| at > limit)
+    {
+        return Err(AppError::invalid(
+            "expires",
+            format!(
+                "A token created through another token cannot outlive it: choose {} or earlier.",
+                limit.with_timezone(&state.time_zone).format("%Y-%m-%d")
+            ),
+        ));
     }
     Ok(instant)
 }

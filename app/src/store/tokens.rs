@@ -124,3 +124,39 @@ pub async fn delete_all(db: &impl ConnectionTrait, account_id: i64) -> Result<Ve
     token::Entity::delete_many().filter(token::Column::AccountId.eq(account_id)).exec(db).await?;
     Ok(names)
 }
+
+/// The token whose current secret hashes to `hash`, or whose previous secret does (still within its rotation
+/// grace period, which the caller checks). Both columns are unique, hence indexed: one indexed look-up.
+pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<Token>, DbErr> {
+    token::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(token::Column::SecretHash.eq(hash))
+                .add(token::Column::PreviousSecretHash.eq(hash)),
+        )
+        .one(db)
+        .await
+}
+
+/// When and from where a token was last used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastUse {
+    pub token_id: i64,
+    pub at: DateTime<Utc>,
+    pub ip: String,
+}
+
+/// Records the last use of several tokens in one transaction. Tokens revoked meanwhile are simply not there.
+pub async fn record_last_use(db: &sea_orm::DatabaseConnection, uses: &[LastUse]) -> Result<(), DbErr> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    for last in uses {
+        token::Entity::update_many()
+            .col_expr(token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(last.at))
+            .col_expr(token::Column::LastUsedIp, sea_orm::sea_query::Expr::value(last.ip.clone()))
+            .filter(token::Column::Id.eq(last.token_id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await
+}

@@ -43,6 +43,8 @@ pub async fn test_store() -> TestStore {
         sessions: Arc::new(SessionSettings::default()),
         time_zone: chrono_tz::Tz::Europe__Berlin,
         leptos_options: LeptosOptions::builder().output_name("tessera").build(),
+        last_used: app::services::last_used::LastUsedRecorder::disabled(),
+        trusted_proxies: Arc::from(Vec::new()),
     };
     TestStore { state, clock, db_path, _dir: dir }
 }

@@ -7,6 +7,7 @@ use app::{
         accounts::{self, Actor},
         auth::SessionSettings,
         clock::ManualClock,
+        last_used::LastUsedRecorder,
         password::{Password, Passwords},
     },
     state::AppState,
@@ -35,6 +36,11 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_proxies(Vec::new()).await
+}
+
+/// A server that believes `X-Forwarded-For` from peers in `trusted_proxies`.
+pub async fn spawn_app_with_proxies(trusted_proxies: Vec<app::domain::IpRange>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("tessera.db");
     let database_url = format!("sqlite://{}", db_path.display());
@@ -43,12 +49,14 @@ pub async fn spawn_app() -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let state = AppState {
-        db,
+        db: db.clone(),
         passwords: Passwords::new(2).expect("passwords"),
         clock: clock.clone(),
         sessions: Arc::new(SessionSettings::default()),
         time_zone: chrono_tz::Tz::Europe__Berlin,
         leptos_options: tessera_server::serve::site_options(addr).expect("site options"),
+        last_used: LastUsedRecorder::spawn(db.clone(), std::time::Duration::from_millis(50)),
+        trusted_proxies: Arc::from(trusted_proxies),
     };
     let app = tessera_server::router::app(state.clone());
     let server = tokio::spawn(async move {
@@ -93,5 +101,86 @@ impl TestApp {
         assert_eq!(response.status(), 200);
         let body: serde_json::Value = response.json().await.expect("json");
         body.get("username").and_then(|v| v.as_str()).map(str::to_owned)
+    }
+}
+
+/// A token made the way the CLI makes it, for API tests: its secret.
+pub struct TokenSpec<'a> {
+    pub account: &'a str,
+    pub name: &'a str,
+    pub privileges: &'a [&'a str],
+    /// Empty: any address.
+    pub allowlist: &'a str,
+    /// `never` or `YYYY-MM-DD`.
+    pub expires: &'a str,
+}
+
+impl TestApp {
+    pub async fn account_row(&self, name: &str) -> app::store::accounts::Account {
+        store::accounts::find_by_name(&self.state.db, name).await.expect("query").expect("account exists")
+    }
+
+    /// Creates a token for `spec.account` (as the operator would) and returns its secret.
+    pub async fn token(&self, spec: TokenSpec<'_>) -> String {
+        let caller = app::services::tokens::Caller::cli(self.account_row(spec.account).await);
+        let new = app::api::NewToken {
+            name: spec.name.into(),
+            expires: spec.expires.into(),
+            allowlist: spec.allowlist.into(),
+            privileges: spec.privileges.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        app::services::tokens::create(&self.state, &caller, &new).await.expect("create token").secret
+    }
+
+    /// A token of `account` with `privileges`, any address, never expiring.
+    pub async fn simple_token(&self, account: &str, name: &str, privileges: &[&str]) -> String {
+        self.token(TokenSpec { account, name, privileges, allowlist: "", expires: "never" }).await
+    }
+
+    /// Runs SQL on the server's database, as an administrator would behind its back.
+    pub async fn sql(&self, statement: &str) {
+        use sea_orm::ConnectionTrait;
+        self.state.db.execute_unprepared(statement).await.expect("sql");
+    }
+
+    pub async fn token_row(&self, name: &str) -> Option<app::store::tokens::Token> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        store::entities::token::Entity::find()
+            .filter(store::entities::token::Column::Name.eq(name))
+            .one(&self.state.db)
+            .await
+            .expect("query")
+    }
+
+    pub async fn audit_actions(&self) -> Vec<(String, Option<String>, String)> {
+        store::audit::recent(&self.state.db, 100)
+            .await
+            .expect("audit")
+            .into_iter()
+            .map(|e| (e.action, e.target, e.outcome))
+            .collect()
+    }
+
+    /// GET `path` with `Authorization: authorization`.
+    pub async fn get_with(&self, path: &str, authorization: &str) -> reqwest::Response {
+        reqwest::Client::new().get(self.url(path)).header("authorization", authorization).send().await.expect("request")
+    }
+}
+
+pub trait NowForTests {
+    fn now_for_tests(&self) -> chrono::DateTime<Utc>;
+}
+
+impl NowForTests for ManualClock {
+    fn now_for_tests(&self) -> chrono::DateTime<Utc> {
+        use app::services::clock::Clock;
+        self.now()
+    }
+}
+
+impl TestApp {
+    /// The manual clock's time as Unix seconds.
+    pub fn clock_unix(&self) -> i64 {
+        self.clock.now_for_tests().timestamp()
     }
 }

@@ -1,0 +1,292 @@
+//! Verifying an API call's token (SPEC §3), in the order the spec gives: parse the header, check the secret's
+//! shape and checksum (no database work for junk), look the hash up, check the owner, expiry, suspension, the
+//! client IP against the allowlist and finally the privilege the function needs. Every API endpoint comes
+//! through [`verify`]; its result becomes a [`Caller`] for the token services, so their no-escalation rules apply.
+
+use super::{
+    random::sha256_hex,
+    tokens::{Caller, TokenGrant, Via},
+};
+use crate::{
+    domain::{ALL, IpAllowlist, PrivilegeSet, SecretError, TokenSecret},
+    state::AppState,
+    store::{
+        accounts::{self, Account},
+        audit::{self, NewEvent, Outcome},
+        tokens::{self, Token},
+    },
+};
+use chrono::{DateTime, Utc};
+use std::{collections::BTreeSet, net::IpAddr};
+use subtle::ConstantTimeEq;
+
+/// How the caller presented its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Authorization: cpanel USER:TOKEN` (UAPI).
+    Cpanel,
+    /// `Authorization: whm USER:TOKEN` (WHM API 1).
+    Whm,
+    /// `Authorization: Bearer TOKEN` (native API).
+    Bearer,
+}
+
+/// A parsed `Authorization` header: well-formed, checksum right, not yet known to exist.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub scheme: Scheme,
+    /// The user named before the token (`cpanel`/`whm` only).
+    pub user: Option<String>,
+    pub secret: TokenSecret,
+}
+
+/// Why a call was refused. The messages never say which of "unknown, revoked, expired, wrong user, suspended".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "The Authorization header is missing or malformed: send “Authorization: cpanel USER:TOKEN”, \
+         “whm USER:TOKEN” or “Bearer TOKEN”."
+    )]
+    MissingOrMalformed,
+    #[error("{0}")]
+    BadSecret(SecretError),
+    #[error("The API token is not valid: it is unknown, revoked or expired, or does not belong to this user.")]
+    InvalidToken,
+    #[error("Access denied: this token may not be used from {ip}{}.", needed(.privilege))]
+    AddressNotAllowed { ip: IpAddr, privilege: Option<String> },
+    #[error("Access denied: this token does not grant the “{0}” privilege.")]
+    MissingPrivilege(String),
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+}
+
+fn needed(privilege: &Option<String>) -> String {
+    privilege.as_deref().map(|p| format!(" (the “{p}” privilege is refused)")).unwrap_or_default()
+}
+
+impl Refusal {
+    /// 401 for "who are you?", 403 for "not this, not from there".
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MissingOrMalformed | Self::BadSecret(_) | Self::InvalidToken => 401,
+            Self::AddressNotAllowed { .. } | Self::MissingPrivilege(_) => 403,
+            Self::Internal => 500,
+        }
+    }
+}
+
+/// Parses an `Authorization` header value. Scheme names are case-insensitive (RFC 9110).
+pub fn parse_authorization(header: &[u8]) -> Result<Presented, Refusal> {
+    let header = std::str::from_utf8(header).map_err(|_| Refusal::MissingOrMalformed)?;
+    let (scheme, rest) = header.trim().split_once(' ').ok_or(Refusal::MissingOrMalformed)?;
+    let rest = rest.trim();
+    let scheme = if scheme.eq_ignore_ascii_case("cpanel") {
+        Scheme::Cpanel
+    } else if scheme.eq_ignore_ascii_case("whm") {
+        Scheme::Whm
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else {
+        return Err(Refusal::MissingOrMalformed);
+    };
+    let (user, raw_secret) = match scheme {
+        Scheme::Bearer => (None, rest),
+        Scheme::Cpanel | Scheme::Whm => {
+            let (user, secret) = rest.split_once(':').ok_or(Refusal::MissingOrMalformed)?;
+            if user.is_empty() {
+                return Err(Refusal::MissingOrMalformed);
+            }
+            (Some(user.to_owned()), secret)
+        }
+    };
+    let secret = TokenSecret::parse(raw_secret).map_err(Refusal::BadSecret)?;
+    Ok(Presented { scheme, user, secret })
+}
+
+/// A verified call: the token, its owner as they are now, and what the token may do.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub account: Account,
+    pub token: Token,
+    /// Effective privileges: the token's own intersected with the owner's current ones (`all` expanded).
+    pub privileges: BTreeSet<String>,
+    pub client_ip: IpAddr,
+}
+
+impl Verified {
+    /// Whether the token may do what `privilege` stands for.
+    pub fn grants(&self, privilege: &str) -> bool {
+        self.privileges.contains(ALL) || self.privileges.contains(privilege)
+    }
+
+    /// The caller for the token services: acting for the owner, limited to this token (no escalation).
+    pub fn caller(&self) -> Caller {
+        Caller {
+            account: self.account.clone(),
+            via: Via::Token(TokenGrant {
+                name: self.token.name.clone(),
+                privileges: self.privileges.clone(),
+                expires_at: self.token.expires_at,
+                allowlist: IpAllowlist::from_storage(&self.token.allowlist),
+            }),
+            client_ip: Some(self.client_ip.to_canonical().to_string()),
+        }
+    }
+}
+
+/// A token's effective privileges given its owner's current ones.
+pub fn effective_privileges(token: &str, owner: &str) -> BTreeSet<String> {
+    let token = PrivilegeSet::from_storage(token);
+    let owner = PrivilegeSet::from_storage(owner);
+    if token.grants(ALL) {
+        owner.iter().map(str::to_owned).collect()
+    } else {
+        token.iter().filter(|p| owner.grants(p)).map(str::to_owned).collect()
+    }
+}
+
+/// Whether `presented` hashes to the token's current secret, or to its previous one within the grace period.
+fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
+    let current: bool = token.secret_hash.as_bytes().ct_eq(hash.as_bytes()).into();
+    let previous = match (&token.previous_secret_hash, token.previous_valid_until) {
+        (Some(previous), Some(until)) if now < until => previous.as_bytes().ct_eq(hash.as_bytes()).into(),
+        _ => false,
+    };
+    current | previous
+}
+
+/// Finds the live token for a secret with its owner, whatever the client or privilege: `None` when unknown,
+/// revoked, past its grace, expired or suspended. Shared by [`verify`] and introspection.
+pub async fn resolve(state: &AppState, secret: &TokenSecret) -> Result<Option<(Token, Account)>, Refusal> {
+    let now = state.clock.now();
+    let hash = sha256_hex(secret.expose());
+    let Some(token) = tokens::find_by_secret_hash(&state.db, &hash).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    if !secret_matches(&token, &hash, now) || token.expires_at.is_some_and(|at| at <= now) {
+        return Ok(None);
+    }
+    let Some(account) = accounts::find_by_id(&state.db, token.account_id).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    if account.suspended {
+        return Ok(None);
+    }
+    Ok(Some((token, account)))
+}
+
+/// Verifies a call in SPEC §3's order; `required` is the privilege the function needs, if any.
+pub async fn verify(
+    state: &AppState,
+    presented: &Presented,
+    client_ip: IpAddr,
+    required: Option<&str>,
+) -> Result<Verified, Refusal> {
+    let Some((token, account)) = resolve(state, &presented.secret).await? else {
+        return Err(Refusal::InvalidToken);
+    };
+    if presented.user.as_deref().is_some_and(|user| !user.eq_ignore_ascii_case(&account.username)) {
+        return Err(Refusal::InvalidToken);
+    }
+    let verified = Verified {
+        privileges: effective_privileges(&token.privileges, &account.privileges),
+        account,
+        token,
+        client_ip,
+    };
+    if !IpAllowlist::from_storage(&verified.token.allowlist).allows(client_ip) {
+        let refusal =
+            Refusal::AddressNotAllowed { ip: client_ip.to_canonical(), privilege: required.map(str::to_owned) };
+        audit_refusal(state, &verified, required, &refusal).await;
+        return Err(refusal);
+    }
+    if let Some(privilege) = required.filter(|p| !verified.grants(p)) {
+        let refusal = Refusal::MissingPrivilege(privilege.to_owned());
+        audit_refusal(state, &verified, required, &refusal).await;
+        return Err(refusal);
+    }
+    let now = state.clock.now();
+    state.last_used.touch(verified.token.id, verified.token.last_used_at, now, client_ip);
+    Ok(verified)
+}
+
+/// Records a refused call in the audit log. A failure to record is logged, not turned into a 500.
+async fn audit_refusal(state: &AppState, verified: &Verified, required: Option<&str>, refusal: &Refusal) {
+    let ip = verified.client_ip.to_canonical().to_string();
+    let action = match refusal {
+        Refusal::AddressNotAllowed { .. } => "api.refused.address",
+        _ => "api.refused.privilege",
+    };
+    let event = NewEvent {
+        actor_account_id: Some(verified.account.id),
+        actor_name: &verified.account.username,
+        via_token: Some(&verified.token.name),
+        action,
+        target: required,
+        client_ip: Some(&ip),
+        outcome: Outcome::Refused,
+    };
+    if let Err(err) = audit::record(&state.db, event, state.clock.now()).await {
+        tracing::warn!(error = %err, "could not record a refused API call");
+    }
+}
+
+fn internal(err: sea_orm::DbErr) -> Refusal {
+    tracing::error!(error = %err, "verifying an API token");
+    Refusal::Internal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret() -> TokenSecret {
+        TokenSecret::generate()
+    }
+
+    #[test]
+    fn accepts_the_three_schemes() {
+        let s = secret();
+        let p = parse_authorization(format!("cpanel alice:{}", s.expose()).as_bytes()).unwrap();
+        assert_eq!((p.scheme, p.user.as_deref()), (Scheme::Cpanel, Some("alice")));
+        let p = parse_authorization(format!("WHM root:{}", s.expose()).as_bytes()).unwrap();
+        assert_eq!(p.scheme, Scheme::Whm);
+        let p = parse_authorization(format!("Bearer {}", s.expose()).as_bytes()).unwrap();
+        assert_eq!((p.scheme, p.user), (Scheme::Bearer, None));
+    }
+
+    #[test]
+    fn refuses_junk_before_any_lookup() {
+        for junk in ["", "Bearer", "Basic abc", "cpanel alice", "cpanel :tsr_x", "Bearer tsr_short", "Bearer \u{e9}"] {
+            assert!(parse_authorization(junk.as_bytes()).is_err(), "{junk}");
+        }
+        assert_eq!(parse_authorization(&[0xff, 0xfe]).unwrap_err(), Refusal::MissingOrMalformed);
+        let mut altered = secret().expose().to_owned();
+        let last = if altered.ends_with('0') { "1" } else { "0" };
+        altered.replace_range(altered.len() - 1.., last);
+        assert_eq!(
+            parse_authorization(format!("Bearer {altered}").as_bytes()).unwrap_err(),
+            Refusal::BadSecret(SecretError::BadChecksum)
+        );
+    }
+
+    #[test]
+    fn effective_privileges_are_the_intersection_with_all_expanded() {
+        let set = |s: &[&str]| s.iter().map(|p| (*p).to_owned()).collect::<BTreeSet<_>>();
+        assert_eq!(effective_privileges("all", "list-accts passwd"), set(&["list-accts", "passwd"]));
+        assert_eq!(effective_privileges("list-accts kill-acct", "list-accts"), set(&["list-accts"]));
+        assert_eq!(effective_privileges("list-accts", "all"), set(&["list-accts"]));
+        assert_eq!(effective_privileges("all", "all"), set(&["all"]));
+        assert!(effective_privileges("kill-acct", "list-accts").is_empty());
+    }
+
+    #[test]
+    fn messages_name_the_privilege_but_not_why_a_token_failed() {
+        let refusal = Refusal::MissingPrivilege("kill-acct".into());
+        assert!(refusal.to_string().contains("“kill-acct”"));
+        assert_eq!(refusal.status(), 403);
+        let refusal = Refusal::AddressNotAllowed { ip: "192.0.2.1".parse().unwrap(), privilege: Some("passwd".into()) };
+        assert!(refusal.to_string().contains("192.0.2.1") && refusal.to_string().contains("“passwd”"));
+        assert_eq!(Refusal::InvalidToken.status(), 401);
+    }
+}

@@ -1,0 +1,46 @@
+//! `ApiCaller<F>`: the extractor every API handler takes. It reads the `Authorization` header, finds the client
+//! address and verifies the token for the privilege the function needs (SPEC §3), answering refusals in the
+//! envelope of API `F`. A handler that has an `ApiCaller` has a verified token.
+
+use super::{ApiError, Flavor, client_ip::client_ip};
+use app::{
+    services::verify::{self, Refusal, Verified},
+    state::AppState,
+};
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+    response::Response,
+};
+use std::{marker::PhantomData, net::SocketAddr};
+
+pub struct ApiCaller<F> {
+    pub verified: Verified,
+    flavor: PhantomData<F>,
+}
+
+impl<F: Flavor> FromRequestParts<AppState> for ApiCaller<F> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let reject = |err: ApiError| F::render(parts.uri.path(), err);
+        // Exactly one Authorization header, parsed and checksummed before anything touches the database.
+        let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+        let presented = match (values.next(), values.next()) {
+            (Some(value), None) => verify::parse_authorization(value.as_bytes()),
+            _ => Err(Refusal::MissingOrMalformed),
+        }
+        .map_err(|refusal| reject(refusal.into()))?;
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            tracing::error!("the API was served without the peer address (into_make_service_with_connect_info)");
+            return Err(reject(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal.to_string())));
+        };
+        let ip = client_ip(peer.ip(), &parts.headers, &state.trusted_proxies)
+            .map_err(|message| reject(ApiError::bad_request(message)))?;
+        let required = F::required_privilege(parts).map_err(reject)?;
+        let verified = verify::verify(state, &presented, ip, required.as_deref())
+            .await
+            .map_err(|refusal| reject(refusal.into()))?;
+        Ok(Self { verified, flavor: PhantomData })
+    }
+}

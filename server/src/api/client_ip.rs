@@ -1,0 +1,115 @@
+//! The client's address: the socket peer, or, when the peer is a trusted reverse proxy, the address it reports
+//! in `X-Forwarded-For` (or RFC 7239 `Forwarded`). Headers from any other peer are ignored, so a client cannot
+//! claim an address its token's allowlist admits.
+
+use app::domain::IpRange;
+use axum::http::{HeaderMap, HeaderName};
+use std::net::{IpAddr, SocketAddr};
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+
+fn trusted(ip: IpAddr, proxies: &[IpRange]) -> bool {
+    let canonical = ip.to_canonical();
+    proxies.iter().any(|range| range.contains(ip) || range.contains(canonical))
+}
+
+/// The client address for a request from `peer`; `Err` when a trusted proxy sent an unreadable header.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, proxies: &[IpRange]) -> Result<IpAddr, &'static str> {
+    if !trusted(peer, proxies) {
+        return Ok(peer);
+    }
+    let hops = if headers.contains_key(&X_FORWARDED_FOR) {
+        forwarded_for(headers)?
+    } else if headers.contains_key(&FORWARDED) {
+        forwarded(headers)?
+    } else {
+        return Ok(peer);
+    };
+    // Walk back from the nearest hop: the first address that is not one of our proxies is the client.
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        client = hop;
+        if !trusted(hop, proxies) {
+            break;
+        }
+    }
+    Ok(client)
+}
+
+/// Every `X-Forwarded-For` address, nearest last.
+fn forwarded_for(headers: &HeaderMap) -> Result<Vec<IpAddr>, &'static str> {
+    const BAD: &str = "The X-Forwarded-For header is malformed.";
+    let mut hops = Vec::new();
+    for value in headers.get_all(&X_FORWARDED_FOR) {
+        let value = value.to_str().map_err(|_| BAD)?;
+        for entry in value.split(',') {
+            hops.push(parse_hop(entry.trim()).ok_or(BAD)?);
+        }
+    }
+    Ok(hops)
+}
+
+/// Every `for=` address of RFC 7239 `Forwarded` headers, nearest last.
+fn forwarded(headers: &HeaderMap) -> Result<Vec<IpAddr>, &'static str> {
+    const BAD: &str = "The Forwarded header is malformed.";
+    let mut hops = Vec::new();
+    for value in headers.get_all(&FORWARDED) {
+        let value = value.to_str().map_err(|_| BAD)?;
+        for element in value.split(',') {
+            for pair in element.split(';') {
+                let Some((key, node)) = pair.trim().split_once('=') else { continue };
+                if key.trim().eq_ignore_ascii_case("for") {
+                    hops.push(parse_hop(node.trim().trim_matches('"')).ok_or(BAD)?);
+                }
+            }
+        }
+    }
+    Ok(hops)
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:5678`.
+fn parse_hop(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(name: &'static str, value: &'static str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(name, HeaderValue::from_static(value));
+        map
+    }
+
+    fn proxies() -> Vec<IpRange> {
+        vec![IpRange::parse("127.0.0.1").unwrap(), IpRange::parse("10.0.0.0/8").unwrap()]
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_claim_an_address() {
+        let peer: IpAddr = "203.0.113.7".parse().unwrap();
+        let spoof = headers("x-forwarded-for", "192.0.2.1");
+        assert_eq!(client_ip(peer, &spoof, &proxies()), Ok(peer));
+        assert_eq!(client_ip(peer, &headers("x-forwarded-for", "junk"), &proxies()), Ok(peer));
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client() {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        let chain = headers("x-forwarded-for", "198.51.100.9, 192.0.2.1, 10.1.2.3");
+        assert_eq!(client_ip(peer, &chain, &proxies()), Ok("192.0.2.1".parse().unwrap()));
+        let rfc = headers("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"");
+        assert_eq!(client_ip(peer, &rfc, &proxies()), Ok("2001:db8::1".parse().unwrap()));
+        assert_eq!(client_ip(peer, &HeaderMap::new(), &proxies()), Ok(peer));
+        assert!(client_ip(peer, &headers("x-forwarded-for", "not-an-ip"), &proxies()).is_err());
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(client_ip(mapped, &chain, &proxies()), Ok("192.0.2.1".parse().unwrap()));
+    }
+}

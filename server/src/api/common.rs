@@ -1,0 +1,49 @@
+//! What the UAPI and WHM adapters share: Unix times, the default expiry through a token, "full access".
+
+use super::ApiError;
+use app::{
+    domain::{ALL, BUILTIN_PRIVILEGES, PrivilegeSet},
+    services::verify::Verified,
+    state::AppState,
+};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
+
+/// An `expires_at` Unix time as the expiry the token services take: the date it falls on in the server's zone
+/// (tokens expire at 23:59:59 of their date). Absent or empty: the calling token's own expiry date, or never.
+pub fn expiry(state: &AppState, verified: &Verified, raw: Option<&str>) -> Result<String, ApiError> {
+    let at = match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
+        Some(raw) => {
+            let seconds: i64 =
+                raw.parse().map_err(|_| ApiError::bad_request("“expires_at” must be a Unix time (seconds)."))?;
+            Some(
+                DateTime::<Utc>::from_timestamp(seconds, 0)
+                    .ok_or_else(|| ApiError::bad_request("“expires_at” is out of range."))?,
+            )
+        }
+        None => verified.token.expires_at,
+    };
+    Ok(match at {
+        Some(at) => at.with_timezone(&state.time_zone).format("%Y-%m-%d").to_string(),
+        None => "never".to_owned(),
+    })
+}
+
+/// Every privilege a token-authenticated caller may grant: its effective privileges (`all` stays `all`).
+pub fn full_access(verified: &Verified) -> Vec<String> {
+    if verified.privileges.contains(ALL) { vec![ALL.to_owned()] } else { verified.privileges.iter().cloned().collect() }
+}
+
+/// The privileges the owner could put on a token: theirs, with `all` expanded to the catalog.
+pub fn owner_grantable(verified: &Verified) -> BTreeSet<String> {
+    let held = PrivilegeSet::from_storage(&verified.account.privileges);
+    if held.grants(ALL) {
+        BUILTIN_PRIVILEGES.iter().map(|p| p.name.to_owned()).collect()
+    } else {
+        held.iter().map(str::to_owned).collect()
+    }
+}
+
+pub fn unix(at: DateTime<Utc>) -> i64 {
+    at.timestamp()
+}

@@ -1,0 +1,567 @@
+//! The native API under `/api/v1` (SPEC §4): RFC 7662 introspection, forward-auth for reverse proxies, JSON token
+//! CRUD mirroring the web app, and the OpenAPI document generated from these handlers. Errors are
+//! `{"error": code, "message": text, "field"?: name}`; a 401 carries `WWW-Authenticate: Bearer`.
+
+use super::{ApiError, BODY_LIMIT, Flavor, caller::ApiCaller, params::Params};
+use app::{
+    api::{IssuedToken, NewToken, TokenQuery, TokenSort, TokenView},
+    domain::TokenSecret,
+    services::{
+        tokens::{self, MANAGE_TOKENS},
+        verify,
+    },
+    state::AppState,
+};
+use axum::{
+    Json,
+    extract::{FromRequest, Path, Request, State, rejection::PathRejection},
+    http::{HeaderName, HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use utoipa::{
+    IntoParams, Modify, OpenApi, ToSchema,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+pub struct Native;
+
+/// The privilege checked by `/api/v1/introspect`.
+pub const INTROSPECT: &str = "introspect";
+
+impl Flavor for Native {
+    fn required_privilege(parts: &Parts) -> Result<Option<String>, ApiError> {
+        let path = parts.uri.path();
+        if path == "/api/v1/introspect" {
+            Ok(Some(INTROSPECT.to_owned()))
+        } else if path == "/api/v1/tokens" || path.starts_with("/api/v1/tokens/") {
+            Ok(Some(MANAGE_TOKENS.to_owned()))
+        } else if path == "/api/v1/auth" {
+            let pairs = super::params::decode(parts.uri.query().unwrap_or_default())?;
+            let mut wanted = pairs.into_iter().filter(|(key, _)| key == "privilege").map(|(_, value)| value);
+            match (wanted.next(), wanted.next()) {
+                (_, Some(_)) => Err(ApiError::bad_request("The parameter “privilege” was given more than once.")),
+                (privilege, None) => Ok(privilege.filter(|p| !p.is_empty())),
+            }
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn render(_path: &str, err: ApiError) -> Response {
+        let code = match err.status {
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            status if status.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        let body = ErrorBody { error: code.to_owned(), message: err.message, field: err.field };
+        let mut response = (err.status, Json(body)).into_response();
+        if err.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tessera\""));
+        }
+        response
+    }
+}
+
+fn fail(err: impl Into<ApiError>) -> Response {
+    Native::render("", err.into())
+}
+
+/// An error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `invalid`, `bad_request`, …
+    pub error: String,
+    pub message: String,
+    /// The request field a validation error belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// A token as its owner sees it: never the secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiToken {
+    pub name: String,
+    /// `tsr_` and the first four random characters.
+    pub hint: String,
+    pub created_at: DateTime<Utc>,
+    /// Absent: never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Empty: any address.
+    pub allowlist: Vec<String>,
+    pub privileges: Vec<String>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub last_used_ip: Option<String>,
+}
+
+impl From<TokenView> for ApiToken {
+    fn from(t: TokenView) -> Self {
+        Self {
+            name: t.name,
+            hint: t.hint,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            allowlist: t.allowlist,
+            privileges: t.privileges,
+            last_used_at: t.last_used_at,
+            last_used_ip: t.last_used_ip,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiTokenPage {
+    pub tokens: Vec<ApiToken>,
+    /// Tokens matching the search, on all pages.
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// A token just created or rotated, with its secret: shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiIssuedToken {
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+impl From<IssuedToken> for ApiIssuedToken {
+    fn from(issued: IssuedToken) -> Self {
+        Self { token: issued.token.into(), secret: issued.secret }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// 1–50 of `A-Z a-z 0-9 - _`, unique per account.
+    pub name: String,
+    /// `never` or the last day the token works, `YYYY-MM-DD`. Default: the calling token's expiry date, or never.
+    pub expires: Option<String>,
+    /// Addresses or CIDR ranges; empty or absent: the calling token's allowlist.
+    #[serde(default)]
+    pub allowlist: Vec<String>,
+    /// At least one; within the calling token's effective privileges.
+    pub privileges: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTokenRequest {
+    /// A new name.
+    pub name: Option<String>,
+    /// Replaces the allowlist.
+    pub allowlist: Option<Vec<String>>,
+    /// Replaces the privileges.
+    pub privileges: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateTokenRequest {
+    /// A new expiry (`never` or `YYYY-MM-DD`); absent: keep the current one.
+    pub expires: Option<String>,
+    /// Minutes the old secret keeps working (0–1440).
+    #[serde(default)]
+    pub grace_minutes: u32,
+}
+
+/// Query parameters of the token list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Part of a name, case-insensitive.
+    pub search: Option<String>,
+    /// `created` (default), `name`, `expires` or `last_used`.
+    pub sort: Option<String>,
+    /// Default `true`.
+    pub descending: Option<bool>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 10, 20 (default), 50 or 100.
+    pub per_page: Option<u64>,
+}
+
+/// RFC 7662 introspection request (form-encoded).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IntrospectRequest {
+    pub token: String,
+}
+
+/// RFC 7662 introspection response. Only `active` when the token is not active.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Effective privileges, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Expiry (Unix time); absent when the token never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Creation (Unix time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
+}
+
+/// A JSON body, refused in this API's envelope when it is too large, not JSON, or not the expected shape.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, _state: &AppState) -> Result<Self, Response> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.split(';').next())
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(fail(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Send a JSON body (application/json).",
+            )));
+        }
+        let bytes = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await.map_err(|_| {
+            fail(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024),
+            ))
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|err| fail(ApiError::bad_request(format!("The JSON body does not fit: {err}"))))
+    }
+}
+
+fn token_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(name)| name).map_err(|_| ApiError::bad_request("The token name in the path is not valid."))
+}
+
+fn not_found_as(name: &str) -> impl FnOnce(app::error::AppError) -> Response + '_ {
+    move |err| match err {
+        app::error::AppError::NotFound => fail(ApiError::not_found(format!("The API token “{name}” does not exist."))),
+        other => fail(other),
+    }
+}
+
+/// RFC 7662 token introspection.
+#[utoipa::path(
+    post, path = "/api/v1/introspect", tag = "tokens",
+    request_body(content = IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Whether the token is active, and if so whose and what it may do", body = Introspection),
+        (status = 401, description = "The caller's own token is not valid", body = ErrorBody),
+        (status = 403, description = "The caller lacks the `introspect` privilege", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn introspect(State(state): State<AppState>, _caller: ApiCaller<Native>, params: Params<Native>) -> Response {
+    let raw = match params.require("token") {
+        Ok(raw) => raw,
+        Err(err) => return fail(err),
+    };
+    let Ok(secret) = TokenSecret::parse(raw) else { return Json(Introspection::default()).into_response() };
+    match verify::resolve(&state, &secret).await {
+        Ok(Some((token, account))) => {
+            let privileges = verify::effective_privileges(&token.privileges, &account.privileges);
+            Json(Introspection {
+                active: true,
+                username: Some(account.username),
+                scope: Some(privileges.into_iter().collect::<Vec<_>>().join(" ")),
+                exp: token.expires_at.map(|at| at.timestamp()),
+                iat: Some(token.created_at.timestamp()),
+                token_name: Some(token.name),
+            })
+            .into_response()
+        }
+        Ok(None) => Json(Introspection::default()).into_response(),
+        Err(refusal) => fail(refusal),
+    }
+}
+
+const X_TESSERA_USER: HeaderName = HeaderName::from_static("x-tessera-user");
+const X_TESSERA_TOKEN: HeaderName = HeaderName::from_static("x-tessera-token");
+const X_TESSERA_PRIVILEGES: HeaderName = HeaderName::from_static("x-tessera-privileges");
+
+/// Forward-auth for reverse proxies (nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`).
+#[utoipa::path(
+    get, path = "/api/v1/auth", tag = "forward-auth",
+    params(("privilege" = Option<String>, Query, description = "The privilege the protected resource needs")),
+    responses(
+        (status = 200, description = "Allowed; `X-Tessera-User`, `X-Tessera-Token` and `X-Tessera-Privileges` name the caller"),
+        (status = 401, description = "No valid token (`WWW-Authenticate: Bearer`)", body = ErrorBody),
+        (status = 403, description = "The client address or the privilege is refused", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn forward_auth(caller: ApiCaller<Native>) -> Response {
+    let verified = &caller.verified;
+    let privileges = verified.privileges.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (X_TESSERA_USER, verified.account.username.as_str()),
+        (X_TESSERA_TOKEN, verified.token.name.as_str()),
+        (X_TESSERA_PRIVILEGES, privileges.as_str()),
+    ] {
+        // Names are plain ASCII by the domain rules; a value that is not a valid header is left out.
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(name, value);
+        }
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// List the calling account's tokens.
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "tokens", params(ListQuery),
+    responses((status = 200, body = ApiTokenPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn list_tokens(State(state): State<AppState>, caller: ApiCaller<Native>, params: Params<Native>) -> Response {
+    let query = match list_query(&params) {
+        Ok(query) => query,
+        Err(err) => return fail(err),
+    };
+    match tokens::list(&state, &caller.verified.caller(), &query).await {
+        Ok(page) => Json(ApiTokenPage {
+            tokens: page.tokens.into_iter().map(ApiToken::from).collect(),
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+        })
+        .into_response(),
+        Err(err) => fail(err),
+    }
+}
+
+fn list_query(params: &Params<Native>) -> Result<TokenQuery, ApiError> {
+    let mut query = TokenQuery::default();
+    if let Some(search) = params.get("search")? {
+        query.search = search.to_owned();
+    }
+    if let Some(sort) = params.get("sort")? {
+        query.sort = match sort {
+            "created" => TokenSort::Created,
+            "name" => TokenSort::Name,
+            "expires" => TokenSort::Expires,
+            "last_used" => TokenSort::LastUsed,
+            _ => return Err(ApiError::bad_request("“sort” is one of created, name, expires, last_used.")),
+        };
+    }
+    if let Some(descending) = params.get("descending")? {
+        query.descending = descending.parse().map_err(|_| ApiError::bad_request("“descending” is true or false."))?;
+    }
+    let number = |name: &str, raw: &str| {
+        raw.parse::<u64>().map_err(|_| ApiError::bad_request(format!("“{name}” must be a whole number.")))
+    };
+    if let Some(page) = params.get("page")? {
+        query.page = number("page", page)?;
+    }
+    if let Some(per_page) = params.get("per_page")? {
+        query.per_page = number("per_page", per_page)?;
+    }
+    Ok(query)
+}
+
+/// Create a token; the secret is in the answer, and only there.
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateTokenRequest,
+    responses((status = 201, body = ApiIssuedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: ApiCaller<Native>,
+    JsonBody(request): JsonBody<CreateTokenRequest>,
+) -> Response {
+    let verified = &caller.verified;
+    let expires = request.expires.unwrap_or_else(|| match verified.token.expires_at {
+        Some(at) => at.with_timezone(&state.time_zone).format("%Y-%m-%d").to_string(),
+        None => "never".to_owned(),
+    });
+    let new = NewToken {
+        name: request.name,
+        expires,
+        allowlist: request.allowlist.join("\n"),
+        privileges: request.privileges,
+    };
+    match tokens::create(&state, &verified.caller(), &new).await {
+        Ok(issued) => (StatusCode::CREATED, Json(ApiIssuedToken::from(issued))).into_response(),
+        Err(err) => fail(err),
+    }
+}
+
+/// One token.
+#[utoipa::path(
+    get, path = "/api/v1/tokens/{name}", tag = "tokens", params(("name" = String, Path)),
+    responses((status = 200, body = ApiToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn get_token(
+    State(state): State<AppState>,
+    caller: ApiCaller<Native>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let name = match token_name(path) {
+        Ok(name) => name,
+        Err(err) => return fail(err),
+    };
+    match tokens::get(&state, &caller.verified.caller(), &name).await {
+        Ok(token) => Json(ApiToken::from(token)).into_response(),
+        Err(err) => not_found_as(&name)(err),
+    }
+}
+
+/// Rename a token, or replace its allowlist or privileges. Expiry cannot change: rotate instead.
+#[utoipa::path(
+    patch, path = "/api/v1/tokens/{name}", tag = "tokens", params(("name" = String, Path)),
+    request_body = UpdateTokenRequest,
+    responses((status = 200, body = ApiToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn update_token(
+    State(state): State<AppState>,
+    caller: ApiCaller<Native>,
+    path: Result<Path<String>, PathRejection>,
+    JsonBody(request): JsonBody<UpdateTokenRequest>,
+) -> Response {
+    let mut name = match token_name(path) {
+        Ok(name) => name,
+        Err(err) => return fail(err),
+    };
+    let as_caller = caller.verified.caller();
+    let allowlist = request.allowlist.map(|entries| entries.join("\n"));
+    let mut current = None;
+    if allowlist.is_some() || request.privileges.is_some() {
+        match tokens::update(&state, &as_caller, &name, allowlist.as_deref(), request.privileges.as_deref()).await {
+            Ok(token) => current = Some(token),
+            Err(err) => return not_found_as(&name)(err),
+        }
+    }
+    if let Some(new_name) = request.name {
+        match tokens::rename(&state, &as_caller, &name, &new_name).await {
+            Ok(token) => {
+                name = token.name.clone();
+                current = Some(token);
+            }
+            Err(err) => return not_found_as(&name)(err),
+        }
+    }
+    let token = match current {
+        Some(token) => Ok(token),
+        None => tokens::get(&state, &as_caller, &name).await,
+    };
+    match token {
+        Ok(token) => Json(ApiToken::from(token)).into_response(),
+        Err(err) => not_found_as(&name)(err),
+    }
+}
+
+/// Revoke a token.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{name}", tag = "tokens", params(("name" = String, Path)),
+    responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: ApiCaller<Native>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let name = match token_name(path) {
+        Ok(name) => name,
+        Err(err) => return fail(err),
+    };
+    match tokens::revoke(&state, &caller.verified.caller(), std::slice::from_ref(&name)).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(err) => not_found_as(&name)(err),
+    }
+}
+
+/// Replace a token's secret, keeping its name, allowlist and privileges.
+#[utoipa::path(
+    post, path = "/api/v1/tokens/{name}/rotate", tag = "tokens", params(("name" = String, Path)),
+    request_body = RotateTokenRequest,
+    responses((status = 200, body = ApiIssuedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    caller: ApiCaller<Native>,
+    path: Result<Path<String>, PathRejection>,
+    JsonBody(request): JsonBody<RotateTokenRequest>,
+) -> Response {
+    let name = match token_name(path) {
+        Ok(name) => name,
+        Err(err) => return fail(err),
+    };
+    match tokens::rotate(&state, &caller.verified.caller(), &name, request.expires.as_deref(), request.grace_minutes)
+        .await
+    {
+        Ok(issued) => Json(ApiIssuedToken::from(issued)).into_response(),
+        Err(err) => not_found_as(&name)(err),
+    }
+}
+
+/// Anything else under `/api/v1`: a 404 in this API's envelope.
+pub async fn unknown() -> Response {
+    fail(ApiError::not_found("No such API endpoint; see /api/v1/openapi.json."))
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("tsr_ API token")
+                    .description(Some("`Authorization: Bearer tsr_…`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tessera native API", description = "Token introspection, forward-auth and API token management."),
+    paths(introspect, forward_auth, list_tokens, create_token, get_token, update_token, revoke_token, rotate_token),
+    components(schemas(
+        ErrorBody, ApiToken, ApiTokenPage, ApiIssuedToken, CreateTokenRequest, UpdateTokenRequest,
+        RotateTokenRequest, IntrospectRequest, Introspection
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI 3 document of this API, generated from the handlers above.
+pub async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}

@@ -1,0 +1,175 @@
+//! Forward-auth through a real nginx: `auth_request` to `/api/v1/auth` in front of a tiny upstream. A valid token
+//! reaches the upstream with `X-Tessera-User` set; a revoked one gets 401, a token from the wrong address 403.
+//! nginx runs as a child of this test, on loopback, with every path in a temporary directory.
+
+mod common;
+
+use common::{TokenSpec, spawn_app_with_proxies};
+use std::{path::Path, process::Stdio, time::Duration};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+/// An upstream that answers every request with the `X-Tessera-User` header it received.
+async fn spawn_upstream() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request);
+                let user = text
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("x-tessera-user").then(|| value.trim().to_owned())
+                    })
+                    .unwrap_or_default();
+                let body = format!("upstream saw user={user}");
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn nginx_conf(dir: &Path, listen: u16, tessera: u16, upstream: u16) -> String {
+    let d = dir.display();
+    format!(
+        r#"worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{listen};
+        location = /_tessera_auth {{
+            internal;
+            proxy_pass http://127.0.0.1:{tessera}/api/v1/auth?privilege=list-accts;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Forwarded-For $remote_addr;
+        }}
+        location / {{
+            auth_request /_tessera_auth;
+            auth_request_set $tessera_user $upstream_http_x_tessera_user;
+            proxy_set_header X-Tessera-User $tessera_user;
+            proxy_pass http://127.0.0.1:{upstream};
+        }}
+    }}
+}}
+"#
+    )
+}
+
+/// Stops nginx (by its PID) when the test ends, however it ends. SIGTERM, not SIGKILL: the master then stops its
+/// worker too, where SIGKILL would leave the worker running as an orphan.
+struct Nginx(std::process::Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let pid = self.0.id().to_string();
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..100 {
+            if matches!(self.0.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
+    assert!(Path::new(NGINX).exists(), "nginx is needed for this test: apt-get install -y nginx (make setup-test)");
+    let app = spawn_app_with_proxies(vec![app::domain::IpRange::parse("127.0.0.1").unwrap()]).await;
+    app.create_account("alice", "all").await;
+    let valid = app.simple_token("alice", "web", &["list-accts"]).await;
+    let revoked = app.simple_token("alice", "old", &["list-accts"]).await;
+    let elsewhere = app
+        .token(TokenSpec {
+            account: "alice",
+            name: "office",
+            privileges: &["list-accts"],
+            allowlist: "192.0.2.0/24",
+            expires: "never",
+        })
+        .await;
+    let caller = app::services::tokens::Caller::cli(app.account_row("alice").await);
+    app::services::tokens::revoke(&app.state, &caller, &["old".to_owned()]).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = spawn_upstream().await;
+    let listen = free_port();
+    let tessera_port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, nginx_conf(dir.path(), listen, tessera_port, upstream)).unwrap();
+    let child = std::process::Command::new(NGINX)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
+        .arg("-c")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let _nginx = Nginx(child);
+
+    let url = format!("http://127.0.0.1:{listen}/protected");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if client.get(&url).send().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = || std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+    assert!(ready, "nginx did not start: {}", log());
+
+    let response = client.get(&url).bearer_auth(&valid).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", log());
+    assert_eq!(response.text().await.unwrap(), "upstream saw user=alice");
+
+    let response = client.get(&url).header("authorization", format!("cpanel alice:{valid}")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    let response = client.get(&url).bearer_auth(&revoked).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    assert_eq!(client.get(&url).send().await.unwrap().status(), 401);
+
+    // The token is for 192.0.2.0/24; the client is 127.0.0.1, whatever it claims to nginx.
+    let response =
+        client.get(&url).bearer_auth(&elsewhere).header("x-forwarded-for", "192.0.2.9").send().await.unwrap();
+    assert_eq!(response.status(), 403);
+}
