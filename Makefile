@@ -22,7 +22,7 @@ LEPTOS_BUILD_ENV := LEPTOS_OUTPUT_NAME=tessera LEPTOS_SITE_ROOT=target/site LEPT
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/tessera.db
 
-.PHONY: run build test test-rust test-e2e lint setup setup-test screenshots clean
+.PHONY: run build test test-rust test-e2e lint setup setup-test screenshots bench clean
 
 setup:
 	@.ci/setup build
@@ -61,6 +61,13 @@ test-e2e:
 screenshots:
 	@mkdir -p docs/screenshots
 	TESSERA_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots end2end/run.sh $(BIN) readme_screenshots
+
+## bench: how fast tokens are verified: the release server with 100k tokens, loaded with wrk over loopback;
+## writes bench/RESULTS.md (a few minutes; not part of `make test`).
+bench: build
+	@.ci/setup bench
+	env $(LEPTOS_BUILD_ENV) cargo build --package=tessera --examples --no-default-features --release
+	bench/run.sh $(BIN) $(CARGO_TARGET_DIR)/release/examples
 
 clean:
 	cargo clean

@@ -11,7 +11,7 @@ use crate::{
     domain::{ALL, IpAllowlist, PrivilegeSet, SecretError, TokenSecret},
     state::AppState,
     store::{
-        accounts::{self, Account},
+        accounts::Account,
         audit::{self, NewEvent, Outcome},
         tokens::{self, Token},
     },
@@ -160,15 +160,12 @@ fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
 pub async fn resolve(state: &AppState, secret: &TokenSecret) -> Result<Option<(Token, Account)>, Refusal> {
     let now = state.clock.now();
     let hash = sha256_hex(secret.expose());
-    let Some(token) = tokens::find_by_secret_hash(&state.db, &hash).await.map_err(internal)? else {
+    let Some((token, account)) = tokens::find_by_secret_hash(&state.db, &hash).await.map_err(internal)? else {
         return Ok(None);
     };
     if !secret_matches(&token, &hash, now) || token.expires_at.is_some_and(|at| at <= now) {
         return Ok(None);
     }
-    let Some(account) = accounts::find_by_id(&state.db, token.account_id).await.map_err(internal)? else {
-        return Ok(None);
-    };
     if account.suspended {
         return Ok(None);
     }

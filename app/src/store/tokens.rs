@@ -126,16 +126,28 @@ pub async fn delete_all(db: &impl ConnectionTrait, account_id: i64) -> Result<Ve
 }
 
 /// The token whose current secret hashes to `hash`, or whose previous secret does (still within its rotation
-/// grace period, which the caller checks). Both columns are unique, hence indexed: one indexed look-up.
-pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<Token>, DbErr> {
-    token::Entity::find()
+/// grace period, which the caller checks), with its owner. Both hash columns are unique, hence indexed: one
+/// indexed look-up joined to the account's primary key, in a single query.
+pub async fn find_by_secret_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<(Token, super::accounts::Account)>, DbErr> {
+    use super::entities::account;
+    use sea_orm::JoinType;
+    let owner = sea_orm::RelationDef::from(
+        token::Entity::belongs_to(account::Entity).from(token::Column::AccountId).to(account::Column::Id),
+    );
+    let found = token::Entity::find()
+        .join(JoinType::InnerJoin, owner)
+        .select_also(account::Entity)
         .filter(
             sea_orm::Condition::any()
                 .add(token::Column::SecretHash.eq(hash))
                 .add(token::Column::PreviousSecretHash.eq(hash)),
         )
         .one(db)
-        .await
+        .await?;
+    Ok(found.and_then(|(token, account)| account.map(|account| (token, account))))
 }
 
 /// When and from where a token was last used.

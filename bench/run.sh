@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# `make bench`: how fast Tessera verifies tokens. Starts the release server on a database seeded with 100,000 tokens
+# across 1,000 accounts, loads it over loopback with wrk (closed loop, for rates) and bench_paced (open loop at a
+# fixed 10,000 req/s, for latency), several bounded rounds each, and writes the medians to bench/RESULTS.md.
+# Usage: bench/run.sh BIN EXAMPLES_DIR   (the Makefile passes both)
+set -euo pipefail
+
+bin=$1
+examples=$2
+root=$(cd "$(dirname "$0")/.." && pwd)
+rounds=${BENCH_ROUNDS:-5}
+seconds=${BENCH_SECONDS:-5}
+connections=${BENCH_CONNECTIONS:-32}
+accounts=${BENCH_ACCOUNTS:-1000}
+tokens=${BENCH_TOKENS:-100000}
+paced_rate=10000
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+db="sqlite://$work/bench.db"
+log "seeding $tokens tokens across $accounts accounts"
+seed_start=$(date +%s.%N)
+"$examples/bench_seed" "$db" "$accounts" "$tokens" "$work" >&2
+seed_time=$(echo "$(date +%s.%N) - $seed_start" | bc)
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+log "starting $bin on $base"
+RUST_LOG=warn TESSERA_ADMIN_PASSWORD=bench-admin-password DATABASE_URL=$db \
+  "$bin" serve --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+curl -fs "$base/healthz" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+
+# A sanity check before measuring: valid tokens pass, malformed ones are refused.
+valid_one=$(head -1 "$work/valid.txt" | cut -d' ' -f2)
+bad_one=$(head -1 "$work/malformed.txt" | cut -d' ' -f2)
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $valid_one" "$base/api/v1/auth?privilege=list-accts")" = 200 ]
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $bad_one" "$base/api/v1/auth?privilege=list-accts")" = 401 ]
+
+# wrk SCENARIO PATH TOKEN_FILE -> "requests_per_second p50_ms p99_ms non2xx"
+to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'; }
+run_wrk() {
+  local out
+  out=$(BENCH_PATH=$2 TOKEN_FILE=$3 wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$root/bench/tokens.lua" "$base" 2>&1)
+  echo "$out" >>"$work/wrk.log"
+  local rps p50 p99 non2xx
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1=="50%" {print $2}' | to_ms)
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}' | to_ms)
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  echo "$1 $rps $p50 $p99 ${non2xx:-0}"
+}
+
+median() { sort -g | awk '{ a[NR]=$1 } END { if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+
+log "warming up"
+run_wrk warmup /api/v1/auth?privilege=list-accts "$work/valid.txt" >/dev/null
+
+: >"$work/results"
+for round in $(seq "$rounds"); do
+  log "round $round/$rounds (${seconds}s each)"
+  run_wrk healthz /healthz "$work/valid.txt" >>"$work/results"
+  run_wrk valid "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >>"$work/results"
+  run_wrk malformed "/api/v1/auth?privilege=list-accts" "$work/malformed.txt" >>"$work/results"
+  read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_rate" "$seconds")
+  echo "paced $sent $ok $p50 $p99 $max" >>"$work/results"
+done
+
+col() { awk -v s="$1" -v c="$2" '$1==s {print $c}' "$work/results" | median; }
+healthz_rps=$(col healthz 2); valid_rps=$(col valid 2); malformed_rps=$(col malformed 2)
+healthz_p99=$(col healthz 4); valid_p99=$(col valid 4); malformed_p99=$(col malformed 4)
+healthz_p50=$(col healthz 3); valid_p50=$(col valid 3); malformed_p50=$(col malformed 3)
+paced_p50=$(col paced 4); paced_p99=$(col paced 5); paced_max=$(col paced 6)
+paced_sent=$(col paced 2); paced_ok=$(col paced 3)
+valid_non2xx=$(awk '$1=="valid" {s+=$5} END {print s+0}' "$work/results")
+ratio=$(echo "scale=3; $valid_rps / $healthz_rps" | bc)
+malformed_ratio=$(echo "scale=3; $malformed_rps / $valid_rps" | bc)
+pass() { if [ "$(echo "$1" | bc)" = 1 ]; then echo "met"; else echo "**missed**"; fi; }
+
+commit=$(git -C "$root" rev-parse --short HEAD)
+dirty=$(git -C "$root" status --porcelain -- app server bench | grep -q . && echo " (with uncommitted changes)" || true)
+cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+cat >"$root/bench/RESULTS.md" <<MD
+# Token verification benchmark
+
+Written by \`make bench\` (bench/run.sh). Do not edit by hand; rerun it.
+
+- **Date:** $(date -u '+%Y-%m-%d %H:%M UTC')
+- **Commit:** $commit$dirty
+- **Machine:** $(nproc) cores, $cpu, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)
+- **Data:** $accounts accounts, $tokens tokens (SQLite, WAL), seeded in ${seed_time%.*} s; requests cycle through
+  $(wc -l <"$work/valid.txt") different tokens of all accounts.
+- **Load:** over loopback, client and server on the same $(nproc) cores. wrk (1 thread, $connections connections, ${seconds} s,
+  closed loop) for rates; bench_paced (open loop, $paced_rate req/s, ${seconds} s, latency from each request's due time)
+  for latency under a fixed load. $rounds rounds, scenarios interleaved; **medians** of the rounds.
+  Every scenario runs through the same wrk Lua script (one \`Authorization\` header per request), so the client's work
+  is the same and only the server's differs.
+
+| scenario | requests/s | p50 | p99 |
+|---|---:|---:|---:|
+| \`GET /healthz\` | $healthz_rps | $healthz_p50 ms | $healthz_p99 ms |
+| \`GET /api/v1/auth?privilege=list-accts\`, valid tokens | $valid_rps | $valid_p50 ms | $valid_p99 ms |
+| same, malformed tokens (bad checksum) | $malformed_rps | $malformed_p50 ms | $malformed_p99 ms |
+| valid tokens at a fixed $paced_rate req/s (open loop) | $paced_rate offered, $paced_ok of $paced_sent answered 200 | $paced_p50 ms | $paced_p99 ms (max $paced_max ms) |
+
+Non-2xx answers to valid tokens over all rounds: $valid_non2xx.
+
+## Targets (issue 5)
+
+| target | measured | |
+|---|---|---|
+| valid-token verification ≥ 0.85 × the \`/healthz\` rate | $ratio × | $(pass "$ratio >= 0.85") |
+| p99 < 1 ms at 10,000 req/s | $paced_p99 ms | $(pass "$paced_p99 < 1") |
+| malformed tokens refused at ≥ the valid-token rate | $malformed_ratio × | $(pass "$malformed_ratio >= 1") |
+
+## Every round
+
+\`\`\`
+scenario  rps-or-sent  p50/ok  p99/p50  non2xx/p99  max
+$(cat "$work/results")
+\`\`\`
+MD
+log "wrote bench/RESULTS.md"
+cat "$root/bench/RESULTS.md"
