@@ -1,13 +1,16 @@
 // Shared steps of the browser journeys.
 import { expect, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export const admin = {
   username: "admin",
   password: process.env.TESSERA_ADMIN_PASSWORD ?? "",
 };
 
-/** Waits until the WASM app has hydrated (the server marks nothing; the app sets this when it starts). */
+export const PASSWORD = "journey-password";
+
+/** Waits until the WASM app has hydrated (the app marks <html> when it starts). */
 export async function waitForHydration(page: Page) {
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
 }
@@ -20,6 +23,7 @@ export async function signIn(page: Page, username = admin.username, password = a
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/tokens$/);
+  await waitForHydration(page);
 }
 
 /** Runs the tessera CLI against the test server's database. */
@@ -27,4 +31,54 @@ export function tessera(args: string[], input?: string): string {
   const bin = process.env.TESSERA_BIN;
   if (!bin) throw new Error("TESSERA_BIN is not set");
   return execFileSync(bin, args, { input, encoding: "utf8", env: process.env });
+}
+
+let counter = 0;
+/** A fresh account (all privileges) for one journey, so journeys do not see each other's tokens. */
+export function newAccount(prefix: string): string {
+  counter += 1;
+  const name = `${prefix}-${process.pid}-${Date.now() % 100000}-${counter}`.slice(0, 50);
+  tessera(["account", "create", name, "--privileges", "all", "--password-stdin"], `${PASSWORD}\n`);
+  return name;
+}
+
+/** Creates a token from the command line; returns its secret. */
+export function createToken(account: string, name: string, extra: string[] = []): string {
+  const privileges = extra.some((a) => a === "--privilege") ? [] : ["--privilege", "manage-api-tokens"];
+  return tessera(["token", "create", "--account", account, "--name", name, ...privileges, ...extra]).trim();
+}
+
+/** Sets a token's expiry directly in the store (the rules forbid past expiries, but time passes). */
+export function setExpiry(account: string, token: string, at: Date) {
+  const url = process.env.DATABASE_URL ?? "";
+  const path = url.replace(/^sqlite:\/\//, "");
+  const iso = at.toISOString().replace("Z", "+00:00");
+  const script = [
+    "import sqlite3, sys",
+    "db = sqlite3.connect(sys.argv[1])",
+    "db.execute('PRAGMA busy_timeout = 5000')",
+    "n = db.execute('UPDATE tokens SET expires_at = ? WHERE name = ? AND account_id = (SELECT id FROM accounts WHERE username = ?)', (sys.argv[2], sys.argv[3], sys.argv[4])).rowcount",
+    "db.commit()",
+    "assert n == 1, n",
+  ].join("\n");
+  execFileSync("python3", ["-c", script, path, iso, token, account]);
+}
+
+/** Today in the server's calendar, as the create form reports it (YYYY-MM-DD). */
+export function isoDate(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+/** Runs axe-core on the page; fails on serious or critical violations. */
+export async function expectAccessible(page: Page, label: string) {
+  const axe = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+  await page.addScriptTag({ content: axe });
+  const violations = await page.evaluate(async () => {
+    // @ts-expect-error axe is injected above
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v: { impact: string }) => v.impact === "serious" || v.impact === "critical")
+      .map((v: { id: string; help: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
+  });
+  expect(violations, `${label}: accessibility violations`).toEqual([]);
 }

@@ -8,7 +8,7 @@ test("a wrong password is refused with the one generic message", async ({ page }
   await page.getByLabel("Username").fill(admin.username);
   await page.getByLabel("Password").fill("not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toHaveText("Invalid username or password");
+  await expect(page.locator("#login-error")).toHaveText("Invalid username or password");
   await expect(page).toHaveURL(/\/login$/);
 });
 
@@ -18,7 +18,7 @@ test("an unknown username gets exactly the same message", async ({ page }) => {
   await page.getByLabel("Username").fill("nobody-here");
   await page.getByLabel("Password").fill("whatever-password");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toHaveText("Invalid username or password");
+  await expect(page.locator("#login-error")).toHaveText("Invalid username or password");
 });
 
 test("signing in shows the tokens page, and client-side navigation works", async ({ page }) => {

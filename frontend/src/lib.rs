@@ -1,4 +1,5 @@
 //! The WASM entry point: its only job is to hydrate the server-rendered app.
+#![recursion_limit = "256"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

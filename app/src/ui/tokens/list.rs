@@ -95,13 +95,14 @@ pub fn TokensPage() -> impl IntoView {
     let table = Resource::new(move || (query.get(), refresh.get()), |(query, _)| load_token_table(query));
 
     let navigate = use_navigate();
-    let go = StoredValue::new(move |q: TokenQuery| {
-        navigate(&href(&q), NavigateOptions { replace: true, scroll: false, ..Default::default() })
+    // Paging, sorting and page size are history entries (Back undoes them); search keystrokes replace one.
+    let go = StoredValue::new(move |q: TokenQuery, replace: bool| {
+        navigate(&href(&q), NavigateOptions { replace, scroll: false, ..Default::default() })
     });
-    let update = move |f: &dyn Fn(&mut TokenQuery)| {
+    let update = move |f: &dyn Fn(&mut TokenQuery), replace: bool| {
         let mut q = query.get_untracked();
         f(&mut q);
-        go.with_value(|go| go(q));
+        go.with_value(|go| go(q, replace));
     };
 
     // The search box: typed text shows at once; the list follows after a pause in typing.
@@ -110,10 +111,14 @@ pub fn TokensPage() -> impl IntoView {
         let text = event_target_value(&ev);
         search.set(text.clone());
         browser::debounce("token-search", SEARCH_DELAY, move || {
-            update(&|q| {
-                q.search = text.clone();
-                q.page = 1;
-            })
+            let first_keystroke = query.get_untracked().search.is_empty();
+            update(
+                &|q| {
+                    q.search = text.clone();
+                    q.page = 1;
+                },
+                !first_keystroke,
+            );
         });
     };
     // Back/forward: the box follows the URL.
@@ -129,7 +134,9 @@ pub fn TokensPage() -> impl IntoView {
     let confirm_open = RwSignal::new(false);
     let to_revoke: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
     let revoke_everything = RwSignal::new(false);
-    let total = Memo::new(move |_| table.get().and_then(Result::ok).map(|t| t.total).unwrap_or(0));
+    // Set when a page arrives. Reading `table` out here instead would suspend the whole signed-in frame (the
+    // nearest Suspense) on every refetch, re-creating the search box under the typist's fingers.
+    let total = RwSignal::new(0u64);
 
     let revoke = Action::new(move |names: &Vec<String>| {
         let names = names.clone();
@@ -231,7 +238,7 @@ pub fn TokensPage() -> impl IntoView {
                                     type="radio"
                                     name="per-page"
                                     prop:checked=move || query.get().per_page == size
-                                    on:change=move |_| update(&|q| { q.per_page = size; q.page = 1; })
+                                    on:change=move |_| update(&|q| { q.per_page = size; q.page = 1; }, false)
                                 />
                                 {size.to_string()}
                             </label>
@@ -248,9 +255,12 @@ pub fn TokensPage() -> impl IntoView {
         <Transition fallback=|| view! { <TableSkeleton /> }>
             {move || Suspend::new(async move {
                 match table.await {
-                    Ok(data) => view! {
-                        <TokenTableView data query selected update=Callback::new(move |q: TokenQuery| go.with_value(|go| go(q))) on_revoke=Callback::new(move |name: String| ask_revoke(vec![name])) />
-                    }.into_any(),
+                    Ok(data) => {
+                        total.set(data.total);
+                        view! {
+                        <TokenTableView data query selected update=Callback::new(move |q: TokenQuery| go.with_value(|go| go(q, false))) on_revoke=Callback::new(move |name: String| ask_revoke(vec![name])) />
+                        }.into_any()
+                    }
                     Err(err) => view! {
                         <div class="card state-card" role="alert">
                             <h2>"The tokens could not be loaded"</h2>
@@ -393,11 +403,11 @@ fn TokenTableView(
             <div class="table-footer">
                 <span class="range" aria-live="polite">{format!("{first}–{last} of {}", data.total)}</span>
                 <div class="pager">
-                    <button type="button" class="button" disabled=page <= 1 on:click=move |_| update.run(TokenQuery { page: page - 1, ..query.get_untracked() })>
+                    <button type="button" class="button" disabled={page <= 1} on:click=move |_| update.run(TokenQuery { page: page - 1, ..query.get_untracked() })>
                         "Previous"
                     </button>
                     <span class="muted">{format!("Page {page} of {pages}")}</span>
-                    <button type="button" class="button" disabled=page >= pages on:click=move |_| update.run(TokenQuery { page: page + 1, ..query.get_untracked() })>
+                    <button type="button" class="button" disabled={page >= pages} on:click=move |_| update.run(TokenQuery { page: page + 1, ..query.get_untracked() })>
                         "Next"
                     </button>
                 </div>
@@ -465,8 +475,8 @@ fn Row(row: TokenRow, selected: RwSignal<BTreeSet<String>>, on_revoke: Callback<
                 <A href=href.clone()>{name}</A>
                 <span class="hint-code">{row.token.hint.clone()}"…"</span>
             </th>
-            <td><time datetime=row.created_iso.clone() title=row.created_iso.clone()>{row.created.clone()}</time></td>
-            <td>{row.expires.clone().unwrap_or_else(|| "Never".into())}</td>
+            <td class="date-cell"><time datetime=row.created_iso.clone() title=row.created_iso.clone()>{row.created.clone()}</time></td>
+            <td class="date-cell">{row.expires.clone().unwrap_or_else(|| "Never".into())}</td>
             <td>{ips_view}</td>
             <td>
                 <ul class="badges">

@@ -206,6 +206,7 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
         </div>
 
         <div class="manage-grid">
+            <div class="manage-main">
             <form class="card form" on:submit=move |ev| {
                 ev.prevent_default();
                 if name_problem(&new_name.get_untracked()).is_none() {
@@ -220,15 +221,6 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
                     </button>
                 </div>
             </form>
-
-            <section class="card" aria-labelledby="expiry-heading">
-                <h2 id="expiry-heading">"Expiry"</h2>
-                <p class="expiry-value">{expiry_text}</p>
-                <p class="muted">
-                    "The expiry cannot be changed after a token is created, so a leaked token cannot be extended. "
-                    "To change it, rotate the token and choose a new expiry."
-                </p>
-            </section>
 
             <form class="card form" on:submit=move |ev| {
                 ev.prevent_default();
@@ -245,6 +237,17 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
                     </button>
                 </div>
             </form>
+
+            </div>
+            <div class="manage-side">
+            <section class="card" aria-labelledby="expiry-heading">
+                <h2 id="expiry-heading">"Expiry"</h2>
+                <p class="expiry-value">{expiry_text}</p>
+                <p class="muted">
+                    "The expiry cannot be changed after a token is created, so a leaked token cannot be extended. "
+                    "To change it, rotate the token and choose a new expiry."
+                </p>
+            </section>
 
             <section class="card form" aria-labelledby="rotate-heading">
                 <h2 id="rotate-heading">"Rotate"</h2>
@@ -285,6 +288,7 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
                 <p class="muted">"The token stops working at once. This cannot be undone."</p>
                 <button type="button" class="button button-danger" on:click=move |_| revoke_open.set(true)>"Revoke…"</button>
             </section>
+            </div>
         </div>
 
         <ConfirmDialog id="rotate-dialog" open=rotate_open title=format!("Rotate “{current}”?") confirm_label="Rotate" on_confirm=Callback::new(move |()| {

@@ -1,0 +1,57 @@
+// axe-core on every screen, light and dark: no serious or critical violations.
+import { expect, test } from "@playwright/test";
+import { PASSWORD, createToken, expectAccessible, newAccount, setExpiry, signIn, waitForHydration } from "./helpers";
+
+for (const colorScheme of ["light", "dark"] as const) {
+  test.describe(`${colorScheme} theme`, () => {
+    test.use({ colorScheme });
+
+    test("every screen passes axe", async ({ page }) => {
+      await page.goto("/login");
+      await waitForHydration(page);
+      await expectAccessible(page, "login");
+
+      const account = newAccount(`axe-${colorScheme}`);
+      createToken(account, "plain", ["--ip", "10.0.0.0/8", "--ip", "192.0.2.1", "--ip", "2001:db8::/32"]);
+      createToken(account, "soon");
+      createToken(account, "gone");
+      setExpiry(account, "soon", new Date(Date.now() + 3 * 3600 * 1000));
+      setExpiry(account, "gone", new Date(Date.now() - 86400 * 1000));
+      await signIn(page, account, PASSWORD);
+      await expect(page.locator("tbody tr")).toHaveCount(3);
+      await expectAccessible(page, "tokens list");
+
+      await page.goto("/tokens/new");
+      await waitForHydration(page);
+      await page.getByRole("button", { name: "Choose date" }).click();
+      await expect(page.getByRole("dialog")).toBeVisible();
+      await expectAccessible(page, "create form with calendar");
+      await page.keyboard.press("Escape");
+
+      await page.getByRole("textbox", { name: "Name" }).fill("revealed");
+      await page.getByRole("button", { name: "Create", exact: true }).click();
+      await expect(page.getByLabel("Token secret")).toBeVisible();
+      await expectAccessible(page, "reveal");
+      await page.getByRole("button", { name: "Yes, I saved my token" }).click();
+
+      await page.goto("/tokens/manage/plain");
+      await waitForHydration(page);
+      await expect(page.getByRole("heading", { name: "Manage “plain”" })).toBeVisible();
+      await expectAccessible(page, "manage");
+    });
+  });
+}
+
+test("usable at 360 px wide", async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 740 });
+  const account = newAccount("narrow");
+  createToken(account, "phone-token");
+  await signIn(page, account, PASSWORD);
+  await expect(page.locator("tr", { hasText: "phone-token" })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow, "the page itself does not scroll sideways (the table scrolls in its card)").toBeLessThanOrEqual(0);
+  await page.goto("/tokens/new");
+  await waitForHydration(page);
+  const formOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(formOverflow).toBeLessThanOrEqual(0);
+});
