@@ -316,3 +316,24 @@ async fn wait_for(
     }
     app.token_row(name).await.expect("token")
 }
+
+#[tokio::test]
+async fn malformed_tokens_are_refused_without_touching_the_database() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let secret = app.simple_token("alice", "ci", &["all"]).await;
+    let mut altered = secret.clone();
+    let last = if altered.ends_with('A') { "B" } else { "A" };
+    altered.replace_range(altered.len() - 1.., last);
+
+    // With the tokens table gone, anything that looks a token up fails on our side (500)...
+    app.sql("ALTER TABLE tokens RENAME TO tokens_elsewhere").await;
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 500);
+    // ...while junk and bad checksums are still refused as the caller's mistake: they never reached it.
+    let response = app.get_with("/api/v1/auth", &format!("Bearer {altered}")).await;
+    assert_eq!(response.status(), 401);
+    assert!(error_message(response).await.contains("checksum"));
+    assert_eq!(app.get_with("/api/v1/auth", "Bearer tsr_short").await.status(), 401);
+    app.sql("ALTER TABLE tokens_elsewhere RENAME TO tokens").await;
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+}
