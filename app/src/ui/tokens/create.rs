@@ -8,7 +8,10 @@ use crate::{
     api::{IssuedToken, NewToken, TokenFormOptions, create_token, load_token_form},
     domain::Expiry,
     error::AppError,
-    ui::{date_picker::DatePicker, toast::use_toasts},
+    ui::{
+        date_picker::DatePicker,
+        toast::{Toasts, use_toasts},
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -103,11 +106,7 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
             toasts.success(format!("Created API token “{}”.", issued.token.name));
             on_created.run(issued);
         }
-        Some(Err(err)) => {
-            if !errors.place(&err) {
-                toasts.error(err.to_string());
-            }
-        }
+        Some(Err(err)) => errors.show(&err, toasts),
         None => {}
     });
 
@@ -204,8 +203,15 @@ impl FieldErrors {
         }
     }
 
-    /// Shows `err` next to its field; `false` when it belongs to none (show it as a toast instead).
-    pub fn place(&self, err: &AppError) -> bool {
+    /// Shows `err` next to its field, or as a toast when it belongs to none.
+    pub fn show(&self, err: &AppError, toasts: Toasts) {
+        if !self.place(err) {
+            toasts.error(err.to_string());
+        }
+    }
+
+    /// Shows `err` next to its field; `false` when it belongs to none.
+    fn place(&self, err: &AppError) -> bool {
         let slot = [
             ("name", self.name),
             ("expires", self.expires),

@@ -32,10 +32,7 @@ pub fn ManageTokenPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let data = Resource::new(
         move || (name.get(), reload.get()),
-        |(name, _)| async move {
-            let (row, options) = futures_join(load_token_row(name), load_token_form()).await;
-            Ok::<_, AppError>((row?, options?))
-        },
+        |(name, _)| async move { Ok::<_, AppError>((load_token_row(name).await?, load_token_form().await?)) },
     );
     let rotated = RwSignal::new(None::<IssuedToken>);
 
@@ -72,36 +69,6 @@ pub fn ManageTokenPage() -> impl IntoView {
     }
 }
 
-/// Runs two futures concurrently.
-async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let a = std::pin::pin!(a);
-    let b = std::pin::pin!(b);
-    let mut a = Some(a);
-    let mut b = Some(b);
-    let (mut ra, mut rb) = (None, None);
-    std::future::poll_fn(|cx| {
-        if let Some(f) = a.as_mut() {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
-                ra = Some(v);
-                a = None;
-            }
-        }
-        if let Some(f) = b.as_mut() {
-            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
-                rb = Some(v);
-                b = None;
-            }
-        }
-        if a.is_none() && b.is_none() { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    match (ra, rb) {
-        (Some(a), Some(b)) => (a, b),
-        // Both futures completed before poll_fn returned Ready.
-        _ => unreachable!("both futures are ready"),
-    }
-}
-
 #[component]
 fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Option<IssuedToken>>) -> impl IntoView {
     let toasts = use_toasts();
@@ -122,11 +89,7 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
                 toasts.success(format!("Renamed to “{}”.", token.name));
                 navigate(&manage_href(&token.name), NavigateOptions { replace: true, ..Default::default() });
             }
-            Some(Err(err)) => {
-                if !errors.place(&err) {
-                    toasts.error(err.to_string());
-                }
-            }
+            Some(Err(err)) => errors.show(&err, toasts),
             None => {}
         });
     }
@@ -140,11 +103,7 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
     });
     Effect::new(move |_| match update.value().get() {
         Some(Ok(token)) => toasts.success(format!("Saved the allowlist and privileges of “{}”.", token.name)),
-        Some(Err(err)) => {
-            if !errors.place(&err) {
-                toasts.error(err.to_string());
-            }
-        }
+        Some(Err(err)) => errors.show(&err, toasts),
         None => {}
     });
     let edits_valid = Memo::new(move |_| allowlist_problems(&allowlist.get()).is_empty() && !chosen.get().is_empty());
