@@ -8,8 +8,9 @@ mod tokens;
 
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};
 pub use tokens::{
-    CreateToken, GetToken, IssuedToken, ListTokens, LoadTokenForm, LoadTokenRow, LoadTokenTable, NewToken, PAGE_SIZES,
-    PrivilegeOption, RenameToken, RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage, TokenQuery,
-    TokenRow, TokenSort, TokenTable, TokenView, UpdateToken, create_token, get_token, list_tokens, load_token_form,
-    load_token_row, load_token_table, rename_token, revoke_all_tokens, revoke_tokens, rotate_token, update_token,
+    CreateToken, GetToken, IssuedToken, ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken,
+    PAGE_SIZES, PrivilegeOption, RenameToken, RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage,
+    TokenQuery, TokenRow, TokenSort, TokenTable, TokenView, UpdateToken, create_token, get_token, list_tokens,
+    load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens, revoke_tokens, rotate_token,
+    update_token,
 };

@@ -209,12 +209,14 @@ pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError>
     })
 }
 
-/// One token, as a table row (for the Manage page).
-#[server(prefix = "/rpc", endpoint = "token_row")]
-pub async fn load_token_row(name: String) -> Result<TokenRow, AppError> {
+/// Everything the Manage page shows, in one call: the token as a row, and the form's options.
+/// (One call, so the request context is read once, before anything is awaited.)
+#[server(prefix = "/rpc", endpoint = "manage_token")]
+pub async fn load_manage_token(name: String) -> Result<(TokenRow, TokenFormOptions), AppError> {
     let (state, caller) = super::context::token_caller().await?;
     let token = crate::services::tokens::get(&state, &caller, &name).await?;
-    Ok(row(token, state.clock.now(), state.time_zone))
+    let options = crate::services::tokens::form_options(&state, &caller)?;
+    Ok((row(token, state.clock.now(), state.time_zone), options))
 }
 
 /// Formats a token for display in `zone`, with its expiry status at `now`.

@@ -9,8 +9,8 @@ use super::{
 };
 use crate::{
     api::{
-        IssuedToken, TokenFormOptions, TokenRow, load_token_form, load_token_row, rename_token, revoke_tokens,
-        rotate_token, update_token,
+        IssuedToken, TokenFormOptions, TokenRow, load_manage_token, rename_token, revoke_tokens, rotate_token,
+        update_token,
     },
     domain::Expiry,
     error::AppError,
@@ -30,10 +30,7 @@ pub fn ManageTokenPage() -> impl IntoView {
     let params = use_params_map();
     let name = Memo::new(move |_| params.with(|p| p.get("name").unwrap_or_default()));
     let reload = RwSignal::new(0u32);
-    let data = Resource::new(
-        move || (name.get(), reload.get()),
-        |(name, _)| async move { Ok::<_, AppError>((load_token_row(name).await?, load_token_form().await?)) },
-    );
+    let data = Resource::new(move || (name.get(), reload.get()), |(name, _)| load_manage_token(name));
     let rotated = RwSignal::new(None::<IssuedToken>);
 
     view! {
