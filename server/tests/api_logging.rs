@@ -1,6 +1,8 @@
 //! Token secrets sent to the API, in headers, query strings or bodies, never reach a trace-level server log.
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 
 #[test]
 fn api_secrets_never_reach_the_server_log() {
@@ -16,29 +18,11 @@ fn api_secrets_never_reach_the_server_log() {
         tessera(&["token", "create", "--account", "alice", "--name", "ci", "--expires", "never", "--privilege", "all"]);
     assert!(secret.starts_with("tsr_"));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = dir.path().join("server.log");
-    let log_file = std::fs::File::create(&log).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &db)
-        .env("RUST_LOG", "trace")
-        .env("TESSERA_ADMIN_PASSWORD", "admin-password-123")
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().unwrap())
-        .stderr(log_file)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = common::LoggedServer::start(&db, dir.path());
+    let base = server.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = reqwest::Client::new();
-        for _ in 0..100 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
         let calls = [
             client.get(format!("{base}/api/v1/auth")).bearer_auth(&secret),
             client
@@ -55,9 +39,7 @@ fn api_secrets_never_reach_the_server_log() {
             assert!(response.status().as_u16() < 500);
         }
     });
-    let _ = server.kill();
-    let _ = server.wait();
-    let log_text = std::fs::read_to_string(&log).unwrap();
+    let log_text = server.stop();
     assert!(log_text.contains("/api/v1/introspect"), "the log is real and verbose: {log_text}");
     assert!(!log_text.contains(&secret[4..]), "a token secret is in the log");
     assert!(!log_text.to_ascii_lowercase().contains("authorization: "), "an Authorization header is in the log");

@@ -239,31 +239,14 @@ fn token_commands_refuse_bad_input_with_exit_1_and_write_nothing() {
 #[test]
 fn secrets_and_passwords_never_reach_the_server_log() {
     let (dir, db) = temp_db();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = dir.path().join("server.log");
-    let log_file = std::fs::File::create(&log).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", &db)
-        .env("RUST_LOG", "trace")
-        .env("TESSERA_ADMIN_PASSWORD", "admin-password-123")
-        .stdout(log_file.try_clone().unwrap())
-        .stderr(log_file)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = common::LoggedServer::start(&db, dir.path());
+    let base = server.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let secret = runtime.block_on(async {
         let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        for _ in 0..100 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
         let login = client
             .post(format!("{base}/rpc/login"))
-            .form(&[("username", "admin"), ("password", "admin-password-123")])
+            .form(&[("username", "admin"), ("password", common::LOGGED_ADMIN_PASSWORD)])
             .send()
             .await
             .unwrap();
@@ -282,12 +265,10 @@ fn secrets_and_passwords_never_reach_the_server_log() {
         let body: serde_json::Value = created.json().await.unwrap();
         body["secret"].as_str().unwrap().to_owned()
     });
-    let _ = server.kill();
-    let _ = server.wait();
-    let log_text = std::fs::read_to_string(&log).unwrap();
+    let log_text = server.stop();
     assert!(log_text.contains("token created"), "the log is real and verbose: {log_text}");
     assert!(!log_text.contains(&secret[4..]), "the token secret is in the log");
-    assert!(!log_text.contains("admin-password-123"), "the admin password is in the log");
+    assert!(!log_text.contains(common::LOGGED_ADMIN_PASSWORD), "the admin password is in the log");
     let cookie_lines = log_text.lines().filter(|l| l.contains("tessera_session=")).count();
     assert_eq!(cookie_lines, 0, "session cookies are in the log");
 }

@@ -184,3 +184,54 @@ impl TestApp {
         self.clock.now_for_tests().timestamp()
     }
 }
+
+/// The real `tessera serve` binary on a free loopback port at trace level, everything it prints going to a file,
+/// so tests can read the log for secrets. Killed (by PID) when stopped or dropped.
+pub struct LoggedServer {
+    pub base: String,
+    log: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+/// The password of the `admin` account a [`LoggedServer`] creates on first start.
+pub const LOGGED_ADMIN_PASSWORD: &str = "admin-password-123";
+
+impl LoggedServer {
+    /// Starts the server on `database_url`, logging into `dir`, and waits until it accepts connections.
+    pub fn start(database_url: &str, dir: &std::path::Path) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = dir.join("server.log");
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "trace")
+            .env("TESSERA_ADMIN_PASSWORD", LOGGED_ADMIN_PASSWORD)
+            .stdin(std::process::Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Self { base: format!("http://127.0.0.1:{port}"), log, child }
+    }
+
+    /// Stops the server and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
