@@ -121,7 +121,7 @@ async fn expiry_is_never_or_a_date_from_today_ending_at_23_59_59_server_time() {
     }
     assert_eq!(store.token_count().await, 3);
 
-    let options = tokens::form_options(&store.state, &alice).unwrap();
+    let options = tokens::form_options(&store.state, &alice).await.unwrap();
     assert_eq!(options.time_zone, "Europe/Berlin");
     assert_eq!(options.default_expiry, chrono::NaiveDate::from_ymd_opt(2027, 11, 22).unwrap(), "one year ahead");
 }
@@ -187,10 +187,10 @@ async fn privileges_must_be_known_held_and_at_least_one() {
 
     // Only privileges the owner holds are offered; `all` expands to the whole catalog for its holder.
     let offered: Vec<_> =
-        tokens::form_options(&store.state, &reseller).unwrap().privileges.into_iter().map(|p| p.name).collect();
+        tokens::form_options(&store.state, &reseller).await.unwrap().privileges.into_iter().map(|p| p.name).collect();
     assert_eq!(offered, ["manage-api-tokens", "list-accts"]);
     let admin = store.account("root-admin", "all").await;
-    let offered = tokens::form_options(&store.state, &admin).unwrap().privileges;
+    let offered = tokens::form_options(&store.state, &admin).await.unwrap().privileges;
     assert_eq!(offered.len(), 10);
     assert!(offered.iter().find(|p| p.name == "passwd").unwrap().dangerous);
 }

@@ -2,7 +2,7 @@
 //! rule (message on stderr), 2 usage error (from clap).
 
 use crate::{
-    config::{AccountCommand, TokenCommand},
+    config::{AccountCommand, AuditArgs, PrivilegeCommand, TokenCommand},
     serve,
 };
 use app::{
@@ -16,9 +16,11 @@ use app::{
     domain::PrivilegeSet,
     error::AppError,
     services::{
-        accounts::{self, Actor},
+        accounts::{self, Admin},
+        audit as audit_service,
         auth::SessionSettings,
         password::Password,
+        privileges,
         random::base62,
     },
 };
@@ -62,7 +64,7 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
                 (password.clone(), Some(password))
             };
             let account =
-                accounts::create(&state, &Actor::operator(), &name, Password::new(password), &privileges).await?;
+                accounts::create(&state, &Admin::operator(), &name, Password::new(password), &privileges).await?;
             Ok(match generated {
                 Some(password) => {
                     format!("Created account {}.\nPassword (shown only once): {password}\n", account.username)
@@ -99,7 +101,167 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
                 Ok(out)
             }
         }
+        AccountCommand::Suspend { name } => {
+            let account = accounts::set_suspended(&state, &Admin::operator(), &name, true).await?;
+            Ok(format!("Suspended {}: it cannot sign in, and its tokens are refused.\n", account.username))
+        }
+        AccountCommand::Unsuspend { name } => {
+            let account = accounts::set_suspended(&state, &Admin::operator(), &name, false).await?;
+            Ok(format!("Unsuspended {}.\n", account.username))
+        }
+        AccountCommand::Rename { old, new } => {
+            let account = accounts::rename(&state, &Admin::operator(), &old, &new).await?;
+            Ok(format!("Renamed {old} to {}. Its tokens keep working with the new name.\n", account.username))
+        }
+        AccountCommand::Delete { name } => {
+            let tokens = accounts::delete(&state, &Admin::operator(), &name).await?;
+            Ok(format!("Deleted {name} and revoked {tokens} token{}.\n", if tokens == 1 { "" } else { "s" }))
+        }
+        AccountCommand::Passwd { name, password_stdin } => {
+            let (password, generated) = read_or_generate_password(password_stdin)?;
+            accounts::reset_password(&state, &Admin::operator(), &name, Password::new(password)).await?;
+            Ok(match generated {
+                Some(password) => format!("Set a new password for {name}.\nPassword (shown only once): {password}\n"),
+                None => format!("Set a new password for {name}.\n"),
+            })
+        }
+        AccountCommand::Grant { name, privileges } => {
+            let account = accounts::find(&state, &name).await?;
+            let mut held: Vec<String> =
+                PrivilegeSet::from_storage(&account.privileges).iter().map(str::to_owned).collect();
+            held.extend(privileges);
+            let account = accounts::set_privileges(&state, &Admin::operator(), &name, &held.join(",")).await?;
+            Ok(format!("{} now holds: {}.\n", account.username, account.privileges.replace(' ', ", ")))
+        }
+        AccountCommand::RevokePrivilege { name, privileges } => {
+            let account = accounts::find(&state, &name).await?;
+            let held = PrivilegeSet::from_storage(&account.privileges);
+            if let Some(missing) = privileges.iter().find(|p| !held.iter().any(|h| h == p.as_str())) {
+                return Err(CliError::Refused(format!("{} does not hold “{missing}”.", account.username)));
+            }
+            let kept: Vec<&str> = held.iter().filter(|h| !privileges.iter().any(|p| p == h)).collect();
+            if kept.is_empty() {
+                return Err(CliError::Refused(format!(
+                    "{} would hold no privilege at all; suspend or delete the account instead.",
+                    account.username
+                )));
+            }
+            let account = accounts::set_privileges(&state, &Admin::operator(), &name, &kept.join(",")).await?;
+            Ok(format!("{} now holds: {}.\n", account.username, account.privileges.replace(' ', ", ")))
+        }
     }
+}
+
+/// A password from the first line of stdin, or a generated one (returned twice so it can be shown once).
+fn read_or_generate_password(from_stdin: bool) -> Result<(String, Option<String>), CliError> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(anyhow::Error::from)?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), None))
+    } else {
+        let password = base62(20);
+        Ok((password.clone(), Some(password)))
+    }
+}
+
+pub async fn privilege(database_url: &str, time_zone: Tz, command: PrivilegeCommand) -> Outcome {
+    let state = open(database_url, time_zone).await?;
+    match command {
+        PrivilegeCommand::Add { name, label, dangerous } => {
+            let added = privileges::add(&state, &Admin::operator(), &name, &label, dangerous).await?;
+            Ok(format!("Added privilege {}.\n", added.name))
+        }
+        PrivilegeCommand::List { json } => {
+            let catalog = privileges::catalog(&state).await?;
+            if json {
+                let rows: Vec<_> = catalog.iter().collect();
+                return Ok(serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)? + "\n");
+            }
+            let mut out = format!("{:<40}  {:<8}  {:<9}  LABEL\n", "NAME", "KIND", "DANGEROUS");
+            for p in catalog.iter() {
+                let kind = if p.builtin { "built-in" } else { "custom" };
+                let dangerous = if p.dangerous { "yes" } else { "" };
+                out += &format!("{:<40}  {kind:<8}  {dangerous:<9}  {}\n", p.name, p.label);
+            }
+            Ok(out)
+        }
+        PrivilegeCommand::Remove { name } => {
+            let removed = privileges::remove(&state, &Admin::operator(), &name).await?;
+            Ok(format!(
+                "Removed privilege {name}; taken from {} account(s) and {} token(s).\n",
+                removed.accounts, removed.tokens
+            ))
+        }
+    }
+}
+
+/// `--since`: a date (server zone), an RFC 3339 time, or an age like `30m`, `12h`, `7d`.
+fn parse_since(
+    raw: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    zone: Tz,
+) -> Result<chrono::DateTime<chrono::Utc>, CliError> {
+    let raw = raw.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return Ok(audit_service::start_of(date, zone));
+    }
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    let (number, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let amount: i64 = number.parse().map_err(|_| since_error(raw))?;
+    let age = match unit {
+        "s" => chrono::Duration::try_seconds(amount),
+        "m" => chrono::Duration::try_minutes(amount),
+        "h" => chrono::Duration::try_hours(amount),
+        "d" => chrono::Duration::try_days(amount),
+        _ => None,
+    }
+    .ok_or_else(|| since_error(raw))?;
+    now.checked_sub_signed(age).ok_or_else(|| since_error(raw))
+}
+
+fn since_error(raw: &str) -> CliError {
+    CliError::Refused(format!(
+        "“{raw}” is not a time: use YYYY-MM-DD, an RFC 3339 time (2026-11-23T10:00:00Z) or an age like 30m, 12h, 7d."
+    ))
+}
+
+pub async fn audit(database_url: &str, time_zone: Tz, args: AuditArgs) -> Outcome {
+    let state = open(database_url, time_zone).await?;
+    let since = args.since.as_deref().map(|raw| parse_since(raw, state.clock.now(), time_zone)).transpose()?;
+    let filter = app::store::audit::Filter {
+        actor: args.actor.unwrap_or_default(),
+        action: args.action.unwrap_or_default(),
+        target: args.target.unwrap_or_default(),
+        since,
+        ..Default::default()
+    };
+    let (events, _) = app::store::audit::page(&state.db, &filter, 0, args.limit).await.map_err(anyhow::Error::from)?;
+    let entries: Vec<_> = events.into_iter().map(|e| audit_service::entry(e, time_zone)).collect();
+    if args.json {
+        return Ok(serde_json::to_string_pretty(&entries).map_err(anyhow::Error::from)? + "\n");
+    }
+    let mut out = format!(
+        "{:<25}  {:<24}  {:<26}  {:<24}  {:<8}  {:<15}  DETAIL\n",
+        "TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "IP"
+    );
+    for e in &entries {
+        let actor = match &e.via_token {
+            Some(token) => format!("{} ({token})", e.actor),
+            None => e.actor.clone(),
+        };
+        out += &format!(
+            "{:<25}  {actor:<24}  {:<26}  {:<24}  {:<8}  {:<15}  {}\n",
+            e.at_iso,
+            e.action,
+            e.target.as_deref().unwrap_or("-"),
+            e.outcome,
+            e.client_ip.as_deref().unwrap_or("-"),
+            e.detail.as_deref().unwrap_or("")
+        );
+    }
+    Ok(out)
 }
 
 /// The account a token command acts for, looked up by name.

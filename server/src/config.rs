@@ -30,6 +30,11 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage operator-defined privileges (e.g. `billing:read`).
+    #[command(subcommand)]
+    Privilege(PrivilegeCommand),
+    /// Read the audit log, newest first.
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +80,80 @@ pub enum AccountCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Suspend an account: it cannot sign in or create tokens, and its tokens are refused until unsuspended.
+    Suspend { name: String },
+    /// Unsuspend an account.
+    Unsuspend { name: String },
+    /// Rename an account. Its tokens keep working; API clients send the new name.
+    Rename { old: String, new: String },
+    /// Delete an account and revoke every token it owns.
+    Delete { name: String },
+    /// Set an account's password. Prints a generated one unless --password-stdin is given. Ends its sessions.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Give an account more privileges.
+    Grant {
+        name: String,
+        /// Privileges to add, e.g. `list-accts billing:read`.
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+    /// Take privileges away from an account (and so from the effective privileges of its tokens, at once).
+    RevokePrivilege {
+        name: String,
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivilegeCommand {
+    /// Define a privilege for a service you protect with Tessera.
+    Add {
+        /// 1–64 of a-z 0-9 - _ : . starting with a letter, e.g. `billing:read`.
+        name: String,
+        /// What it allows, shown beside its box in the forms.
+        #[arg(long)]
+        label: String,
+        /// Warn before granting it.
+        #[arg(long)]
+        dangerous: bool,
+    },
+    /// List every privilege, built-in and your own.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one of your privileges; it is taken off every account and token.
+    Remove { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only events at or after this time: `YYYY-MM-DD` (server time zone), RFC 3339, or an age like `30m`,
+    /// `12h`, `7d`.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events by this actor (account or token name, case-insensitive, partial).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Only actions starting with this, e.g. `token.` or `login`.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// Only events whose target contains this.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub limit: u64,
+    /// Print JSON (one array) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -38,6 +38,8 @@ async fn main() -> ExitCode {
         }
         Command::Account(command) => cli::account(&args.database_url, time_zone, command).await,
         Command::Token(command) => cli::token(&args.database_url, time_zone, command).await,
+        Command::Privilege(command) => cli::privilege(&args.database_url, time_zone, command).await,
+        Command::Audit(audit_args) => cli::audit(&args.database_url, time_zone, audit_args).await,
     };
     match outcome {
         Ok(out) => {

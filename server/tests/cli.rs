@@ -272,3 +272,120 @@ fn secrets_and_passwords_never_reach_the_server_log() {
     let cookie_lines = log_text.lines().filter(|l| l.contains("tessera_session=")).count();
     assert_eq!(cookie_lines, 0, "session cookies are in the log");
 }
+
+/// Runs `tessera ARGS` on the test server's database and answers stdout, asserting success.
+fn ok(app: &common::TestApp, args: &[&str]) -> String {
+    let out = tessera(&app.database_url, args, None);
+    assert!(out.status.success(), "tessera {args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Runs `tessera ARGS`, asserting exit code 1, and answers stderr.
+fn refused(app: &common::TestApp, args: &[&str]) -> String {
+    let out = tessera(&app.database_url, args, None);
+    assert_eq!(out.status.code(), Some(1), "tessera {args:?}: {}", text(&out.stdout));
+    text(&out.stderr)
+}
+
+#[tokio::test]
+async fn account_commands_change_what_the_running_server_accepts() {
+    let app = common::spawn_app().await;
+    app.create_account("admin", "all").await;
+    app.create_account("shop", "manage-api-tokens list-accts").await;
+    let token = app.simple_token("shop", "sync", &["list-accts"]).await;
+    let status = |user: &'static str| {
+        let auth = format!("cpanel {user}:{token}");
+        let app = &app;
+        async move { app.get_with("/api/v1/auth?privilege=list-accts", &auth).await.status().as_u16() }
+    };
+    assert_eq!(status("shop").await, 200);
+
+    assert!(ok(&app, &["account", "suspend", "shop"]).contains("Suspended shop"));
+    assert_eq!(status("shop").await, 401, "a suspended account's tokens are refused");
+    ok(&app, &["account", "unsuspend", "shop"]);
+    assert_eq!(status("shop").await, 200);
+
+    ok(&app, &["account", "rename", "shop", "store"]);
+    assert_eq!(status("store").await, 200, "renaming keeps tokens working");
+    assert_eq!(status("shop").await, 401);
+
+    assert!(
+        ok(&app, &["account", "revoke-privilege", "store", "list-accts"])
+            .contains("store now holds: manage-api-tokens")
+    );
+    assert_eq!(status("store").await, 403, "the token loses the privilege at once");
+    ok(&app, &["account", "grant", "store", "list-accts"]);
+    assert_eq!(status("store").await, 200);
+    assert!(refused(&app, &["account", "grant", "store", "root"]).contains("“root” is not a known privilege"));
+    assert!(refused(&app, &["account", "revoke-privilege", "store", "passwd"]).contains("does not hold “passwd”"));
+
+    let out = ok(&app, &["account", "passwd", "store"]);
+    let password = out.lines().find_map(|l| l.strip_prefix("Password (shown only once): ")).unwrap();
+    assert_eq!(app.login(&app.client(), "store", password).await.status(), 200);
+
+    assert_eq!(ok(&app, &["account", "delete", "store"]), "Deleted store and revoked 1 token.\n");
+    assert_eq!(status("store").await, 401, "deleting revokes every token");
+
+    assert!(refused(&app, &["account", "delete", "admin"]).contains("last administrator"));
+    assert!(refused(&app, &["account", "suspend", "admin"]).contains("last administrator"));
+    assert!(refused(&app, &["account", "revoke-privilege", "admin", "all"]).contains("would hold no privilege"));
+    assert!(refused(&app, &["account", "suspend", "nobody"]).contains("no account named “nobody”"));
+}
+
+#[tokio::test]
+async fn privilege_commands_define_list_and_remove_operator_privileges() {
+    let app = common::spawn_app().await;
+    app.create_account("ops", "manage-api-tokens").await;
+    assert_eq!(
+        ok(&app, &["privilege", "add", "billing:read", "--label", "Read invoices"]),
+        "Added privilege billing:read.\n"
+    );
+    ok(&app, &["privilege", "add", "billing:write", "--label", "Change invoices", "--dangerous"]);
+    assert!(refused(&app, &["privilege", "add", "billing:read", "--label", "x"]).contains("already exists"));
+    assert!(refused(&app, &["privilege", "add", "Bad Name", "--label", "x"]).contains("must start with a lower-case"));
+
+    let list = ok(&app, &["privilege", "list"]);
+    assert!(
+        list.lines().any(|l| l.starts_with("billing:write") && l.contains("custom") && l.contains("yes")),
+        "{list}"
+    );
+    assert!(list.lines().any(|l| l.starts_with("passwd") && l.contains("built-in")), "{list}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&app, &["privilege", "list", "--json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 12);
+
+    ok(&app, &["account", "grant", "ops", "billing:read"]);
+    let token = app.simple_token("ops", "invoices", &["billing:read"]).await;
+    let auth = format!("Bearer {token}");
+    assert_eq!(app.get_with("/api/v1/auth?privilege=billing:read", &auth).await.status(), 200);
+
+    assert_eq!(
+        ok(&app, &["privilege", "remove", "billing:read"]),
+        "Removed privilege billing:read; taken from 1 account(s) and 1 token(s).\n"
+    );
+    assert_eq!(app.get_with("/api/v1/auth?privilege=billing:read", &auth).await.status(), 403);
+    assert!(refused(&app, &["privilege", "remove", "passwd"]).contains("built-in"));
+}
+
+#[tokio::test]
+async fn audit_prints_the_log_newest_first_as_a_table_or_json() {
+    let app = common::spawn_app().await;
+    app.create_account("admin", "all").await;
+    assert_eq!(app.login(&app.client(), "admin", "not-the-password").await.status(), 401);
+    assert!(refused(&app, &["account", "suspend", "admin"]).contains("last administrator"));
+    let json: serde_json::Value = serde_json::from_str(&ok(&app, &["audit", "--json"])).unwrap();
+    let actions: Vec<_> = json.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(actions.first().map(String::as_str), Some("login"), "newest first: {actions:?}");
+    assert!(actions.contains(&"account.create".to_owned()));
+
+    let logins = ok(&app, &["audit", "--action", "login"]);
+    assert!(logins.starts_with("TIME"), "{logins}");
+    assert!(logins.contains("failure") && !logins.contains("account.create"), "{logins}");
+    // The test server's clock says 2026-11-22: nothing happened a minute before now (the real clock).
+    let recent: serde_json::Value = serde_json::from_str(&ok(&app, &["audit", "--since", "1m", "--json"])).unwrap();
+    assert_eq!(recent, serde_json::json!([]));
+    let since_date: serde_json::Value =
+        serde_json::from_str(&ok(&app, &["audit", "--since", "2026-11-22", "--json"])).unwrap();
+    assert!(!since_date.as_array().unwrap().is_empty());
+    assert!(refused(&app, &["audit", "--since", "yesterday"]).contains("is not a time"));
+    assert!(!ok(&app, &["audit"]).contains("not-the-password"), "never a password");
+}

@@ -1,11 +1,21 @@
 //! Server functions: the web app's calls to the server. On the server they run the services; in the browser
 //! they are generated client stubs. Their types are what crosses the wire.
 
+mod accounts;
+mod audit;
 mod auth;
 #[cfg(feature = "ssr")]
 pub(crate) mod context;
 mod tokens;
 
+pub use accounts::{
+    AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights, ChangePassword,
+    CreateAccount, DeleteAccount, LoadAccounts, LoadPrivileges, PrivilegeRemoval, PrivilegesScreen, RemovePrivilege,
+    RenameAccount, ResetAccountPassword, SetAccountPrivileges, SuspendAccount, add_privilege, change_password,
+    create_account, delete_account, load_accounts, load_privileges, remove_privilege, rename_account,
+    reset_account_password, set_account_privileges, suspend_account,
+};
+pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, load_audit};
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};
 pub use tokens::{
     CreateToken, GetToken, IssuedToken, ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken,

@@ -107,7 +107,7 @@ pub struct TokenFormOptions {
 #[server(prefix = "/rpc", endpoint = "token_form_options")]
 pub async fn load_token_form() -> Result<TokenFormOptions, AppError> {
     let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::form_options(&state, &caller)
+    crate::services::tokens::form_options(&state, &caller).await
 }
 
 #[server(prefix = "/rpc", endpoint = "list_tokens")]
@@ -215,7 +215,7 @@ pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError>
 pub async fn load_manage_token(name: String) -> Result<(TokenRow, TokenFormOptions), AppError> {
     let (state, caller) = super::context::token_caller().await?;
     let token = crate::services::tokens::get(&state, &caller, &name).await?;
-    let options = crate::services::tokens::form_options(&state, &caller)?;
+    let options = crate::services::tokens::form_options(&state, &caller).await?;
     Ok((row(token, state.clock.now(), state.time_zone), options))
 }
 

@@ -4,11 +4,16 @@
 mod allowlist;
 mod expiry;
 mod name;
+mod password;
 mod privilege;
 mod secret;
 
 pub use allowlist::{ALLOWLIST_MAX_ENTRIES, AllowlistError, EntryProblem, IpAllowlist, IpRange, RangeError};
 pub use expiry::{Expiry, ExpiryError, ExpiryStatus};
 pub use name::{AccountName, NAME_MAX_LEN, NameError, TokenName};
-pub use privilege::{ALL, BUILTIN_PRIVILEGES, PrivilegeDef, PrivilegeError, PrivilegeSet, builtin};
+pub use password::{PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, Strength, strength};
+pub use privilege::{
+    ALL, BUILTIN_PRIVILEGES, CUSTOM_NAME_MAX_LEN, Catalog, CustomPrivilegeError, LABEL_MAX_LEN, PrivilegeDef,
+    PrivilegeError, PrivilegeInfo, PrivilegeSet, builtin, check_custom_name, check_label,
+};
 pub use secret::{SECRET_LEN, SECRET_PREFIX, SecretError, TokenSecret};

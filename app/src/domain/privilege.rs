@@ -91,6 +91,123 @@ impl PrivilegeSet {
     }
 }
 
+/// The longest name of an operator-defined privilege.
+pub const CUSTOM_NAME_MAX_LEN: usize = 64;
+/// The longest label of an operator-defined privilege.
+pub const LABEL_MAX_LEN: usize = 100;
+
+/// A privilege as the catalog knows it: built in, or defined by the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivilegeInfo {
+    pub name: String,
+    pub label: String,
+    /// The UI warns before granting these.
+    pub dangerous: bool,
+    /// Built-in privileges cannot be removed.
+    pub builtin: bool,
+}
+
+impl From<&PrivilegeDef> for PrivilegeInfo {
+    fn from(def: &PrivilegeDef) -> Self {
+        Self { name: def.name.to_owned(), label: def.label.to_owned(), dangerous: def.dangerous, builtin: true }
+    }
+}
+
+/// Every privilege there is: the built-in ones first, then the operator's own, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog(Vec<PrivilegeInfo>);
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self(BUILTIN_PRIVILEGES.iter().map(PrivilegeInfo::from).collect())
+    }
+}
+
+impl Catalog {
+    /// The built-in privileges followed by `custom` (sorted by name; built-in names are skipped).
+    pub fn with_custom(custom: impl IntoIterator<Item = PrivilegeInfo>) -> Self {
+        let mut custom: Vec<_> = custom.into_iter().filter(|p| builtin(&p.name).is_none()).collect();
+        custom.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut catalog = Self::default();
+        catalog.0.extend(custom.into_iter().map(|p| PrivilegeInfo { builtin: false, ..p }));
+        catalog
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &PrivilegeInfo> {
+        self.0.iter()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> + Clone {
+        self.0.iter().map(|p| p.name.as_str())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&PrivilegeInfo> {
+        self.0.iter().find(|p| p.name == name)
+    }
+
+    /// Parses a list separated by commas, spaces or newlines against this catalog.
+    pub fn parse(&self, raw: &str) -> Result<PrivilegeSet, PrivilegeError> {
+        PrivilegeSet::parse_list(raw, self.names())
+    }
+
+    /// The names a set stands for, with `all` expanded to the whole catalog.
+    pub fn expand(&self, set: &PrivilegeSet) -> BTreeSet<String> {
+        if set.grants(ALL) {
+            self.names().map(str::to_owned).collect()
+        } else {
+            set.iter().map(str::to_owned).collect()
+        }
+    }
+}
+
+/// Why an operator-defined privilege was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomPrivilegeError {
+    #[error("The privilege name cannot be empty.")]
+    EmptyName,
+    #[error("The privilege name is {0} characters long; the limit is {CUSTOM_NAME_MAX_LEN}.")]
+    NameTooLong(usize),
+    #[error("The privilege name must start with a lower-case letter (a–z).")]
+    BadStart,
+    #[error("The privilege name contains “{0}”; use only a–z, 0–9, and - _ : . (for example “billing:read”).")]
+    BadChar(char),
+    #[error("“{0}” is a built-in privilege.")]
+    Builtin(String),
+    #[error("The label cannot be empty.")]
+    EmptyLabel,
+    #[error("The label is {0} characters long; the limit is {LABEL_MAX_LEN}.")]
+    LabelTooLong(usize),
+}
+
+/// Checks the name of an operator-defined privilege (e.g. `billing:read`).
+pub fn check_custom_name(raw: &str) -> Result<(), CustomPrivilegeError> {
+    let first = raw.chars().next().ok_or(CustomPrivilegeError::EmptyName)?;
+    if !first.is_ascii_lowercase() {
+        return Err(CustomPrivilegeError::BadStart);
+    }
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | ':' | '.');
+    if let Some(bad) = raw.chars().find(|c| !allowed(*c)) {
+        return Err(CustomPrivilegeError::BadChar(bad));
+    }
+    if raw.len() > CUSTOM_NAME_MAX_LEN {
+        return Err(CustomPrivilegeError::NameTooLong(raw.len()));
+    }
+    if builtin(raw).is_some() {
+        return Err(CustomPrivilegeError::Builtin(raw.to_owned()));
+    }
+    Ok(())
+}
+
+/// Checks the label of an operator-defined privilege; returns it trimmed.
+pub fn check_label(raw: &str) -> Result<&str, CustomPrivilegeError> {
+    let label = raw.trim();
+    match label.chars().count() {
+        0 => Err(CustomPrivilegeError::EmptyLabel),
+        n if n > LABEL_MAX_LEN => Err(CustomPrivilegeError::LabelTooLong(n)),
+        _ => Ok(label),
+    }
+}
+
 /// Looks a built-in privilege up by name.
 pub fn builtin(name: &str) -> Option<&'static PrivilegeDef> {
     BUILTIN_PRIVILEGES.iter().find(|p| p.name == name)
@@ -128,5 +245,33 @@ mod tests {
         let some = PrivilegeSet::parse_builtin("list-accts").unwrap();
         assert!(some.grants("list-accts"));
         assert!(!some.grants("kill-acct"));
+    }
+    #[test]
+    fn catalog_adds_the_operators_privileges_after_the_built_in_ones() {
+        let custom =
+            |name: &str| PrivilegeInfo { name: name.into(), label: "x".into(), dangerous: false, builtin: true };
+        let catalog = Catalog::with_custom([custom("zeta"), custom("billing:read"), custom("passwd")]);
+        let names: Vec<_> = catalog.names().collect();
+        assert_eq!(names.len(), BUILTIN_PRIVILEGES.len() + 2);
+        assert_eq!(&names[BUILTIN_PRIVILEGES.len()..], ["billing:read", "zeta"]);
+        assert!(!catalog.get("zeta").unwrap().builtin);
+        assert_eq!(catalog.parse("billing:read").unwrap().to_storage(), "billing:read");
+        assert_eq!(Catalog::default().parse("billing:read"), Err(PrivilegeError::Unknown("billing:read".into())));
+        let all = catalog.expand(&PrivilegeSet::from_storage("all"));
+        assert!(all.contains("billing:read") && all.contains("kill-acct"));
+    }
+
+    #[test]
+    fn custom_names_follow_their_rules() {
+        assert_eq!(check_custom_name("billing:read"), Ok(()));
+        assert_eq!(check_custom_name("a.b-c_d:9"), Ok(()));
+        assert_eq!(check_custom_name(""), Err(CustomPrivilegeError::EmptyName));
+        assert_eq!(check_custom_name("Billing"), Err(CustomPrivilegeError::BadStart));
+        assert_eq!(check_custom_name("9lives"), Err(CustomPrivilegeError::BadStart));
+        assert_eq!(check_custom_name("bill ing"), Err(CustomPrivilegeError::BadChar(' ')));
+        assert_eq!(check_custom_name("passwd"), Err(CustomPrivilegeError::Builtin("passwd".into())));
+        assert_eq!(check_custom_name(&"a".repeat(65)), Err(CustomPrivilegeError::NameTooLong(65)));
+        assert_eq!(check_label("  Read invoices "), Ok("Read invoices"));
+        assert_eq!(check_label("  "), Err(CustomPrivilegeError::EmptyLabel));
     }
 }

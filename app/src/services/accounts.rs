@@ -1,25 +1,42 @@
-//! Accounts: creation (CLI and first start), listing. Suspension, renaming and deletion come with the
-//! accounts issue.
+//! Accounts (SPEC §1–2): create, list, suspend and unsuspend, rename, set privileges, reset or change a
+//! password, delete. Every operation checks that the acting admin holds the privilege it needs, never lets
+//! anyone grant a privilege they do not hold, never touches an account holding privileges the admin lacks,
+//! and keeps at least one active administrator (an account holding `all`). The web app, the WHM API and the
+//! CLI all come through here.
 
-use super::{internal, password::Password, random::base62};
+use super::{
+    internal,
+    password::Password,
+    random::{base62, sha256_hex},
+    tokens::{Caller, Via},
+};
 use crate::{
-    domain::{ALL, AccountName, PrivilegeSet},
+    api::{AccountPage, AccountQuery, AccountSummary},
+    domain::{ALL, AccountName, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, PrivilegeSet},
     error::AppError,
     state::AppState,
     store::{
-        accounts::{self, Account},
+        accounts::{self, Account, Changes},
         audit::{self, NewEvent, Outcome},
+        privileges, sessions,
     },
 };
-use sea_orm::SqlErr;
-
-/// Passwords shorter than this are refused (NIST SP 800-63B's minimum).
-pub const PASSWORD_MIN_LEN: usize = 8;
-/// Longer ones are refused too: Argon2 would accept them, but nobody types them and they cost memory.
-pub const PASSWORD_MAX_LEN: usize = 1024;
+use sea_orm::{DbErr, SqlErr, TransactionTrait};
+use std::collections::BTreeSet;
 
 /// The account created on first start.
 pub const ADMIN_NAME: &str = "admin";
+
+/// The privileges each account operation needs (WHM's ACL names).
+pub const LIST_ACCOUNTS: &str = "list-accts";
+pub const CREATE_ACCOUNTS: &str = "create-acct";
+pub const SUSPEND_ACCOUNTS: &str = "suspend-acct";
+pub const DELETE_ACCOUNTS: &str = "kill-acct";
+pub const EDIT_ACCOUNTS: &str = "edit-account";
+pub const CHANGE_PASSWORDS: &str = "passwd";
+
+/// Account pages hold 10, 20, 50 or 100 accounts.
+pub const PAGE_SIZES: [u64; 4] = [10, 20, 50, 100];
 
 /// Who is acting, for authorisation and the audit log.
 #[derive(Debug, Clone)]
@@ -36,58 +53,407 @@ impl Actor {
     }
 }
 
+/// Someone managing accounts, with what they hold: the operator holds everything; a signed-in account its own
+/// privileges; a token its effective privileges.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub actor: Actor,
+    via_token: Option<String>,
+    /// `None`: the operator, who may do anything.
+    holds: Option<BTreeSet<String>>,
+}
+
+impl Admin {
+    pub fn operator() -> Self {
+        Self { actor: Actor::operator(), via_token: None, holds: None }
+    }
+
+    /// An account (through the web app or a token) or the operator (through the CLI).
+    pub fn from_caller(caller: &Caller) -> Self {
+        let actor = Actor {
+            account_id: Some(caller.account.id),
+            name: caller.account.username.clone(),
+            client_ip: caller.client_ip.clone(),
+        };
+        match &caller.via {
+            Via::Session => Self {
+                actor,
+                via_token: None,
+                holds: Some(PrivilegeSet::from_storage(&caller.account.privileges).iter().map(str::to_owned).collect()),
+            },
+            Via::Token(grant) => {
+                Self { actor, via_token: Some(grant.name.clone()), holds: Some(grant.privileges.clone()) }
+            }
+            Via::Cli => Self::operator(),
+        }
+    }
+
+    /// Whether the admin holds `privilege`, directly or through `all`.
+    pub fn holds(&self, privilege: &str) -> bool {
+        self.holds.as_ref().is_none_or(|held| held.contains(ALL) || held.contains(privilege))
+    }
+
+    fn require(&self, privilege: &str) -> Result<(), AppError> {
+        if self.holds(privilege) { Ok(()) } else { Err(AppError::Forbidden(privilege.to_owned())) }
+    }
+
+    /// Nobody grants what they do not hold; `all` only by someone holding `all`.
+    fn may_grant(&self, set: &PrivilegeSet) -> Result<(), AppError> {
+        match set.iter().find(|p| !self.holds(p) || (*p == ALL && !self.holds_all())) {
+            Some(missing) => Err(AppError::invalid(
+                "privileges",
+                format!("You cannot grant “{missing}”: you do not hold it yourself."),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the admin may grant this one privilege.
+    pub fn may_grant_one(&self, privilege: &str) -> bool {
+        self.holds(privilege) && (privilege != ALL || self.holds_all())
+    }
+
+    /// Operator-defined privileges and the whole audit log are for those holding `all`.
+    pub fn require_all(&self) -> Result<(), AppError> {
+        if self.holds_all() { Ok(()) } else { Err(AppError::Forbidden(ALL.to_owned())) }
+    }
+
+    fn holds_all(&self) -> bool {
+        self.holds.as_ref().is_none_or(|held| held.contains(ALL))
+    }
+
+    /// An admin may act only on accounts holding nothing the admin lacks (a reseller cannot suspend root).
+    fn may_act_on(&self, target: &Account) -> Result<(), AppError> {
+        let held = PrivilegeSet::from_storage(&target.privileges);
+        if self.may_grant(&held).is_err() {
+            return Err(AppError::invalid(
+                "account",
+                format!("You cannot change “{}”: it holds privileges you do not hold.", target.username),
+            ));
+        }
+        Ok(())
+    }
+
+    fn is_self(&self, target: &Account) -> bool {
+        self.actor.account_id == Some(target.id)
+    }
+
+    fn event<'a>(&'a self, action: &'a str, target: &'a str) -> NewEvent<'a> {
+        NewEvent {
+            actor_account_id: self.actor.account_id,
+            actor_name: &self.actor.name,
+            via_token: self.via_token.as_deref(),
+            action,
+            target: Some(target),
+            client_ip: self.actor.client_ip.as_deref(),
+            outcome: Outcome::Success,
+        }
+    }
+}
+
 pub fn check_password(password: &Password) -> Result<(), AppError> {
+    check_password_field("password", password)
+}
+
+fn check_password_field(field: &str, password: &Password) -> Result<(), AppError> {
     match password.len() {
-        n if n < PASSWORD_MIN_LEN => Err(AppError::invalid(
-            "password",
-            format!("The password must be at least {PASSWORD_MIN_LEN} characters long."),
-        )),
-        n if n > PASSWORD_MAX_LEN => Err(AppError::invalid(
-            "password",
-            format!("The password must be at most {PASSWORD_MAX_LEN} characters long."),
-        )),
+        n if n < PASSWORD_MIN_LEN => {
+            Err(AppError::invalid(field, format!("The password must be at least {PASSWORD_MIN_LEN} characters long.")))
+        }
+        n if n > PASSWORD_MAX_LEN => {
+            Err(AppError::invalid(field, format!("The password must be at most {PASSWORD_MAX_LEN} characters long.")))
+        }
         _ => Ok(()),
     }
+}
+
+fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+fn name_in_use(name: &AccountName) -> AppError {
+    AppError::conflict("name", format!("The name “{name}” is already in use."))
+}
+
+async fn hash(
+    state: &AppState,
+    password: Password,
+) -> Result<crate::store::entities::account::StoredPasswordHash, AppError> {
+    state.passwords.hash(password).await.map_err(|err| {
+        tracing::error!(error = %err, "hashing a password");
+        AppError::Internal
+    })
+}
+
+async fn parse_privileges(state: &AppState, raw: &str) -> Result<PrivilegeSet, AppError> {
+    let catalog = privileges::catalog(&state.db).await.map_err(internal("reading the privilege catalog"))?;
+    catalog.parse(raw).map_err(|e| AppError::invalid("privileges", e))
+}
+
+async fn record(
+    state: &AppState,
+    event: NewEvent<'_>,
+    subject: Option<i64>,
+    detail: Option<String>,
+) -> Result<(), AppError> {
+    audit::record_about(&state.db, event, subject, detail, state.clock.now())
+        .await
+        .map_err(internal("recording an account change"))
+}
+
+/// The account named `name` (any case), or a clear error naming it.
+pub async fn find(state: &AppState, name: &str) -> Result<Account, AppError> {
+    accounts::find_by_name(&state.db, name)
+        .await
+        .map_err(internal("reading an account"))?
+        .ok_or_else(|| AppError::invalid("account", format!("There is no account named “{name}”.")))
 }
 
 /// Creates an account. The name is unique regardless of case, enforced by the database.
 pub async fn create(
     state: &AppState,
-    actor: &Actor,
+    admin: &Admin,
     name: &str,
     password: Password,
     privileges: &str,
 ) -> Result<Account, AppError> {
+    admin.require(CREATE_ACCOUNTS)?;
     let name = AccountName::parse(name).map_err(|e| AppError::invalid("name", e))?;
-    let privileges = PrivilegeSet::parse_builtin(privileges).map_err(|e| AppError::invalid("privileges", e))?;
     check_password(&password)?;
-    let hash = state.passwords.hash(password).await.map_err(|err| {
-        tracing::error!(error = %err, "hashing a new account's password");
-        AppError::Internal
-    })?;
+    let privileges = parse_privileges(state, privileges).await?;
+    admin.may_grant(&privileges)?;
+    let hash = hash(state, password).await?;
     let now = state.clock.now();
     let account = match accounts::insert(&state.db, &name, hash, &privileges, now).await {
         Ok(account) => account,
-        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(AppError::conflict("name", format!("The name “{name}” is already in use.")));
-        }
+        Err(err) if is_unique_violation(&err) => return Err(name_in_use(&name)),
         Err(err) => return Err(internal("creating an account")(err)),
     };
-    let event = NewEvent {
-        actor_account_id: actor.account_id,
-        actor_name: &actor.name,
-        via_token: None,
-        action: "account.create",
-        target: Some(account.username.as_str()),
-        client_ip: actor.client_ip.as_deref(),
-        outcome: Outcome::Success,
-    };
-    audit::record(&state.db, event, now).await.map_err(internal("recording an account creation"))?;
+    let detail = format!("privileges: {}", privileges.to_storage());
+    record(state, admin.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
+    tracing::info!(account = %account.username, by = %admin.actor.name, "account created");
     Ok(account)
 }
 
+/// Every account, by name (the CLI's list).
 pub async fn list(state: &AppState) -> Result<Vec<Account>, AppError> {
     accounts::list(&state.db).await.map_err(internal("listing accounts"))
+}
+
+pub fn summary(account: &Account, token_count: u64, admin: &Admin) -> AccountSummary {
+    AccountSummary {
+        username: account.username.clone(),
+        privileges: PrivilegeSet::from_storage(&account.privileges).iter().map(str::to_owned).collect(),
+        suspended: account.suspended,
+        created_at: account.created_at,
+        token_count,
+        is_self: admin.is_self(account),
+    }
+}
+
+/// One page of accounts matching the search, with how many tokens each owns.
+pub async fn page(state: &AppState, admin: &Admin, query: &AccountQuery) -> Result<AccountPage, AppError> {
+    admin.require(LIST_ACCOUNTS)?;
+    if !PAGE_SIZES.contains(&query.per_page) {
+        return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 accounts per page."));
+    }
+    if query.page == 0 {
+        return Err(AppError::invalid("page", "Pages are numbered from 1."));
+    }
+    let offset = (query.page - 1).saturating_mul(query.per_page);
+    let (found, total) =
+        accounts::page(&state.db, &query.search, offset, query.per_page).await.map_err(internal("listing accounts"))?;
+    let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
+    let counts = accounts::token_counts(&state.db, &ids).await.map_err(internal("counting tokens"))?;
+    Ok(AccountPage {
+        accounts: found.iter().map(|a| summary(a, counts.get(&a.id).copied().unwrap_or_default(), admin)).collect(),
+        total,
+        page: query.page,
+        per_page: query.per_page,
+    })
+}
+
+/// How many tokens an account owns (for the delete confirmation).
+pub async fn token_count(state: &AppState, admin: &Admin, name: &str) -> Result<u64, AppError> {
+    admin.require(LIST_ACCOUNTS)?;
+    let account = find(state, name).await?;
+    let counts = accounts::token_counts(&state.db, &[account.id]).await.map_err(internal("counting tokens"))?;
+    Ok(counts.get(&account.id).copied().unwrap_or_default())
+}
+
+fn is_admin(account: &Account) -> bool {
+    !account.suspended && PrivilegeSet::from_storage(&account.privileges).iter().any(|p| p == ALL)
+}
+
+fn last_admin(account: &Account, what: &str) -> AppError {
+    AppError::conflict(
+        "account",
+        format!(
+            "“{}” is the last administrator (the only active account holding “all”), so it cannot be {what}. \
+             Make another account an administrator first.",
+            account.username
+        ),
+    )
+}
+
+/// Applies `changes` in a transaction that fails (changing nothing) when no active administrator would remain.
+async fn update_keeping_an_admin(
+    state: &AppState,
+    account: &Account,
+    changes: Changes<'_>,
+    what: &str,
+) -> Result<Account, AppError> {
+    let now = state.clock.now();
+    let txn = state.db.begin().await.map_err(internal("starting an account change"))?;
+    // Write first: the write lock serialises concurrent admin changes, so two cannot each remove "the other".
+    let updated = match accounts::update(&txn, account.id, changes, now).await {
+        Ok(updated) => updated,
+        Err(err) if is_unique_violation(&err) => {
+            return Err(AppError::conflict("name", "That name is already in use.".to_owned()));
+        }
+        Err(err) => return Err(internal("changing an account")(err)),
+    };
+    if is_admin(account) && !is_admin(&updated) {
+        let admins = accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?;
+        if admins.is_empty() {
+            // Dropping the transaction rolls it back.
+            return Err(last_admin(account, what));
+        }
+    }
+    txn.commit().await.map_err(internal("committing an account change"))?;
+    Ok(updated)
+}
+
+/// Suspends or unsuspends an account. Suspending ends its sessions; its tokens are refused until unsuspended.
+pub async fn set_suspended(state: &AppState, admin: &Admin, name: &str, suspended: bool) -> Result<Account, AppError> {
+    admin.require(SUSPEND_ACCOUNTS)?;
+    let account = find(state, name).await?;
+    admin.may_act_on(&account)?;
+    if suspended && admin.is_self(&account) {
+        return Err(AppError::invalid("account", "You cannot suspend your own account."));
+    }
+    if account.suspended == suspended {
+        return Ok(account);
+    }
+    let changes = Changes { suspended: Some(suspended), ..Changes::default() };
+    let updated = update_keeping_an_admin(state, &account, changes, "suspended").await?;
+    if suspended {
+        sessions::delete_for_account(&state.db, account.id).await.map_err(internal("ending sessions"))?;
+    }
+    let action = if suspended { "account.suspend" } else { "account.unsuspend" };
+    record(state, admin.event(action, &updated.username), Some(updated.id), None).await?;
+    tracing::info!(account = %updated.username, by = %admin.actor.name, suspended, "account suspension changed");
+    Ok(updated)
+}
+
+/// Renames an account. Its tokens keep working; API clients send the new name from now on.
+pub async fn rename(state: &AppState, admin: &Admin, name: &str, new_name: &str) -> Result<Account, AppError> {
+    admin.require(EDIT_ACCOUNTS)?;
+    let account = find(state, name).await?;
+    admin.may_act_on(&account)?;
+    let new = AccountName::parse(new_name).map_err(|e| AppError::invalid("name", e))?;
+    if new.as_str() == account.username {
+        return Ok(account);
+    }
+    let now = state.clock.now();
+    let updated =
+        match accounts::update(&state.db, account.id, Changes { name: Some(&new), ..Changes::default() }, now).await {
+            Ok(updated) => updated,
+            Err(err) if is_unique_violation(&err) => return Err(name_in_use(&new)),
+            Err(err) => return Err(internal("renaming an account")(err)),
+        };
+    let detail = format!("renamed from {}", account.username);
+    record(state, admin.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
+    Ok(updated)
+}
+
+/// Replaces an account's privileges. Added privileges must be held by the admin; the last administrator keeps
+/// `all`. Tokens lose removed privileges at once (their effective set is intersected with the owner's).
+pub async fn set_privileges(state: &AppState, admin: &Admin, name: &str, raw: &str) -> Result<Account, AppError> {
+    admin.require(EDIT_ACCOUNTS)?;
+    let account = find(state, name).await?;
+    admin.may_act_on(&account)?;
+    let privileges = parse_privileges(state, raw).await?;
+    admin.may_grant(&privileges)?;
+    let changes = Changes { privileges: Some(&privileges), ..Changes::default() };
+    let updated = update_keeping_an_admin(state, &account, changes, "stripped of “all”").await?;
+    let detail = format!("privileges: {} (were: {})", privileges.to_storage(), account.privileges);
+    record(state, admin.event("account.privileges", &updated.username), Some(updated.id), Some(detail)).await?;
+    Ok(updated)
+}
+
+/// Sets a new password for another account (an admin's reset). Ends every session of that account.
+pub async fn reset_password(state: &AppState, admin: &Admin, name: &str, password: Password) -> Result<(), AppError> {
+    admin.require(CHANGE_PASSWORDS)?;
+    let account = find(state, name).await?;
+    admin.may_act_on(&account)?;
+    check_password(&password)?;
+    let hash = hash(state, password).await?;
+    let changes = Changes { password_hash: Some(hash), ..Changes::default() };
+    accounts::update(&state.db, account.id, changes, state.clock.now())
+        .await
+        .map_err(internal("setting a password"))?;
+    sessions::delete_for_account(&state.db, account.id).await.map_err(internal("ending sessions"))?;
+    record(state, admin.event("account.password.reset", &account.username), Some(account.id), None).await
+}
+
+/// An account changes its own password; the current one is required. Every other session of the account
+/// ends; `keep_session` (the cookie of the session making the change) stays signed in.
+pub async fn change_own_password(
+    state: &AppState,
+    account: &Account,
+    current: Password,
+    new: Password,
+    keep_session: Option<&str>,
+    client_ip: Option<&str>,
+) -> Result<(), AppError> {
+    check_password_field("new_password", &new)?;
+    if !state.passwords.verify(current, Some(account.password_hash.clone())).await {
+        return Err(AppError::invalid("current_password", "The current password is not right."));
+    }
+    let hash = hash(state, new).await?;
+    let changes = Changes { password_hash: Some(hash), ..Changes::default() };
+    accounts::update(&state.db, account.id, changes, state.clock.now())
+        .await
+        .map_err(internal("changing a password"))?;
+    let keep = keep_session.map(sha256_hex);
+    sessions::delete_for_account_except(&state.db, account.id, keep.as_deref())
+        .await
+        .map_err(internal("ending sessions"))?;
+    let event = NewEvent {
+        actor_account_id: Some(account.id),
+        actor_name: &account.username,
+        via_token: None,
+        action: "account.password.change",
+        target: Some(&account.username),
+        client_ip,
+        outcome: Outcome::Success,
+    };
+    record(state, event, Some(account.id), None).await
+}
+
+/// Deletes an account: every token it owns is revoked and every session ends. Returns how many tokens went.
+pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, AppError> {
+    admin.require(DELETE_ACCOUNTS)?;
+    let account = find(state, name).await?;
+    admin.may_act_on(&account)?;
+    if admin.is_self(&account) {
+        return Err(AppError::invalid("account", "You cannot delete your own account."));
+    }
+    let txn = state.db.begin().await.map_err(internal("starting an account deletion"))?;
+    let counts = accounts::token_counts(&txn, &[account.id]).await.map_err(internal("counting tokens"))?;
+    let tokens = counts.get(&account.id).copied().unwrap_or_default();
+    accounts::delete(&txn, account.id).await.map_err(internal("deleting an account"))?;
+    if is_admin(&account)
+        && accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?.is_empty()
+    {
+        return Err(last_admin(&account, "deleted"));
+    }
+    txn.commit().await.map_err(internal("committing an account deletion"))?;
+    let detail = format!("{tokens} token(s) revoked");
+    record(state, admin.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
+    tracing::info!(account = %account.username, by = %admin.actor.name, tokens, "account deleted");
+    Ok(tokens)
 }
 
 /// On an empty database, creates `admin` with every privilege. Returns the password when it was generated
@@ -103,7 +469,7 @@ pub async fn bootstrap_admin(state: &AppState, admin_password: Option<String>) -
             (password.clone(), Some(password))
         }
     };
-    match create(state, &Actor::operator(), ADMIN_NAME, Password::new(password), ALL).await {
+    match create(state, &Admin::operator(), ADMIN_NAME, Password::new(password), ALL).await {
         Ok(_) => Ok(generated),
         // Another instance sharing the database created it first.
         Err(AppError::Conflict { .. }) => Ok(None),

@@ -2,10 +2,12 @@
 //! app's server functions, the CLI and the HTTP API all go through here.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod last_used;
 pub mod password;
+pub mod privileges;
 pub mod random;
 pub mod tokens;
 pub mod verify;

@@ -6,7 +6,7 @@
 use super::{internal, random::sha256_hex};
 use crate::{
     api::{IssuedToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenView},
-    domain::{ALL, BUILTIN_PRIVILEGES, Expiry, IpAllowlist, PrivilegeSet, TokenName, TokenSecret},
+    domain::{ALL, Catalog, Expiry, IpAllowlist, PrivilegeSet, TokenName, TokenSecret},
     error::AppError,
     state::AppState,
     store::{
@@ -70,19 +70,10 @@ impl Caller {
         }
     }
 
-    /// The owner's privileges with `all` expanded to the whole catalog.
-    fn owner_privileges(&self) -> BTreeSet<String> {
-        let held = PrivilegeSet::from_storage(&self.account.privileges);
-        if held.iter().any(|p| p == ALL) {
-            BUILTIN_PRIVILEGES.iter().map(|p| p.name.to_owned()).collect()
-        } else {
-            held.iter().map(str::to_owned).collect()
-        }
-    }
-
-    /// What this caller may put on a token: the owner's privileges, narrowed to the calling token's.
-    fn grantable(&self) -> BTreeSet<String> {
-        let owner = self.owner_privileges();
+    /// What this caller may put on a token: the owner's privileges (`all` expanded to the catalog), narrowed
+    /// to the calling token's.
+    pub fn grantable(&self, catalog: &Catalog) -> BTreeSet<String> {
+        let owner = catalog.expand(&PrivilegeSet::from_storage(&self.account.privileges));
         match self.grant() {
             Some(grant) if grant.privileges.contains(ALL) => owner,
             Some(grant) => owner.intersection(&grant.privileges).cloned().collect(),
@@ -168,10 +159,14 @@ fn parse_allowlist(caller: &Caller, raw: &str) -> Result<IpAllowlist, AppError> 
     }
 }
 
-fn parse_privileges(caller: &Caller, names: &[String]) -> Result<PrivilegeSet, AppError> {
-    let catalog = BUILTIN_PRIVILEGES.iter().map(|p| p.name);
-    let set = PrivilegeSet::parse_list(&names.join(","), catalog).map_err(|e| AppError::invalid("privileges", e))?;
-    let grantable = caller.grantable();
+async fn catalog(state: &AppState) -> Result<Catalog, AppError> {
+    crate::store::privileges::catalog(&state.db).await.map_err(internal("reading the privilege catalog"))
+}
+
+async fn parse_privileges(state: &AppState, caller: &Caller, names: &[String]) -> Result<PrivilegeSet, AppError> {
+    let catalog = catalog(state).await?;
+    let set = catalog.parse(&names.join(",")).map_err(|e| AppError::invalid("privileges", e))?;
+    let grantable = caller.grantable(&catalog);
     if let Some(missing) = set.iter().find(|p| !grantable.contains(*p)) {
         return Err(AppError::invalid(
             "privileges",
@@ -203,15 +198,16 @@ async fn record(state: &AppState, event: NewEvent<'_>) -> Result<(), AppError> {
     audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording an audit event"))
 }
 
-pub fn form_options(state: &AppState, caller: &Caller) -> Result<TokenFormOptions, AppError> {
+pub async fn form_options(state: &AppState, caller: &Caller) -> Result<TokenFormOptions, AppError> {
     caller.authorise()?;
-    let grantable = caller.grantable();
+    let catalog = catalog(state).await?;
+    let grantable = caller.grantable(&catalog);
     let today = today(state);
     Ok(TokenFormOptions {
-        privileges: BUILTIN_PRIVILEGES
+        privileges: catalog
             .iter()
-            .filter(|p| grantable.contains(p.name))
-            .map(|p| PrivilegeOption { name: p.name.into(), label: p.label.into(), dangerous: p.dangerous })
+            .filter(|p| grantable.contains(&p.name))
+            .map(|p| PrivilegeOption { name: p.name.clone(), label: p.label.clone(), dangerous: p.dangerous })
             .collect(),
         time_zone: state.time_zone.name().to_owned(),
         today,
@@ -227,7 +223,7 @@ pub async fn create(state: &AppState, caller: &Caller, new: &crate::api::NewToke
     let name = TokenName::parse(&new.name).map_err(|e| AppError::invalid("name", e))?;
     let expires_at = parse_expiry(state, caller, &new.expires)?;
     let allowlist = parse_allowlist(caller, &new.allowlist)?;
-    let privileges = parse_privileges(caller, &new.privileges)?;
+    let privileges = parse_privileges(state, caller, &new.privileges).await?;
 
     let secret = TokenSecret::generate();
     let row = tokens::NewToken {
@@ -304,7 +300,10 @@ pub async fn update(
 ) -> Result<TokenView, AppError> {
     caller.authorise()?;
     let allowlist = allowlist.map(|raw| parse_allowlist(caller, raw)).transpose()?;
-    let privileges = privileges.map(|names| parse_privileges(caller, names)).transpose()?;
+    let privileges = match privileges {
+        Some(names) => Some(parse_privileges(state, caller, names).await?),
+        None => None,
+    };
     let token = find(state, caller, name).await?;
     let mut changes = token.into_active_model();
     if let Some(allowlist) = allowlist {

@@ -1,11 +1,16 @@
 //! Queries on accounts.
 
-use super::entities::account::{self, StoredPasswordHash};
+use super::entities::{
+    account::{self, StoredPasswordHash},
+    token,
+};
 use crate::domain::{AccountName, PrivilegeSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::LikeExpr,
 };
+use std::collections::HashMap;
 
 pub use account::Model as Account;
 
@@ -46,4 +51,88 @@ pub async fn insert(
     }
     .insert(db)
     .await
+}
+
+/// One page of accounts whose names contain `search` (case-insensitively), by name, and how many match in all.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    search: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<Account>, u64), DbErr> {
+    let mut query = account::Entity::find();
+    let search = search.trim().to_ascii_lowercase();
+    if !search.is_empty() {
+        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        query = query.filter(account::Column::UsernameKey.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+    }
+    let total = query.clone().count(db).await?;
+    let accounts = query.order_by_asc(account::Column::UsernameKey).offset(offset).limit(limit).all(db).await?;
+    Ok((accounts, total))
+}
+
+/// How many tokens each of `ids` owns (accounts without tokens are absent).
+pub async fn token_counts(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, u64>, DbErr> {
+    let rows: Vec<(i64, i64)> = token::Entity::find()
+        .select_only()
+        .column(token::Column::AccountId)
+        .column_as(token::Column::Id.count(), "count")
+        .filter(token::Column::AccountId.is_in(ids.iter().copied()))
+        .group_by(token::Column::AccountId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, count)| (id, u64::try_from(count).unwrap_or_default())).collect())
+}
+
+/// Active accounts holding `all`: the administrators. At least one must always remain.
+pub async fn active_admins(db: &impl ConnectionTrait) -> Result<Vec<Account>, DbErr> {
+    let candidates = account::Entity::find()
+        .filter(account::Column::Suspended.eq(false))
+        .filter(account::Column::Privileges.like("%all%"))
+        .all(db)
+        .await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|a| PrivilegeSet::from_storage(&a.privileges).iter().any(|p| p == crate::domain::ALL))
+        .collect())
+}
+
+/// The changes an update makes; `None` leaves a column alone.
+#[derive(Default)]
+pub struct Changes<'a> {
+    pub name: Option<&'a AccountName>,
+    pub password_hash: Option<StoredPasswordHash>,
+    pub privileges: Option<&'a PrivilegeSet>,
+    pub suspended: Option<bool>,
+}
+
+/// Applies `changes` to account `id`. A taken name fails on the unique index.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    id: i64,
+    changes: Changes<'_>,
+    now: DateTime<Utc>,
+) -> Result<Account, DbErr> {
+    let mut row = account::ActiveModel { id: sea_orm::ActiveValue::Unchanged(id), ..Default::default() };
+    if let Some(name) = changes.name {
+        row.username = Set(name.as_str().to_owned());
+        row.username_key = Set(name.key());
+    }
+    if let Some(hash) = changes.password_hash {
+        row.password_hash = Set(hash);
+    }
+    if let Some(privileges) = changes.privileges {
+        row.privileges = Set(privileges.to_storage());
+    }
+    if let Some(suspended) = changes.suspended {
+        row.suspended = Set(suspended);
+    }
+    row.updated_at = Set(now);
+    row.update(db).await
+}
+
+/// Deletes an account; its tokens and sessions go with it (foreign keys cascade).
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<u64, DbErr> {
+    account::Entity::delete_by_id(id).exec(db).await.map(|r| r.rows_affected)
 }

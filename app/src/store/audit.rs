@@ -2,7 +2,11 @@
 
 use super::entities::audit_event;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
+};
 
 pub use audit_event::Model as AuditEvent;
 
@@ -36,7 +40,20 @@ pub struct NewEvent<'a> {
     pub outcome: Outcome,
 }
 
+/// Records an event about its actor's own account (token changes, sign-ins, refused token uses).
 pub async fn record(db: &impl ConnectionTrait, event: NewEvent<'_>, now: DateTime<Utc>) -> Result<(), DbErr> {
+    let subject = event.actor_account_id;
+    record_about(db, event, subject, None, now).await
+}
+
+/// Records an event about account `subject` (e.g. an admin suspending it), with an optional detail line.
+pub async fn record_about(
+    db: &impl ConnectionTrait,
+    event: NewEvent<'_>,
+    subject: Option<i64>,
+    detail: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     audit_event::ActiveModel {
         occurred_at: Set(now),
         actor_account_id: Set(event.actor_account_id),
@@ -46,7 +63,8 @@ pub async fn record(db: &impl ConnectionTrait, event: NewEvent<'_>, now: DateTim
         target: Set(event.target.map(str::to_owned)),
         client_ip: Set(event.client_ip.map(str::to_owned)),
         outcome: Set(event.outcome.as_str().to_owned()),
-        detail: Set(None),
+        detail: Set(detail),
+        subject_account_id: Set(subject),
         ..Default::default()
     }
     .insert(db)
@@ -57,4 +75,71 @@ pub async fn record(db: &impl ConnectionTrait, event: NewEvent<'_>, now: DateTim
 /// The most recent events, newest first.
 pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<AuditEvent>, DbErr> {
     audit_event::Entity::find().order_by_desc(audit_event::Column::Id).limit(limit).all(db).await
+}
+
+/// Which events to show. Text filters match case-insensitively anywhere in their column; `action` matches
+/// from the start (`token.` finds every token event). `visible_to`: only events by or about that account.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub search: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub visible_to: Option<i64>,
+}
+
+fn lower(column: audit_event::Column) -> SimpleExpr {
+    Func::lower(Expr::col(column)).into()
+}
+
+/// `%`, `_` and `\` match themselves.
+fn escape(text: &str) -> String {
+    text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+fn contains(column: audit_event::Column, text: &str) -> SimpleExpr {
+    Expr::expr(lower(column)).like(LikeExpr::new(format!("%{}%", escape(text))).escape('\\'))
+}
+
+/// One page of events matching `filter`, newest first, and how many match in all.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &Filter,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<AuditEvent>, u64), DbErr> {
+    use audit_event::Column as C;
+    let mut query = audit_event::Entity::find();
+    if let Some(account) = filter.visible_to {
+        query = query.filter(Condition::any().add(C::ActorAccountId.eq(account)).add(C::SubjectAccountId.eq(account)));
+    }
+    if !filter.search.trim().is_empty() {
+        let any = [C::ActorName, C::ViaToken, C::Action, C::Target, C::ClientIp, C::Outcome]
+            .into_iter()
+            .fold(Condition::any(), |cond, column| cond.add(contains(column, &filter.search)));
+        query = query.filter(any);
+    }
+    if !filter.actor.trim().is_empty() {
+        query = query.filter(
+            Condition::any().add(contains(C::ActorName, &filter.actor)).add(contains(C::ViaToken, &filter.actor)),
+        );
+    }
+    if !filter.action.trim().is_empty() {
+        let prefix = format!("{}%", escape(&filter.action));
+        query = query.filter(Expr::expr(lower(C::Action)).like(LikeExpr::new(prefix).escape('\\')));
+    }
+    if !filter.target.trim().is_empty() {
+        query = query.filter(contains(C::Target, &filter.target));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(C::OccurredAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(C::OccurredAt.lt(until));
+    }
+    let total = query.clone().count(db).await?;
+    let events = query.order_by_desc(C::OccurredAt).order_by_desc(C::Id).offset(offset).limit(limit).all(db).await?;
+    Ok((events, total))
 }

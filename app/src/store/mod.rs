@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod entities;
 pub mod migrations;
+pub mod privileges;
 pub mod sessions;
 pub mod tokens;
 

@@ -64,3 +64,16 @@ pub async fn delete_expired(
         .await
         .map(|r| r.rows_affected)
 }
+
+/// Ends every session of an account except the one whose cookie hashes to `keep` (a password change).
+pub async fn delete_for_account_except(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    keep: Option<&str>,
+) -> Result<u64, DbErr> {
+    let mut query = session::Entity::delete_many().filter(session::Column::AccountId.eq(account_id));
+    if let Some(keep) = keep {
+        query = query.filter(session::Column::Id.ne(keep));
+    }
+    query.exec(db).await.map(|r| r.rows_affected)
+}

@@ -5,7 +5,7 @@ use app::{
     api::{IssuedToken, NewToken},
     error::AppError,
     services::{
-        accounts::{self, Actor},
+        accounts::{self, Admin},
         auth::SessionSettings,
         clock::ManualClock,
         password::{Password, Passwords},
@@ -54,7 +54,7 @@ impl TestStore {
     pub async fn account(&self, name: &str, privileges: &str) -> Caller {
         let account = accounts::create(
             &self.state,
-            &Actor::operator(),
+            &Admin::operator(),
             name,
             Password::new("a-long-password".into()),
             privileges,

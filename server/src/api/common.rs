@@ -2,7 +2,7 @@
 
 use super::ApiError;
 use app::{
-    domain::{ALL, BUILTIN_PRIVILEGES, PrivilegeSet},
+    domain::{ALL, PrivilegeSet},
     services::verify::Verified,
     state::AppState,
 };
@@ -35,13 +35,12 @@ pub fn full_access(verified: &Verified) -> Vec<String> {
 }
 
 /// The privileges the owner could put on a token: theirs, with `all` expanded to the catalog.
-pub fn owner_grantable(verified: &Verified) -> BTreeSet<String> {
-    let held = PrivilegeSet::from_storage(&verified.account.privileges);
-    if held.grants(ALL) {
-        BUILTIN_PRIVILEGES.iter().map(|p| p.name.to_owned()).collect()
-    } else {
-        held.iter().map(str::to_owned).collect()
-    }
+pub async fn owner_grantable(state: &AppState, verified: &Verified) -> Result<BTreeSet<String>, ApiError> {
+    let catalog = app::store::privileges::catalog(&state.db).await.map_err(|err| {
+        tracing::error!(error = %err, "reading the privilege catalog");
+        ApiError::from(app::error::AppError::Internal)
+    })?;
+    Ok(catalog.expand(&PrivilegeSet::from_storage(&verified.account.privileges)))
 }
 
 pub fn unix(at: DateTime<Utc>) -> i64 {

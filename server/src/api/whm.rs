@@ -28,7 +28,11 @@ fn command(path: &str) -> &str {
 
 impl Flavor for Whm {
     fn required_privilege(parts: &Parts) -> Result<Option<String>, ApiError> {
-        Ok(command(parts.uri.path()).starts_with("api_token_").then(|| MANAGE_TOKENS.to_owned()))
+        let command = command(parts.uri.path());
+        if let Some(privilege) = super::whm_accounts::required_privilege(command) {
+            return Ok(Some(privilege.to_owned()));
+        }
+        Ok(command.starts_with("api_token_").then(|| MANAGE_TOKENS.to_owned()))
     }
 
     fn render(path: &str, err: ApiError) -> Response {
@@ -69,6 +73,10 @@ async fn run(
     }
     let verified = &caller.verified;
     let as_caller = verified.caller();
+    let admin = app::services::accounts::Admin::from_caller(&as_caller);
+    if let Some(result) = super::whm_accounts::run(state, &admin, command, params).await {
+        return result;
+    }
     match command {
         "api_token_create" => {
             let acls = params.list("acl")?;
@@ -84,7 +92,7 @@ async fn run(
             Ok(Value::Object(data))
         }
         "api_token_list" => {
-            let grantable = common::owner_grantable(verified);
+            let grantable = common::owner_grantable(state, verified).await?;
             let mut listed = Map::new();
             let mut query = TokenQuery { per_page: 100, ..TokenQuery::default() };
             loop {

@@ -4,7 +4,7 @@
 
 use app::{
     services::{
-        accounts::{self, Actor},
+        accounts::{self, Admin},
         auth::SessionSettings,
         clock::ManualClock,
         last_used::LastUsedRecorder,
@@ -72,7 +72,7 @@ impl TestApp {
 
     /// An account with `privileges`, password [`PASSWORD`].
     pub async fn create_account(&self, name: &str, privileges: &str) {
-        accounts::create(&self.state, &Actor::operator(), name, Password::new(PASSWORD.into()), privileges)
+        accounts::create(&self.state, &Admin::operator(), name, Password::new(PASSWORD.into()), privileges)
             .await
             .expect("create account");
     }

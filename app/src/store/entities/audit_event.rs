@@ -16,6 +16,8 @@ pub struct Model {
     pub client_ip: Option<String>,
     pub outcome: String,
     pub detail: Option<String>,
+    /// The account the event is about (a token's owner, an account acted on).
+    pub subject_account_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod audit_event;
+pub mod privilege;
 pub mod session;
 pub mod token;

@@ -1,0 +1,188 @@
+//! The Accounts and Privileges screens' server functions and the types they exchange with the web app.
+
+use crate::{domain::PrivilegeInfo, error::AppError};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An account as an admin sees it. Never holds the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub username: String,
+    pub privileges: Vec<String>,
+    pub suspended: bool,
+    pub created_at: DateTime<Utc>,
+    /// Tokens it owns: all of them are revoked if it is deleted.
+    pub token_count: u64,
+    /// The signed-in account itself (cannot suspend or delete itself).
+    pub is_self: bool,
+}
+
+/// Which page of which accounts: search text (in names), page (from 1), page size (10, 20, 50 or 100).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountQuery {
+    pub search: String,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Default for AccountQuery {
+    fn default() -> Self {
+        Self { search: String::new(), page: 1, per_page: 20 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPage {
+    pub accounts: Vec<AccountSummary>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// What the signed-in admin may do on the Accounts screen (each action needs its own privilege).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AdminRights {
+    pub create: bool,
+    pub suspend: bool,
+    pub edit: bool,
+    pub password: bool,
+    pub delete: bool,
+    /// Holds `all`: may define privileges and read the whole audit log.
+    pub everything: bool,
+}
+
+/// The Accounts screen: a page of accounts, what the admin may do, and the privileges they may grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountsScreen {
+    pub page: AccountPage,
+    pub rights: AdminRights,
+    pub grantable: Vec<PrivilegeInfo>,
+    pub time_zone: String,
+}
+
+/// The Privileges screen: the whole catalog, and whether the viewer may change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivilegesScreen {
+    pub catalog: Vec<PrivilegeInfo>,
+    pub can_edit: bool,
+}
+
+/// What removing a privilege took away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivilegeRemoval {
+    pub accounts: u64,
+    pub tokens: u64,
+}
+
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<(crate::state::AppState, crate::services::accounts::Admin), AppError> {
+    let (state, caller) = super::context::token_caller().await?;
+    Ok((state, crate::services::accounts::Admin::from_caller(&caller)))
+}
+
+#[server(prefix = "/rpc", endpoint = "accounts_screen")]
+pub async fn load_accounts(query: AccountQuery) -> Result<AccountsScreen, AppError> {
+    use crate::services::accounts::{self as service, *};
+    let (state, admin) = admin().await?;
+    let page = service::page(&state, &admin, &query).await?;
+    let catalog = crate::store::privileges::catalog(&state.db).await.map_err(|err| {
+        tracing::error!(error = %err, "reading the privilege catalog");
+        AppError::Internal
+    })?;
+    let rights = AdminRights {
+        create: admin.holds(CREATE_ACCOUNTS),
+        suspend: admin.holds(SUSPEND_ACCOUNTS),
+        edit: admin.holds(EDIT_ACCOUNTS),
+        password: admin.holds(CHANGE_PASSWORDS),
+        delete: admin.holds(DELETE_ACCOUNTS),
+        everything: admin.holds(crate::domain::ALL),
+    };
+    let grantable = catalog.iter().filter(|p| admin.may_grant_one(&p.name)).cloned().collect();
+    Ok(AccountsScreen { page, rights, grantable, time_zone: state.time_zone.name().into() })
+}
+
+#[server(prefix = "/rpc", endpoint = "create_account")]
+pub async fn create_account(
+    name: String,
+    password: String,
+    privileges: Vec<String>,
+) -> Result<AccountSummary, AppError> {
+    use crate::services::{accounts, password::Password};
+    let (state, admin) = admin().await?;
+    let account = accounts::create(&state, &admin, &name, Password::new(password), &privileges.join(",")).await?;
+    Ok(accounts::summary(&account, 0, &admin))
+}
+
+/// Suspends (`true`) or unsuspends (`false`) an account.
+#[server(prefix = "/rpc", endpoint = "suspend_account")]
+pub async fn suspend_account(name: String, suspended: bool) -> Result<(), AppError> {
+    let (state, admin) = admin().await?;
+    crate::services::accounts::set_suspended(&state, &admin, &name, suspended).await.map(drop)
+}
+
+#[server(prefix = "/rpc", endpoint = "rename_account")]
+pub async fn rename_account(name: String, new_name: String) -> Result<(), AppError> {
+    let (state, admin) = admin().await?;
+    crate::services::accounts::rename(&state, &admin, &name, &new_name).await.map(drop)
+}
+
+#[server(prefix = "/rpc", endpoint = "set_account_privileges")]
+pub async fn set_account_privileges(name: String, privileges: Vec<String>) -> Result<(), AppError> {
+    let (state, admin) = admin().await?;
+    crate::services::accounts::set_privileges(&state, &admin, &name, &privileges.join(",")).await.map(drop)
+}
+
+#[server(prefix = "/rpc", endpoint = "reset_account_password")]
+pub async fn reset_account_password(name: String, password: String) -> Result<(), AppError> {
+    use crate::services::{accounts, password::Password};
+    let (state, admin) = admin().await?;
+    accounts::reset_password(&state, &admin, &name, Password::new(password)).await
+}
+
+/// Deletes an account and revokes its tokens; answers how many tokens went.
+#[server(prefix = "/rpc", endpoint = "delete_account")]
+pub async fn delete_account(name: String) -> Result<u64, AppError> {
+    let (state, admin) = admin().await?;
+    crate::services::accounts::delete(&state, &admin, &name).await
+}
+
+/// The signed-in account changes its own password. Its other sessions end; this one stays signed in.
+#[server(prefix = "/rpc", endpoint = "change_password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    use super::context::{client_ip, session_cookie, signed_in, state};
+    use crate::services::{accounts, password::Password};
+    // Everything from the request context is read before the first await.
+    let state = state()?;
+    let ip = client_ip();
+    let cookie = session_cookie();
+    let account = signed_in(&state).await?;
+    accounts::change_own_password(
+        &state,
+        &account,
+        Password::new(current_password),
+        Password::new(new_password),
+        cookie.as_deref(),
+        ip.as_deref(),
+    )
+    .await
+}
+
+#[server(prefix = "/rpc", endpoint = "privileges_screen")]
+pub async fn load_privileges() -> Result<PrivilegesScreen, AppError> {
+    let (state, admin) = admin().await?;
+    let catalog = crate::services::privileges::catalog(&state).await?;
+    Ok(PrivilegesScreen { catalog: catalog.iter().cloned().collect(), can_edit: admin.holds(crate::domain::ALL) })
+}
+
+#[server(prefix = "/rpc", endpoint = "add_privilege")]
+pub async fn add_privilege(name: String, label: String, dangerous: bool) -> Result<PrivilegeInfo, AppError> {
+    let (state, admin) = admin().await?;
+    crate::services::privileges::add(&state, &admin, &name, &label, dangerous).await
+}
+
+#[server(prefix = "/rpc", endpoint = "remove_privilege")]
+pub async fn remove_privilege(name: String) -> Result<PrivilegeRemoval, AppError> {
+    let (state, admin) = admin().await?;
+    crate::services::privileges::remove(&state, &admin, &name).await
+}
