@@ -83,22 +83,9 @@ async fn admin() -> Result<(crate::state::AppState, crate::services::accounts::A
 
 #[server(prefix = "/rpc", endpoint = "accounts_screen")]
 pub async fn load_accounts(query: AccountQuery) -> Result<AccountsScreen, AppError> {
-    use crate::services::accounts::{self as service, *};
     let (state, admin) = admin().await?;
-    let page = service::page(&state, &admin, &query).await?;
-    let catalog = crate::store::privileges::catalog(&state.db).await.map_err(|err| {
-        tracing::error!(error = %err, "reading the privilege catalog");
-        AppError::Internal
-    })?;
-    let rights = AdminRights {
-        create: admin.holds(CREATE_ACCOUNTS),
-        suspend: admin.holds(SUSPEND_ACCOUNTS),
-        edit: admin.holds(EDIT_ACCOUNTS),
-        password: admin.holds(CHANGE_PASSWORDS),
-        delete: admin.holds(DELETE_ACCOUNTS),
-        everything: admin.holds(crate::domain::ALL),
-    };
-    let grantable = catalog.iter().filter(|p| admin.may_grant_one(&p.name)).cloned().collect();
+    let page = crate::services::accounts::page(&state, &admin, &query).await?;
+    let (rights, grantable) = rights_and_grantable(&state, &admin).await?;
     Ok(AccountsScreen { page, rights, grantable, time_zone: state.time_zone.name().into() })
 }
 
@@ -185,4 +172,50 @@ pub async fn add_privilege(name: String, label: String, dangerous: bool) -> Resu
 pub async fn remove_privilege(name: String) -> Result<PrivilegeRemoval, AppError> {
     let (state, admin) = admin().await?;
     crate::services::privileges::remove(&state, &admin, &name).await
+}
+
+/// What the create and manage account forms need: the account (when managing one), what the admin may do,
+/// and the privileges they may grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountEditor {
+    pub account: Option<AccountSummary>,
+    pub rights: AdminRights,
+    pub grantable: Vec<PrivilegeInfo>,
+}
+
+/// The form data for creating an account (`name: None`) or managing the named one.
+#[server(prefix = "/rpc", endpoint = "account_editor")]
+pub async fn load_account_editor(name: Option<String>) -> Result<AccountEditor, AppError> {
+    use crate::services::accounts as service;
+    let (state, admin) = admin().await?;
+    let account = match name {
+        Some(name) => {
+            let query = AccountQuery { search: name.clone(), page: 1, per_page: 100 };
+            let page = service::page(&state, &admin, &query).await?;
+            let found = page.accounts.into_iter().find(|a| a.username.eq_ignore_ascii_case(&name));
+            Some(found.ok_or(AppError::NotFound)?)
+        }
+        None => None,
+    };
+    let (rights, grantable) = rights_and_grantable(&state, &admin).await?;
+    Ok(AccountEditor { account, rights, grantable })
+}
+
+#[cfg(feature = "ssr")]
+async fn rights_and_grantable(
+    state: &crate::state::AppState,
+    admin: &crate::services::accounts::Admin,
+) -> Result<(AdminRights, Vec<PrivilegeInfo>), AppError> {
+    use crate::services::accounts::*;
+    let catalog = crate::services::privileges::catalog(state).await?;
+    let rights = AdminRights {
+        create: admin.holds(CREATE_ACCOUNTS),
+        suspend: admin.holds(SUSPEND_ACCOUNTS),
+        edit: admin.holds(EDIT_ACCOUNTS),
+        password: admin.holds(CHANGE_PASSWORDS),
+        delete: admin.holds(DELETE_ACCOUNTS),
+        everything: admin.holds(crate::domain::ALL),
+    };
+    let grantable = catalog.iter().filter(|p| admin.may_grant_one(&p.name)).cloned().collect();
+    Ok((rights, grantable))
 }

@@ -9,11 +9,11 @@ pub(crate) mod context;
 mod tokens;
 
 pub use accounts::{
-    AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights, ChangePassword,
-    CreateAccount, DeleteAccount, LoadAccounts, LoadPrivileges, PrivilegeRemoval, PrivilegesScreen, RemovePrivilege,
-    RenameAccount, ResetAccountPassword, SetAccountPrivileges, SuspendAccount, add_privilege, change_password,
-    create_account, delete_account, load_accounts, load_privileges, remove_privilege, rename_account,
-    reset_account_password, set_account_privileges, suspend_account,
+    AccountEditor, AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights,
+    ChangePassword, CreateAccount, DeleteAccount, LoadAccountEditor, LoadAccounts, LoadPrivileges, PrivilegeRemoval,
+    PrivilegesScreen, RemovePrivilege, RenameAccount, ResetAccountPassword, SetAccountPrivileges, SuspendAccount,
+    add_privilege, change_password, create_account, delete_account, load_account_editor, load_accounts,
+    load_privileges, remove_privilege, rename_account, reset_account_password, set_account_privileges, suspend_account,
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, load_audit};
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};

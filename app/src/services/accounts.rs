@@ -35,8 +35,8 @@ pub const DELETE_ACCOUNTS: &str = "kill-acct";
 pub const EDIT_ACCOUNTS: &str = "edit-account";
 pub const CHANGE_PASSWORDS: &str = "passwd";
 
-/// Account pages hold 10, 20, 50 or 100 accounts.
-pub const PAGE_SIZES: [u64; 4] = [10, 20, 50, 100];
+/// Account pages hold 10, 20, 50 or 100 accounts, like token pages.
+pub use crate::api::PAGE_SIZES;
 
 /// Who is acting, for authorisation and the audit log.
 #[derive(Debug, Clone)]

@@ -34,6 +34,8 @@ const LEAVE_QUESTION: &str = "You have not confirmed that you saved the token. I
 #[component]
 fn AppShell(account: AccountView) -> impl IntoView {
     let session = expect_context::<Session>();
+    let holds = |privilege: &str| account.privileges.iter().any(|p| p == privilege || p == crate::domain::ALL);
+    let (lists_accounts, holds_all) = (holds("list-accts"), holds(crate::domain::ALL));
     let guard = expect_context::<super::tokens::LeaveGuard>();
     // While a new secret is on screen, leaving through the app's own links asks first.
     let confirm_leave = move |ev: leptos::ev::MouseEvent| {
@@ -53,6 +55,9 @@ fn AppShell(account: AccountView) -> impl IntoView {
             </a>
             <nav class="topnav" aria-label="Main" on:click=confirm_leave>
                 <A href="/tokens">"API Tokens"</A>
+                {lists_accounts.then(|| view! { <A href="/accounts">"Accounts"</A> })}
+                {holds_all.then(|| view! { <A href="/privileges">"Privileges"</A> })}
+                <A href="/audit">"Audit log"</A>
                 <A href="/account">"Account"</A>
             </nav>
             <div class="topbar-account">

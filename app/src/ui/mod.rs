@@ -1,12 +1,14 @@
 //! The web app: the HTML shell, the routes, and the signed-in session shared by every page.
 
 mod account;
+mod admin;
 mod browser;
 mod date_picker;
 mod dialog;
 mod layout;
 mod login;
 mod not_found;
+mod password;
 mod toast;
 mod tokens;
 
@@ -80,9 +82,25 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tokens/new") view=tokens::CreateTokenPage />
                     <Route path=path!("tokens/manage/:name") view=tokens::ManageTokenPage />
                     <Route path=path!("account") view=account::AccountPage />
+                    <Route path=path!("accounts") view=admin::AccountsPage />
+                    <Route path=path!("accounts/new") view=admin::CreateAccountPage />
+                    <Route path=path!("accounts/manage/:name") view=admin::ManageAccountPage />
+                    <Route path=path!("privileges") view=admin::PrivilegesPage />
+                    <Route path=path!("audit") view=admin::AuditPage />
                 </ParentRoute>
             </Routes>
             <toast::ToastRegion />
         </Router>
     }
+}
+
+/// Percent-encodes a value for a URL query (people type anything into a search box).
+pub(crate) fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

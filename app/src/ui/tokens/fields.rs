@@ -111,6 +111,9 @@ pub fn PrivilegesField(
     options: Vec<PrivilegeOption>,
     chosen: RwSignal<BTreeSet<String>>,
     server_error: RwSignal<Option<String>>,
+    /// Shown beside dangerous privileges.
+    #[prop(into, default = "Dangerous: a token with this privilege can take over the account.".into())]
+    warning: String,
 ) -> impl IntoView {
     let error = move || {
         server_error.get().or_else(|| chosen.get().is_empty().then(|| "Choose at least one privilege.".to_owned()))
@@ -125,6 +128,7 @@ pub fn PrivilegesField(
                         let name = option.name.clone();
                         let id = format!("privilege-{}", option.name);
                         let label_for = id.clone();
+                        let warning = warning.clone();
                         let checked = {
                             let name = name.clone();
                             move || chosen.get().contains(&name)
@@ -151,7 +155,7 @@ pub fn PrivilegesField(
                                     {option.dangerous.then(|| view! {
                                         <span class="warning-text">
                                             <span class="warning-icon" aria-hidden="true">"⚠"</span>
-                                            "Dangerous: a token with this privilege can take over the account."
+                                            {warning}
                                         </span>
                                     })}
                                 </span>

@@ -8,7 +8,7 @@ use crate::{
         PAGE_SIZES, TokenQuery, TokenRow, TokenSort, TokenTable, load_token_table, revoke_all_tokens, revoke_tokens,
     },
     domain::ExpiryStatus,
-    ui::{browser, dialog::ConfirmDialog, toast::use_toasts},
+    ui::{browser, dialog::ConfirmDialog, encode, toast::use_toasts},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,17 +34,6 @@ fn parse_sort(key: &str) -> Option<TokenSort> {
     [TokenSort::Name, TokenSort::Created, TokenSort::Expires, TokenSort::LastUsed]
         .into_iter()
         .find(|s| sort_key(*s) == key)
-}
-
-/// Percent-encodes a query value (names are plain, but people type anything into a search box).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The address of the list showing `query`; defaults are left out.

@@ -2,7 +2,7 @@
 //! (`reveal`) and the Manage page (`manage`), with the form fields they share (`fields`).
 
 mod create;
-mod fields;
+pub(crate) mod fields;
 mod list;
 mod manage;
 mod reveal;
