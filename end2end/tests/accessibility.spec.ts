@@ -38,6 +38,20 @@ for (const colorScheme of ["light", "dark"] as const) {
       await waitForHydration(page);
       await expect(page.getByRole("heading", { name: "Manage “plain”" })).toBeVisible();
       await expectAccessible(page, "manage");
+
+      for (const [path, label, ready] of [
+        ["/accounts", "accounts", "tbody tr"],
+        ["/accounts/new", "create account", "#account-name"],
+        [`/accounts/manage/${account}`, "manage account", "#account-name"],
+        ["/privileges", "privileges", "#privilege-name"],
+        ["/audit", "audit log", "tbody tr"],
+        ["/account", "account and password", "#new-password"],
+      ]) {
+        await page.goto(path);
+        await waitForHydration(page);
+        await expect(page.locator(ready).first()).toBeVisible();
+        await expectAccessible(page, label);
+      }
     });
   });
 }
@@ -54,4 +68,10 @@ test("usable at 360 px wide", async ({ page }) => {
   await waitForHydration(page);
   const formOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(formOverflow).toBeLessThanOrEqual(0);
+  for (const path of ["/accounts", "/audit", "/privileges", "/account"]) {
+    await page.goto(path);
+    await waitForHydration(page);
+    const pageOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(pageOverflow, `${path} fits 360 px`).toBeLessThanOrEqual(0);
+  }
 });

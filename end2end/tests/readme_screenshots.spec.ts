@@ -2,7 +2,7 @@
 // TESSERA_SCREENSHOT_DIR is set (`make screenshots`), and into the test's output folder otherwise.
 import { expect, test } from "@playwright/test";
 import path from "node:path";
-import { PASSWORD, createToken, newAccount, setExpiry, signIn, waitForHydration } from "./helpers";
+import { PASSWORD, createToken, newAccount, setExpiry, signIn, tessera, waitForHydration } from "./helpers";
 
 const target = (name: string, fallback: string) =>
   process.env.TESSERA_SCREENSHOT_DIR ? path.join(process.env.TESSERA_SCREENSHOT_DIR, name) : fallback;
@@ -52,4 +52,29 @@ test("the tokens list with expiring and expired tokens", async ({ page }, info) 
   await page.getByRole("link", { name: "billing-sync" }).click();
   await expect(page.getByRole("heading", { name: "Manage “billing-sync”" })).toBeVisible();
   await page.screenshot({ path: target("manage.png", info.outputPath("manage.png")), fullPage: true });
+});
+
+test("the accounts and audit screens", async ({ page }, info) => {
+  const admin = newAccount("shots-admin");
+  const suffix = Date.now() % 10000;
+  for (const [name, privileges] of [
+    [`reseller-acme-${suffix}`, "manage-api-tokens,list-accts,create-acct,suspend-acct"],
+    [`billing-team-${suffix}`, "manage-api-tokens"],
+    [`legacy-panel-${suffix}`, "manage-api-tokens,list-accts"],
+  ]) {
+    tessera(["account", "create", name, "--privileges", privileges, "--password-stdin"], `${PASSWORD}\n`);
+  }
+  createToken(`reseller-acme-${suffix}`, "provisioning");
+  createToken(`reseller-acme-${suffix}`, "invoices");
+  tessera(["account", "suspend", `legacy-panel-${suffix}`]);
+  await signIn(page, admin, PASSWORD);
+  await page.goto(`/accounts?q=${suffix}`);
+  await waitForHydration(page);
+  await expect(page.locator("tbody tr")).toHaveCount(3);
+  await page.screenshot({ path: target("accounts.png", info.outputPath("accounts.png")) });
+
+  await page.goto(`/audit?q=${suffix}`);
+  await waitForHydration(page);
+  await expect(page.locator("tbody tr").first()).toBeVisible();
+  await page.screenshot({ path: target("audit.png", info.outputPath("audit.png")) });
 });

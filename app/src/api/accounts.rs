@@ -189,12 +189,7 @@ pub async fn load_account_editor(name: Option<String>) -> Result<AccountEditor, 
     use crate::services::accounts as service;
     let (state, admin) = admin().await?;
     let account = match name {
-        Some(name) => {
-            let query = AccountQuery { search: name.clone(), page: 1, per_page: 100 };
-            let page = service::page(&state, &admin, &query).await?;
-            let found = page.accounts.into_iter().find(|a| a.username.eq_ignore_ascii_case(&name));
-            Some(found.ok_or(AppError::NotFound)?)
-        }
+        Some(name) => Some(service::get(&state, &admin, &name).await?),
         None => None,
     };
     let (rights, grantable) = rights_and_grantable(&state, &admin).await?;

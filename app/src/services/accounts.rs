@@ -273,12 +273,15 @@ pub async fn page(state: &AppState, admin: &Admin, query: &AccountQuery) -> Resu
     })
 }
 
-/// How many tokens an account owns (for the delete confirmation).
-pub async fn token_count(state: &AppState, admin: &Admin, name: &str) -> Result<u64, AppError> {
+/// One account as an admin sees it, with its token count; `NotFound` when there is none of that name.
+pub async fn get(state: &AppState, admin: &Admin, name: &str) -> Result<AccountSummary, AppError> {
     admin.require(LIST_ACCOUNTS)?;
-    let account = find(state, name).await?;
+    let account = accounts::find_by_name(&state.db, name)
+        .await
+        .map_err(internal("reading an account"))?
+        .ok_or(AppError::NotFound)?;
     let counts = accounts::token_counts(&state.db, &[account.id]).await.map_err(internal("counting tokens"))?;
-    Ok(counts.get(&account.id).copied().unwrap_or_default())
+    Ok(summary(&account, counts.get(&account.id).copied().unwrap_or_default(), admin))
 }
 
 fn is_admin(account: &Account) -> bool {
