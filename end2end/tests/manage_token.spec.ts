@@ -71,7 +71,7 @@ test("leaving an unconfirmed secret asks first", async ({ page }) => {
     questions.push(d.type());
     await d.dismiss();
   });
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account" }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account", exact: true }).click();
   await expect.poll(() => questions).toEqual(["confirm"]);
   await expect(page.getByLabel("Token secret")).toBeVisible();
   await expect(page).toHaveURL(/\/tokens\/new$/);

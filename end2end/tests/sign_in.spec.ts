@@ -29,9 +29,9 @@ test("signing in shows the tokens page, and client-side navigation works", async
 
   // A marker on window survives only if the next page is rendered by the hydrated app, not reloaded.
   await page.evaluate(() => ((window as unknown as { tesseraMarker: number }).tesseraMarker = 42));
-  await page.getByRole("link", { name: "Account" }).click();
+  await page.getByRole("link", { name: "Account", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
-  await expect(page.getByRole("heading", { name: "Account" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Account", exact: true })).toBeVisible();
   await expect(page.getByText("manage-api-tokens").or(page.getByText("all", { exact: true }))).toBeVisible();
   expect(await page.evaluate(() => (window as unknown as { tesseraMarker?: number }).tesseraMarker)).toBe(42);
 });
