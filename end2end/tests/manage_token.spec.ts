@@ -75,4 +75,20 @@ test("leaving an unconfirmed secret asks first", async ({ page }) => {
   await expect.poll(() => questions).toEqual(["confirm"]);
   await expect(page.getByLabel("Token secret")).toBeVisible();
   await expect(page).toHaveURL(/\/tokens\/new$/);
+
+  // The browser's Back button asks too: staying keeps the secret on screen...
+  await page.evaluate(() => history.back());
+  await expect.poll(() => questions).toEqual(["confirm", "confirm"]);
+  await expect(page.getByLabel("Token secret")).toBeVisible();
+  await expect(page).toHaveURL(/\/tokens\/new$/);
+
+  // ...and agreeing leaves.
+  page.removeAllListeners("dialog");
+  page.on("dialog", async (d) => {
+    questions.push(d.type());
+    await d.accept();
+  });
+  await page.evaluate(() => history.back());
+  await expect.poll(() => questions.length).toBe(3);
+  await expect(page).toHaveURL(/\/tokens$/);
 });

@@ -1,12 +1,22 @@
 //! The few browser facilities the app uses directly: timers, the clipboard, focus, the leave-page guard.
 //! On the server (SSR) they do nothing: effects and events only ever run in the browser.
 
+/// Asked before leaving an unconfirmed secret: by the app's links, the Back button and closing the tab.
+pub const LEAVE_QUESTION: &str =
+    "You have not confirmed that you saved the token. It cannot be shown again. Leave anyway?";
+
 #[cfg(feature = "hydrate")]
 mod imp {
     use std::{cell::RefCell, time::Duration};
     use wasm_bindgen::JsCast;
 
+    type Listener = wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>;
+
     thread_local! {
+        /// The Back-button guard's `popstate` listener, while a secret is on screen.
+        static BACK_GUARD: RefCell<Option<Listener>> = const { RefCell::new(None) };
+        /// Set once the user agreed to leave, so the guard lets the next Back through.
+        static LEAVING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
         static TIMEOUTS: RefCell<std::collections::HashMap<&'static str, gloo_timers::callback::Timeout>> =
             RefCell::new(std::collections::HashMap::new());
     }
@@ -71,8 +81,10 @@ mod imp {
         }
     }
 
-    /// While `on`, closing or reloading the tab asks the browser's "Leave site?" question.
+    /// While `on`, closing or reloading the tab asks the browser's "Leave site?" question, and the Back
+    /// button asks [`super::LEAVE_QUESTION`].
     pub fn guard_leaving(on: bool) {
+        guard_back(on);
         if let Some(window) = web_sys::window() {
             if on {
                 let handler = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::BeforeUnloadEvent)>::new(
@@ -87,6 +99,43 @@ mod imp {
                 window.set_onbeforeunload(None);
             }
         }
+    }
+
+    /// Back button: an extra history entry for the same address sits on top while guarding, so Back only pops
+    /// it (the router stays on the page); we then ask, and either go back for real or put the entry back.
+    fn guard_back(on: bool) {
+        let Some(window) = web_sys::window() else { return };
+        let Ok(history) = window.history() else { return };
+        const MARK: &str = "tessera-leave-guard";
+        BACK_GUARD.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if on {
+                if slot.is_some() {
+                    return;
+                }
+                LEAVING.with(|l| l.set(false));
+                let _ = history.push_state_with_url(&wasm_bindgen::JsValue::from_str(MARK), "", None);
+                let handler = Listener::new(|_: web_sys::Event| {
+                    if LEAVING.with(|l| l.get()) {
+                        return;
+                    }
+                    let Some(window) = web_sys::window() else { return };
+                    let Ok(history) = window.history() else { return };
+                    if confirm(super::LEAVE_QUESTION) {
+                        LEAVING.with(|l| l.set(true));
+                        window.set_onbeforeunload(None);
+                        let _ = history.back();
+                    } else {
+                        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::from_str(MARK), "", None);
+                    }
+                });
+                let _ = window.add_event_listener_with_callback("popstate", handler.as_ref().unchecked_ref());
+                *slot = Some(handler);
+            } else if let Some(handler) = slot.take() {
+                // Called from the page's cleanup, never from inside the listener itself, so it may be dropped.
+                let _ = window.remove_event_listener_with_callback("popstate", handler.as_ref().unchecked_ref());
+            }
+        });
     }
 
     /// Asks the user to confirm with the browser's own dialog.

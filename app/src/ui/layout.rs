@@ -29,8 +29,6 @@ pub fn SignedIn() -> impl IntoView {
     }
 }
 
-const LEAVE_QUESTION: &str = "You have not confirmed that you saved the token. It cannot be shown again. Leave anyway?";
-
 #[component]
 fn AppShell(account: AccountView) -> impl IntoView {
     let session = expect_context::<Session>();
@@ -39,7 +37,7 @@ fn AppShell(account: AccountView) -> impl IntoView {
     let guard = expect_context::<super::tokens::LeaveGuard>();
     // While a new secret is on screen, leaving through the app's own links asks first.
     let confirm_leave = move |ev: leptos::ev::MouseEvent| {
-        if guard.0.get_untracked() && !super::browser::confirm(LEAVE_QUESTION) {
+        if guard.0.get_untracked() && !super::browser::confirm(super::browser::LEAVE_QUESTION) {
             ev.prevent_default();
         } else {
             guard.0.set(false);
