@@ -302,7 +302,8 @@ async fn account_commands_change_what_the_running_server_accepts() {
 
     assert!(ok(&app, &["account", "suspend", "shop"]).contains("Suspended shop"));
     assert_eq!(status("shop").await, 401, "a suspended account's tokens are refused");
-    let stderr = refused(&app, &["token", "create", "--account", "shop", "--name", "more", "--privilege", "list-accts"]);
+    let stderr =
+        refused(&app, &["token", "create", "--account", "shop", "--name", "more", "--privilege", "list-accts"]);
     assert!(stderr.contains("suspended"), "a suspended account cannot create tokens: {stderr}");
     ok(&app, &["account", "unsuspend", "shop"]);
     assert_eq!(status("shop").await, 200);

@@ -8,7 +8,7 @@ use crate::domain::{AccountName, PrivilegeSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::LikeExpr,
+    QuerySelect, Set,
 };
 use std::collections::HashMap;
 
@@ -63,8 +63,7 @@ pub async fn page(
     let mut query = account::Entity::find();
     let search = search.trim().to_ascii_lowercase();
     if !search.is_empty() {
-        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        query = query.filter(account::Column::UsernameKey.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+        query = query.filter(account::Column::UsernameKey.like(super::like(&search, false)));
     }
     let total = query.clone().count(db).await?;
     let accounts = query.order_by_asc(account::Column::UsernameKey).offset(offset).limit(limit).all(db).await?;

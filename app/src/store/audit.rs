@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
+    sea_query::{Expr, ExprTrait, Func, SimpleExpr},
 };
 
 pub use audit_event::Model as AuditEvent;
@@ -94,13 +94,8 @@ fn lower(column: audit_event::Column) -> SimpleExpr {
     Func::lower(Expr::col(column)).into()
 }
 
-/// `%`, `_` and `\` match themselves.
-fn escape(text: &str) -> String {
-    text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 fn contains(column: audit_event::Column, text: &str) -> SimpleExpr {
-    Expr::expr(lower(column)).like(LikeExpr::new(format!("%{}%", escape(text))).escape('\\'))
+    Expr::expr(lower(column)).like(super::like(&text.trim().to_lowercase(), false))
 }
 
 /// One page of events matching `filter`, newest first, and how many match in all.
@@ -127,8 +122,8 @@ pub async fn page(
         );
     }
     if !filter.action.trim().is_empty() {
-        let prefix = format!("{}%", escape(&filter.action));
-        query = query.filter(Expr::expr(lower(C::Action)).like(LikeExpr::new(prefix).escape('\\')));
+        query =
+            query.filter(Expr::expr(lower(C::Action)).like(super::like(&filter.action.trim().to_lowercase(), true)));
     }
     if !filter.target.trim().is_empty() {
         query = query.filter(contains(C::Target, &filter.target));

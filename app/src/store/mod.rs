@@ -8,9 +8,17 @@ pub mod privileges;
 pub mod sessions;
 pub mod tokens;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, sea_query::LikeExpr};
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
+
+/// A `LIKE` pattern matching `text` anywhere (`%text%`), or at the start (`text%`) when `prefix`. `%`, `_`
+/// (a legal name character) and `\` in `text` match themselves.
+pub(crate) fn like(text: &str, prefix: bool) -> LikeExpr {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let pattern = if prefix { format!("{escaped}%") } else { format!("%{escaped}%") };
+    LikeExpr::new(pattern).escape('\\')
+}
 
 /// The database used when none is configured: a SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tessera.db";

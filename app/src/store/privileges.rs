@@ -6,7 +6,7 @@ use crate::domain::{Catalog, PrivilegeInfo, PrivilegeSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait, sea_query::LikeExpr,
+    Set, TransactionTrait,
 };
 
 pub use privilege::Model as CustomPrivilege;
@@ -59,9 +59,7 @@ pub async fn remove(db: &DatabaseConnection, name: &str) -> Result<Option<Remove
         return Ok(None);
     }
     // Candidates by a coarse LIKE, then exact set arithmetic in Rust (names may contain LIKE wildcards).
-    let pattern = || {
-        LikeExpr::new(format!("%{}%", name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))).escape('\\')
-    };
+    let pattern = || super::like(name, false);
     let mut removed = Removed::default();
     for found in account::Entity::find().filter(account::Column::Privileges.like(pattern())).all(&txn).await? {
         if let Some(kept) = without(&found.privileges, name) {

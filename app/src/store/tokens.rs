@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
-    sea_query::{LikeExpr, NullOrdering, Order as SortOrder},
+    sea_query::{NullOrdering, Order as SortOrder},
 };
 
 pub use token::Model as Token;
@@ -69,9 +69,7 @@ pub async fn page(
     let mut query = token::Entity::find().filter(token::Column::AccountId.eq(account_id));
     let search = search.trim().to_ascii_lowercase();
     if !search.is_empty() {
-        // `_` is a legal name character and a LIKE wildcard: escape it (and `%`, `\`) so it matches itself.
-        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        query = query.filter(token::Column::NameKey.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+        query = query.filter(token::Column::NameKey.like(super::like(&search, false)));
     }
     let total = query.clone().count(db).await?;
     let column = match order {

@@ -8,6 +8,7 @@ mod dialog;
 mod layout;
 mod login;
 mod not_found;
+mod pager;
 mod password;
 mod toast;
 mod tokens;

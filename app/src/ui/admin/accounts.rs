@@ -7,7 +7,7 @@ use crate::{
         AccountQuery, AccountSummary, AccountsScreen, AdminRights, PAGE_SIZES, delete_account, load_accounts,
         suspend_account,
     },
-    ui::{browser, dialog::ConfirmDialog, encode, toast::use_toasts},
+    ui::{browser, dialog::ConfirmDialog, encode, pager::TableFooter, toast::use_toasts},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -220,9 +220,7 @@ fn AccountTable(
         }
         .into_any();
     }
-    let first = (page.page - 1) * page.per_page + 1;
-    let last = first + page.accounts.len() as u64 - 1;
-    let pages = page.total.div_ceil(page.per_page).max(1);
+    let shown = page.accounts.len();
     let current = page.page;
     let rights = data.rights;
     view! {
@@ -245,18 +243,9 @@ fn AccountTable(
                     </tbody>
                 </table>
             </div>
-            <div class="table-footer">
-                <span class="range" aria-live="polite">{format!("{first}–{last} of {}", page.total)}</span>
-                <div class="pager">
-                    <button type="button" class="button" disabled={current <= 1} on:click=move |_| page_to.run(AccountQuery { page: current - 1, ..query.get_untracked() })>
-                        "Previous"
-                    </button>
-                    <span class="muted">{format!("Page {current} of {pages}")}</span>
-                    <button type="button" class="button" disabled={current >= pages} on:click=move |_| page_to.run(AccountQuery { page: current + 1, ..query.get_untracked() })>
-                        "Next"
-                    </button>
-                </div>
-            </div>
+            <TableFooter total=page.total page=current per_page=page.per_page shown on_page=Callback::new(move |page| {
+                page_to.run(AccountQuery { page, ..query.get_untracked() })
+            }) />
         </div>
     }
     .into_any()

@@ -4,7 +4,7 @@
 
 use crate::{
     api::{AuditEntry, AuditQuery, load_audit},
-    ui::{browser, encode},
+    ui::{browser, encode, pager::TableFooter},
 };
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -159,9 +159,7 @@ pub fn AuditPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match log.await {
                     Ok(page) => {
-                        let first = (page.page - 1) * page.per_page + 1;
-                        let last = first + page.entries.len() as u64 - 1;
-                        let pages = page.total.div_ceil(page.per_page).max(1);
+                        let shown = page.entries.len();
                         let current = page.page;
                         let scope = if page.everything { "All events" } else { "Events by or about your account" };
                         if page.entries.is_empty() {
@@ -191,23 +189,19 @@ pub fn AuditPage() -> impl IntoView {
                                         <tbody>{page.entries.into_iter().map(|entry| view! { <EventRow entry /> }).collect_view()}</tbody>
                                     </table>
                                 </div>
-                                <div class="table-footer">
-                                    <span class="range" aria-live="polite">{format!("{first}–{last} of {}", page.total)}</span>
-                                    <div class="pager">
-                                        <label class="inline-field">
-                                            "Per page "
-                                            <select on:change=move |ev| {
-                                                let per_page = event_target_value(&ev).parse().unwrap_or(50);
-                                                set(&|q| q.per_page = per_page, false);
-                                            }>
-                                                {PER_PAGE.into_iter().map(|n| view! { <option value=n.to_string() selected=move || query.get().per_page == n>{n.to_string()}</option> }).collect_view()}
-                                            </select>
-                                        </label>
-                                        <button type="button" class="button" disabled={current <= 1} on:click=move |_| go.with_value(|go| go(AuditQuery { page: current - 1, ..query.get_untracked() }, false))>"Previous"</button>
-                                        <span class="muted">{format!("Page {current} of {pages}")}</span>
-                                        <button type="button" class="button" disabled={current >= pages} on:click=move |_| go.with_value(|go| go(AuditQuery { page: current + 1, ..query.get_untracked() }, false))>"Next"</button>
-                                    </div>
-                                </div>
+                                <TableFooter total=page.total page=current per_page=page.per_page shown on_page=Callback::new(move |page| {
+                                    go.with_value(|go| go(AuditQuery { page, ..query.get_untracked() }, false))
+                                })>
+                                    <label class="inline-field">
+                                        "Per page "
+                                        <select on:change=move |ev| {
+                                            let per_page = event_target_value(&ev).parse().unwrap_or(50);
+                                            set(&|q| q.per_page = per_page, false);
+                                        }>
+                                            {PER_PAGE.into_iter().map(|n| view! { <option value=n.to_string() selected=move || query.get().per_page == n>{n.to_string()}</option> }).collect_view()}
+                                        </select>
+                                    </label>
+                                </TableFooter>
                             </div>
                         }.into_any()
                     }

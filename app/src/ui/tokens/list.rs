@@ -8,7 +8,7 @@ use crate::{
         PAGE_SIZES, TokenQuery, TokenRow, TokenSort, TokenTable, load_token_table, revoke_all_tokens, revoke_tokens,
     },
     domain::ExpiryStatus,
-    ui::{browser, dialog::ConfirmDialog, encode, toast::use_toasts},
+    ui::{browser, dialog::ConfirmDialog, encode, pager::TableFooter, toast::use_toasts},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -341,10 +341,7 @@ fn TokenTableView(
             });
         }
     };
-    let first = (data.page - 1) * data.per_page + 1;
-    let last = first + data.rows.len() as u64 - 1;
-    let pages = data.total.div_ceil(data.per_page).max(1);
-    let page = data.page;
+    let shown = data.rows.len();
 
     let header = move |label: &'static str, sort: TokenSort| {
         let current = query.get_untracked();
@@ -389,18 +386,9 @@ fn TokenTableView(
                     </tbody>
                 </table>
             </div>
-            <div class="table-footer">
-                <span class="range" aria-live="polite">{format!("{first}–{last} of {}", data.total)}</span>
-                <div class="pager">
-                    <button type="button" class="button" disabled={page <= 1} on:click=move |_| update.run(TokenQuery { page: page - 1, ..query.get_untracked() })>
-                        "Previous"
-                    </button>
-                    <span class="muted">{format!("Page {page} of {pages}")}</span>
-                    <button type="button" class="button" disabled={page >= pages} on:click=move |_| update.run(TokenQuery { page: page + 1, ..query.get_untracked() })>
-                        "Next"
-                    </button>
-                </div>
-            </div>
+            <TableFooter total=data.total page=data.page per_page=data.per_page shown on_page=Callback::new(move |page| {
+                update.run(TokenQuery { page, ..query.get_untracked() })
+            }) />
         </div>
     }
     .into_any()
