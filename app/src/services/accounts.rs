@@ -16,6 +16,7 @@ use crate::{
     error::AppError,
     state::AppState,
     store::{
+        self as store,
         accounts::{self, Account, Changes},
         audit::{self, NewEvent, Outcome},
         privileges, sessions,
@@ -307,24 +308,26 @@ async fn update_keeping_an_admin(
     what: &str,
 ) -> Result<Account, AppError> {
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(internal("starting an account change"))?;
-    // Write first: the write lock serialises concurrent admin changes, so two cannot each remove "the other".
-    let updated = match accounts::update(&txn, account.id, changes, now).await {
-        Ok(updated) => updated,
-        Err(err) if is_unique_violation(&err) => {
-            return Err(AppError::conflict("name", "That name is already in use.".to_owned()));
+    // Ok(Err(..)): a rule refused the change and the transaction rolled back (dropped uncommitted).
+    let outcome = store::retry_busy(|| async {
+        let txn = state.db.begin().await?;
+        // Write first: the write lock serialises concurrent admin changes, so two cannot each remove "the other".
+        let updated = match accounts::update(&txn, account.id, changes.clone(), now).await {
+            Ok(updated) => updated,
+            Err(err) if is_unique_violation(&err) => {
+                return Ok(Err(AppError::conflict("name", "That name is already in use.".to_owned())));
+            }
+            Err(err) => return Err(err),
+        };
+        if is_admin(account) && !is_admin(&updated) && accounts::active_admins(&txn).await?.is_empty() {
+            return Ok(Err(last_admin(account, what)));
         }
-        Err(err) => return Err(internal("changing an account")(err)),
-    };
-    if is_admin(account) && !is_admin(&updated) {
-        let admins = accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?;
-        if admins.is_empty() {
-            // Dropping the transaction rolls it back.
-            return Err(last_admin(account, what));
-        }
-    }
-    txn.commit().await.map_err(internal("committing an account change"))?;
-    Ok(updated)
+        txn.commit().await?;
+        Ok(Ok(updated))
+    })
+    .await
+    .map_err(internal("changing an account"))?;
+    outcome
 }
 
 /// Suspends or unsuspends an account. Suspending ends its sessions; its tokens are refused until unsuspended.
@@ -443,16 +446,19 @@ pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, 
     if admin.is_self(&account) {
         return Err(AppError::invalid("account", "You cannot delete your own account."));
     }
-    let txn = state.db.begin().await.map_err(internal("starting an account deletion"))?;
-    let counts = accounts::token_counts(&txn, &[account.id]).await.map_err(internal("counting tokens"))?;
-    let tokens = counts.get(&account.id).copied().unwrap_or_default();
-    accounts::delete(&txn, account.id).await.map_err(internal("deleting an account"))?;
-    if is_admin(&account)
-        && accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?.is_empty()
-    {
-        return Err(last_admin(&account, "deleted"));
-    }
-    txn.commit().await.map_err(internal("committing an account deletion"))?;
+    let outcome = store::retry_busy(|| async {
+        let txn = state.db.begin().await?;
+        let counts = accounts::token_counts(&txn, &[account.id]).await?;
+        accounts::delete(&txn, account.id).await?;
+        if is_admin(&account) && accounts::active_admins(&txn).await?.is_empty() {
+            return Ok(Err(last_admin(&account, "deleted")));
+        }
+        txn.commit().await?;
+        Ok(Ok(counts.get(&account.id).copied().unwrap_or_default()))
+    })
+    .await
+    .map_err(internal("deleting an account"))?;
+    let tokens = outcome?;
     let detail = format!("{tokens} token(s) revoked");
     record(state, admin.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
     tracing::info!(account = %account.username, by = %admin.actor.name, tokens, "account deleted");

@@ -8,9 +8,41 @@ pub mod privileges;
 pub mod sessions;
 pub mod tokens;
 
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, sea_query::LikeExpr};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, sea_query::LikeExpr};
 use sea_orm_migration::MigratorTrait;
-use std::time::Duration;
+use std::{future::Future, time::Duration};
+
+/// Whether SQLite refused with "database is locked" (`SQLITE_BUSY` and its extended codes). A transaction that
+/// read before writing can get this at once, whatever the busy timeout, when another connection (the CLI,
+/// another request, the last-used writer) committed in between; running it again is the remedy.
+pub fn is_busy(err: &DbErr) -> bool {
+    let (DbErr::Query(RuntimeErr::SqlxError(err))
+    | DbErr::Exec(RuntimeErr::SqlxError(err))
+    | DbErr::Conn(RuntimeErr::SqlxError(err))) = err
+    else {
+        return false;
+    };
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .and_then(|code| code.parse::<u32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
+/// Runs a transaction, again (up to six times, backing off from 10 ms) while SQLite answers [`is_busy`].
+/// `run` must start its own transaction, so a retry starts from a fresh snapshot.
+pub async fn retry_busy<T, Fut: Future<Output = Result<T, DbErr>>>(mut run: impl FnMut() -> Fut) -> Result<T, DbErr> {
+    let mut delay = Duration::from_millis(10);
+    for _ in 0..5 {
+        match run().await {
+            Err(err) if is_busy(&err) => {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    run().await
+}
 
 /// A `LIKE` pattern matching `text` anywhere (`%text%`), or at the start (`text%`) when `prefix`. `%`, `_`
 /// (a legal name character) and `\` in `text` match themselves.
