@@ -309,7 +309,7 @@ async fn update_keeping_an_admin(
 ) -> Result<Account, AppError> {
     let now = state.clock.now();
     // Ok(Err(..)): a rule refused the change and the transaction rolled back (dropped uncommitted).
-    let outcome = store::retry_busy(|| async {
+    store::retry_busy(|| async {
         let txn = state.db.begin().await?;
         // Write first: the write lock serialises concurrent admin changes, so two cannot each remove "the other".
         let updated = match accounts::update(&txn, account.id, changes.clone(), now).await {
@@ -326,8 +326,7 @@ async fn update_keeping_an_admin(
         Ok(Ok(updated))
     })
     .await
-    .map_err(internal("changing an account"))?;
-    outcome
+    .map_err(internal("changing an account"))?
 }
 
 /// Suspends or unsuspends an account. Suspending ends its sessions; its tokens are refused until unsuspended.
