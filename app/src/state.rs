@@ -1,9 +1,12 @@
 //! What every request handler and server function shares: the database, the password hasher, the clock,
-//! the session settings, the last-used recorder and the trusted proxies.
+//! the session settings, the last-used recorder, the trusted proxies, the fast token reader and the metrics.
 
 use crate::{
     domain::IpRange,
-    services::{auth::SessionSettings, clock::Clock, last_used::LastUsedRecorder, password::Passwords},
+    services::{
+        auth::SessionSettings, clock::Clock, last_used::LastUsedRecorder, metrics::Metrics, password::Passwords,
+    },
+    store::token_reader::TokenReader,
 };
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
@@ -22,6 +25,10 @@ pub struct AppState {
     pub last_used: LastUsedRecorder,
     /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed (reverse proxies).
     pub trusted_proxies: Arc<[IpRange]>,
+    /// Token look-ups for verification on a SQLite file (`TokenReader::open`); `None`: through `db` (PostgreSQL).
+    pub token_reader: Option<Arc<TokenReader>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

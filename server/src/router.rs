@@ -2,7 +2,13 @@
 //! every response carries.
 
 use crate::{api, assets};
-use app::{App, error::AppError, shell, state::AppState};
+use app::{
+    App,
+    error::AppError,
+    services::metrics::{Gauges, Metrics},
+    shell,
+    state::AppState,
+};
 use axum::{
     Router,
     body::Body,
@@ -15,7 +21,12 @@ use axum::{
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sea_orm::ConnectionTrait;
-use tower_http::{compression::CompressionLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer};
+use std::{sync::Arc, time::Duration};
+use tower_http::{
+    compression::CompressionLayer,
+    set_header::SetResponseHeaderLayer,
+    trace::{DefaultOnResponse, OnResponse, TraceLayer},
+};
 
 /// Builds the whole application for `state`. Tests call this too.
 pub fn app(state: AppState) -> Router {
@@ -25,6 +36,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .merge(api::routes())
         .leptos_routes_with_context(
             &state,
@@ -41,7 +53,11 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(CountResponses { metrics: state.metrics.clone() }),
+        )
         .with_state(state)
 }
 
@@ -49,6 +65,29 @@ pub fn app(state: AppState) -> Router {
 /// never the query string (WHM's `api_token_get_details?token=` and UAPI calls may carry one).
 fn request_span(request: &Request<Body>) -> tracing::Span {
     tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+}
+
+/// Counts every response by status class for `/metrics`, then logs it as tower-http does by default.
+#[derive(Clone)]
+struct CountResponses {
+    metrics: Arc<Metrics>,
+}
+
+impl<B> OnResponse<B> for CountResponses {
+    fn on_response(self, response: &axum::http::Response<B>, latency: Duration, span: &tracing::Span) {
+        self.metrics.count_response(response.status().as_u16());
+        DefaultOnResponse::default().on_response(response, latency, span);
+    }
+}
+
+/// Prometheus text (SPEC §4). No authentication and no secrets: counters only; README says where to expose it.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let gauges = Gauges { verification_cache_entries: state.token_reader.as_ref().map(|r| r.cached_entries()) };
+    let mut response = state.metrics.render(gauges).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
 }
 
 /// Ready when the database answers.

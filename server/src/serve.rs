@@ -42,6 +42,9 @@ pub async fn state(
 ) -> anyhow::Result<AppState> {
     let db =
         store::connect(database_url).await.with_context(|| format!("opening the database {}", redact(database_url)))?;
+    let token_reader = store::token_reader::TokenReader::open(database_url)
+        .with_context(|| format!("opening the database {} for token look-ups", redact(database_url)))?
+        .map(Arc::new);
     // Each Argon2id hash holds 19 MiB; one per core keeps both memory and latency bounded.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok(AppState {
@@ -53,6 +56,8 @@ pub async fn state(
         leptos_options: site_options(addr)?,
         last_used: LastUsedRecorder::disabled(),
         trusted_proxies: Arc::from(Vec::new()),
+        token_reader,
+        metrics: Arc::default(),
     })
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod last_used;
+pub mod metrics;
 pub mod password;
 pub mod privileges;
 pub mod random;

@@ -17,7 +17,7 @@ use crate::{
     },
 };
 use chrono::{DateTime, Utc};
-use std::{collections::BTreeSet, net::IpAddr};
+use std::{collections::BTreeSet, net::IpAddr, sync::Arc};
 use subtle::ConstantTimeEq;
 
 /// How the caller presented its token.
@@ -160,7 +160,12 @@ fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
 pub async fn resolve(state: &AppState, secret: &TokenSecret) -> Result<Option<(Token, Account)>, Refusal> {
     let now = state.clock.now();
     let hash = sha256_hex(secret.expose());
-    let Some((token, account)) = tokens::find_by_secret_hash(&state.db, &hash).await.map_err(internal)? else {
+    // SQLite: the fast reader (same row, same freshness, see store::token_reader); otherwise SeaORM.
+    let found = match &state.token_reader {
+        Some(reader) => reader.find_by_secret_hash(&hash).map_err(internal)?.map(Arc::unwrap_or_clone),
+        None => tokens::find_by_secret_hash(&state.db, &hash).await.map_err(internal)?,
+    };
+    let Some((token, account)) = found else {
         return Ok(None);
     };
     if !secret_matches(&token, &hash, now) || token.expires_at.is_some_and(|at| at <= now) {

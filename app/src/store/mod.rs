@@ -6,6 +6,7 @@ pub mod entities;
 pub mod migrations;
 pub mod privileges;
 pub mod sessions;
+pub mod token_reader;
 pub mod tokens;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, sea_query::LikeExpr};

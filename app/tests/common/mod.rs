@@ -34,7 +34,8 @@ pub fn start() -> chrono::DateTime<Utc> {
 pub async fn test_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("tessera.db");
-    let db = store::connect(&format!("sqlite://{}", db_path.display())).await.unwrap();
+    let database_url = format!("sqlite://{}", db_path.display());
+    let db = store::connect(&database_url).await.unwrap();
     let clock = Arc::new(ManualClock::new(start()));
     let state = AppState {
         db,
@@ -45,6 +46,8 @@ pub async fn test_store() -> TestStore {
         leptos_options: LeptosOptions::builder().output_name("tessera").build(),
         last_used: app::services::last_used::LastUsedRecorder::disabled(),
         trusted_proxies: Arc::from(Vec::new()),
+        token_reader: store::token_reader::TokenReader::open(&database_url).unwrap().map(Arc::new),
+        metrics: Arc::default(),
     };
     TestStore { state, clock, db_path, _dir: dir }
 }

@@ -1,10 +1,14 @@
 //! `ApiCaller<F>`: the extractor every API handler takes. It reads the `Authorization` header, finds the client
 //! address and verifies the token for the privilege the function needs (SPEC §3), answering refusals in the
-//! envelope of API `F`. A handler that has an `ApiCaller` has a verified token.
+//! envelope of API `F`, and counts the outcome for `/metrics`. A handler that has an `ApiCaller` has a verified
+//! token.
 
 use super::{ApiError, Flavor, client_ip::client_ip};
 use app::{
-    services::verify::{self, Refusal, Verified},
+    services::{
+        metrics::Verification,
+        verify::{self, Refusal, Verified},
+    },
     state::AppState,
 };
 use axum::{
@@ -23,24 +27,46 @@ impl<F: Flavor> FromRequestParts<AppState> for ApiCaller<F> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let reject = |err: ApiError| F::render(parts.uri.path(), err);
-        // Exactly one Authorization header, parsed and checksummed before anything touches the database.
-        let mut values = parts.headers.get_all(AUTHORIZATION).iter();
-        let presented = match (values.next(), values.next()) {
-            (Some(value), None) => verify::parse_authorization(value.as_bytes()),
-            _ => Err(Refusal::MissingOrMalformed),
-        }
-        .map_err(|refusal| reject(refusal.into()))?;
-        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-            tracing::error!("the API was served without the peer address (into_make_service_with_connect_info)");
-            return Err(reject(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal.to_string())));
+        let verified = check::<F>(parts, state).await;
+        let outcome = match &verified {
+            Ok(_) => Verification::Ok,
+            Err(Rejected::Refused(refusal)) => refusal.into(),
+            Err(Rejected::Unreadable(_)) => Verification::Malformed,
+            Err(Rejected::Ours(_)) => Verification::Error,
         };
-        let ip = client_ip(peer.ip(), &parts.headers, &state.trusted_proxies)
-            .map_err(|message| reject(ApiError::bad_request(message)))?;
-        let required = F::required_privilege(parts).map_err(reject)?;
-        let verified = verify::verify(state, &presented, ip, required.as_deref())
-            .await
-            .map_err(|refusal| reject(refusal.into()))?;
-        Ok(Self { verified, flavor: PhantomData })
+        state.metrics.count_verification(outcome);
+        match verified {
+            Ok(verified) => Ok(Self { verified, flavor: PhantomData }),
+            Err(Rejected::Refused(refusal)) => Err(F::render(parts.uri.path(), refusal.into())),
+            Err(Rejected::Unreadable(err) | Rejected::Ours(err)) => Err(F::render(parts.uri.path(), err)),
+        }
     }
+}
+
+/// Why [`check`] did not verify a call.
+enum Rejected {
+    /// The token check said no.
+    Refused(Refusal),
+    /// The request could not be read (its forwarding headers, its parameters).
+    Unreadable(ApiError),
+    /// Our failure.
+    Ours(ApiError),
+}
+
+async fn check<F: Flavor>(parts: &Parts, state: &AppState) -> Result<Verified, Rejected> {
+    // Exactly one Authorization header, parsed and checksummed before anything touches the database.
+    let mut values = parts.headers.get_all(AUTHORIZATION).iter();
+    let presented = match (values.next(), values.next()) {
+        (Some(value), None) => verify::parse_authorization(value.as_bytes()),
+        _ => Err(Refusal::MissingOrMalformed),
+    }
+    .map_err(Rejected::Refused)?;
+    let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+        tracing::error!("the API was served without the peer address (into_make_service_with_connect_info)");
+        return Err(Rejected::Ours(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Refusal::Internal.to_string())));
+    };
+    let ip = client_ip(peer.ip(), &parts.headers, &state.trusted_proxies)
+        .map_err(|message| Rejected::Unreadable(ApiError::bad_request(message)))?;
+    let required = F::required_privilege(parts).map_err(Rejected::Unreadable)?;
+    verify::verify(state, &presented, ip, required.as_deref()).await.map_err(Rejected::Refused)
 }

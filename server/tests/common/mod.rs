@@ -57,6 +57,8 @@ pub async fn spawn_app_with_proxies(trusted_proxies: Vec<app::domain::IpRange>) 
         leptos_options: tessera_server::serve::site_options(addr).expect("site options"),
         last_used: LastUsedRecorder::spawn(db.clone(), std::time::Duration::from_millis(50)),
         trusted_proxies: Arc::from(trusted_proxies),
+        token_reader: store::token_reader::TokenReader::open(&database_url).expect("token reader").map(Arc::new),
+        metrics: Arc::default(),
     };
     let app = tessera_server::router::app(state.clone());
     let server = tokio::spawn(async move {

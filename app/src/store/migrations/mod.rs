@@ -4,12 +4,17 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_privileges_audit_subject;
+pub mod m0002_verification_generation;
 
 pub struct Migrator;
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_privileges_audit_subject::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_privileges_audit_subject::Migration),
+            Box::new(m0002_verification_generation::Migration),
+        ]
     }
 }

@@ -1,0 +1,155 @@
+//! Counters behind `GET /metrics` (SPEC §4), in the Prometheus text format. Counting is one relaxed atomic add,
+//! cheap enough for the token verification hot path; the text is only built when scraped.
+
+use super::verify::Refusal;
+use std::{
+    fmt::Write,
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+/// How an API call's token check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    /// Verified: the call goes on.
+    Ok,
+    /// 401: unknown, revoked or expired token, wrong user, suspended owner.
+    Invalid,
+    /// 403: the client address or the privilege was refused.
+    Forbidden,
+    /// Refused before any look-up: no or malformed `Authorization` header, bad checksum, unreadable request.
+    Malformed,
+    /// Our failure (500).
+    Error,
+}
+
+impl Verification {
+    const ALL: [Self; 5] = [Self::Ok, Self::Invalid, Self::Forbidden, Self::Malformed, Self::Error];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Invalid => "invalid",
+            Self::Forbidden => "forbidden",
+            Self::Malformed => "malformed",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl From<&Refusal> for Verification {
+    fn from(refusal: &Refusal) -> Self {
+        match refusal {
+            Refusal::MissingOrMalformed | Refusal::BadSecret(_) => Self::Malformed,
+            Refusal::InvalidToken => Self::Invalid,
+            Refusal::AddressNotAllowed { .. } | Refusal::MissingPrivilege(_) => Self::Forbidden,
+            Refusal::Internal => Self::Error,
+        }
+    }
+}
+
+/// The process's counters. Shared by every request through `AppState`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    verifications: [AtomicU64; 5],
+    /// Responses by status class, 1xx to 5xx.
+    responses: [AtomicU64; 5],
+}
+
+/// Values read at scrape time from elsewhere.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Gauges {
+    /// Token rows held by the SQLite fast path (`None`: no fast path, e.g. PostgreSQL).
+    pub verification_cache_entries: Option<usize>,
+}
+
+impl Metrics {
+    pub fn count_verification(&self, outcome: Verification) {
+        self.verifications[outcome as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a response by its status class; codes outside 100–599 are not counted.
+    pub fn count_response(&self, status: u16) {
+        if let Some(counter) = (status / 100).checked_sub(1).and_then(|class| self.responses.get(usize::from(class)))
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub fn verifications(&self, outcome: Verification) -> u64 {
+        self.verifications[outcome as usize].load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self, gauges: Gauges) -> String {
+        let mut out = String::with_capacity(1024);
+        out.push_str(
+            "# HELP tessera_api_verifications_total API calls whose token was checked, by outcome.\n\
+             # TYPE tessera_api_verifications_total counter\n",
+        );
+        for outcome in Verification::ALL {
+            let _ = writeln!(
+                out,
+                "tessera_api_verifications_total{{outcome=\"{}\"}} {}",
+                outcome.label(),
+                self.verifications(outcome)
+            );
+        }
+        out.push_str(
+            "# HELP tessera_http_requests_total HTTP requests answered, by status class.\n\
+             # TYPE tessera_http_requests_total counter\n",
+        );
+        for (class, counter) in self.responses.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "tessera_http_requests_total{{class=\"{}xx\"}} {}",
+                class + 1,
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        if let Some(entries) = gauges.verification_cache_entries {
+            out.push_str(
+                "# HELP tessera_verification_cache_entries Token rows held in memory by the SQLite fast path.\n\
+                 # TYPE tessera_verification_cache_entries gauge\n",
+            );
+            let _ = writeln!(out, "tessera_verification_cache_entries {entries}");
+        }
+        out.push_str(
+            "# HELP tessera_build_info The running version of Tessera.\n# TYPE tessera_build_info gauge\n",
+        );
+        let _ = writeln!(out, "tessera_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_show_up_in_the_text_format() {
+        let metrics = Metrics::default();
+        metrics.count_verification(Verification::Ok);
+        metrics.count_verification(Verification::Ok);
+        metrics.count_verification((&Refusal::InvalidToken).into());
+        metrics.count_verification((&Refusal::MissingPrivilege("passwd".into())).into());
+        metrics.count_response(200);
+        metrics.count_response(404);
+        metrics.count_response(503);
+        metrics.count_response(42);
+        let text = metrics.render(Gauges { verification_cache_entries: Some(3) });
+        for line in [
+            "tessera_api_verifications_total{outcome=\"ok\"} 2",
+            "tessera_api_verifications_total{outcome=\"invalid\"} 1",
+            "tessera_api_verifications_total{outcome=\"forbidden\"} 1",
+            "tessera_api_verifications_total{outcome=\"malformed\"} 0",
+            "tessera_http_requests_total{class=\"2xx\"} 1",
+            "tessera_http_requests_total{class=\"4xx\"} 1",
+            "tessera_http_requests_total{class=\"5xx\"} 1",
+            "tessera_http_requests_total{class=\"1xx\"} 0",
+            "tessera_verification_cache_entries 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+        assert!(text.ends_with('\n'));
+    }
+}
