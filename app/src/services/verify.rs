@@ -13,7 +13,7 @@ use crate::{
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
-        tokens::{self, Token},
+        tokens::{self, Token, TokenAndOwner},
     },
 };
 use chrono::{DateTime, Utc};
@@ -103,13 +103,14 @@ pub fn parse_authorization(header: &[u8]) -> Result<Presented, Refusal> {
     Ok(Presented { scheme, user, secret })
 }
 
-/// A verified call: the token, its owner as they are now, and what the token may do.
+/// A verified call: the token, its owner as they are now, and what the token may do. Shared with the row it
+/// was read from (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Verified {
-    pub account: Account,
-    pub token: Token,
+    pub account: Arc<Account>,
+    pub token: Arc<Token>,
     /// Effective privileges: the token's own intersected with the owner's current ones (`all` expanded).
-    pub privileges: BTreeSet<String>,
+    pub privileges: Arc<BTreeSet<String>>,
     pub client_ip: IpAddr,
 }
 
@@ -122,10 +123,10 @@ impl Verified {
     /// The caller for the token services: acting for the owner, limited to this token (no escalation).
     pub fn caller(&self) -> Caller {
         Caller {
-            account: self.account.clone(),
+            account: Account::clone(&self.account),
             via: Via::Token(TokenGrant {
                 name: self.token.name.clone(),
-                privileges: self.privileges.clone(),
+                privileges: BTreeSet::clone(&self.privileges),
                 expires_at: self.token.expires_at,
                 allowlist: IpAllowlist::from_storage(&self.token.allowlist),
             }),
@@ -157,24 +158,29 @@ fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
 
 /// Finds the live token for a secret with its owner, whatever the client or privilege: `None` when unknown,
 /// revoked, past its grace, expired or suspended. Shared by [`verify`] and introspection.
-pub async fn resolve(state: &AppState, secret: &TokenSecret) -> Result<Option<(Token, Account)>, Refusal> {
+pub async fn resolve(state: &AppState, secret: &TokenSecret) -> Result<Option<(Arc<Token>, Arc<Account>)>, Refusal> {
+    Ok(resolve_row(state, secret).await?.map(|found| (found.token, found.account)))
+}
+
+async fn resolve_row(state: &AppState, secret: &TokenSecret) -> Result<Option<TokenAndOwner>, Refusal> {
     let now = state.clock.now();
     let hash = sha256_hex(secret.expose());
     // SQLite: the fast reader (same row, same freshness, see store::token_reader); otherwise SeaORM.
     let found = match &state.token_reader {
-        Some(reader) => reader.find_by_secret_hash(&hash).map_err(internal)?.map(Arc::unwrap_or_clone),
+        Some(reader) => reader.find_by_secret_hash(&hash).map_err(internal)?,
         None => tokens::find_by_secret_hash(&state.db, &hash).await.map_err(internal)?,
     };
-    let Some((token, account)) = found else {
+    let Some(found) = found else {
         return Ok(None);
     };
-    if !secret_matches(&token, &hash, now) || token.expires_at.is_some_and(|at| at <= now) {
+    let token = &found.token;
+    if !secret_matches(token, &hash, now) || token.expires_at.is_some_and(|at| at <= now) {
         return Ok(None);
     }
-    if account.suspended {
+    if found.account.suspended {
         return Ok(None);
     }
-    Ok(Some((token, account)))
+    Ok(Some(found))
 }
 
 /// Verifies a call in SPEC §3's order; `required` is the privilege the function needs, if any.
@@ -184,18 +190,17 @@ pub async fn verify(
     client_ip: IpAddr,
     required: Option<&str>,
 ) -> Result<Verified, Refusal> {
-    let Some((token, account)) = resolve(state, &presented.secret).await? else {
+    let Some(found) = resolve_row(state, &presented.secret).await? else {
         return Err(Refusal::InvalidToken);
     };
-    if presented.user.as_deref().is_some_and(|user| !user.eq_ignore_ascii_case(&account.username)) {
+    if presented.user.as_deref().is_some_and(|user| !user.eq_ignore_ascii_case(&found.account.username)) {
         return Err(Refusal::InvalidToken);
     }
-    let verified = Verified {
-        privileges: effective_privileges(&token.privileges, &account.privileges),
-        account,
-        token,
-        client_ip,
-    };
+    let privileges = found
+        .effective_privileges
+        .get_or_init(|| Arc::new(effective_privileges(&found.token.privileges, &found.account.privileges)))
+        .clone();
+    let verified = Verified { privileges, account: found.account, token: found.token, client_ip };
     if !IpAllowlist::from_storage(&verified.token.allowlist).allows(client_ip) {
         let refusal =
             Refusal::AddressNotAllowed { ip: client_ip.to_canonical(), privilege: required.map(str::to_owned) };

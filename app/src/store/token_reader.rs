@@ -14,18 +14,19 @@
 //! Only the rows are cached; every rule (expiry, grace period, suspension, owner, allowlist, privilege) is still
 //! checked on each request by `services::verify`.
 
-use super::{accounts::Account, entities::account::StoredPasswordHash, tokens::Token};
+use super::{
+    accounts::Account,
+    entities::account::StoredPasswordHash,
+    tokens::{Token, TokenAndOwner},
+};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use sea_orm::DbErr;
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{Mutex, MutexGuard},
     time::Duration,
 };
-
-/// A token with its owner, as read for verification.
-pub type Found = Arc<(Token, Account)>;
 
 /// Rows kept in memory at most; when full, the cache starts over (one read each to fill it again).
 const CACHE_CAPACITY: usize = 65_536;
@@ -59,7 +60,7 @@ struct ReadConnection {
 struct Cache {
     /// The generation the entries were read at (or later).
     generation: i64,
-    entries: HashMap<String, Found>,
+    entries: HashMap<String, TokenAndOwner>,
 }
 
 impl TokenReader {
@@ -92,7 +93,7 @@ impl TokenReader {
     /// The token whose current or previous secret hashes to `hash`, with its owner (see
     /// [`super::tokens::find_by_secret_hash`]). Blocks for a few microseconds: SQLite reads in WAL mode do not wait
     /// for writers, so this runs on the async worker rather than paying for a hop to a blocking thread.
-    pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<Found>, DbErr> {
+    pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
         let popped = lock(&self.idle).pop();
         let mut read = match popped {
             Some(read) => read,
@@ -109,7 +110,7 @@ impl TokenReader {
         found
     }
 
-    fn find_with(&self, read: &mut ReadConnection, hash: &str) -> Result<Option<Found>, DbErr> {
+    fn find_with(&self, read: &mut ReadConnection, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
         let data_version: i64 =
             read.conn.prepare_cached(DATA_VERSION).and_then(|mut s| s.query_row([], |r| r.get(0))).map_err(db_err)?;
         if read.data_version != Some(data_version) {
@@ -137,7 +138,7 @@ impl TokenReader {
             .prepare_cached(FIND)
             .and_then(|mut s| s.query_row([hash], row_to_found).optional())
             .map_err(db_err)?
-            .map(Arc::new);
+            .map(|(token, account)| TokenAndOwner::new(token, account));
         if let Some(found) = &found {
             let mut cache = lock(&self.cache);
             // Read at `generation` or later; a newer generation seen meanwhile emptied the cache, and the row

@@ -1,7 +1,11 @@
 //! Queries on API tokens. Every query is scoped to one account, so no caller can reach another's tokens.
 
-use super::entities::token;
+use super::{accounts::Account, entities::token};
 use chrono::{DateTime, Utc};
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, OnceLock},
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -123,13 +127,28 @@ pub async fn delete_all(db: &impl ConnectionTrait, account_id: i64) -> Result<Ve
     Ok(names)
 }
 
+/// A token with its owner, as read for verification. Cheap to clone: the SQLite fast reader
+/// (`super::token_reader`) hands the same rows to many requests.
+#[derive(Debug, Clone)]
+pub struct TokenAndOwner {
+    pub token: Arc<Token>,
+    pub account: Arc<Account>,
+    /// The token's effective privileges, computed from these two rows by `services::verify` on first use and kept
+    /// with them, so a row served from memory is not worked out again on every request. Rows read anew get a
+    /// new, empty slot.
+    pub effective_privileges: Arc<OnceLock<Arc<BTreeSet<String>>>>,
+}
+
+impl TokenAndOwner {
+    pub fn new(token: Token, account: Account) -> Self {
+        Self { token: Arc::new(token), account: Arc::new(account), effective_privileges: Arc::default() }
+    }
+}
+
 /// The token whose current secret hashes to `hash`, or whose previous secret does (still within its rotation
 /// grace period, which the caller checks), with its owner. Both hash columns are unique, hence indexed: one
 /// indexed look-up joined to the account's primary key, in a single query.
-pub async fn find_by_secret_hash(
-    db: &impl ConnectionTrait,
-    hash: &str,
-) -> Result<Option<(Token, super::accounts::Account)>, DbErr> {
+pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
     use super::entities::account;
     use sea_orm::JoinType;
     let owner = sea_orm::RelationDef::from(
@@ -145,7 +164,7 @@ pub async fn find_by_secret_hash(
         )
         .one(db)
         .await?;
-    Ok(found.and_then(|(token, account)| account.map(|account| (token, account))))
+    Ok(found.and_then(|(token, account)| account.map(|account| TokenAndOwner::new(token, account))))
 }
 
 /// When and from where a token was last used.

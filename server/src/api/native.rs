@@ -281,11 +281,11 @@ pub async fn introspect(State(state): State<AppState>, _caller: ApiCaller<Native
             let privileges = verify::effective_privileges(&token.privileges, &account.privileges);
             Json(Introspection {
                 active: true,
-                username: Some(account.username),
+                username: Some(account.username.clone()),
                 scope: Some(privileges.into_iter().collect::<Vec<_>>().join(" ")),
                 exp: token.expires_at.map(|at| at.timestamp()),
                 iat: Some(token.created_at.timestamp()),
-                token_name: Some(token.name),
+                token_name: Some(token.name.clone()),
             })
             .into_response()
         }
