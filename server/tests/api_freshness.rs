@@ -28,6 +28,7 @@ async fn verified_token(app: &TestApp) -> String {
     }
     let reader = app.state.token_reader.as_ref().expect("SQLite files get the fast reader");
     assert_eq!(reader.cached_entries(), 1, "the token is now answered from memory");
+    assert!(reader.watches_wal_index(), "commits are seen through the WAL index, the fastest path");
     secret
 }
 

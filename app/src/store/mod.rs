@@ -8,6 +8,7 @@ pub mod privileges;
 pub mod sessions;
 pub mod token_reader;
 pub mod tokens;
+mod wal_watch;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, sea_query::LikeExpr};
 use sea_orm_migration::MigratorTrait;

@@ -15,6 +15,7 @@
 //! checked on each request by `services::verify`.
 
 use super::{
+    wal_watch::{WalHeader, WalWatch},
     accounts::Account,
     entities::account::StoredPasswordHash,
     tokens::{Token, TokenAndOwner},
@@ -46,6 +47,8 @@ pub struct TokenReader {
     path: PathBuf,
     idle: Mutex<Vec<ReadConnection>>,
     cache: Mutex<Cache>,
+    /// Lock-free "anything committed?" (see `wal_watch`); without it every look-up asks `PRAGMA data_version`.
+    watch: Option<WalWatch>,
 }
 
 struct ReadConnection {
@@ -60,6 +63,9 @@ struct ReadConnection {
 struct Cache {
     /// The generation the entries were read at (or later).
     generation: i64,
+    /// A WAL-index header at which `generation` was confirmed current: while the header is still this one,
+    /// nothing has been committed since, and the entries can be used without asking SQLite.
+    confirmed_at: Option<WalHeader>,
     entries: HashMap<String, TokenAndOwner>,
 }
 
@@ -69,11 +75,21 @@ impl TokenReader {
     /// with its triggers, must exist).
     pub fn open(url: &str) -> Result<Option<Self>, DbErr> {
         let Some(path) = sqlite_file(url) else { return Ok(None) };
-        let reader = Self { path, idle: Mutex::new(Vec::new()), cache: Mutex::new(Cache::default()) };
+        let mut reader =
+            Self { path, idle: Mutex::new(Vec::new()), cache: Mutex::new(Cache::default()), watch: None };
         // Open one now, so a wrong path fails at start, not on the first request.
         let first = reader.connect()?;
         lock(&reader.idle).push(first);
+        reader.watch = WalWatch::open(&reader.path, reader.connect()?.conn);
+        if reader.watch.is_none() {
+            tracing::info!("token look-ups ask SQLite for changes on every request (the WAL index is not mapped)");
+        }
         Ok(Some(reader))
+    }
+
+    /// Whether commits are seen through the mapped WAL index (else through `PRAGMA data_version`).
+    pub fn watches_wal_index(&self) -> bool {
+        self.watch.is_some()
     }
 
     /// Rows held in memory now (for `/metrics`).
@@ -94,12 +110,22 @@ impl TokenReader {
     /// [`super::tokens::find_by_secret_hash`]). Blocks for a few microseconds: SQLite reads in WAL mode do not wait
     /// for writers, so this runs on the async worker rather than paying for a hop to a blocking thread.
     pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
+        // Read before anything else: whatever SQLite says below is at least as new as this header.
+        let header = self.watch.as_ref().map(WalWatch::header);
+        if let Some(header) = header {
+            let cache = lock(&self.cache);
+            if cache.confirmed_at == Some(header)
+                && let Some(found) = cache.entries.get(hash)
+            {
+                return Ok(Some(found.clone()));
+            }
+        }
         let popped = lock(&self.idle).pop();
         let mut read = match popped {
             Some(read) => read,
             None => self.connect()?,
         };
-        let found = self.find_with(&mut read, hash);
+        let found = self.find_with(&mut read, hash, header);
         // A connection that failed may be broken: only healthy ones go back.
         if found.is_ok() {
             let mut idle = lock(&self.idle);
@@ -110,7 +136,12 @@ impl TokenReader {
         found
     }
 
-    fn find_with(&self, read: &mut ReadConnection, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
+    fn find_with(
+        &self,
+        read: &mut ReadConnection,
+        hash: &str,
+        header: Option<WalHeader>,
+    ) -> Result<Option<TokenAndOwner>, DbErr> {
         let data_version: i64 =
             read.conn.prepare_cached(DATA_VERSION).and_then(|mut s| s.query_row([], |r| r.get(0))).map_err(db_err)?;
         if read.data_version != Some(data_version) {
@@ -124,6 +155,9 @@ impl TokenReader {
             if cache.generation < generation {
                 cache.entries.clear();
                 cache.generation = generation;
+            }
+            if cache.generation == generation {
+                cache.confirmed_at = header;
             }
             // An older generation here means another look-up has already seen a newer one: this one raced a
             // change, and reads the database below instead of trusting the cache.
