@@ -77,6 +77,9 @@ for round in $(seq "$rounds"); do
   echo "paced $sent $ok $p50 $p99 $max" >>"$work/results"
   read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_low" "$seconds")
   echo "paced_low $sent $ok $p50 $p99 $max" >>"$work/results"
+  # The same open-loop client on /healthz: the latency floor of client, loopback and HTTP stack on this machine.
+  read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/healthz" "$work/valid.txt" "$paced_rate" "$seconds")
+  echo "paced_healthz $sent $ok $p50 $p99 $max" >>"$work/results"
 done
 
 col() { awk -v s="$1" -v c="$2" '$1==s {print $c}' "$work/results" | median; }
@@ -87,6 +90,7 @@ paced_p50=$(col paced 4); paced_p99=$(col paced 5); paced_max=$(col paced 6)
 paced_sent=$(col paced 2); paced_ok=$(col paced 3)
 low_p50=$(col paced_low 4); low_p99=$(col paced_low 5); low_max=$(col paced_low 6)
 low_sent=$(col paced_low 2); low_ok=$(col paced_low 3)
+floor_p50=$(col paced_healthz 4); floor_p99=$(col paced_healthz 5); floor_max=$(col paced_healthz 6)
 valid_non2xx=$(awk '$1=="valid" {s+=$5} END {print s+0}' "$work/results")
 ratio=$(printf '%.3f' "$(echo "scale=3; $valid_rps / $healthz_rps" | bc)")
 malformed_ratio=$(printf '%.3f' "$(echo "scale=3; $malformed_rps / $valid_rps" | bc)")
@@ -118,6 +122,7 @@ Written by \`make bench\` (bench/run.sh). Do not edit by hand; rerun it.
 | same, malformed tokens (bad checksum) | $malformed_rps | $malformed_p50 ms | $malformed_p99 ms |
 | valid tokens at a fixed $paced_rate req/s (open loop) | $paced_rate offered, $paced_ok of $paced_sent answered 200 | $paced_p50 ms | $paced_p99 ms (max $paced_max ms) |
 | valid tokens at a fixed $paced_low req/s (open loop) | $paced_low offered, $low_ok of $low_sent answered 200 | $low_p50 ms | $low_p99 ms (max $low_max ms) |
+| \`GET /healthz\` at a fixed $paced_rate req/s (open loop; the client's and stack's floor) | $paced_rate offered | $floor_p50 ms | $floor_p99 ms (max $floor_max ms) |
 
 Non-2xx answers to valid tokens over all rounds: $valid_non2xx.
 
