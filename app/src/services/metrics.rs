@@ -69,8 +69,7 @@ impl Metrics {
 
     /// Counts a response by its status class; codes outside 100–599 are not counted.
     pub fn count_response(&self, status: u16) {
-        if let Some(counter) = (status / 100).checked_sub(1).and_then(|class| self.responses.get(usize::from(class)))
-        {
+        if let Some(counter) = (status / 100).checked_sub(1).and_then(|class| self.responses.get(usize::from(class))) {
             counter.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -113,9 +112,7 @@ impl Metrics {
             );
             let _ = writeln!(out, "tessera_verification_cache_entries {entries}");
         }
-        out.push_str(
-            "# HELP tessera_build_info The running version of Tessera.\n# TYPE tessera_build_info gauge\n",
-        );
+        out.push_str("# HELP tessera_build_info The running version of Tessera.\n# TYPE tessera_build_info gauge\n");
         let _ = writeln!(out, "tessera_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
         out
     }

@@ -15,10 +15,10 @@
 //! checked on each request by `services::verify`.
 
 use super::{
-    wal_watch::{WalHeader, WalWatch},
     accounts::Account,
     entities::account::StoredPasswordHash,
     tokens::{Token, TokenAndOwner},
+    wal_watch::{WalHeader, WalWatch},
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use sea_orm::DbErr;
@@ -75,8 +75,7 @@ impl TokenReader {
     /// with its triggers, must exist).
     pub fn open(url: &str) -> Result<Option<Self>, DbErr> {
         let Some(path) = sqlite_file(url) else { return Ok(None) };
-        let mut reader =
-            Self { path, idle: Mutex::new(Vec::new()), cache: Mutex::new(Cache::default()), watch: None };
+        let mut reader = Self { path, idle: Mutex::new(Vec::new()), cache: Mutex::new(Cache::default()), watch: None };
         // Open one now, so a wrong path fails at start, not on the first request.
         let first = reader.connect()?;
         lock(&reader.idle).push(first);

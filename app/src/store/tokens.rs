@@ -2,14 +2,14 @@
 
 use super::{accounts::Account, entities::token};
 use chrono::{DateTime, Utc};
-use std::{
-    collections::BTreeSet,
-    sync::{Arc, OnceLock},
-};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
     sea_query::{NullOrdering, Order as SortOrder},
+};
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, OnceLock},
 };
 
 pub use token::Model as Token;

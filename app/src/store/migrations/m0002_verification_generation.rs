@@ -47,7 +47,9 @@ impl MigrationTrait for Migration {
              (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)"
                 .to_owned(),
             "INSERT OR IGNORE INTO verification_generation (id, value) VALUES (1, 0)".to_owned(),
-            format!("CREATE TRIGGER IF NOT EXISTS tokens_update_bumps AFTER UPDATE OF {columns} ON tokens BEGIN {BUMP} END"),
+            format!(
+                "CREATE TRIGGER IF NOT EXISTS tokens_update_bumps AFTER UPDATE OF {columns} ON tokens BEGIN {BUMP} END"
+            ),
             format!("CREATE TRIGGER IF NOT EXISTS tokens_delete_bumps AFTER DELETE ON tokens BEGIN {BUMP} END"),
             // Accounts change rarely: any update counts (name, privileges, suspension, password).
             format!("CREATE TRIGGER IF NOT EXISTS accounts_update_bumps AFTER UPDATE ON accounts BEGIN {BUMP} END"),
