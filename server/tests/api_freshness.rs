@@ -130,7 +130,7 @@ async fn last_use_writes_keep_tokens_in_memory() {
 
 #[tokio::test]
 async fn every_token_column_but_last_use_is_watched() {
-    use app::store::migrations::m0002_verification_generation::{TOKEN_COLUMNS, TOKEN_COLUMNS_NOT_WATCHED};
+    use app::store::migrations::m0003_verification_generation::{TOKEN_COLUMNS, TOKEN_COLUMNS_NOT_WATCHED};
     let app = spawn_app().await;
     let rows = app
         .state
@@ -143,7 +143,7 @@ async fn every_token_column_but_last_use_is_watched() {
     let mut listed: Vec<String> =
         TOKEN_COLUMNS.iter().chain(TOKEN_COLUMNS_NOT_WATCHED).map(|c| (*c).to_owned()).collect();
     listed.sort();
-    assert_eq!(columns, listed, "a new token column must be added to the trigger (m0002) or exempted there");
+    assert_eq!(columns, listed, "a new token column must be added to the trigger (m0003) or exempted there");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 //! - Rows already read are kept in memory, but only while nothing that could change a verification's answer
 //!   has been committed: each look-up first asks SQLite `PRAGMA data_version` (changes only when another
 //!   connection, in any process, has committed) and, when it moved, reads the verification generation that
-//!   triggers bump with every relevant token or account change (migration m0002). A new generation empties
+//!   triggers bump with every relevant token or account change (migration m0003). A new generation empties
 //!   the cache. A revocation, suspension, rename or privilege change committed by anyone is therefore seen by
 //!   the next look-up that starts after the commit. There is no time-based expiry to go stale.
 //!

@@ -4,7 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_privileges_audit_subject;
-pub mod m0002_verification_generation;
+pub mod m0003_verification_generation;
 
 pub struct Migrator;
 
@@ -14,7 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_privileges_audit_subject::Migration),
-            Box::new(m0002_verification_generation::Migration),
+            Box::new(m0003_verification_generation::Migration),
         ]
     }
 }
