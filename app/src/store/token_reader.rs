@@ -5,10 +5,11 @@
 //!   statements cached per connection, a small pool of read-only (`query_only`) connections. A WAL read never
 //!   waits for the writer.
 //! - Rows already read are kept in memory, but only while nothing that could change a verification's answer
-//!   has been committed: each look-up first asks SQLite `PRAGMA data_version` (changes only when another
-//!   connection, in any process, has committed) and, when it moved, reads the verification generation that
-//!   triggers bump with every relevant token or account change (migration m0003). A new generation empties
-//!   the cache. A revocation, suspension, rename or privilege change committed by anyone is therefore seen by
+//!   has been committed: each look-up first checks whether anything at all was committed since the last look,
+//!   by any connection in any process (the WAL-index header, read lock-free from the mapped `-shm` file by
+//!   `wal_watch`; where it cannot be mapped, `PRAGMA data_version`), and, when something was, reads the
+//!   verification generation that triggers bump with every relevant token or account change (migration
+//!   m0003). A new generation empties the cache. A revocation, suspension, rename or privilege change committed by anyone is therefore seen by
 //!   the next look-up that starts after the commit. There is no time-based expiry to go stale.
 //!
 //! Only the rows are cached; every rule (expiry, grace period, suspension, owner, allowlist, privilege) is still
