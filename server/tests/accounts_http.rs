@@ -173,6 +173,20 @@ async fn privileges_removed_from_an_account_leave_its_tokens_at_once() {
     // Given back, it works again: the token kept its own set; its effective set follows the owner.
     rpc(&app, &admin, "set_account_privileges", &[("name", "bob"), ("privileges[0]", "list-accts")]).await;
     assert_eq!(auth_status(&app, "bob", &token).await, 200);
+
+    // An editor cannot hand out (even to itself) what it does not hold.
+    app.create_account("editor", "edit-account list-accts").await;
+    let editor = signed_in(&app, "editor").await;
+    let (status, body) = rpc(
+        &app,
+        &editor,
+        "set_account_privileges",
+        &[("name", "editor"), ("privileges[0]", "edit-account"), ("privileges[1]", "kill-acct")],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("You cannot grant “kill-acct”"), "{body}");
+    assert_eq!(app.account_row("editor").await.privileges, "edit-account list-accts");
 }
 
 #[tokio::test]
