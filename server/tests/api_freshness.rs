@@ -43,7 +43,7 @@ async fn a_revocation_through_another_connection_refuses_the_next_request() {
     assert_eq!(app.get_with(AUTH, &format!("Bearer {secret}")).await.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_by_the_command_line_refuses_the_next_request() {
     let app = spawn_app().await;
     let secret = verified_token(&app).await;

@@ -127,7 +127,7 @@ fn usage_errors_exit_2() {
     assert_eq!(tessera(&db, &["serve", "--addr", "not-an-address"], None).status.code(), Some(2));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_works_beside_a_running_server_on_the_same_database() {
     let app = common::spawn_app().await;
     let db = app.database_url.clone();
@@ -275,8 +275,9 @@ fn secrets_and_passwords_never_reach_the_server_log() {
 
 /// Runs `tessera ARGS` on the test server's database and answers stdout, asserting success.
 fn ok(app: &common::TestApp, args: &[&str]) -> String {
+    let started = std::time::Instant::now();
     let out = tessera(&app.database_url, args, None);
-    assert!(out.status.success(), "tessera {args:?}: {}", text(&out.stderr));
+    assert!(out.status.success(), "tessera {args:?} after {:?}: {}", started.elapsed(), text(&out.stderr));
     text(&out.stdout)
 }
 
@@ -287,7 +288,7 @@ fn refused(app: &common::TestApp, args: &[&str]) -> String {
     text(&out.stderr)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_commands_change_what_the_running_server_accepts() {
     let app = common::spawn_app().await;
     app.create_account("admin", "all").await;
@@ -319,8 +320,14 @@ async fn account_commands_change_what_the_running_server_accepts() {
     assert_eq!(status("store").await, 403, "the token loses the privilege at once");
     ok(&app, &["account", "grant", "store", "list-accts"]);
     assert_eq!(status("store").await, 200);
-    assert!(refused(&app, &["account", "grant", "store", "root"]).contains("“root” is not a known privilege"));
-    assert!(refused(&app, &["account", "revoke-privilege", "store", "passwd"]).contains("does not hold “passwd”"));
+    {
+        let stderr = refused(&app, &["account", "grant", "store", "root"]);
+        assert!(stderr.contains("“root” is not a known privilege"), "{stderr}");
+    }
+    {
+        let stderr = refused(&app, &["account", "revoke-privilege", "store", "passwd"]);
+        assert!(stderr.contains("does not hold “passwd”"), "{stderr}");
+    }
 
     let out = ok(&app, &["account", "passwd", "store"]);
     let password = out.lines().find_map(|l| l.strip_prefix("Password (shown only once): ")).unwrap();
@@ -329,13 +336,25 @@ async fn account_commands_change_what_the_running_server_accepts() {
     assert_eq!(ok(&app, &["account", "delete", "store"]), "Deleted store and revoked 1 token.\n");
     assert_eq!(status("store").await, 401, "deleting revokes every token");
 
-    assert!(refused(&app, &["account", "delete", "admin"]).contains("last administrator"));
-    assert!(refused(&app, &["account", "suspend", "admin"]).contains("last administrator"));
-    assert!(refused(&app, &["account", "revoke-privilege", "admin", "all"]).contains("would hold no privilege"));
-    assert!(refused(&app, &["account", "suspend", "nobody"]).contains("no account named “nobody”"));
+    {
+        let stderr = refused(&app, &["account", "delete", "admin"]);
+        assert!(stderr.contains("last administrator"), "{stderr}");
+    }
+    {
+        let stderr = refused(&app, &["account", "suspend", "admin"]);
+        assert!(stderr.contains("last administrator"), "{stderr}");
+    }
+    {
+        let stderr = refused(&app, &["account", "revoke-privilege", "admin", "all"]);
+        assert!(stderr.contains("would hold no privilege"), "{stderr}");
+    }
+    {
+        let stderr = refused(&app, &["account", "suspend", "nobody"]);
+        assert!(stderr.contains("no account named “nobody”"), "{stderr}");
+    }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privilege_commands_define_list_and_remove_operator_privileges() {
     let app = common::spawn_app().await;
     app.create_account("ops", "manage-api-tokens").await;
@@ -344,8 +363,14 @@ async fn privilege_commands_define_list_and_remove_operator_privileges() {
         "Added privilege billing:read.\n"
     );
     ok(&app, &["privilege", "add", "billing:write", "--label", "Change invoices", "--dangerous"]);
-    assert!(refused(&app, &["privilege", "add", "billing:read", "--label", "x"]).contains("already exists"));
-    assert!(refused(&app, &["privilege", "add", "Bad Name", "--label", "x"]).contains("must start with a lower-case"));
+    {
+        let stderr = refused(&app, &["privilege", "add", "billing:read", "--label", "x"]);
+        assert!(stderr.contains("already exists"), "{stderr}");
+    }
+    {
+        let stderr = refused(&app, &["privilege", "add", "Bad Name", "--label", "x"]);
+        assert!(stderr.contains("must start with a lower-case"), "{stderr}");
+    }
 
     let list = ok(&app, &["privilege", "list"]);
     assert!(
@@ -366,15 +391,21 @@ async fn privilege_commands_define_list_and_remove_operator_privileges() {
         "Removed privilege billing:read; taken from 1 account(s) and 1 token(s).\n"
     );
     assert_eq!(app.get_with("/api/v1/auth?privilege=billing:read", &auth).await.status(), 403);
-    assert!(refused(&app, &["privilege", "remove", "passwd"]).contains("built-in"));
+    {
+        let stderr = refused(&app, &["privilege", "remove", "passwd"]);
+        assert!(stderr.contains("built-in"), "{stderr}");
+    }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_prints_the_log_newest_first_as_a_table_or_json() {
     let app = common::spawn_app().await;
     app.create_account("admin", "all").await;
     assert_eq!(app.login(&app.client(), "admin", "not-the-password").await.status(), 401);
-    assert!(refused(&app, &["account", "suspend", "admin"]).contains("last administrator"));
+    {
+        let stderr = refused(&app, &["account", "suspend", "admin"]);
+        assert!(stderr.contains("last administrator"), "{stderr}");
+    }
     let json: serde_json::Value = serde_json::from_str(&ok(&app, &["audit", "--json"])).unwrap();
     let actions: Vec<_> = json.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
     assert_eq!(actions.first().map(String::as_str), Some("login"), "newest first: {actions:?}");
@@ -389,6 +420,9 @@ async fn audit_prints_the_log_newest_first_as_a_table_or_json() {
     let since_date: serde_json::Value =
         serde_json::from_str(&ok(&app, &["audit", "--since", "2026-11-22", "--json"])).unwrap();
     assert!(!since_date.as_array().unwrap().is_empty());
-    assert!(refused(&app, &["audit", "--since", "yesterday"]).contains("is not a time"));
+    {
+        let stderr = refused(&app, &["audit", "--since", "yesterday"]);
+        assert!(stderr.contains("is not a time"), "{stderr}");
+    }
     assert!(!ok(&app, &["audit"]).contains("not-the-password"), "never a password");
 }

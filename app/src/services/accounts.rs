@@ -22,7 +22,7 @@ use crate::{
         privileges, sessions,
     },
 };
-use sea_orm::{DbErr, SqlErr, TransactionTrait};
+use sea_orm::{DbErr, SqlErr};
 use std::collections::BTreeSet;
 
 /// The account created on first start.
@@ -310,7 +310,7 @@ async fn update_keeping_an_admin(
     let now = state.clock.now();
     // Ok(Err(..)): a rule refused the change and the transaction rolled back (dropped uncommitted).
     store::retry_busy(|| async {
-        let txn = state.db.begin().await?;
+        let txn = store::begin_write(&state.db).await?;
         // Write first: the write lock serialises concurrent admin changes, so two cannot each remove "the other".
         let updated = match accounts::update(&txn, account.id, changes.clone(), now).await {
             Ok(updated) => updated,
@@ -446,7 +446,7 @@ pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, 
         return Err(AppError::invalid("account", "You cannot delete your own account."));
     }
     let outcome = store::retry_busy(|| async {
-        let txn = state.db.begin().await?;
+        let txn = store::begin_write(&state.db).await?;
         let counts = accounts::token_counts(&txn, &[account.id]).await?;
         accounts::delete(&txn, account.id).await?;
         if is_admin(&account) && accounts::active_admins(&txn).await?.is_empty() {

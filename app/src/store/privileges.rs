@@ -6,7 +6,7 @@ use crate::domain::{Catalog, PrivilegeInfo, PrivilegeSet};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    Set,
 };
 
 pub use privilege::Model as CustomPrivilege;
@@ -57,7 +57,7 @@ pub async fn remove(db: &DatabaseConnection, name: &str) -> Result<Option<Remove
 }
 
 async fn remove_once(db: &DatabaseConnection, name: &str) -> Result<Option<Removed>, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let deleted = privilege::Entity::delete_by_id(name.to_owned()).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Ok(None);

@@ -177,8 +177,7 @@ pub struct LastUse {
 
 /// Records the last use of several tokens in one transaction. Tokens revoked meanwhile are simply not there.
 pub async fn record_last_use(db: &sea_orm::DatabaseConnection, uses: &[LastUse]) -> Result<(), DbErr> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     for last in uses {
         token::Entity::update_many()
             .col_expr(token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(last.at))

@@ -37,6 +37,11 @@ pub type WalHeader = [u32; HEADER_WORDS];
 
 pub struct WalWatch {
     map: *mut libc::c_void,
+    /// The `-shm` file, open for as long as this process runs: closing any descriptor of a file releases every
+    /// POSIX lock the process holds on it, including the shared "someone has the WAL index open" lock that
+    /// SQLite's own connections hold on `-shm`. Without it another process (the CLI) would rebuild the WAL index
+    /// under this one's connections (seen as SQLITE_PROTOCOL errors). So it is never closed, even on drop.
+    _shm: std::mem::ManuallyDrop<File>,
     /// Keeps the `-shm` file open and the database in WAL mode (see the module comment). Dropped after the
     /// mapping is unmapped.
     _connection: Mutex<Connection>,
@@ -59,7 +64,8 @@ impl WalWatch {
         connection.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get::<_, i64>(0)).ok()?;
         let mut shm = path.as_os_str().to_owned();
         shm.push("-shm");
-        let file = File::open(&shm).ok()?;
+        // Never closed, whatever happens below (see `_shm`).
+        let file = std::mem::ManuallyDrop::new(File::open(&shm).ok()?);
         if file.metadata().ok()?.len() < MAPPED as u64 {
             return None;
         }
@@ -67,14 +73,14 @@ impl WalWatch {
         {
             use std::os::fd::AsRawFd;
             // SAFETY: a fresh read-only shared mapping of an open file at least MAPPED bytes long; checked for
-            // failure below. The file may be closed afterwards: the mapping keeps it referenced.
+            // failure below.
             let map = unsafe {
                 libc::mmap(std::ptr::null_mut(), MAPPED, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0)
             };
             if map == libc::MAP_FAILED {
                 return None;
             }
-            Some(Self { map, _connection: Mutex::new(connection) })
+            Some(Self { map, _shm: file, _connection: Mutex::new(connection) })
         }
         #[cfg(not(unix))]
         {
