@@ -307,26 +307,19 @@ async fn update_keeping_an_admin(
     changes: Changes<'_>,
     what: &str,
 ) -> Result<Account, AppError> {
-    let now = state.clock.now();
-    // Ok(Err(..)): a rule refused the change and the transaction rolled back (dropped uncommitted).
-    store::retry_busy(|| async {
-        let txn = store::begin_write(&state.db).await?;
-        // Write first: the write lock serialises concurrent admin changes, so two cannot each remove "the other".
-        let updated = match accounts::update(&txn, account.id, changes.clone(), now).await {
-            Ok(updated) => updated,
-            Err(err) if is_unique_violation(&err) => {
-                return Ok(Err(AppError::conflict("name", "That name is already in use.".to_owned())));
-            }
-            Err(err) => return Err(err),
-        };
-        if is_admin(account) && !is_admin(&updated) && accounts::active_admins(&txn).await?.is_empty() {
-            return Ok(Err(last_admin(account, what)));
+    let txn = store::begin_write(&state.db).await.map_err(internal("starting an account change"))?;
+    let updated = accounts::update(&txn, account.id, changes, state.clock.now())
+        .await
+        .map_err(internal("changing an account"))?;
+    if is_admin(account) && !is_admin(&updated) {
+        let admins = accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?;
+        if admins.is_empty() {
+            // Dropping the transaction rolls it back.
+            return Err(last_admin(account, what));
         }
-        txn.commit().await?;
-        Ok(Ok(updated))
-    })
-    .await
-    .map_err(internal("changing an account"))?
+    }
+    txn.commit().await.map_err(internal("committing an account change"))?;
+    Ok(updated)
 }
 
 /// Suspends or unsuspends an account. Suspending ends its sessions; its tokens are refused until unsuspended.
@@ -445,19 +438,16 @@ pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, 
     if admin.is_self(&account) {
         return Err(AppError::invalid("account", "You cannot delete your own account."));
     }
-    let outcome = store::retry_busy(|| async {
-        let txn = store::begin_write(&state.db).await?;
-        let counts = accounts::token_counts(&txn, &[account.id]).await?;
-        accounts::delete(&txn, account.id).await?;
-        if is_admin(&account) && accounts::active_admins(&txn).await?.is_empty() {
-            return Ok(Err(last_admin(&account, "deleted")));
-        }
-        txn.commit().await?;
-        Ok(Ok(counts.get(&account.id).copied().unwrap_or_default()))
-    })
-    .await
-    .map_err(internal("deleting an account"))?;
-    let tokens = outcome?;
+    let txn = store::begin_write(&state.db).await.map_err(internal("starting an account deletion"))?;
+    let counts = accounts::token_counts(&txn, &[account.id]).await.map_err(internal("counting tokens"))?;
+    let tokens = counts.get(&account.id).copied().unwrap_or_default();
+    accounts::delete(&txn, account.id).await.map_err(internal("deleting an account"))?;
+    if is_admin(&account)
+        && accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?.is_empty()
+    {
+        return Err(last_admin(&account, "deleted"));
+    }
+    txn.commit().await.map_err(internal("committing an account deletion"))?;
     let detail = format!("{tokens} token(s) revoked");
     record(state, admin.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
     tracing::info!(account = %account.username, by = %admin.actor.name, tokens, "account deleted");

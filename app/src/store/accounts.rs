@@ -98,7 +98,7 @@ pub async fn active_admins(db: &impl ConnectionTrait) -> Result<Vec<Account>, Db
 }
 
 /// The changes an update makes; `None` leaves a column alone.
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct Changes<'a> {
     pub name: Option<&'a AccountName>,
     pub password_hash: Option<StoredPasswordHash>,

@@ -53,10 +53,6 @@ pub struct Removed {
 
 /// Removes a privilege and takes it off every account and token. `None` when there was no such privilege.
 pub async fn remove(db: &DatabaseConnection, name: &str) -> Result<Option<Removed>, DbErr> {
-    super::retry_busy(|| remove_once(db, name)).await
-}
-
-async fn remove_once(db: &DatabaseConnection, name: &str) -> Result<Option<Removed>, DbErr> {
     let txn = super::begin_write(db).await?;
     let deleted = privilege::Entity::delete_by_id(name.to_owned()).exec(&txn).await?;
     if deleted.rows_affected == 0 {
