@@ -14,8 +14,8 @@ export CARGO_TARGET_DIR
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 BIN := $(CARGO_TARGET_DIR)/release/tessera
-# What cargo-leptos sets when it compiles the server (see `cargo leptos build -vv`); the second server build
-# below uses the same, so it only recompiles what the finished site changed.
+# What cargo-leptos sets when it compiles the server (see `cargo leptos build -vv`); `make bench` builds its
+# examples with the same, so they reuse the release build instead of recompiling the server crate.
 LEPTOS_BUILD_ENV := LEPTOS_OUTPUT_NAME=tessera LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
 	LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend LEPTOS_BIN_DIR=server \
 	LEPTOS_JS_MINIFY=true LEPTOS_HASH_FILES=false
@@ -30,12 +30,11 @@ setup:
 setup-test:
 	@.ci/setup test
 
-## build: the release binary, with the site (WASM, JS, CSS) embedded.
+## build: the release binary, with the site (WASM, JS, CSS) embedded, each file also precompressed (brotli
+## quality 11 and gzip) for the binary to serve. Precompressing also makes cargo-leptos compile the server only
+## after the site is finished, so the binary embeds this build's site.
 build: setup
-	cargo leptos build --release
-	@# cargo-leptos compiles the server while the site is still being built; compile it once more so the
-	@# binary embeds the finished site (incremental: only the tessera crate is rebuilt, if anything changed).
-	env $(LEPTOS_BUILD_ENV) cargo build --package=tessera --bin=tessera --no-default-features --release
+	cargo leptos build --release --precompress
 	@echo "built $(BIN)"
 
 ## run: build, then serve on http://$(ADDR) with the database under ./data/.

@@ -48,6 +48,27 @@ bad_one=$(head -1 "$work/malformed.txt" | cut -d' ' -f2)
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $valid_one" "$base/api/v1/auth?privilege=list-accts")" = 200 ]
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $bad_one" "$base/api/v1/auth?privilege=list-accts")" = 401 ]
 
+# What a browser downloads to show the sign-in page and make it live (the page, then the script, module and
+# stylesheet it names), in bytes as sent for an Accept-Encoding of $2 ("identity" for the files themselves);
+# each file's size goes to $work/first_load_$1, the total to stdout.
+first_load() {
+  local page files total=0 bytes
+  page=$(curl -fs "$base/login")
+  files="/login $(echo "$page" | grep -oE '/pkg/[A-Za-z0-9_.-]+\.(js|wasm|css)' | sort -u | tr '\n' ' ')"
+  for f in $files; do
+    bytes=$(curl -fs -o /dev/null -H "Accept-Encoding: $2" -w '%{size_download}' "$base$f")
+    echo "$f $bytes" >>"$work/first_load_$1"
+    total=$((total + bytes))
+  done
+  echo "$total"
+}
+first_identity=$(first_load identity identity)
+first_gzip=$(first_load gzip gzip)
+first_br=$(first_load br "gzip, deflate, br")
+first_files=$(paste "$work/first_load_identity" "$work/first_load_gzip" "$work/first_load_br" |
+  awk '{printf "%-22s identity %9d  gzip %9d  br %9d\n", $1, $2, $4, $6}')
+kb() { echo "$(( ($1 + 512) / 1024 )) KB"; }
+
 # wrk SCENARIO PATH TOKEN_FILE -> "requests_per_second p50_ms p99_ms non2xx"
 to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'; }
 run_wrk() {
@@ -133,6 +154,25 @@ Non-2xx answers to valid tokens over all rounds: $valid_non2xx.
 | valid-token verification ≥ 0.85 × the \`/healthz\` rate | $ratio × | $(pass "$ratio >= 0.85") |
 | p99 < 1 ms at 10,000 req/s | $paced_p99 ms | $(pass "$paced_p99 < 1") |
 | malformed tokens refused at ≥ the valid-token rate | $malformed_ratio × | $(pass "$malformed_ratio >= 1") |
+
+## First load (issue 4)
+
+What a browser downloads to open the sign-in page and hydrate it: the HTML, \`tessera.js\`, \`tessera.wasm\` and
+\`tessera.css\`, as this server sends them (the static files precompressed at build time; the page compressed on the fly).
+
+| encoding the browser accepts | bytes sent |
+|---|---:|
+| none (identity) | $(kb "$first_identity") |
+| gzip | $(kb "$first_gzip") |
+| gzip, deflate, br (every current browser) | $(kb "$first_br") |
+
+| target | measured | |
+|---|---|---|
+| first load ≤ 200 KB | $(kb "$first_br") | $(pass "$first_br <= 204800") |
+
+\`\`\`
+$first_files
+\`\`\`
 
 ## Every round
 
