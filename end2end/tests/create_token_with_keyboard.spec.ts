@@ -61,6 +61,19 @@ test("the calendar follows the WAI-ARIA keys and gives focus back", async ({ pag
   await page.keyboard.press("Escape");
   await expect(page.getByRole("dialog")).toBeHidden();
   await expect(button).toBeFocused();
+
+  // Create it with the keyboard too; the list shows the chosen day, ending at 23:59:59.
+  const chosen = addDays(start, 6 - weekday);
+  await page.getByRole("button", { name: "Create", exact: true }).focus();
+  await page.keyboard.press("Enter");
+  const saved = page.getByRole("button", { name: "Yes, I saved my token" });
+  await expect(saved).toBeVisible();
+  await saved.focus();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/tokens$/);
+  const [y, m, d] = chosen.split("-").map(Number);
+  const month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][m - 1];
+  await expect(page.locator('tr[data-token="keyboard-token"]')).toContainText(`${month} ${d}, ${y} 23:59:59`);
 });
 
 test("create a never-expiring token by keyboard, then another one", async ({ page }) => {
@@ -69,15 +82,21 @@ test("create a never-expiring token by keyboard, then another one", async ({ pag
   await page.goto("/tokens/new");
   await page.getByRole("textbox", { name: "Name" }).focus();
   await page.keyboard.type("forever");
-  await page.getByLabel("The API Token will not expire.").check();
+  // The expiry choice is a radio group: arrow keys move between its options.
+  await page.getByLabel("Specify an expiration date.").focus();
+  await page.keyboard.press("ArrowUp");
+  await expect(page.getByLabel("The API Token will not expire.")).toBeChecked();
   await expect(page.getByText("We recommend an expiration date")).toBeVisible();
   await expect(page.getByRole("textbox", { name: "Expiration date" })).toHaveCount(0);
   await page.getByRole("button", { name: "Create", exact: true }).focus();
   await page.keyboard.press("Enter");
 
   await expect(page.getByRole("heading", { name: "Your new API token" })).toBeVisible();
-  await page.getByLabel("Create another token after I click Yes, I saved my token").check();
-  await page.getByRole("button", { name: "Yes, I saved my token" }).click();
+  await page.getByLabel("Create another token after I click Yes, I saved my token").focus();
+  await page.keyboard.press("Space");
+  await expect(page.getByLabel("Create another token after I click Yes, I saved my token")).toBeChecked();
+  await page.getByRole("button", { name: "Yes, I saved my token" }).focus();
+  await page.keyboard.press("Enter");
   await expect(page).toHaveURL(/\/tokens\/new$/);
   await expect(page.getByRole("textbox", { name: "Name" })).toHaveValue("");
 

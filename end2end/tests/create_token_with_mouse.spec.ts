@@ -28,13 +28,43 @@ test("create a token with a date picked on the calendar, copy it, and see it lis
   expect(chosen.endsWith("-15")).toBe(true);
   const month = new Date(`${chosen}T12:00:00Z`).toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
   expect(heading).toBe(month);
-  await expect(page.getByText(/23:59:59 on this day, server time/)).toBeVisible();
+  await expect(page.getByText(/23:59:59 on this day, server time \([A-Za-z_+-]+(\/[A-Za-z_+-]+)*\)\.$/)).toBeVisible();
 
   // Typing keeps the calendar in sync the other way.
   await dateField.fill(suggested);
   await page.getByRole("button", { name: "Choose date" }).click();
   await expect(page.locator(`[data-date="${suggested}"]`)).toHaveClass(/selected/);
-  await page.keyboard.press("Escape");
+
+  // The year buttons move twelve months at a time.
+  const year = Number(suggested.slice(0, 4));
+  const monthName = (await calendar.locator(".calendar-month").textContent())!.split(" ")[0];
+  await calendar.getByRole("button", { name: "Next year" }).click();
+  await expect(calendar.locator(".calendar-month")).toHaveText(`${monthName} ${year + 1}`);
+  await calendar.getByRole("button", { name: "Previous year" }).click();
+  await expect(calendar.locator(".calendar-month")).toHaveText(`${monthName} ${year}`);
+
+  // A year back is this month: today is marked, the suggested expiry was one year from it, and earlier
+  // days cannot be chosen.
+  await calendar.getByRole("button", { name: "Previous year" }).click();
+  const todayCell = calendar.locator('[aria-current="date"]');
+  await expect(todayCell).toHaveCount(1);
+  const today = (await todayCell.getAttribute("data-date"))!;
+  expect(suggested).toBe(`${Number(today.slice(0, 4)) + 1}${today.slice(4)}`.replace(/-02-29$/, "-02-28"));
+  const yesterday = new Date(`${today}T12:00:00Z`);
+  yesterday.setUTCDate(yesterday.getUTCDate() - 1);
+  const past = calendar.locator(`[data-date="${yesterday.toISOString().slice(0, 10)}"]`);
+  if ((await past.count()) > 0) {
+    await expect(past).toHaveAttribute("aria-disabled", "true");
+    await past.click({ force: true });
+    await expect(calendar, "a past day does nothing when clicked").toBeVisible();
+  }
+
+  // A click outside closes the calendar and leaves focus where the click put it; the date stays.
+  const nameField = page.getByRole("textbox", { name: "Name" });
+  await nameField.click();
+  await expect(calendar).toBeHidden();
+  await expect(nameField).toBeFocused();
+  await expect(dateField).toHaveValue(suggested);
 
   await page.getByRole("button", { name: "Create", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Your new API token" })).toBeVisible();

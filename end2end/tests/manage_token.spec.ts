@@ -11,11 +11,17 @@ test("rename, edit, rotate and revoke a token from its Manage page", async ({ pa
   await expect(page.getByRole("heading", { name: "Manage “old-name”" })).toBeVisible();
   await expect(page.getByText("The expiry cannot be changed after a token is created")).toBeVisible();
 
-  // Rename: a taken name is refused next to the field, then a free one works.
+  // Rename: a taken name is reported while typing; the token's own name in another case is not "taken".
   const name = page.getByRole("textbox", { name: "Name" });
+  const rename = page.getByRole("button", { name: "Rename" });
   await name.fill("other");
-  await page.getByRole("button", { name: "Rename" }).click();
   await expect(page.locator("#token-name-error")).toHaveText("The name “other” is already in use.");
+  await expect(rename).toBeDisabled();
+  const checked = page.waitForResponse((r) => r.url().endsWith("/rpc/check_token_name"));
+  await name.fill("OLD-NAME");
+  await checked;
+  await expect(page.locator("#token-name-error")).toBeEmpty();
+  await expect(rename).toBeEnabled();
   await name.fill("new-name");
   await page.getByRole("button", { name: "Rename" }).click();
   await expect(page).toHaveURL(/\/tokens\/manage\/new-name$/);
@@ -82,6 +88,12 @@ test("leaving an unconfirmed secret asks first", async ({ page }) => {
   await expect(page.getByLabel("Token secret")).toBeVisible();
   await expect(page).toHaveURL(/\/tokens\/new$/);
 
+  // Closing the tab asks as well (the browser's own question, before the page unloads).
+  await page.close({ runBeforeUnload: true });
+  await expect.poll(() => questions).toEqual(["confirm", "confirm", "beforeunload"]);
+  expect(page.isClosed()).toBe(false);
+  await expect(page.getByLabel("Token secret")).toBeVisible();
+
   // ...and agreeing leaves.
   page.removeAllListeners("dialog");
   page.on("dialog", async (d) => {
@@ -89,6 +101,6 @@ test("leaving an unconfirmed secret asks first", async ({ page }) => {
     await d.accept();
   });
   await page.evaluate(() => history.back());
-  await expect.poll(() => questions.length).toBe(3);
+  await expect.poll(() => questions.length).toBe(4);
   await expect(page).toHaveURL(/\/tokens$/);
 });

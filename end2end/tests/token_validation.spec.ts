@@ -53,10 +53,20 @@ test("each rule shows its error in the right place", async ({ page }) => {
   await expect(page.locator("#token-privileges-error")).toBeEmpty();
   await expect(create).toBeEnabled();
 
-  // The server has the last word: a name in use (in another case) lands under the name.
+  // A name in use (in another case) is reported while typing, before Create is ever clicked.
   await name.fill("TAKEN");
-  await create.click();
   await expect(nameError).toHaveText("The name “TAKEN” is already in use.");
+  await expect(name).toHaveAttribute("aria-invalid", "true");
+  await expect(create).toBeDisabled();
+
+  // And the server has the last word: a name taken after the check still lands under the name on Create.
+  const checked = page.waitForResponse((r) => r.url().endsWith("/rpc/check_token_name"));
+  await name.fill("raced");
+  await checked;
+  await expect(create).toBeEnabled();
+  createToken(account, "raced");
+  await create.click();
+  await expect(nameError).toHaveText("The name “raced” is already in use.");
   await expect(create).toBeDisabled();
   await name.fill("not-taken");
   await expect(nameError).toBeEmpty();

@@ -76,6 +76,34 @@ async fn rule_errors_reach_the_right_field_with_a_4xx_status() {
 }
 
 #[tokio::test]
+async fn the_name_check_answers_taken_names_case_insensitively_but_lets_a_token_keep_its_own() {
+    let app = spawn_app().await;
+    let client = signed_in(&app).await;
+    client.post(app.url("/rpc/create_token")).form(&new_token("deploy")).send().await.unwrap();
+    let check = |fields: Vec<(&'static str, &'static str)>| {
+        let request = client.post(app.url("/rpc/check_token_name")).form(&fields);
+        async move { request.send().await.unwrap() }
+    };
+
+    assert_eq!(check(vec![("name", "backup")]).await.status(), 200, "a free name");
+    let taken = check(vec![("name", "Deploy")]).await;
+    assert_eq!(taken.status(), 409);
+    let error: Value = taken.json().await.unwrap();
+    assert_eq!(error["Conflict"]["field"], "name");
+    assert_eq!(error["Conflict"]["message"], "The name “Deploy” is already in use.");
+
+    let own = check(vec![("name", "DEPLOY"), ("current", "deploy")]).await;
+    assert_eq!(own.status(), 200, "renaming a token to its own name in other case is allowed");
+    let other = check(vec![("name", "deploy"), ("current", "backup")]).await;
+    assert_eq!(other.status(), 409, "another token's name stays taken when renaming");
+    let bad = check(vec![("name", "bad name")]).await;
+    assert_eq!(bad.status(), 422, "a malformed name is a rule error, not a lookup");
+
+    let nobody = app.client().post(app.url("/rpc/check_token_name")).form(&[("name", "deploy")]).send().await.unwrap();
+    assert_eq!(nobody.status(), 401, "names are not revealed to strangers");
+}
+
+#[tokio::test]
 async fn token_functions_need_a_session() {
     let app = spawn_app().await;
     let response = app.client().post(app.url("/rpc/create_token")).form(&new_token("x")).send().await.unwrap();

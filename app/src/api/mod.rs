@@ -18,9 +18,9 @@ pub use accounts::{
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, load_audit};
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};
 pub use tokens::{
-    CreateToken, GetToken, IssuedToken, ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken,
-    PAGE_SIZES, PrivilegeOption, RenameToken, RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage,
-    TokenQuery, TokenRow, TokenSort, TokenTable, TokenView, UpdateToken, create_token, get_token, list_tokens,
-    load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens, revoke_tokens, rotate_token,
-    update_token,
+    CheckTokenName, CreateToken, GetToken, IssuedToken, ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable,
+    NewToken, PAGE_SIZES, PrivilegeOption, RenameToken, RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions,
+    TokenPage, TokenQuery, TokenRow, TokenSort, TokenTable, TokenView, UpdateToken, check_token_name, create_token,
+    get_token, list_tokens, load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens,
+    revoke_tokens, rotate_token, update_token,
 };

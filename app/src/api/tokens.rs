@@ -110,6 +110,13 @@ pub async fn load_token_form() -> Result<TokenFormOptions, AppError> {
     crate::services::tokens::form_options(&state, &caller).await
 }
 
+/// `Ok` when `name` is free for a new token (or for renaming `current`); the name field's "already in use".
+#[server(prefix = "/rpc", endpoint = "check_token_name")]
+pub async fn check_token_name(name: String, current: Option<String>) -> Result<(), AppError> {
+    let (state, caller) = super::context::token_caller().await?;
+    crate::services::tokens::check_name_free(&state, &caller, &name, current.as_deref()).await
+}
+
 #[server(prefix = "/rpc", endpoint = "list_tokens")]
 pub async fn list_tokens(query: TokenQuery) -> Result<TokenPage, AppError> {
     let (state, caller) = super::context::token_caller().await?;

@@ -268,6 +268,24 @@ pub async fn list(state: &AppState, caller: &Caller, query: &TokenQuery) -> Resu
     Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })
 }
 
+/// Whether `name` is free for a new token, or for renaming the token now called `current` (which may take its
+/// own name in another case): the forms ask while the name is typed, so "already in use" shows before submitting.
+/// Creating and renaming still rely on the unique index, which settles any race with a token created meanwhile.
+pub async fn check_name_free(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    current: Option<&str>,
+) -> Result<(), AppError> {
+    caller.authorise()?;
+    let name = TokenName::parse(name).map_err(|e| AppError::invalid("name", e))?;
+    let taken = tokens::find_by_name(&state.db, caller.account.id, name.as_str())
+        .await
+        .map_err(internal("reading a token"))?
+        .is_some_and(|token| current.is_none_or(|current| !current.eq_ignore_ascii_case(&token.name)));
+    if taken { Err(name_in_use(name.as_str())) } else { Ok(()) }
+}
+
 pub async fn get(state: &AppState, caller: &Caller, name: &str) -> Result<TokenView, AppError> {
     caller.authorise()?;
     Ok(view(&find(state, caller, name).await?))

@@ -106,6 +106,22 @@ pub fn DatePicker(
         }
     };
 
+    // A press anywhere outside the picker closes the calendar, leaving focus where the press put it.
+    let picker = NodeRef::<html::Div>::new();
+    let outside_press = window_event_listener(leptos::ev::pointerdown, move |ev| {
+        if !open.get_untracked() {
+            return;
+        }
+        use leptos::wasm_bindgen::JsCast;
+        let target = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::Node>().ok());
+        if let Some(picker) = picker.get_untracked()
+            && !picker.contains(target.as_ref())
+        {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || outside_press.remove());
+
     // After the focused day changes (or the calendar opens), move keyboard focus onto it.
     Effect::new(move |_| {
         let day = focused.get();
@@ -150,7 +166,7 @@ pub fn DatePicker(
     let today = move || min.get();
 
     view! {
-        <div class="date-picker">
+        <div class="date-picker" node_ref=picker>
             <div class="date-input">
                 <input
                     id=id.clone()

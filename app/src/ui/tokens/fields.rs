@@ -2,11 +2,15 @@
 //! errors, privilege checkboxes with warnings. Each validates with the same domain rules the server applies.
 
 use crate::{
-    api::PrivilegeOption,
+    api::{PrivilegeOption, check_token_name},
     domain::{IpAllowlist, NAME_MAX_LEN, TokenName},
+    ui::browser,
 };
 use leptos::prelude::*;
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, time::Duration};
+
+/// How long typing pauses before the server is asked whether the name is taken.
+const NAME_CHECK_DELAY: Duration = Duration::from_millis(300);
 
 /// The rule a name breaks, if any.
 pub fn name_problem(name: &str) -> Option<String> {
@@ -27,8 +31,31 @@ pub fn NameField(
     value: RwSignal<String>,
     /// An error from the server for this field (e.g. "already in use"); cleared when the name changes.
     server_error: RwSignal<Option<String>>,
+    /// When renaming: the token's name now, which it may keep.
+    #[prop(optional, into)]
+    current: Option<String>,
 ) -> impl IntoView {
     let touched = RwSignal::new(false);
+    // Ask the server whether a well-formed name is taken once typing pauses; an answer for a name that has
+    // been changed since is dropped.
+    let current = StoredValue::new(current);
+    Effect::new(move |_| {
+        let name = value.get();
+        let unchanged = current.with_value(|c| c.as_deref() == Some(name.as_str()));
+        if unchanged || name_problem(&name).is_some() {
+            return;
+        }
+        browser::debounce("token-name-check", NAME_CHECK_DELAY, move || {
+            leptos::task::spawn_local(async move {
+                let Err(err) = check_token_name(name.clone(), current.get_value()).await else { return };
+                if value.get_untracked() == name
+                    && let Some(message) = err.for_field("name")
+                {
+                    server_error.set(Some(message));
+                }
+            });
+        });
+    });
     let error = move || {
         server_error
             .get()

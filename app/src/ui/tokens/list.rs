@@ -154,8 +154,20 @@ pub fn TokensPage() -> impl IntoView {
         }
     });
 
+    // A new search starts a new selection: boxes ticked among earlier results would otherwise be revoked along
+    // with rows no longer on screen.
+    Effect::new(move |previous: Option<String>| {
+        let search = query.get().search;
+        if previous.is_some_and(|previous| previous != search) {
+            selected.set(BTreeSet::new());
+        }
+        search
+    });
+
     let ask_revoke = move |names: Vec<String>| {
-        let everything = total.get_untracked() > 1 && names.len() as u64 == total.get_untracked();
+        // `total` counts the tokens matching the search; only without one is it every token of the account.
+        let unfiltered = query.get_untracked().search.is_empty();
+        let everything = unfiltered && total.get_untracked() > 1 && names.len() as u64 == total.get_untracked();
         revoke_everything.set(everything);
         to_revoke.set(names);
         confirm_open.set(true);

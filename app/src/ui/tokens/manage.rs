@@ -170,9 +170,9 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
                 }
             }>
                 <h2>"Name"</h2>
-                <NameField value=new_name server_error=errors.name />
+                <NameField value=new_name server_error=errors.name current=current.clone() />
                 <div class="form-actions">
-                    <button type="submit" class="button button-primary" disabled=move || name_problem(&new_name.get()).is_some() || rename.pending().get()>
+                    <button type="submit" class="button button-primary" disabled=move || name_problem(&new_name.get()).is_some() || errors.name.get().is_some() || rename.pending().get()>
                         "Rename"
                     </button>
                 </div>

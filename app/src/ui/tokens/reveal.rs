@@ -35,7 +35,8 @@ pub fn RevealSecret(
             if browser::copy(&text).await {
                 fallback.set(false);
                 copied.set(true);
-                browser::after(Duration::from_secs(2), move || copied.set(false));
+                // Keyed, so copying again restarts the two seconds instead of being cut short by the first timer.
+                browser::debounce("token-copied", Duration::from_secs(2), move || copied.set(false));
             } else {
                 fallback.set(true);
                 browser::focus("#token-secret");
