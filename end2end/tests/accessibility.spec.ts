@@ -17,9 +17,26 @@ for (const colorScheme of ["light", "dark"] as const) {
       createToken(account, "gone");
       setExpiry(account, "soon", new Date(Date.now() + 3 * 3600 * 1000));
       setExpiry(account, "gone", new Date(Date.now() - 86400 * 1000));
+      const empty = newAccount(`axe-empty-${colorScheme}`);
+      await signIn(page, empty, PASSWORD);
+      await expect(page.getByText("No API tokens yet")).toBeVisible();
+      await expectAccessible(page, "tokens list, empty");
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await expect(page).toHaveURL(/\/login/);
+
       await signIn(page, account, PASSWORD);
       await expect(page.locator("tbody tr")).toHaveCount(3);
       await expectAccessible(page, "tokens list");
+
+      await page.locator("tr", { hasText: "plain" }).getByRole("button", { name: "Revoke" }).click();
+      await expect(page.getByRole("dialog", { name: "Revoke API token “plain”?" })).toBeVisible();
+      await expectAccessible(page, "revoke confirmation");
+      await page.keyboard.press("Escape");
+      await expect(page.getByRole("dialog")).toBeHidden();
+
+      await page.getByLabel("Search tokens by name").fill("zzz");
+      await expect(page.getByRole("heading", { name: "No tokens match “zzz”" })).toBeVisible();
+      await expectAccessible(page, "tokens list, no match");
 
       await page.goto("/tokens/new");
       await waitForHydration(page);
@@ -38,6 +55,10 @@ for (const colorScheme of ["light", "dark"] as const) {
       await waitForHydration(page);
       await expect(page.getByRole("heading", { name: "Manage “plain”" })).toBeVisible();
       await expectAccessible(page, "manage");
+      await page.getByRole("button", { name: "Rotate…" }).click();
+      await expect(page.getByRole("dialog", { name: "Rotate “plain”?" })).toBeVisible();
+      await expectAccessible(page, "rotate confirmation");
+      await page.keyboard.press("Escape");
 
       for (const [path, label, ready] of [
         ["/accounts", "accounts", "tbody tr"],
@@ -68,7 +89,19 @@ test("usable at 360 px wide", async ({ page }) => {
   await waitForHydration(page);
   const formOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(formOverflow).toBeLessThanOrEqual(0);
-  for (const path of ["/accounts", "/audit", "/privileges", "/account"]) {
+  await page.getByRole("button", { name: "Choose date" }).click();
+  const calendar = await page.getByRole("dialog").boundingBox();
+  expect(calendar!.x, "the open calendar fits the screen").toBeGreaterThanOrEqual(0);
+  expect(calendar!.x + calendar!.width).toBeLessThanOrEqual(360);
+  await page.keyboard.press("Escape");
+  await page.getByRole("textbox", { name: "Name" }).fill("narrow-reveal");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  await expect(page.getByLabel("Token secret")).toBeVisible();
+  const copy = await page.getByRole("button", { name: "Copy" }).boundingBox();
+  expect(copy!.x + copy!.width, "the Copy button stays on screen beside the secret").toBeLessThanOrEqual(360);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+  await page.getByRole("button", { name: "Yes, I saved my token" }).click();
+  for (const path of ["/tokens/manage/phone-token", "/accounts", "/audit", "/privileges", "/account"]) {
     await page.goto(path);
     await waitForHydration(page);
     const pageOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
