@@ -48,6 +48,26 @@ export function createToken(account: string, name: string, extra: string[] = [])
   return tessera(["token", "create", "--account", account, "--name", name, ...privileges, ...extra]).trim();
 }
 
+/** Signs a fresh account with sixty tokens in and waits for the first page of its list. */
+export async function openSixtyTokenList(page: Page, prefix: string) {
+  const account = newAccount(prefix);
+  createSixtyTokens(account);
+  await signIn(page, account, PASSWORD);
+  const range = page.locator(".range");
+  const rows = page.locator("tbody tr");
+  await expect(range).toHaveText("1–20 of 60");
+  await expect(rows).toHaveCount(20);
+  return { range, rows };
+}
+
+/** The long list of the list journeys: deploy-00, deploy-03, … (20 of them) and worker_01, worker_02, … (40). */
+function createSixtyTokens(account: string) {
+  for (let i = 0; i < 60; i++) {
+    const name = i % 3 === 0 ? `deploy-${String(i).padStart(2, "0")}` : `worker_${String(i).padStart(2, "0")}`;
+    tessera(["token", "create", "--account", account, "--name", name, "--privilege", "list-accts"]);
+  }
+}
+
 /** Sets a token's expiry directly in the store (the rules forbid past expiries, but time passes). */
 export function setExpiry(account: string, token: string, at: Date) {
   const url = process.env.DATABASE_URL ?? "";
