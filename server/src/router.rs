@@ -19,18 +19,30 @@ use axum::{
     routing::get,
 };
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use sea_orm::ConnectionTrait;
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 use tower_http::{
     compression::CompressionLayer,
     set_header::SetResponseHeaderLayer,
     trace::{DefaultOnResponse, OnResponse, TraceLayer},
 };
 
+/// The app's page routes, listed once per process. Listing renders the app with resource loading switched off
+/// for the whole process (Leptos's `SuppressResourceLoad` is one global flag), so a page rendered on another
+/// thread meanwhile waits forever for its resources. With several servers in one process (the tests), about one
+/// run in fifty hung that way on `/login` or a 404 page. Listed once, before any server exists, it cannot overlap.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Builds the whole application for `state`. Tests call this too.
 pub fn app(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     Router::new()
