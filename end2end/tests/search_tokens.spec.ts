@@ -19,3 +19,44 @@ test("search narrows a 60-token list as you type", async ({ page }) => {
   await expect(range).toHaveText("1–20 of 60");
   await expect(search).toHaveValue("");
 });
+
+test("a slow answer to an earlier search never replaces the newer one", async ({ page }) => {
+  const { range, rows } = await openSixtyTokenList(page, "stale");
+  // Every count the list shows from here on.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seen: string[] }).seen = seen;
+    const counter = document.querySelector(".range")!;
+    new MutationObserver(() => seen.push(counter.textContent ?? "")).observe(counter, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+    });
+  });
+  // Hold the server's answer for "dep" back until the newer search has been typed.
+  let releaseSlow: () => void = () => {};
+  const slowHeld = new Promise<void>((resolve) => (releaseSlow = resolve));
+  let slowSent = false;
+  await page.route("**/rpc/token_table", async (route) => {
+    if (new URLSearchParams(route.request().postData() ?? "").get("query[search]") === "dep") {
+      slowSent = true;
+      await slowHeld;
+    }
+    await route.continue();
+  });
+
+  const search = page.getByRole("searchbox", { name: "Search tokens by name" });
+  await search.fill("dep");
+  await expect.poll(() => slowSent).toBe(true);
+  await search.fill("deploy-1");
+  await expect(page).toHaveURL(/q=deploy-1/);
+  releaseSlow();
+
+  await expect(range).toHaveText("1–3 of 3");
+  await expect(rows).toHaveCount(3);
+  await page.waitForTimeout(500);
+  const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+  expect(seen, "the answer for the older search is never shown").not.toContain("1–20 of 20");
+  await expect(range).toHaveText("1–3 of 3");
+  await expect(search).toHaveValue("deploy-1");
+});
