@@ -12,6 +12,7 @@ mod pager;
 mod password;
 mod toast;
 mod tokens;
+mod url_query;
 
 use crate::{
     api::{AccountView, Login, Logout, current_account},
@@ -93,15 +94,4 @@ pub fn App() -> impl IntoView {
             <toast::ToastRegion />
         </Router>
     }
-}
-
-/// Percent-encodes a value for a URL query (people type anything into a search box).
-pub(crate) fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -7,7 +7,12 @@ use crate::{
         AccountQuery, AccountSummary, AccountsScreen, AdminRights, PAGE_SIZES, delete_account, load_accounts,
         suspend_account,
     },
-    ui::{browser, dialog::ConfirmDialog, encode, pager::TableFooter, toast::use_toasts},
+    ui::{
+        dialog::ConfirmDialog,
+        pager::TableFooter,
+        toast::use_toasts,
+        url_query::{query_href, unless_default, url_text_filter},
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,23 +21,17 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_query_map},
 };
-use std::time::Duration;
-
-const SEARCH_DELAY: Duration = Duration::from_millis(250);
 
 fn href(query: &AccountQuery) -> String {
     let defaults = AccountQuery::default();
-    let mut parts = Vec::new();
-    if !query.search.is_empty() {
-        parts.push(format!("q={}", encode(&query.search)));
-    }
-    if query.page != 1 {
-        parts.push(format!("page={}", query.page));
-    }
-    if query.per_page != defaults.per_page {
-        parts.push(format!("per_page={}", query.per_page));
-    }
-    if parts.is_empty() { "/accounts".into() } else { format!("/accounts?{}", parts.join("&")) }
+    query_href(
+        "/accounts",
+        &[
+            ("q", query.search.clone()),
+            ("page", unless_default(query.page, 1)),
+            ("per_page", unless_default(query.per_page, defaults.per_page)),
+        ],
+    )
 }
 
 #[component]
@@ -57,22 +56,16 @@ pub fn AccountsPage() -> impl IntoView {
     let go = StoredValue::new(move |q: AccountQuery, replace: bool| {
         navigate(&href(&q), NavigateOptions { replace, scroll: false, ..Default::default() })
     });
-    let search = RwSignal::new(query.get_untracked().search);
-    let on_search = move |ev: leptos::ev::Event| {
-        let text = event_target_value(&ev);
-        search.set(text.clone());
-        browser::debounce("account-search", SEARCH_DELAY, move || {
+    let (search, on_search) = url_text_filter(
+        "account-search",
+        query,
+        |q| q.search.clone(),
+        move |text| {
             let replace = !query.get_untracked().search.is_empty();
-            let q = AccountQuery { search: text.clone(), page: 1, ..query.get_untracked() };
+            let q = AccountQuery { search: text, page: 1, ..query.get_untracked() };
             go.with_value(|go| go(q, replace));
-        });
-    };
-    Effect::new(move |_| {
-        let from_url = query.get().search;
-        if from_url != search.get_untracked() {
-            search.set(from_url);
-        }
-    });
+        },
+    );
 
     let toasts = use_toasts();
     let suspend = Action::new(|(name, on): &(String, bool)| {

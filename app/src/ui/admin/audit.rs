@@ -4,7 +4,10 @@
 
 use crate::{
     api::{AuditEntry, AuditQuery, load_audit},
-    ui::{browser, encode, pager::TableFooter},
+    ui::{
+        pager::TableFooter,
+        url_query::{query_href, unless_default, url_text_filter},
+    },
 };
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -13,9 +16,7 @@ use leptos_router::{
     NavigateOptions,
     hooks::{use_navigate, use_query_map},
 };
-use std::time::Duration;
 
-const TYPING_DELAY: Duration = Duration::from_millis(250);
 const PER_PAGE: [u64; 4] = [20, 50, 100, 200];
 
 /// The action filters on offer: (prefix, label).
@@ -30,25 +31,20 @@ const ACTIONS: &[(&str, &str)] = &[
 ];
 
 fn href(q: &AuditQuery) -> String {
-    let defaults = AuditQuery::default();
-    let mut parts = Vec::new();
-    for (key, value) in [("q", &q.search), ("actor", &q.actor), ("action", &q.action), ("target", &q.target)] {
-        if !value.is_empty() {
-            parts.push(format!("{key}={}", encode(value)));
-        }
-    }
-    for (key, date) in [("since", q.since), ("until", q.until)] {
-        if let Some(date) = date {
-            parts.push(format!("{key}={date}"));
-        }
-    }
-    if q.page != 1 {
-        parts.push(format!("page={}", q.page));
-    }
-    if q.per_page != defaults.per_page {
-        parts.push(format!("per_page={}", q.per_page));
-    }
-    if parts.is_empty() { "/audit".into() } else { format!("/audit?{}", parts.join("&")) }
+    let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    query_href(
+        "/audit",
+        &[
+            ("q", q.search.clone()),
+            ("actor", q.actor.clone()),
+            ("action", q.action.clone()),
+            ("target", q.target.clone()),
+            ("since", date(q.since)),
+            ("until", date(q.until)),
+            ("page", unless_default(q.page, 1)),
+            ("per_page", unless_default(q.per_page, AuditQuery::default().per_page)),
+        ],
+    )
 }
 
 fn date(raw: Option<String>) -> Option<NaiveDate> {
@@ -88,24 +84,12 @@ pub fn AuditPage() -> impl IntoView {
     };
 
     // Text filters: typed text shows at once; the log follows after a pause in typing.
-    let text_filter = move |key: &'static str, pick: fn(&AuditQuery) -> String, put: fn(&mut AuditQuery, String)| {
-        let value = RwSignal::new(pick(&query.get_untracked()));
-        Effect::new(move |_| {
-            let from_url = pick(&query.get());
-            if from_url != value.get_untracked() {
-                value.set(from_url);
-            }
-        });
-        let on_input = move |ev: leptos::ev::Event| {
-            let text = event_target_value(&ev);
-            value.set(text.clone());
-            browser::debounce(key, TYPING_DELAY, move || set(&|q| put(q, text.clone()), true));
-        };
-        (value, on_input)
-    };
-    let (search, on_search) = text_filter("audit-search", |q| q.search.clone(), |q, v| q.search = v);
-    let (actor, on_actor) = text_filter("audit-actor", |q| q.actor.clone(), |q, v| q.actor = v);
-    let (target, on_target) = text_filter("audit-target", |q| q.target.clone(), |q, v| q.target = v);
+    let (search, on_search) =
+        url_text_filter("audit-search", query, |q| q.search.clone(), move |v| set(&|q| q.search = v.clone(), true));
+    let (actor, on_actor) =
+        url_text_filter("audit-actor", query, |q| q.actor.clone(), move |v| set(&|q| q.actor = v.clone(), true));
+    let (target, on_target) =
+        url_text_filter("audit-target", query, |q| q.target.clone(), move |v| set(&|q| q.target = v.clone(), true));
 
     view! {
         <Title text="Audit log" />

@@ -8,7 +8,12 @@ use crate::{
         PAGE_SIZES, TokenQuery, TokenRow, TokenSort, TokenTable, load_token_table, revoke_all_tokens, revoke_tokens,
     },
     domain::ExpiryStatus,
-    ui::{browser, dialog::ConfirmDialog, encode, pager::TableFooter, toast::use_toasts},
+    ui::{
+        dialog::ConfirmDialog,
+        pager::TableFooter,
+        toast::use_toasts,
+        url_query::{query_href, unless_default, url_text_filter},
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,9 +22,7 @@ use leptos_router::{
     components::A,
     hooks::{use_navigate, use_query_map},
 };
-use std::{collections::BTreeSet, time::Duration};
-
-const SEARCH_DELAY: Duration = Duration::from_millis(250);
+use std::collections::BTreeSet;
 
 fn sort_key(sort: TokenSort) -> &'static str {
     match sort {
@@ -39,21 +42,21 @@ fn parse_sort(key: &str) -> Option<TokenSort> {
 /// The address of the list showing `query`; defaults are left out.
 fn href(query: &TokenQuery) -> String {
     let defaults = TokenQuery::default();
-    let mut parts = Vec::new();
-    if !query.search.is_empty() {
-        parts.push(format!("q={}", encode(&query.search)));
-    }
-    if query.sort != defaults.sort || query.descending != defaults.descending {
-        parts.push(format!("sort={}", sort_key(query.sort)));
-        parts.push(format!("dir={}", if query.descending { "desc" } else { "asc" }));
-    }
-    if query.page != 1 {
-        parts.push(format!("page={}", query.page));
-    }
-    if query.per_page != defaults.per_page {
-        parts.push(format!("per_page={}", query.per_page));
-    }
-    if parts.is_empty() { "/tokens".into() } else { format!("/tokens?{}", parts.join("&")) }
+    let sorted = query.sort != defaults.sort || query.descending != defaults.descending;
+    let (sort, dir) = match sorted {
+        true => (sort_key(query.sort).to_owned(), if query.descending { "desc" } else { "asc" }.to_owned()),
+        false => (String::new(), String::new()),
+    };
+    query_href(
+        "/tokens",
+        &[
+            ("q", query.search.clone()),
+            ("sort", sort),
+            ("dir", dir),
+            ("page", unless_default(query.page, 1)),
+            ("per_page", unless_default(query.per_page, defaults.per_page)),
+        ],
+    )
 }
 
 #[component]
@@ -95,11 +98,11 @@ pub fn TokensPage() -> impl IntoView {
     };
 
     // The search box: typed text shows at once; the list follows after a pause in typing.
-    let search = RwSignal::new(query.get_untracked().search);
-    let on_search = move |ev: leptos::ev::Event| {
-        let text = event_target_value(&ev);
-        search.set(text.clone());
-        browser::debounce("token-search", SEARCH_DELAY, move || {
+    let (search, on_search) = url_text_filter(
+        "token-search",
+        query,
+        |q| q.search.clone(),
+        move |text| {
             let first_keystroke = query.get_untracked().search.is_empty();
             update(
                 &|q| {
@@ -108,15 +111,8 @@ pub fn TokensPage() -> impl IntoView {
                 },
                 !first_keystroke,
             );
-        });
-    };
-    // Back/forward: the box follows the URL.
-    Effect::new(move |_| {
-        let from_url = query.get().search;
-        if from_url != search.get_untracked() {
-            search.set(from_url);
-        }
-    });
+        },
+    );
 
     let selected: RwSignal<BTreeSet<String>> = RwSignal::new(BTreeSet::new());
     let toasts = use_toasts();
