@@ -43,9 +43,10 @@ fn parse_sort(key: &str) -> Option<TokenSort> {
 fn href(query: &TokenQuery) -> String {
     let defaults = TokenQuery::default();
     let sorted = query.sort != defaults.sort || query.descending != defaults.descending;
-    let (sort, dir) = match sorted {
-        true => (sort_key(query.sort).to_owned(), if query.descending { "desc" } else { "asc" }.to_owned()),
-        false => (String::new(), String::new()),
+    let (sort, dir) = if sorted {
+        (sort_key(query.sort).to_owned(), if query.descending { "desc" } else { "asc" }.to_owned())
+    } else {
+        (String::new(), String::new())
     };
     query_href(
         "/tokens",
