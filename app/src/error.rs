@@ -24,6 +24,9 @@ pub enum AppError {
     /// Signed in, but without the privilege the action needs.
     #[error("This needs the “{0}” privilege.")]
     Forbidden(String),
+    /// Through an API token, an act on a token that reaches further than the calling one (no escalation).
+    #[error("{0}")]
+    BeyondCallingToken(String),
     /// A value broke a rule; `field` names the form field it belongs to.
     #[error("{message}")]
     Invalid { field: String, message: String },
@@ -66,7 +69,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidCredentials | Self::Unauthenticated => 401,
-            Self::Forbidden(_) | Self::AccountSuspended => 403,
+            Self::Forbidden(_) | Self::BeyondCallingToken(_) | Self::AccountSuspended => 403,
             Self::NotFound => 404,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,

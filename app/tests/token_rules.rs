@@ -383,6 +383,7 @@ async fn a_token_cannot_mint_more_than_it_holds() {
     let parent_expiry = Utc.with_ymd_and_hms(2027, 1, 31, 22, 59, 59).unwrap();
     let through_token = Caller {
         via: Via::Token(TokenGrant {
+            id: 0,
             name: "ci".into(),
             privileges: ["manage-api-tokens".to_owned(), "list-accts".to_owned()].into(),
             expires_at: Some(parent_expiry),

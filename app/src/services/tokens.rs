@@ -28,6 +28,8 @@ pub const MAX_GRACE_MINUTES: u32 = 24 * 60;
 /// The token a request came through, with what it may pass on: tokens it creates or edits stay within these.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
+    /// The calling token's row id: a token may always act on itself.
+    pub id: i64,
     pub name: String,
     /// Effective privileges: the token's own set intersected with the owner's current set.
     pub privileges: BTreeSet<String>,
@@ -88,6 +90,50 @@ impl Caller {
             Via::Token(grant) => grant.privileges.contains(ALL) || grant.privileges.contains(MANAGE_TOKENS),
         };
         if allowed { Ok(()) } else { Err(AppError::Forbidden(MANAGE_TOKENS.into())) }
+    }
+
+    /// Through a token, refuses to act on another token that reaches further than the calling one: more
+    /// privileges, more addresses or a longer life (SPEC §2 "No escalation"; issue 11). Otherwise a narrow token
+    /// could rotate a broad one and walk away with its secret. Sessions and the CLI act as the owner and pass.
+    fn ensure_within_grant(&self, target: &Token, now: DateTime<Utc>, reviving: bool) -> Result<(), AppError> {
+        let Some(grant) = self.grant() else { return Ok(()) };
+        if grant.id == target.id {
+            return Ok(());
+        }
+        let beyond = |why: String| {
+            AppError::BeyondCallingToken(format!(
+                "The token “{}” reaches beyond the token you are using ({why}); sign in or use a broader token.",
+                target.name
+            ))
+        };
+        if !grant.privileges.contains(ALL) {
+            let own = PrivilegeSet::from_storage(&target.privileges);
+            if own.grants(ALL) {
+                return Err(beyond(format!("it holds “{ALL}”, yours does not")));
+            }
+            let effective = super::verify::effective_privileges(&target.privileges, &self.account.privileges);
+            if let Some(extra) = effective.iter().find(|p| !grant.privileges.contains(*p)) {
+                return Err(beyond(format!("it holds “{extra}”, yours does not")));
+            }
+        }
+        if !IpAllowlist::from_storage(&target.allowlist).is_within(&grant.allowlist) {
+            return Err(beyond("it may be used from addresses yours may not".to_owned()));
+        }
+        if let Some(limit) = grant.expires_at {
+            match target.expires_at {
+                None => return Err(beyond("it never expires, yours does".to_owned())),
+                Some(at) if at > limit => return Err(beyond("it outlives yours".to_owned())),
+                Some(_) => {}
+            }
+        }
+        if reviving && target.expires_at.is_some_and(|at| at <= now) {
+            return Err(AppError::BeyondCallingToken(format!(
+                "The token “{}” has expired and cannot be revived through another token: revoke it and create a \
+                 new one, or sign in to rotate it.",
+                target.name
+            )));
+        }
+        Ok(())
     }
 
     fn event<'a>(&'a self, action: &'a str, target: &'a str) -> NewEvent<'a> {
@@ -194,6 +240,24 @@ async fn find(state: &AppState, caller: &Caller, name: &str) -> Result<Token, Ap
         .ok_or(AppError::NotFound)
 }
 
+/// [`Caller::ensure_within_grant`], with a refusal recorded in the audit log under `action`.
+async fn ensure_within_grant(
+    state: &AppState,
+    caller: &Caller,
+    target: &Token,
+    action: &str,
+    reviving: bool,
+) -> Result<(), AppError> {
+    let refusal = match caller.ensure_within_grant(target, state.clock.now(), reviving) {
+        Ok(()) => return Ok(()),
+        Err(refusal) => refusal,
+    };
+    let event = NewEvent { outcome: Outcome::Refused, ..caller.event(action, &target.name) };
+    record(state, event).await?;
+    tracing::warn!(account = %caller.account.username, token = %target.name, action, "refused: beyond the calling token");
+    Err(refusal)
+}
+
 async fn record(state: &AppState, event: NewEvent<'_>) -> Result<(), AppError> {
     audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording an audit event"))
 }
@@ -295,6 +359,7 @@ pub async fn rename(state: &AppState, caller: &Caller, name: &str, new_name: &st
     caller.authorise()?;
     let new_name = TokenName::parse(new_name).map_err(|e| AppError::invalid("name", e))?;
     let token = find(state, caller, name).await?;
+    ensure_within_grant(state, caller, &token, "token.rename", false).await?;
     let old_name = token.name.clone();
     let mut changes = token.into_active_model();
     changes.name = Set(new_name.as_str().to_owned());
@@ -323,6 +388,7 @@ pub async fn update(
         None => None,
     };
     let token = find(state, caller, name).await?;
+    ensure_within_grant(state, caller, &token, "token.update", false).await?;
     let mut changes = token.into_active_model();
     if let Some(allowlist) = allowlist {
         changes.allowlist = Set(allowlist.to_storage());
@@ -348,6 +414,7 @@ pub async fn rotate(
     }
     let new_expiry = expires.map(|raw| parse_expiry(state, caller, raw)).transpose()?;
     let token = find(state, caller, name).await?;
+    ensure_within_grant(state, caller, &token, "token.rotate", true).await?;
     let now = state.clock.now();
     let secret = TokenSecret::generate();
     let old_hash = token.secret_hash.clone();

@@ -125,6 +125,7 @@ impl Verified {
         Caller {
             account: Account::clone(&self.account),
             via: Via::Token(TokenGrant {
+                id: self.token.id,
                 name: self.token.name.clone(),
                 privileges: BTreeSet::clone(&self.privileges),
                 expires_at: self.token.expires_at,
