@@ -21,6 +21,16 @@ pub enum AppError {
     /// The right password for a suspended account.
     #[error("This account is suspended. Contact your administrator.")]
     AccountSuspended,
+    /// Too many failed sign-ins for this account name: locked for a while. Said alike for every name, so it
+    /// does not tell whether the account exists.
+    #[error(
+        "Too many failed sign-ins: this account is locked for {minutes} more minute(s). Try again later or ask \
+         an administrator to unlock it."
+    )]
+    AccountLocked { minutes: u64 },
+    /// Too many failed sign-ins from this address: it must wait (429 with `Retry-After`).
+    #[error("Too many failed sign-ins from your address. Try again in {} minute(s).", retry_after_seconds.div_ceil(60))]
+    TooManyAttempts { retry_after_seconds: u64 },
     /// Signed in, but without the privilege the action needs.
     #[error("This needs the “{0}” privilege.")]
     Forbidden(String),
@@ -69,7 +79,10 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidCredentials | Self::Unauthenticated => 401,
-            Self::Forbidden(_) | Self::BeyondCallingToken(_) | Self::AccountSuspended => 403,
+            Self::Forbidden(_) | Self::BeyondCallingToken(_) | Self::AccountSuspended | Self::AccountLocked { .. } => {
+                403
+            }
+            Self::TooManyAttempts { .. } => 429,
             Self::NotFound => 404,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,

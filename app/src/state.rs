@@ -2,7 +2,7 @@
 //! the session settings, the last-used recorder, the trusted proxies, the fast token reader and the metrics.
 
 use crate::{
-    domain::IpRange,
+    api::client_ip::TrustedProxies,
     services::{
         auth::SessionSettings, clock::Clock, last_used::LastUsedRecorder, metrics::Metrics, password::Passwords,
     },
@@ -23,8 +23,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Writes tokens' "last used" time and IP off the request path.
     pub last_used: LastUsedRecorder,
-    /// Peers whose `X-Forwarded-For` / `Forwarded` headers are believed (reverse proxies).
-    pub trusted_proxies: Arc<[IpRange]>,
+    /// Reverse proxies whose forwarding header is believed, and which header that is.
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// Token look-ups for verification on a SQLite file (`TokenReader::open`); `None`: through `db` (PostgreSQL).
     pub token_reader: Option<Arc<TokenReader>>,
     /// Counters for `/metrics`.

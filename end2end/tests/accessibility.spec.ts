@@ -1,6 +1,5 @@
 // axe-core on every screen, light and dark: no serious or critical violations.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, expectAccessible, newAccount, setExpiry, signIn, waitForHydration } from "./helpers";
+import { createToken, expect, expectAccessible, newAccount, PASSWORD, setExpiry, signIn, test, waitForHydration } from "./helpers";
 
 for (const colorScheme of ["light", "dark"] as const) {
   test.describe(`${colorScheme} theme`, () => {

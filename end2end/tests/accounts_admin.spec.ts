@@ -1,8 +1,8 @@
 // An admin manages accounts in the browser, and the API follows at once: create, suspend (its token is
 // refused), unsuspend, rename (the token keeps working under the new name), delete (its tokens are gone), and
 // every step shows up in the audit log.
-import { expect, test, type APIRequestContext } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn, tessera, waitForHydration } from "./helpers";
+import { type APIRequestContext } from "@playwright/test";
+import { createToken, expect, newAccount, PASSWORD, signIn, tessera, test, waitForHydration } from "./helpers";
 
 async function authStatus(request: APIRequestContext, user: string, secret: string): Promise<number> {
   const response = await request.get("/api/v1/auth?privilege=list-accts", {

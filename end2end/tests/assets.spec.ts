@@ -1,5 +1,5 @@
 // The release binary serves the app it embeds: the WASM and JS named in the page, the CSS, the favicon.
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./helpers";
 
 test("the page's script, WASM, stylesheet and favicon are served by the binary", async ({ request }) => {
   const html = await (await request.get("/login")).text();

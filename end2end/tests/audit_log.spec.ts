@@ -1,7 +1,6 @@
 // The audit log: failed and successful sign-ins appear; filters and live search narrow the list and live in
 // the URL; an account that is not an administrator sees only the events by or about itself.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, newAccount, signIn, tessera, waitForHydration } from "./helpers";
+import { expect, newAccount, PASSWORD, signIn, tessera, test, waitForHydration } from "./helpers";
 
 test("sign-ins appear and filters narrow the log", async ({ page }) => {
   const admin = newAccount("audit-admin");

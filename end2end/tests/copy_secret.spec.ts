@@ -1,7 +1,7 @@
 // Journey: copy a new token's secret; "Copied" shows for two seconds, and copying again restarts them.
 // The page's clock is Playwright's, so the two seconds are checked exactly, without waiting for them.
-import { expect, test, type Page } from "@playwright/test";
-import { PASSWORD, newAccount, signIn } from "./helpers";
+import { type Page } from "@playwright/test";
+import { expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test.use({ permissions: ["clipboard-read", "clipboard-write"] });
 

@@ -1,6 +1,5 @@
 // Journey: create tokens using only the keyboard, with each expiry choice, and "create another".
-import { expect, test } from "@playwright/test";
-import { PASSWORD, newAccount, signIn } from "./helpers";
+import { expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 function addDays(iso: string, days: number): string {
   const d = new Date(`${iso}T12:00:00Z`);

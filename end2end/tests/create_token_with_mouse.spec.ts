@@ -1,6 +1,5 @@
 // Journey: create a token choosing the expiry on the calendar with the mouse, copy the secret, confirm.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, newAccount, signIn } from "./helpers";
+import { expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test.use({ permissions: ["clipboard-read", "clipboard-write"] });
 

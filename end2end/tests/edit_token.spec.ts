@@ -1,6 +1,5 @@
 // Journey: edit a token's IP allowlist and privileges from its Manage page; the expiry stays read-only.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("edit a token's allowlist and privileges from its Manage page", async ({ page }) => {
   const account = newAccount("edit");

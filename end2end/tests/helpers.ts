@@ -1,5 +1,6 @@
-// Shared steps of the browser journeys.
-import { expect, type Page } from "@playwright/test";
+// Shared steps of the browser journeys, and the `test` every journey uses: it fails a journey on any browser
+// console error, uncaught page error or Content-Security-Policy violation, in any page of the journey.
+import { test as base, expect, type Page } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
@@ -9,6 +10,47 @@ export const admin = {
 };
 
 export const PASSWORD = "journey-password";
+
+/** Console errors a journey provokes on purpose, each with the reason, keyed by the running test. */
+const allowances = new Map<string, { pattern: RegExp; reason: string }[]>();
+
+/**
+ * Lets the running journey's console show errors matching `pattern`, because the journey provokes them on
+ * purpose (`reason` says how). Everything else in the console still fails the journey.
+ */
+export function allowConsoleError(pattern: RegExp, reason: string) {
+  const id = test.info().testId;
+  allowances.set(id, [...(allowances.get(id) ?? []), { pattern, reason }]);
+}
+
+/** A refused server call (4xx) that Chromium reports in the console, whatever the status. */
+export const REFUSED_CALL = /Failed to load resource: the server responded with a status of 4\d\d/;
+
+export const test = base.extend<{ consoleGuard: void }>({
+  consoleGuard: [
+    async ({ context }, use, testInfo) => {
+      const problems: string[] = [];
+      context.on("console", (message) => {
+        if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
+      });
+      context.on("weberror", (error) => problems.push(`uncaught: ${error.error().message}`));
+      // CSP violations are events, not always console lines: report each as a console error.
+      await context.addInitScript(() => {
+        document.addEventListener("securitypolicyviolation", (event) => {
+          console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+        });
+      });
+      await use();
+      const allowed = allowances.get(testInfo.testId) ?? [];
+      allowances.delete(testInfo.testId);
+      const unexpected = problems.filter((problem) => !allowed.some(({ pattern }) => pattern.test(problem)));
+      expect(unexpected, "the browser console stays clean (no error, panic or CSP report)").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
 
 /** Waits until the WASM app has hydrated (the app marks <html> when it starts). */
 export async function waitForHydration(page: Page) {

@@ -1,6 +1,5 @@
 // Journey: leave the reveal panel before confirming the secret is saved: the app and the browser ask first.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, newAccount, signIn } from "./helpers";
+import { expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("leaving an unconfirmed secret asks first", async ({ page }) => {
   const account = newAccount("leave");

@@ -1,8 +1,8 @@
 // No layout shift when data arrives: the server renders each list with its data, hydration keeps it, and
 // refetches keep the previous rows until the new ones arrive. Measured with the browser's own Layout
 // Instability API (shifts right after user input do not count, as in Core Web Vitals' CLS).
-import { expect, test, type Page } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn, waitForHydration } from "./helpers";
+import { type Page } from "@playwright/test";
+import { createToken, expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 async function layoutShift(page: Page): Promise<number> {
   return page.evaluate(

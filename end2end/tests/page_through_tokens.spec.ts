@@ -1,6 +1,5 @@
 // Journey: page through a 60-token list and change the page size; the URL keeps the page across a reload.
-import { expect, test } from "@playwright/test";
-import { openSixtyTokenList } from "./helpers";
+import { expect, openSixtyTokenList, test } from "./helpers";
 
 test("paging and page size live in the URL", async ({ page }) => {
   const { range } = await openSixtyTokenList(page, "paging");

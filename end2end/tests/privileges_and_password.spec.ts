@@ -1,7 +1,6 @@
 // An administrator defines a privilege of their own; it appears in the token form and goes when removed.
 // An account changes its own password: the current one is required, and the new one signs in.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, newAccount, signIn, waitForHydration } from "./helpers";
+import { expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 test("operator-defined privileges appear in the token form until removed", async ({ page }) => {
   const admin = newAccount("privileges");

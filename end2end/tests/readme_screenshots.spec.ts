@@ -1,8 +1,7 @@
 // The README's screenshots, taken from the real app. They are written to docs/screenshots/ when
 // TESSERA_SCREENSHOT_DIR is set (`make screenshots`), and into the test's output folder otherwise.
-import { expect, test } from "@playwright/test";
 import path from "node:path";
-import { PASSWORD, createToken, newAccount, setExpiry, signIn, tessera, waitForHydration } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, setExpiry, signIn, tessera, test, waitForHydration } from "./helpers";
 
 const target = (name: string, fallback: string) =>
   process.env.TESSERA_SCREENSHOT_DIR ? path.join(process.env.TESSERA_SCREENSHOT_DIR, name) : fallback;

@@ -1,6 +1,5 @@
 // Journey: rename a token from its Manage page; a name already in use is reported while typing.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("rename a token from its Manage page", async ({ page }) => {
   const account = newAccount("rename");

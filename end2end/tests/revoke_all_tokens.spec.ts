@@ -1,6 +1,5 @@
 // Journey: revoke every token, by selecting them all and from the gear menu's "Revoke all".
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("revoke all tokens by selecting every one, and from the gear menu", async ({ page }) => {
   const account = newAccount("revoke-all");

@@ -1,6 +1,5 @@
 // Journey: revoke one token from its row; the dialog names it and a toast confirms it.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("revoke one token from its row", async ({ page }) => {
   const account = newAccount("revoke-one");

@@ -1,7 +1,6 @@
 // Journey: narrow the list with a search, select every match, revoke them: only the matches go, never the
 // tokens the search hid; and a new search starts a new selection.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("selecting every search result revokes those tokens, not all of them", async ({ page }) => {
   const account = newAccount("revoke-search");

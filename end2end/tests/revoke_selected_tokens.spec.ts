@@ -1,6 +1,5 @@
 // Journey: tick several tokens and revoke them together; the dialog lists them.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("revoke selected tokens", async ({ page }) => {
   const account = newAccount("revoke-selected");

@@ -1,7 +1,6 @@
 // Journey: revoke a token that someone else revoked meanwhile: the failure is an error toast in the upper-right
 // corner, announced assertively, and the refreshed list shows what is really left.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn, tessera } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, tessera, test } from "./helpers";
 
 test("revoking a token revoked elsewhere meanwhile shows an error toast", async ({ page }) => {
   const account = newAccount("gone");

@@ -1,6 +1,5 @@
 // Journey: revoke a token from its Manage page: cancelling changes nothing, confirming returns to the list.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("revoke a token from its Manage page", async ({ page }) => {
   const account = newAccount("revoke-manage");

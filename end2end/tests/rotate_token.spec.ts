@@ -1,6 +1,5 @@
 // Journey: rotate a token from its Manage page and see the new secret once.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("rotate a token from its Manage page", async ({ page }) => {
   const account = newAccount("rotate");

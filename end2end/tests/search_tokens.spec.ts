@@ -1,6 +1,5 @@
 // Journey: search narrows a 60-token list as you type, across all pages; the URL keeps the search.
-import { expect, test } from "@playwright/test";
-import { openSixtyTokenList } from "./helpers";
+import { expect, openSixtyTokenList, test } from "./helpers";
 
 test("search narrows a 60-token list as you type", async ({ page }) => {
   const { range, rows } = await openSixtyTokenList(page, "search");

@@ -1,6 +1,5 @@
 // Journey: an account holder signs in (after a typo), moves around the hydrated app, and signs out.
-import { expect, test } from "@playwright/test";
-import { admin, signIn, tessera, waitForHydration } from "./helpers";
+import { admin, expect, signIn, tessera, test, waitForHydration } from "./helpers";
 
 test("a wrong password is refused with the one generic message", async ({ page }) => {
   await page.goto("/login");

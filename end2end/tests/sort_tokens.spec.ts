@@ -1,6 +1,5 @@
 // Journey: sort a 60-token list by name both ways; the URL keeps the sort and Back returns to the previous one.
-import { expect, test } from "@playwright/test";
-import { openSixtyTokenList } from "./helpers";
+import { expect, openSixtyTokenList, test } from "./helpers";
 
 test("sorting by name both ways, and Back restores the previous sort", async ({ page }) => {
   const { rows } = await openSixtyTokenList(page, "sort");

@@ -1,6 +1,5 @@
 // Journey: tokens about to expire are yellow, expired ones red, each with an explained notice icon.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, setExpiry, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, setExpiry, signIn, test } from "./helpers";
 
 test("yellow within 24 hours of expiry, red once expired, plain otherwise", async ({ page }) => {
   const account = newAccount("colours");

@@ -1,7 +1,6 @@
 // Journey: read the tokens table: dates as people write them with the exact time on hover, "Never" and "Any"
 // where nothing is set, long allowlists folded until opened, and the newest token first.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("each column shows its value the way the issue describes", async ({ page }) => {
   const account = newAccount("columns");

@@ -1,6 +1,5 @@
 // Journey: every validation error of the create form shows next to its field, and Create stays disabled.
-import { expect, test } from "@playwright/test";
-import { PASSWORD, createToken, newAccount, signIn } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("each rule shows its error in the right place", async ({ page }) => {
   const account = newAccount("rules");

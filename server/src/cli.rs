@@ -109,6 +109,11 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
             let account = accounts::set_suspended(&state, &Admin::operator(), &name, false).await?;
             Ok(format!("Unsuspended {}.\n", account.username))
         }
+        AccountCommand::Unlock { name } => Ok(if accounts::unlock(&state, &Admin::operator(), &name).await? {
+            format!("Unlocked {name}: it can sign in again.\n")
+        } else {
+            format!("{name} was not locked; its failed sign-ins are forgotten.\n")
+        }),
         AccountCommand::Rename { old, new } => {
             let account = accounts::rename(&state, &Admin::operator(), &old, &new).await?;
             Ok(format!("Renamed {old} to {}. Its tokens keep working with the new name.\n", account.username))

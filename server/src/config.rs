@@ -1,6 +1,6 @@
 //! Command-line and environment configuration.
 
-use app::{domain::IpRange, store::DEFAULT_DATABASE_URL};
+use app::{api::client_ip::ForwardedHeader, domain::IpRange, store::DEFAULT_DATABASE_URL};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
@@ -55,6 +55,20 @@ pub struct ServeArgs {
     /// client. Repeatable; the environment variable takes a comma-separated list. Other peers' headers are ignored.
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<IpRange>,
+    /// The one header trusted proxies name the client in: `x-forwarded-for` or `forwarded` (RFC 7239). The
+    /// other is ignored, so a client cannot choose its address by sending the header the proxy leaves alone.
+    #[arg(long, env = "TESSERA_FORWARDED_HEADER", default_value = "x-forwarded-for")]
+    pub forwarded_header: ForwardedHeader,
+    /// Failed sign-ins (per account name, and per client address) within the window that lock the account
+    /// name, and make the address wait (429).
+    #[arg(long, env = "TESSERA_SIGN_IN_MAX_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub sign_in_max_failures: u32,
+    /// The window, in minutes, over which failed sign-ins are counted.
+    #[arg(long, env = "TESSERA_SIGN_IN_WINDOW_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub sign_in_window_minutes: u32,
+    /// How many minutes a locked account name stays locked (an administrator can unlock it sooner).
+    #[arg(long, env = "TESSERA_SIGN_IN_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10080))]
+    pub sign_in_lockout_minutes: u32,
 }
 
 fn parse_proxy(raw: &str) -> Result<IpRange, String> {
@@ -84,6 +98,8 @@ pub enum AccountCommand {
     Suspend { name: String },
     /// Unsuspend an account.
     Unsuspend { name: String },
+    /// Lift a sign-in lock (after too many failed sign-ins) before it runs out, and forget the failures.
+    Unlock { name: String },
     /// Rename an account. Its tokens keep working; API clients send the new name.
     Rename { old: String, new: String },
     /// Delete an account and revoke every token it owns.

@@ -3,7 +3,15 @@
 use crate::{config::ServeArgs, router};
 use anyhow::Context;
 use app::{
-    services::{accounts, auth::SessionSettings, clock::SystemClock, last_used::LastUsedRecorder, password::Passwords},
+    api::client_ip::TrustedProxies,
+    services::{
+        accounts,
+        auth::SessionSettings,
+        clock::SystemClock,
+        last_used::LastUsedRecorder,
+        password::Passwords,
+        sign_in_limits::{self, SignInLimits},
+    },
     state::AppState,
     store,
 };
@@ -55,7 +63,7 @@ pub async fn state(
         time_zone,
         leptos_options: site_options(addr)?,
         last_used: LastUsedRecorder::disabled(),
-        trusted_proxies: Arc::from(Vec::new()),
+        trusted_proxies: Arc::default(),
         token_reader,
         metrics: Arc::default(),
     })
@@ -66,10 +74,15 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
         idle_timeout: chrono::Duration::minutes(i64::from(args.session_idle_minutes)),
         absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
         secure_cookie: args.secure_cookies,
+        sign_in_limits: SignInLimits {
+            max_failures: args.sign_in_max_failures,
+            window: chrono::Duration::minutes(i64::from(args.sign_in_window_minutes)),
+            lockout: chrono::Duration::minutes(i64::from(args.sign_in_lockout_minutes)),
+        },
     };
     let mut state = state(database_url, sessions, time_zone, args.addr).await?;
     state.last_used = LastUsedRecorder::spawn(state.db.clone(), Duration::from_secs(1));
-    state.trusted_proxies = Arc::from(args.trusted_proxies);
+    state.trusted_proxies = Arc::new(TrustedProxies { ranges: args.trusted_proxies, header: args.forwarded_header });
 
     let admin_password = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match accounts::bootstrap_admin(&state, admin_password).await {
@@ -83,6 +96,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     }
 
     spawn_session_sweeper(state.clone());
+    spawn_sign_in_lock_sweeper(state.clone());
 
     let listener =
         tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("listening on {}", args.addr))?;
@@ -105,6 +119,19 @@ fn spawn_session_sweeper(state: AppState) {
             let idle_cutoff = now - state.sessions.idle_timeout;
             if let Err(err) = store::sessions::delete_expired(&state.db, now, idle_cutoff).await {
                 tracing::warn!(error = %err, "could not delete ended sessions");
+            }
+        }
+    });
+}
+
+/// Ends sign-in locks that ran out (recording each end in the audit log) and prunes old failures, every minute.
+fn spawn_sign_in_lock_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(err) = sign_in_limits::sweep(&state).await {
+                tracing::warn!(error = %err, "could not end sign-in locks");
             }
         }
     });

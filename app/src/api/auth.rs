@@ -27,7 +27,16 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 
     let state = state()?;
     let ip = client_ip();
-    let (_, cookie) = auth::login(&state, &username, Password::new(password), ip.as_deref()).await?;
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    let (_, cookie) = match auth::login(&state, &username, Password::new(password), ip.as_deref()).await {
+        Ok(signed_in) => signed_in,
+        Err(err) => {
+            if let (AppError::TooManyAttempts { retry_after_seconds }, Some(response)) = (&err, response) {
+                response.insert_header(axum::http::header::RETRY_AFTER, (*retry_after_seconds).into());
+            }
+            return Err(err);
+        }
+    };
     set_cookie(&auth::set_cookie_header(&cookie, &state.sessions));
     leptos_axum::redirect("/tokens");
     Ok(())

@@ -29,10 +29,14 @@ pub fn session_cookie() -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The client's address: the socket peer.
+/// The client's address: the socket peer, or the client a trusted proxy names (as the HTTP API sees it). A
+/// trusted proxy's unreadable header counts as the proxy's own address.
 pub fn client_ip() -> Option<String> {
     let parts = use_context::<Parts>()?;
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
+    let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+    let proxies = use_context::<AppState>().map(|state| state.trusted_proxies.clone()).unwrap_or_default();
+    let ip = super::client_ip::client_ip(peer.ip(), &parts.headers, &proxies).unwrap_or(peer.ip());
+    Some(ip.to_canonical().to_string())
 }
 
 /// The signed-in account, or `Unauthenticated`.

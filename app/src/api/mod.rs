@@ -5,6 +5,8 @@ mod accounts;
 mod audit;
 mod auth;
 #[cfg(feature = "ssr")]
+pub mod client_ip;
+#[cfg(feature = "ssr")]
 pub(crate) mod context;
 mod tokens;
 

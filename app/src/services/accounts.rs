@@ -344,6 +344,16 @@ pub async fn set_suspended(state: &AppState, admin: &Admin, name: &str, suspende
     Ok(updated)
 }
 
+/// Lifts an account's sign-in lock (after too many failed sign-ins) before it runs out and forgets its failures.
+/// Answers whether it was locked.
+pub async fn unlock(state: &AppState, admin: &Admin, name: &str) -> Result<bool, AppError> {
+    admin.require(SUSPEND_ACCOUNTS)?;
+    let account = find(state, name).await?;
+    admin.may_act_on(&account)?;
+    let key = account.username.to_ascii_lowercase();
+    super::sign_in_limits::unlock(state, &key, &admin.actor).await
+}
+
 /// Renames an account. Its tokens keep working; API clients send the new name from now on.
 pub async fn rename(state: &AppState, admin: &Admin, name: &str, new_name: &str) -> Result<Account, AppError> {
     admin.require(EDIT_ACCOUNTS)?;

@@ -1,7 +1,11 @@
 //! Signing in and out of the web app: password checks, server-side sessions with idle and absolute timeouts,
 //! and the session cookie (HttpOnly, SameSite=Strict, Secure under TLS).
 
-use super::{internal, password::Password};
+use super::{
+    internal,
+    password::Password,
+    sign_in_limits::{self, SignInLimits},
+};
 use crate::{
     domain::AccountName,
     error::AppError,
@@ -9,7 +13,7 @@ use crate::{
     store::{
         accounts::{self, Account},
         audit::{self, NewEvent, Outcome},
-        sessions,
+        sessions, sign_in,
     },
 };
 use chrono::Duration;
@@ -28,11 +32,18 @@ pub struct SessionSettings {
     pub absolute_timeout: Duration,
     /// Mark the cookie `Secure` (served over TLS).
     pub secure_cookie: bool,
+    /// Failed sign-ins allowed before an account name is locked or an address must wait.
+    pub sign_in_limits: SignInLimits,
 }
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        Self { idle_timeout: Duration::minutes(30), absolute_timeout: Duration::hours(12), secure_cookie: false }
+        Self {
+            idle_timeout: Duration::minutes(30),
+            absolute_timeout: Duration::hours(12),
+            secure_cookie: false,
+            sign_in_limits: SignInLimits::default(),
+        }
     }
 }
 
@@ -43,14 +54,38 @@ const TOUCH_INTERVAL: Duration = Duration::seconds(60);
 pub struct SessionCookie(pub String);
 
 /// Checks a username and password and opens a session. Every failure answers "Invalid username or password",
-/// after the same amount of work whether or not the account exists.
+/// after the same amount of work whether or not the account exists. An address with too many recent failures
+/// is told to wait; a locked account name is refused before its password is looked at, exists or not.
 pub async fn login(
     state: &AppState,
     username: &str,
     password: Password,
     client_ip: Option<&str>,
 ) -> Result<(Account, SessionCookie), AppError> {
+    if let Some(ip) = client_ip {
+        sign_in_limits::check_address(state, ip).await?;
+    }
     let name = AccountName::parse(username).ok();
+    let key = name.as_ref().map(AccountName::key);
+    if let Some(key) = &key
+        && let Err(locked) = sign_in_limits::check_account(state, key).await
+    {
+        // Still counts against the address, so spraying locked names is throttled too.
+        sign_in::record_failure(&state.db, Some(key), client_ip, state.clock.now())
+            .await
+            .map_err(internal("recording a failed sign-in"))?;
+        let event = NewEvent {
+            actor_account_id: None,
+            actor_name: key,
+            via_token: None,
+            action: "login",
+            target: Some("locked"),
+            client_ip,
+            outcome: Outcome::Refused,
+        };
+        audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording a refused sign-in"))?;
+        return Err(locked);
+    }
     let account = match &name {
         Some(name) => accounts::find_by_name(&state.db, name.as_str())
             .await
@@ -83,9 +118,13 @@ pub async fn login(
             audit::record(&state.db, event(None, attempted, client_ip, Outcome::Failure), now)
                 .await
                 .map_err(internal("recording a failed sign-in"))?;
+            sign_in_limits::record_failure(state, key.as_deref(), client_ip).await?;
             return Err(AppError::InvalidCredentials);
         }
     };
+    if let Some(key) = &key {
+        sign_in_limits::record_success(state, key).await?;
+    }
     if account.suspended {
         audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Refused), now)
             .await

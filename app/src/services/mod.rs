@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod password;
 pub mod privileges;
 pub mod random;
+pub mod sign_in_limits;
 pub mod tokens;
 pub mod verify;
 

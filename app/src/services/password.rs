@@ -4,8 +4,14 @@
 
 use crate::store::entities::account::StoredPasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use std::{fmt, sync::Arc};
-use tokio::sync::Semaphore;
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A plaintext password on its way to be hashed or checked. No `Serialize`, and `Debug` hides it.
 pub struct Password(String);
@@ -52,19 +58,51 @@ fn argon2() -> Argon2<'static> {
 pub struct Passwords {
     permits: Arc<Semaphore>,
     dummy: Arc<StoredPasswordHash>,
+    running: Arc<Running>,
+}
+
+/// Counts the hashes running right now and the most ever at once (for `/metrics` and the tests).
+#[derive(Default)]
+struct Running {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Running {
+    /// Runs `work` holding `permit`. The permit lives in the blocking task, not in the future awaiting it: a
+    /// client that hangs up drops that future, but the hash runs to its end, and until then no other may start
+    /// in its place. So the bound holds however many clients disconnect.
+    fn run<T>(&self, permit: OwnedSemaphorePermit, work: impl FnOnce() -> T) -> T {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let result = work();
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        drop(permit);
+        result
+    }
 }
 
 impl Passwords {
     /// `max_concurrent` hashes may run at once (each takes 19 MiB); the rest wait their turn.
     pub fn new(max_concurrent: usize) -> Result<Self, PasswordError> {
         let dummy = hash_blocking(&Password::new("tessera-dummy-password".into()))?;
-        Ok(Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), dummy: Arc::new(dummy) })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            dummy: Arc::new(dummy),
+            running: Arc::default(),
+        })
+    }
+
+    /// The most hashes that have ever run at the same time.
+    pub fn peak_concurrent(&self) -> usize {
+        self.running.peak.load(Ordering::SeqCst)
     }
 
     pub async fn hash(&self, password: Password) -> Result<StoredPasswordHash, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Cancelled)?;
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| PasswordError::Cancelled)?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password)))
+        let running = self.running.clone();
+        tokio::task::spawn_blocking(move || running.run(permit, || span.in_scope(|| hash_blocking(&password))))
             .await
             .map_err(|_| PasswordError::Cancelled)?
     }
@@ -72,14 +110,16 @@ impl Passwords {
     /// Whether `password` matches `stored`. With no stored hash (unknown user) it still does the full work
     /// against a dummy hash and answers `false`.
     pub async fn verify(&self, password: Password, stored: Option<StoredPasswordHash>) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return false;
         };
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| (*self.dummy).clone());
         let span = tracing::Span::current();
+        let running = self.running.clone();
         let matched = tokio::task::spawn_blocking(move || {
-            span.in_scope(|| argon2().verify_password(password.expose(), hash.0.as_str()).is_ok())
+            running
+                .run(permit, || span.in_scope(|| argon2().verify_password(password.expose(), hash.0.as_str()).is_ok()))
         })
         .await
         .unwrap_or(false);
@@ -112,6 +152,29 @@ mod tests {
     async fn unknown_users_never_verify_even_with_the_dummy_password() {
         let passwords = Passwords::new(1).unwrap();
         assert!(!passwords.verify(Password::new("tessera-dummy-password".into()), None).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn abandoned_checks_never_run_more_hashes_at_once_than_the_bound() {
+        let passwords = Passwords::new(2).unwrap();
+        // 200 sign-ins, one a millisecond, each abandoned by its client a millisecond after it began (a client
+        // hanging up drops the request's future). A permit freed by the drop would let the next one start a
+        // hash beside the one still running.
+        let checks: Vec<_> = (0..200u64)
+            .map(|i| {
+                let passwords = passwords.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(i)).await;
+                    let check = passwords.verify(Password::new("guess".into()), None);
+                    let _ = tokio::time::timeout(std::time::Duration::from_millis(1), check).await;
+                })
+            })
+            .collect();
+        for check in checks {
+            check.await.unwrap();
+        }
+        assert!(passwords.peak_concurrent() >= 1);
+        assert!(passwords.peak_concurrent() <= 2, "{} hashes ran at once", passwords.peak_concurrent());
     }
 
     #[test]

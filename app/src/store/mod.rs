@@ -6,6 +6,7 @@ pub mod entities;
 pub mod migrations;
 pub mod privileges;
 pub mod sessions;
+pub mod sign_in;
 pub mod token_reader;
 pub mod tokens;
 mod wal_watch;

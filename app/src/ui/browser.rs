@@ -31,6 +31,12 @@ mod imp {
         TIMEOUTS.with(|t| t.borrow_mut().insert(key, timeout));
     }
 
+    /// Drops what is pending under `key`, if anything (a component going away cancels its own timers, so they
+    /// never touch its disposed signals).
+    pub fn cancel(key: &'static str) {
+        TIMEOUTS.with(|t| t.borrow_mut().remove(key));
+    }
+
     /// Runs `f` once after `delay`.
     pub fn after(delay: Duration, f: impl FnOnce() + 'static) {
         let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
@@ -149,6 +155,7 @@ mod imp {
     use std::time::Duration;
 
     pub fn debounce(_key: &'static str, _delay: Duration, _f: impl FnOnce() + 'static) {}
+    pub fn cancel(_key: &'static str) {}
     pub fn after(_delay: Duration, _f: impl FnOnce() + 'static) {}
     pub async fn copy(_text: &str) -> bool {
         false

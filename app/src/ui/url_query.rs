@@ -37,6 +37,8 @@ where
     Q: Clone + PartialEq + Send + Sync + 'static,
 {
     let value = RwSignal::new(query.with_untracked(pick));
+    // Leaving the page drops a pending commit: it would navigate back to this list.
+    on_cleanup(move || browser::cancel(key));
     Effect::new(move |_| {
         let from_url = query.with(pick);
         if from_url != value.get_untracked() {

@@ -45,7 +45,7 @@ pub async fn test_store() -> TestStore {
         time_zone: chrono_tz::Tz::Europe__Berlin,
         leptos_options: LeptosOptions::builder().output_name("tessera").build(),
         last_used: app::services::last_used::LastUsedRecorder::disabled(),
-        trusted_proxies: Arc::from(Vec::new()),
+        trusted_proxies: Arc::default(),
         token_reader: store::token_reader::TokenReader::open(&database_url).unwrap().map(Arc::new),
         metrics: Arc::default(),
     };

@@ -3,8 +3,9 @@
 //! envelope of API `F`, and counts the outcome for `/metrics`. A handler that has an `ApiCaller` has a verified
 //! token.
 
-use super::{ApiError, Flavor, client_ip::client_ip};
+use super::{ApiError, Flavor};
 use app::{
+    api::client_ip::client_ip,
     services::{
         metrics::Verification,
         verify::{self, Refusal, Verified},

@@ -3,7 +3,6 @@
 //! its own envelope; authentication is an extractor ([`caller::ApiCaller`]) so no handler can forget it.
 
 pub mod caller;
-pub mod client_ip;
 mod common;
 pub mod native;
 pub mod params;

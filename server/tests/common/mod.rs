@@ -56,7 +56,10 @@ pub async fn spawn_app_with_proxies(trusted_proxies: Vec<app::domain::IpRange>) 
         time_zone: chrono_tz::Tz::Europe__Berlin,
         leptos_options: tessera_server::serve::site_options(addr).expect("site options"),
         last_used: LastUsedRecorder::spawn(db.clone(), std::time::Duration::from_millis(50)),
-        trusted_proxies: Arc::from(trusted_proxies),
+        trusted_proxies: Arc::new(app::api::client_ip::TrustedProxies {
+            ranges: trusted_proxies,
+            ..Default::default()
+        }),
         token_reader: store::token_reader::TokenReader::open(&database_url).expect("token reader").map(Arc::new),
         metrics: Arc::default(),
     };

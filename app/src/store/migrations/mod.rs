@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_privileges_audit_subject;
 pub mod m0003_verification_generation;
+mod m0004_sign_in_throttle;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_privileges_audit_subject::Migration),
             Box::new(m0003_verification_generation::Migration),
+            Box::new(m0004_sign_in_throttle::Migration),
         ]
     }
 }

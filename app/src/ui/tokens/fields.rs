@@ -11,6 +11,7 @@ use std::{collections::BTreeSet, time::Duration};
 
 /// How long typing pauses before the server is asked whether the name is taken.
 const NAME_CHECK_DELAY: Duration = Duration::from_millis(300);
+const NAME_CHECK_KEY: &str = "token-name-check";
 
 /// The rule a name breaks, if any.
 pub fn name_problem(name: &str) -> Option<String> {
@@ -38,20 +39,23 @@ pub fn NameField(
     let touched = RwSignal::new(false);
     // Ask the server whether a well-formed name is taken once typing pauses; an answer for a name that has
     // been changed since is dropped.
+    // The check outlives the field when the page moves on (a rename navigates to the new name): the pending
+    // timer is cancelled with the field, and an answer arriving later finds its signals gone and is dropped.
     let current = StoredValue::new(current);
+    on_cleanup(|| browser::cancel(NAME_CHECK_KEY));
     Effect::new(move |_| {
         let name = value.get();
-        let unchanged = current.with_value(|c| c.as_deref() == Some(name.as_str()));
-        if unchanged || name_problem(&name).is_some() {
+        let current = current.get_value();
+        if current.as_deref() == Some(name.as_str()) || name_problem(&name).is_some() {
             return;
         }
-        browser::debounce("token-name-check", NAME_CHECK_DELAY, move || {
+        browser::debounce(NAME_CHECK_KEY, NAME_CHECK_DELAY, move || {
             leptos::task::spawn_local(async move {
-                let Err(err) = check_token_name(name.clone(), current.get_value()).await else { return };
-                if value.get_untracked() == name
+                let Err(err) = check_token_name(name.clone(), current).await else { return };
+                if value.try_get_untracked().is_some_and(|now| now == name)
                     && let Some(message) = err.for_field("name")
                 {
-                    server_error.set(Some(message));
+                    server_error.try_set(Some(message));
                 }
             });
         });

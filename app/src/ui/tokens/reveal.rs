@@ -6,6 +6,9 @@ use crate::{api::IssuedToken, ui::browser};
 use leptos::prelude::*;
 use std::time::Duration;
 
+/// The pending "Copied" reset, cancelled when the reveal goes away.
+const COPIED_KEY: &str = "token-copied";
+
 #[component]
 pub fn RevealSecret(
     issued: IssuedToken,
@@ -26,6 +29,7 @@ pub fn RevealSecret(
     });
 
     let copied = RwSignal::new(false);
+    on_cleanup(|| browser::cancel(COPIED_KEY));
     let fallback = RwSignal::new(false);
     let another = RwSignal::new(false);
     let secret = StoredValue::new(issued.secret.clone());
@@ -36,7 +40,7 @@ pub fn RevealSecret(
                 fallback.set(false);
                 copied.set(true);
                 // Keyed, so copying again restarts the two seconds instead of being cut short by the first timer.
-                browser::debounce("token-copied", Duration::from_secs(2), move || copied.set(false));
+                browser::debounce(COPIED_KEY, Duration::from_secs(2), move || copied.set(false));
             } else {
                 fallback.set(true);
                 browser::focus("#token-secret");

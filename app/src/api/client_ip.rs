@@ -1,36 +1,66 @@
-//! The client's address: the socket peer, or, when the peer is a trusted reverse proxy, the address it reports
-//! in `X-Forwarded-For` (or RFC 7239 `Forwarded`). Headers from any other peer are ignored, so a client cannot
-//! claim an address its token's allowlist admits.
+//! The client's address, for the token API and the web app's server functions alike: the socket peer, or,
+//! when the peer is a trusted reverse proxy, the address it reports in the one configured header
+//! (`X-Forwarded-For` or RFC 7239 `Forwarded`). Headers from any other peer are ignored, so a client cannot
+//! claim an address its token's allowlist admits; the other header is ignored even from a proxy, so a client
+//! cannot pick its address by sending the header the proxy does not overwrite.
 
-use app::domain::IpRange;
+use crate::domain::IpRange;
 use axum::http::{HeaderMap, HeaderName};
 use std::net::{IpAddr, SocketAddr};
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 
-fn trusted(ip: IpAddr, proxies: &[IpRange]) -> bool {
-    let canonical = ip.to_canonical();
-    proxies.iter().any(|range| range.contains(ip) || range.contains(canonical))
+/// The header a trusted proxy names the client in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ForwardedHeader {
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=…`.
+    Forwarded,
+}
+
+impl std::str::FromStr for ForwardedHeader {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(Self::XForwardedFor),
+            "forwarded" => Ok(Self::Forwarded),
+            _ => Err(format!("“{raw}” is not a forwarding header: use x-forwarded-for or forwarded")),
+        }
+    }
+}
+
+/// The reverse proxies whose forwarding header is believed, and which header that is.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies {
+    pub ranges: Vec<IpRange>,
+    pub header: ForwardedHeader,
+}
+
+impl TrustedProxies {
+    fn trust(&self, ip: IpAddr) -> bool {
+        let canonical = ip.to_canonical();
+        self.ranges.iter().any(|range| range.contains(ip) || range.contains(canonical))
+    }
 }
 
 /// The client address for a request from `peer`; `Err` when a trusted proxy sent an unreadable header.
-pub fn client_ip(peer: IpAddr, headers: &HeaderMap, proxies: &[IpRange]) -> Result<IpAddr, &'static str> {
-    if !trusted(peer, proxies) {
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, proxies: &TrustedProxies) -> Result<IpAddr, &'static str> {
+    if !proxies.trust(peer) {
         return Ok(peer);
     }
-    let hops = if headers.contains_key(&X_FORWARDED_FOR) {
-        forwarded_for(headers)?
-    } else if headers.contains_key(&FORWARDED) {
-        forwarded(headers)?
-    } else {
-        return Ok(peer);
+    let hops = match proxies.header {
+        ForwardedHeader::XForwardedFor if headers.contains_key(&X_FORWARDED_FOR) => forwarded_for(headers)?,
+        ForwardedHeader::Forwarded if headers.contains_key(&FORWARDED) => forwarded(headers)?,
+        _ => return Ok(peer),
     };
     // Walk back from the nearest hop: the first address that is not one of our proxies is the client.
     let mut client = peer;
     for hop in hops.into_iter().rev() {
         client = hop;
-        if !trusted(hop, proxies) {
+        if !proxies.trust(hop) {
             break;
         }
     }
@@ -88,8 +118,15 @@ mod tests {
         map
     }
 
-    fn proxies() -> Vec<IpRange> {
-        vec![IpRange::parse("127.0.0.1").unwrap(), IpRange::parse("10.0.0.0/8").unwrap()]
+    fn proxies() -> TrustedProxies {
+        proxies_using(ForwardedHeader::XForwardedFor)
+    }
+
+    fn proxies_using(header: ForwardedHeader) -> TrustedProxies {
+        TrustedProxies {
+            ranges: vec![IpRange::parse("127.0.0.1").unwrap(), IpRange::parse("10.0.0.0/8").unwrap()],
+            header,
+        }
     }
 
     #[test]
@@ -106,10 +143,26 @@ mod tests {
         let chain = headers("x-forwarded-for", "198.51.100.9, 192.0.2.1, 10.1.2.3");
         assert_eq!(client_ip(peer, &chain, &proxies()), Ok("192.0.2.1".parse().unwrap()));
         let rfc = headers("forwarded", "for=192.0.2.60;proto=http, for=\"[2001:db8::1]:4711\"");
-        assert_eq!(client_ip(peer, &rfc, &proxies()), Ok("2001:db8::1".parse().unwrap()));
+        let rfc_proxies = proxies_using(ForwardedHeader::Forwarded);
+        assert_eq!(client_ip(peer, &rfc, &rfc_proxies), Ok("2001:db8::1".parse().unwrap()));
         assert_eq!(client_ip(peer, &HeaderMap::new(), &proxies()), Ok(peer));
         assert!(client_ip(peer, &headers("x-forwarded-for", "not-an-ip"), &proxies()).is_err());
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
         assert_eq!(client_ip(mapped, &chain, &proxies()), Ok("192.0.2.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn only_the_configured_header_counts() {
+        let peer: IpAddr = "127.0.0.1".parse().unwrap();
+        // The proxy overwrites X-Forwarded-For; a client's own `Forwarded` passes through it untouched.
+        let mut both = headers("x-forwarded-for", "198.51.100.9");
+        both.insert("forwarded", axum::http::HeaderValue::from_static("for=192.0.2.1"));
+        assert_eq!(client_ip(peer, &both, &proxies()), Ok("198.51.100.9".parse().unwrap()));
+        assert_eq!(client_ip(peer, &headers("forwarded", "for=192.0.2.1"), &proxies()), Ok(peer));
+        let rfc = proxies_using(ForwardedHeader::Forwarded);
+        assert_eq!(client_ip(peer, &both, &rfc), Ok("192.0.2.1".parse().unwrap()));
+        assert_eq!(client_ip(peer, &headers("x-forwarded-for", "198.51.100.9"), &rfc), Ok(peer));
+        assert_eq!("Forwarded".parse(), Ok(ForwardedHeader::Forwarded));
+        assert!("x-real-ip".parse::<ForwardedHeader>().is_err());
     }
 }
