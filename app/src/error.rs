@@ -31,6 +31,9 @@ pub enum AppError {
     /// Too many failed sign-ins from this address: it must wait (429 with `Retry-After`).
     #[error("Too many failed sign-ins from your address. Try again in {} minute(s).", retry_after_seconds.div_ceil(60))]
     TooManyAttempts { retry_after_seconds: u64 },
+    /// A state change sent from another site (cross-site request forgery), refused.
+    #[error("This request came from another site, so it was refused. Open Tessera directly and try again.")]
+    CrossSite,
     /// Signed in, but without the privilege the action needs.
     #[error("This needs the “{0}” privilege.")]
     Forbidden(String),
@@ -79,9 +82,11 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::InvalidCredentials | Self::Unauthenticated => 401,
-            Self::Forbidden(_) | Self::BeyondCallingToken(_) | Self::AccountSuspended | Self::AccountLocked { .. } => {
-                403
-            }
+            Self::Forbidden(_)
+            | Self::BeyondCallingToken(_)
+            | Self::AccountSuspended
+            | Self::AccountLocked { .. }
+            | Self::CrossSite => 403,
             Self::TooManyAttempts { .. } => 429,
             Self::NotFound => 404,
             Self::Conflict { .. } => 409,

@@ -48,9 +48,14 @@ pub struct ServeArgs {
     /// Hours after sign-in at which a browser session ends, however active.
     #[arg(long, env = "TESSERA_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_max_hours: u32,
-    /// Mark the session cookie `Secure`. Set this when users reach Tessera over HTTPS (through a TLS proxy).
+    /// Mark the session cookie `Secure` (and name it `__Host-tessera_session`). Implied by an `https://`
+    /// `--public-url`.
     #[arg(long, env = "TESSERA_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The address people reach Tessera at, when a proxy stands in front, e.g. `https://tessera.example.com`.
+    /// Its origin is the only one state changes are accepted from; `https://` makes the cookie Secure.
+    #[arg(long, env = "TESSERA_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
     /// A reverse proxy (address or CIDR range) whose `X-Forwarded-For` / `Forwarded` headers name the real
     /// client. Repeatable; the environment variable takes a comma-separated list. Other peers' headers are ignored.
     #[arg(long = "trusted-proxy", env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
@@ -69,6 +74,21 @@ pub struct ServeArgs {
     /// How many minutes a locked account name stays locked (an administrator can unlock it sooner).
     #[arg(long, env = "TESSERA_SIGN_IN_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10080))]
     pub sign_in_lockout_minutes: u32,
+}
+
+/// `scheme://host[:port]` of a public URL (path dropped), lower-cased.
+pub fn parse_public_url(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let (scheme, rest) = raw.split_once("://").ok_or("the public URL must start with https:// or http://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err("the public URL must start with https:// or http://".into());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') || authority.contains(char::is_whitespace) {
+        return Err(format!("“{raw}” has no host (write it like https://tessera.example.com)"));
+    }
+    Ok(format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
 fn parse_proxy(raw: &str) -> Result<IpRange, String> {

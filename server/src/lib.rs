@@ -9,4 +9,5 @@ pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod router;
+pub mod same_origin;
 pub mod serve;

@@ -73,7 +73,8 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     let sessions = SessionSettings {
         idle_timeout: chrono::Duration::minutes(i64::from(args.session_idle_minutes)),
         absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
-        secure_cookie: args.secure_cookies,
+        secure_cookie: args.secure_cookies || args.public_url.as_deref().is_some_and(|url| url.starts_with("https://")),
+        public_origin: args.public_url.clone(),
         sign_in_limits: SignInLimits {
             max_failures: args.sign_in_max_failures,
             window: chrono::Duration::minutes(i64::from(args.sign_in_window_minutes)),

@@ -16,6 +16,8 @@ pub struct AccountSummary {
     pub token_count: u64,
     /// The signed-in account itself (cannot suspend or delete itself).
     pub is_self: bool,
+    /// Locked against sign-in after too many failures, until then (on the account's own page only).
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// Which page of which accounts: search text (in names), page (from 1), page size (10, 20, 50 or 100).
@@ -108,6 +110,13 @@ pub async fn suspend_account(name: String, suspended: bool) -> Result<(), AppErr
     crate::services::accounts::set_suspended(&state, &admin, &name, suspended).await.map(drop)
 }
 
+/// Lifts the account's sign-in lock (after too many failed sign-ins) before it runs out.
+#[server(prefix = "/rpc", endpoint = "unlock_account")]
+pub async fn unlock_account(name: String) -> Result<(), AppError> {
+    let (state, admin) = admin().await?;
+    crate::services::accounts::unlock(&state, &admin, &name).await.map(drop)
+}
+
 #[server(prefix = "/rpc", endpoint = "rename_account")]
 pub async fn rename_account(name: String, new_name: String) -> Result<(), AppError> {
     let (state, admin) = admin().await?;
@@ -137,19 +146,18 @@ pub async fn delete_account(name: String) -> Result<u64, AppError> {
 /// The signed-in account changes its own password. Its other sessions end; this one stays signed in.
 #[server(prefix = "/rpc", endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
-    use super::context::{client_ip, session_cookie, signed_in, state};
+    use super::context::{client_ip, signed_in_session, state};
     use crate::services::{accounts, password::Password};
     // Everything from the request context is read before the first await.
     let state = state()?;
     let ip = client_ip();
-    let cookie = session_cookie();
-    let account = signed_in(&state).await?;
+    let (account, cookie) = signed_in_session(&state).await?;
     accounts::change_own_password(
         &state,
         &account,
         Password::new(current_password),
         Password::new(new_password),
-        cookie.as_deref(),
+        Some(cookie.as_str()),
         ip.as_deref(),
     )
     .await

@@ -45,12 +45,13 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 /// Ends the session and sends the browser to the login page.
 #[server(prefix = "/rpc", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use super::context::{client_ip, session_cookie, set_cookie, state};
+    use super::context::{client_ip, session_cookies, set_cookie, state};
     use crate::services::auth;
 
     let state = state()?;
-    if let Some(cookie) = session_cookie() {
-        auth::logout(&state, &cookie, client_ip().as_deref()).await?;
+    let ip = client_ip();
+    for cookie in session_cookies(&state) {
+        auth::logout(&state, &cookie, ip.as_deref()).await?;
     }
     set_cookie(&auth::clear_cookie_header(&state.sessions));
     leptos_axum::redirect("/login");

@@ -17,16 +17,17 @@ pub fn state() -> Result<AppState, AppError> {
     })
 }
 
-/// The session cookie's value on this request, if any.
-pub fn session_cookie() -> Option<String> {
-    let parts = use_context::<Parts>()?;
+/// Every value of the session cookie on this request (usually one; a planted cookie makes two).
+pub fn session_cookies(state: &AppState) -> Vec<String> {
+    let Some(parts) = use_context::<Parts>() else { return Vec::new() };
+    let name = state.sessions.cookie_name();
     parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(auth::cookie_value)
-        .map(str::to_owned)
+        .flat_map(|header| auth::cookie_values(header, name).map(str::to_owned).collect::<Vec<_>>())
+        .collect()
 }
 
 /// The client's address: the socket peer, or the client a trusted proxy names (as the HTTP API sees it). A
@@ -41,8 +42,13 @@ pub fn client_ip() -> Option<String> {
 
 /// The signed-in account, or `Unauthenticated`.
 pub async fn signed_in(state: &AppState) -> Result<Account, AppError> {
-    let cookie = session_cookie().ok_or(AppError::Unauthenticated)?;
-    auth::resolve_session(state, &cookie).await?.ok_or(AppError::Unauthenticated)
+    Ok(signed_in_session(state).await?.0)
+}
+
+/// The signed-in account and the value of the session cookie it signed in with, or `Unauthenticated`.
+pub async fn signed_in_session(state: &AppState) -> Result<(Account, String), AppError> {
+    let cookies = session_cookies(state);
+    auth::resolve_session(state, &cookies).await?.ok_or(AppError::Unauthenticated)
 }
 
 /// Adds a `Set-Cookie` header to the response.

@@ -14,8 +14,9 @@ pub use accounts::{
     AccountEditor, AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights,
     ChangePassword, CreateAccount, DeleteAccount, LoadAccountEditor, LoadAccounts, LoadPrivileges, PrivilegeRemoval,
     PrivilegesScreen, RemovePrivilege, RenameAccount, ResetAccountPassword, SetAccountPrivileges, SuspendAccount,
-    add_privilege, change_password, create_account, delete_account, load_account_editor, load_accounts,
+    UnlockAccount, add_privilege, change_password, create_account, delete_account, load_account_editor, load_accounts,
     load_privileges, remove_privilege, rename_account, reset_account_password, set_account_privileges, suspend_account,
+    unlock_account,
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, load_audit};
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};

@@ -152,11 +152,12 @@ impl Admin {
     }
 }
 
-pub fn check_password(password: &Password) -> Result<(), AppError> {
-    check_password_field("password", password)
+pub fn check_password(password: &Password, username: &str) -> Result<(), AppError> {
+    check_password_field("password", password, username)
 }
 
-fn check_password_field(field: &str, password: &Password) -> Result<(), AppError> {
+/// NIST SP 800-63B §5.1.1.2: a length range, not the account's name, not a commonly used password.
+fn check_password_field(field: &str, password: &Password, username: &str) -> Result<(), AppError> {
     match password.len() {
         n if n < PASSWORD_MIN_LEN => {
             Err(AppError::invalid(field, format!("The password must be at least {PASSWORD_MIN_LEN} characters long.")))
@@ -164,6 +165,12 @@ fn check_password_field(field: &str, password: &Password) -> Result<(), AppError
         n if n > PASSWORD_MAX_LEN => {
             Err(AppError::invalid(field, format!("The password must be at most {PASSWORD_MAX_LEN} characters long.")))
         }
+        _ if password.is_name(username) => Err(AppError::invalid(field, "The password cannot be the account's name.")),
+        _ if password.is_common() => Err(AppError::invalid(
+            field,
+            "This is one of the most commonly used passwords, the first an attacker tries: choose another. \
+             A few unrelated words make a strong, memorable one.",
+        )),
         _ => Ok(()),
     }
 }
@@ -220,7 +227,7 @@ pub async fn create(
 ) -> Result<Account, AppError> {
     admin.require(CREATE_ACCOUNTS)?;
     let name = AccountName::parse(name).map_err(|e| AppError::invalid("name", e))?;
-    check_password(&password)?;
+    check_password(&password, name.as_str())?;
     let privileges = parse_privileges(state, privileges).await?;
     admin.may_grant(&privileges)?;
     let hash = hash(state, password).await?;
@@ -249,6 +256,7 @@ pub fn summary(account: &Account, token_count: u64, admin: &Admin) -> AccountSum
         created_at: account.created_at,
         token_count,
         is_self: admin.is_self(account),
+        locked_until: None,
     }
 }
 
@@ -282,7 +290,11 @@ pub async fn get(state: &AppState, admin: &Admin, name: &str) -> Result<AccountS
         .map_err(internal("reading an account"))?
         .ok_or(AppError::NotFound)?;
     let counts = accounts::token_counts(&state.db, &[account.id]).await.map_err(internal("counting tokens"))?;
-    Ok(summary(&account, counts.get(&account.id).copied().unwrap_or_default(), admin))
+    let lock = crate::store::sign_in::active_lock(&state.db, &account.username.to_ascii_lowercase(), state.clock.now())
+        .await
+        .map_err(internal("reading a sign-in lock"))?;
+    let summary = summary(&account, counts.get(&account.id).copied().unwrap_or_default(), admin);
+    Ok(AccountSummary { locked_until: lock.map(|lock| lock.locked_until), ..summary })
 }
 
 fn is_admin(account: &Account) -> bool {
@@ -395,7 +407,15 @@ pub async fn reset_password(state: &AppState, admin: &Admin, name: &str, passwor
     admin.require(CHANGE_PASSWORDS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
-    check_password(&password)?;
+    if admin.is_self(&account) {
+        // Re-authentication (ASVS 2.1.6): one's own password changes only with the current one, even with
+        // `passwd`, so a stolen session or token cannot take the account over.
+        return Err(AppError::invalid(
+            "password",
+            "To change your own password, use the Account page: it asks for your current password.",
+        ));
+    }
+    check_password(&password, &account.username)?;
     let hash = hash(state, password).await?;
     let changes = Changes { password_hash: Some(hash), ..Changes::default() };
     accounts::update(&state.db, account.id, changes, state.clock.now())
@@ -415,7 +435,7 @@ pub async fn change_own_password(
     keep_session: Option<&str>,
     client_ip: Option<&str>,
 ) -> Result<(), AppError> {
-    check_password_field("new_password", &new)?;
+    check_password_field("new_password", &new, &account.username)?;
     if !state.passwords.verify(current, Some(account.password_hash.clone())).await {
         return Err(AppError::invalid("current_password", "The current password is not right."));
     }

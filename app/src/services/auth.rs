@@ -20,8 +20,11 @@ use chrono::Duration;
 
 use super::random::{base62, sha256_hex};
 
-/// The name of the session cookie.
+/// The name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "tessera_session";
+/// Its name over HTTPS: browsers accept a `__Host-` cookie only when it is `Secure`, `Path=/` and has no
+/// `Domain`, set by this very host, so a sibling subdomain or a plain-HTTP page cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-tessera_session";
 
 /// How long sessions live.
 #[derive(Debug, Clone)]
@@ -34,6 +37,16 @@ pub struct SessionSettings {
     pub secure_cookie: bool,
     /// Failed sign-ins allowed before an account name is locked or an address must wait.
     pub sign_in_limits: SignInLimits,
+    /// The origin the web app is served from (`--public-url`, e.g. `https://tessera.example.com`): state changes
+    /// from any other origin are refused. `None`: the request's own `Host`.
+    pub public_origin: Option<String>,
+}
+
+impl SessionSettings {
+    /// The session cookie's name: `__Host-` prefixed over HTTPS.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookie { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+    }
 }
 
 impl Default for SessionSettings {
@@ -43,6 +56,7 @@ impl Default for SessionSettings {
             absolute_timeout: Duration::hours(12),
             secure_cookie: false,
             sign_in_limits: SignInLimits::default(),
+            public_origin: None,
         }
     }
 }
@@ -144,8 +158,24 @@ pub async fn login(
     Ok((account, cookie))
 }
 
-/// The signed-in account for a cookie value, if its session is still alive. Ended sessions are deleted.
-pub async fn resolve_session(state: &AppState, cookie_value: &str) -> Result<Option<Account>, AppError> {
+/// The signed-in account for the session cookies a request carries, with the cookie value that won, if one of
+/// their sessions is still alive. Ended sessions are deleted. When a browser sends several (a cookie planted
+/// for a longer path comes first), the newest live session wins: the one just issued, not an older plant.
+pub async fn resolve_session(
+    state: &AppState,
+    cookie_values: &[String],
+) -> Result<Option<(Account, String)>, AppError> {
+    let mut newest: Option<(sessions::Session, Account, &String)> = None;
+    for value in cookie_values {
+        let Some((session, account)) = live_session(state, value).await? else { continue };
+        if newest.as_ref().is_none_or(|(best, _, _)| session.created_at > best.created_at) {
+            newest = Some((session, account, value));
+        }
+    }
+    Ok(newest.map(|(_, account, value)| (account, value.clone())))
+}
+
+async fn live_session(state: &AppState, cookie_value: &str) -> Result<Option<(sessions::Session, Account)>, AppError> {
     let id = sha256_hex(cookie_value);
     let Some(session) = sessions::find(&state.db, &id).await.map_err(internal("reading a session"))? else {
         return Ok(None);
@@ -166,12 +196,12 @@ pub async fn resolve_session(state: &AppState, cookie_value: &str) -> Result<Opt
     if now - session.last_seen_at >= TOUCH_INTERVAL {
         sessions::touch(&state.db, &id, now).await.map_err(internal("refreshing a session"))?;
     }
-    Ok(Some(account))
+    Ok(Some((session, account)))
 }
 
 /// Ends the session behind a cookie value (if any).
 pub async fn logout(state: &AppState, cookie_value: &str, client_ip: Option<&str>) -> Result<(), AppError> {
-    let account = resolve_session(state, cookie_value).await?;
+    let account = live_session(state, cookie_value).await?.map(|(_, account)| account);
     sessions::delete(&state.db, &sha256_hex(cookie_value)).await.map_err(internal("ending a session"))?;
     if let Some(account) = account {
         let event = NewEvent {
@@ -192,23 +222,22 @@ pub async fn logout(state: &AppState, cookie_value: &str, client_ip: Option<&str
 /// browser session, and the server ends it sooner on idle or absolute timeout.
 pub fn set_cookie_header(cookie: &SessionCookie, settings: &SessionSettings) -> String {
     let secure = if settings.secure_cookie { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict{secure}", cookie.0)
+    format!("{}={}; Path=/; HttpOnly; SameSite=Strict{secure}", settings.cookie_name(), cookie.0)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie_header(settings: &SessionSettings) -> String {
     let secure = if settings.secure_cookie { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", settings.cookie_name())
 }
 
-/// Finds the session cookie's value in a `Cookie` request header.
-pub fn cookie_value(cookie_header: &str) -> Option<&str> {
+/// Every value of the cookie `name` in a `Cookie` request header (a browser may send several).
+pub fn cookie_values<'a>(cookie_header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     cookie_header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .filter(move |(key, value)| *key == name && !value.is_empty())
         .map(|(_, value)| value)
-        .filter(|value| !value.is_empty())
 }
 
 #[cfg(test)]
@@ -221,14 +250,20 @@ mod tests {
         let plain = set_cookie_header(&cookie, &SessionSettings::default());
         assert_eq!(plain, "tessera_session=abc; Path=/; HttpOnly; SameSite=Strict");
         let tls = SessionSettings { secure_cookie: true, ..SessionSettings::default() };
-        assert!(set_cookie_header(&cookie, &tls).ends_with("; Secure"));
+        assert_eq!(
+            set_cookie_header(&cookie, &tls),
+            "__Host-tessera_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure"
+        );
+        assert!(clear_cookie_header(&tls).starts_with("__Host-tessera_session=;"));
         assert!(clear_cookie_header(&tls).contains("Max-Age=0"));
     }
 
     #[test]
     fn finds_the_session_cookie_among_others() {
-        assert_eq!(cookie_value("a=1; tessera_session=xyz; b=2"), Some("xyz"));
-        assert_eq!(cookie_value("tessera_session="), None);
-        assert_eq!(cookie_value("other=1"), None);
+        let values = |header| cookie_values(header, SESSION_COOKIE).collect::<Vec<_>>();
+        assert_eq!(values("a=1; tessera_session=xyz; b=2"), ["xyz"]);
+        assert_eq!(values("tessera_session=old; tessera_session=new"), ["old", "new"]);
+        assert!(values("tessera_session=").is_empty());
+        assert!(values("other=1; __Host-tessera_session=x").is_empty());
     }
 }

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod common_passwords;
 pub mod last_used;
 pub mod metrics;
 pub mod password;

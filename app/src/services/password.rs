@@ -32,6 +32,16 @@ impl Password {
     pub fn len(&self) -> usize {
         self.0.chars().count()
     }
+
+    /// Whether it is one of the most common passwords (any case).
+    pub fn is_common(&self) -> bool {
+        super::common_passwords::is_common(&self.0)
+    }
+
+    /// Whether it is `name`, ignoring case.
+    pub fn is_name(&self, name: &str) -> bool {
+        self.0.to_lowercase() == name.to_lowercase()
+    }
 }
 
 impl fmt::Debug for Password {

@@ -41,6 +41,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server that believes `X-Forwarded-For` from peers in `trusted_proxies`.
 pub async fn spawn_app_with_proxies(trusted_proxies: Vec<app::domain::IpRange>) -> TestApp {
+    spawn_app_with(trusted_proxies, SessionSettings::default()).await
+}
+
+/// A server with these trusted proxies and session settings (Secure cookies, a public URL, sign-in limits).
+pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, sessions: SessionSettings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("tessera.db");
     let database_url = format!("sqlite://{}", db_path.display());
@@ -52,7 +57,7 @@ pub async fn spawn_app_with_proxies(trusted_proxies: Vec<app::domain::IpRange>) 
         db: db.clone(),
         passwords: Passwords::new(2).expect("passwords"),
         clock: clock.clone(),
-        sessions: Arc::new(SessionSettings::default()),
+        sessions: Arc::new(sessions),
         time_zone: chrono_tz::Tz::Europe__Berlin,
         leptos_options: tessera_server::serve::site_options(addr).expect("site options"),
         last_used: LastUsedRecorder::spawn(db.clone(), std::time::Duration::from_millis(50)),
@@ -123,6 +128,10 @@ pub struct TokenSpec<'a> {
 impl TestApp {
     pub async fn account_row(&self, name: &str) -> app::store::accounts::Account {
         store::accounts::find_by_name(&self.state.db, name).await.expect("query").expect("account exists")
+    }
+
+    pub async fn account_row_opt(&self, name: &str) -> Option<app::store::accounts::Account> {
+        store::accounts::find_by_name(&self.state.db, name).await.expect("query")
     }
 
     /// Creates a token for `spec.account` (as the operator would) and returns its secret.

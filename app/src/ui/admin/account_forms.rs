@@ -5,7 +5,7 @@ use super::{account_href, options_from};
 use crate::{
     api::{
         AccountEditor, create_account, delete_account, load_account_editor, rename_account, reset_account_password,
-        set_account_privileges, suspend_account,
+        set_account_privileges, suspend_account, unlock_account,
     },
     domain::{AccountName, PASSWORD_MIN_LEN},
     error::AppError,
@@ -251,6 +251,19 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
         None => {}
     });
 
+    let unlock = Action::new(|name: &String| {
+        let name = name.clone();
+        async move { unlock_account(name).await }
+    });
+    Effect::new(move |_| match unlock.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Unlocked: the account can sign in again.");
+            reload.update(|n| *n += 1);
+        }
+        Some(Err(err)) => toasts.error(err.to_string()),
+        None => {}
+    });
+
     let delete_open = RwSignal::new(false);
     let delete = Action::new(|name: &String| {
         let name = name.clone();
@@ -268,8 +281,9 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
         None => {}
     });
 
-    let (rename_from, privileges_of, password_of, suspend_of, delete_of) =
-        (current.clone(), current.clone(), current.clone(), current.clone(), current.clone());
+    let (rename_from, privileges_of, password_of, suspend_of, delete_of, unlock_of) =
+        (current.clone(), current.clone(), current.clone(), current.clone(), current.clone(), current.clone());
+    let locked_until = account.locked_until.map(|at| at.format("%b %-d, %Y %H:%M:%S UTC").to_string());
     let suspended = account.suspended;
     let tokens = account.token_count;
     let delete_text = match tokens {
@@ -345,6 +359,15 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
                 </Show>
             </div>
             <div class="manage-side">
+                {locked_until.filter(|_| rights.suspend).map(|until| view! {
+                    <section class="card" aria-labelledby="unlock-heading">
+                        <h2 id="unlock-heading">"Sign-in locked"</h2>
+                        <p class="muted">{format!("Locked after too many failed sign-ins, until {until}.")}</p>
+                        <button type="button" class="button" on:click=move |_| { unlock.dispatch(unlock_of.clone()); }>
+                            "Unlock account"
+                        </button>
+                    </section>
+                })}
                 <Show when=move || rights.suspend && !account.is_self>
                     <section class="card" aria-labelledby="suspend-heading">
                         <h2 id="suspend-heading">{if suspended { "Unsuspend" } else { "Suspend" }}</h2>
