@@ -31,6 +31,9 @@ pub enum AppError {
     /// Too many failed sign-ins from this address: it must wait (429 with `Retry-After`).
     #[error("Too many failed sign-ins from your address. Try again in {} minute(s).", retry_after_seconds.div_ceil(60))]
     TooManyAttempts { retry_after_seconds: u64 },
+    /// The request body is larger than the limit (in KiB).
+    #[error("The request is larger than {0} KiB, the most Tessera accepts.")]
+    TooLarge(usize),
     /// A state change sent from another site (cross-site request forgery), refused.
     #[error("This request came from another site, so it was refused. Open Tessera directly and try again.")]
     CrossSite,
@@ -88,6 +91,7 @@ impl AppError {
             | Self::AccountLocked { .. }
             | Self::CrossSite => 403,
             Self::TooManyAttempts { .. } => 429,
+            Self::TooLarge(_) => 413,
             Self::NotFound => 404,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,

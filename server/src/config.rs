@@ -64,6 +64,18 @@ pub struct ServeArgs {
     /// other is ignored, so a client cannot choose its address by sending the header the proxy leaves alone.
     #[arg(long, env = "TESSERA_FORWARDED_HEADER", default_value = "x-forwarded-for")]
     pub forwarded_header: ForwardedHeader,
+    /// Seconds a client has to send a request's headers; a slower client (slowloris) is cut off.
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_read_timeout: u64,
+    /// Seconds an idle kept-alive connection stays open.
+    #[arg(long, env = "TESSERA_KEEP_ALIVE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keep_alive_timeout: u64,
+    /// Seconds a whole request may take, body and answer included (408 after that).
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Connections open at once; more wait to be accepted until one closes.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
     /// Failed sign-ins (per account name, and per client address) within the window that lock the account
     /// name, and make the address wait (429).
     #[arg(long, env = "TESSERA_SIGN_IN_MAX_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]

@@ -6,8 +6,10 @@
 
 pub mod api;
 pub mod assets;
+pub mod body_limit;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod router;
 pub mod same_origin;
 pub mod serve;

@@ -1,7 +1,7 @@
 //! The axum router: the Leptos app and its server functions, the token API, health checks, embedded assets and the headers
 //! every response carries.
 
-use crate::{api, assets, same_origin};
+use crate::{api, assets, body_limit, same_origin};
 use app::{
     App,
     error::AppError,
@@ -58,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(fallback)
         .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn(body_limit::limit_body))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin::same_origin_only))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(

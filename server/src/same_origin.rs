@@ -43,7 +43,7 @@ pub fn check(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), Cro
 }
 
 /// Paths that authenticate with a token in a header, not with the session cookie.
-fn token_api(path: &str) -> bool {
+pub fn token_api(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/execute/") || path.starts_with("/json-api/")
 }
 

@@ -1,6 +1,10 @@
 //! `tessera serve`: open the database, make sure an admin exists, and serve until Ctrl-C or SIGTERM.
 
-use crate::{config::ServeArgs, router};
+use crate::{
+    config::ServeArgs,
+    connections::{self, ConnectionLimits},
+    router,
+};
 use anyhow::Context;
 use app::{
     api::client_ip::TrustedProxies,
@@ -104,10 +108,13 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     let local = listener.local_addr()?;
     println!("Tessera is listening on http://{local}");
     tracing::info!(%local, "listening");
-    axum::serve(listener, router::app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    };
+    connections::serve(listener, router::app(state), limits, shutdown_signal()).await.context("serving")
 }
 
 /// Deletes ended sessions every ten minutes.

@@ -14,7 +14,7 @@ use app::{
     store,
 };
 use chrono::{TimeZone, Utc};
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 use tempfile::TempDir;
 
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -70,7 +70,8 @@ pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, sessions
     };
     let app = tessera_server::router::app(state.clone());
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await;
+        let limits = tessera_server::connections::ConnectionLimits::default();
+        let _ = tessera_server::connections::serve(listener, app, limits, std::future::pending()).await;
     });
     TestApp { base: format!("http://{addr}"), state, clock, db_path, database_url, _dir: dir, server }
 }
@@ -213,11 +214,17 @@ pub const LOGGED_ADMIN_PASSWORD: &str = "admin-password-123";
 impl LoggedServer {
     /// Starts the server on `database_url`, logging into `dir`, and waits until it accepts connections.
     pub fn start(database_url: &str, dir: &std::path::Path) -> Self {
+        Self::start_with(database_url, dir, &[])
+    }
+
+    /// [`LoggedServer::start`] with more `tessera serve` arguments.
+    pub fn start_with(database_url: &str, dir: &std::path::Path, extra: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = dir.join("server.log");
         let log_file = std::fs::File::create(&log).unwrap();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .env("DATABASE_URL", database_url)
             .env("RUST_LOG", "trace")
             .env("TESSERA_ADMIN_PASSWORD", LOGGED_ADMIN_PASSWORD)

@@ -1,0 +1,143 @@
+//! Connections and bodies (issue 11 item 3), against the real binary where the listener matters: a slowloris
+//! client trickling its headers is cut off, idle kept-alive connections close, a request that takes too long
+//! gets 408, connections beyond the cap wait, and bodies over 64 KiB get 413 with a clear message.
+
+mod common;
+
+use common::{LoggedServer, spawn_app};
+use std::{
+    io::{ErrorKind, Read, Write},
+    net::TcpStream,
+    time::{Duration, Instant},
+};
+
+fn server(extra: &[&str]) -> (tempfile::TempDir, LoggedServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/limits.db", dir.path().display());
+    let server = LoggedServer::start_with(&url, dir.path(), extra);
+    (dir, server)
+}
+
+fn connect(server: &LoggedServer) -> TcpStream {
+    let stream = TcpStream::connect(server.base.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+}
+
+/// Whether the server has closed `stream` (a read answers end-of-file or a reset), reading what it sent first.
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(err) if err.kind() == ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn a_client_trickling_its_headers_is_cut_off() {
+    let (_dir, server) = server(&["--header-read-timeout", "1"]);
+    let mut stream = connect(&server);
+    let started = Instant::now();
+    let request =
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut cut_off = false;
+    for byte in request {
+        if stream.write_all(&[*byte]).is_err() {
+            cut_off = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+        if started.elapsed() > Duration::from_secs(4) {
+            break;
+        }
+    }
+    let closed = cut_off || closed_by_server(&mut stream);
+    assert!(closed, "the connection is still open after {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(5), "cut off only after {:?}", started.elapsed());
+}
+
+#[test]
+fn an_idle_kept_alive_connection_is_closed() {
+    let (_dir, server) = server(&["--keep-alive-timeout", "1", "--header-read-timeout", "30"]);
+    let mut stream = connect(&server);
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut buf = [0u8; 1024];
+    let n = stream.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let started = Instant::now();
+    assert!(closed_by_server(&mut stream));
+    let idle = started.elapsed();
+    assert!(idle >= Duration::from_millis(900) && idle < Duration::from_secs(5), "closed after {idle:?}");
+}
+
+#[test]
+fn a_request_that_takes_too_long_gets_408() {
+    let (_dir, server) = server(&["--request-timeout", "1"]);
+    let mut stream = connect(&server);
+    // The headers arrive at once; the promised body never does.
+    stream.write_all(b"POST /rpc/login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\nusername=").unwrap();
+    let mut answer = String::new();
+    let mut buf = [0u8; 1024];
+    let started = Instant::now();
+    while !answer.contains("\r\n\r\n") {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed without an answer");
+        answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn connections_beyond_the_cap_wait_for_one_to_close() {
+    let (_dir, server) = server(&["--max-connections", "2", "--header-read-timeout", "30"]);
+    let first = connect(&server);
+    let second = connect(&server);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = connect(&server);
+    third.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
+    third.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = [0u8; 1024];
+    let waited = third.read(&mut buf);
+    assert!(
+        matches!(&waited, Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)),
+        "answered beyond the cap: {waited:?}"
+    );
+    drop(first);
+    third.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let n = third.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    drop(second);
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_get_413_with_a_clear_message_on_every_route() {
+    let app = spawn_app().await;
+    let big = "x".repeat(65 * 1024);
+    let client = reqwest::Client::new();
+    for path in ["/rpc/login", "/rpc/create_token", "/tokens", "/no-such-page"] {
+        // Declared length, and a chunked body with no length at all.
+        let declared = client.post(app.url(path)).body(big.clone()).send().await.unwrap();
+        let chunks = futures_stream(big.clone());
+        let chunked = client.post(app.url(path)).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+        for response in [declared, chunked] {
+            assert_eq!(response.status(), 413, "{path}");
+            let error: app::error::AppError = response.json().await.unwrap();
+            assert_eq!(error.to_string(), "The request is larger than 64 KiB, the most Tessera accepts.");
+        }
+    }
+    // Under the limit, the request goes through as before.
+    let response =
+        client.post(app.url("/rpc/login")).form(&[("username", "x"), ("password", "y")]).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+/// `body` as a stream of 1 KiB chunks (sent chunked, without a Content-Length).
+fn futures_stream(body: String) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body.into_bytes().chunks(1024).map(|c| Ok(c.to_vec())).collect();
+    futures_util::stream::iter(chunks)
+}
