@@ -6,8 +6,23 @@ mod common;
 use common::spawn_app;
 use serde_json::{Value, json};
 
+/// A WHM call as `function?params`: a GET, or, when it carries a password or token, a POST with the
+/// parameters in the body (the API refuses secrets in URLs).
 async fn whm(app: &common::TestApp, auth: &str, query: &str) -> (u16, Value) {
-    let response = app.get_with(&format!("/json-api/{query}"), auth).await;
+    let (function, params) = query.split_once('?').unwrap_or((query, ""));
+    let secret = params.split('&').any(|pair| pair.starts_with("password=") || pair.starts_with("token="));
+    let response = if secret {
+        reqwest::Client::new()
+            .post(app.url(&format!("/json-api/{function}")))
+            .header("authorization", auth)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(params.to_owned())
+            .send()
+            .await
+            .unwrap()
+    } else {
+        app.get_with(&format!("/json-api/{query}"), auth).await
+    };
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
@@ -162,4 +177,43 @@ async fn no_escalation_through_whm() {
     let (status, body) = whm(&app, &auth, "api_token_create?api.version=1&token_name=a&acl-0=list-accts").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["whitelist_ips"], json!(["127.0.0.1", "192.0.2.0/24"]));
+}
+
+#[tokio::test]
+async fn secrets_are_refused_in_urls_and_taken_from_post_bodies() {
+    let app = spawn_app().await;
+    app.create_account("root", "all").await;
+    app.create_account("partner", "list-accts").await;
+    let secret = app.simple_token("root", "automation", &["all"]).await;
+    let auth = format!("whm root:{secret}");
+    let client = reqwest::Client::new();
+    for (method, url) in [
+        ("GET", format!("/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9")),
+        ("POST", format!("/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9")),
+        ("GET", format!("/json-api/api_token_get_details?api.version=1&token={secret}")),
+        ("GET", format!("/json-api/createacct?api.version=1&username=newbie&password=brand-new-password-9")),
+    ] {
+        let request = match method {
+            "GET" => client.get(app.url(&url)),
+            _ => client.post(app.url(&url)),
+        };
+        let response = request.header("authorization", &auth).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{method} {url}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["metadata"]["reason"].as_str().unwrap().contains("POST body"), "{body}");
+    }
+    assert!(app.account_row_opt("newbie").await.is_none());
+    // Native introspection: the token to look at goes in the body too.
+    let response =
+        client.post(app.url(&format!("/api/v1/introspect?token={secret}"))).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+
+    let response = client
+        .post(app.url("/json-api/passwd"))
+        .header("authorization", &auth)
+        .form(&[("api.version", "1"), ("user", "partner"), ("password", "brand-new-password-9")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
 }

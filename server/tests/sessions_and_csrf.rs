@@ -143,9 +143,13 @@ async fn ones_own_password_changes_only_with_the_current_one_even_with_passwd() 
     assert!(message.contains("current password"), "{message}");
     // Through a token holding `passwd` as well.
     let token = app.simple_token("root", "script", &["all"]).await;
-    let response = app
-        .get_with("/json-api/passwd?api.version=1&user=root&password=a-brand-new-one-9", &format!("whm root:{token}"))
-        .await;
+    let response = reqwest::Client::new()
+        .post(app.url("/json-api/passwd"))
+        .header("authorization", format!("whm root:{token}"))
+        .form(&[("api.version", "1"), ("user", "root"), ("password", "a-brand-new-one-9")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 422);
     assert_eq!(app.login(&app.client(), "root", PASSWORD).await.status(), 200, "the password did not change");
 

@@ -271,7 +271,7 @@ fn not_found_as(name: &str) -> impl FnOnce(app::error::AppError) -> Response + '
     security(("bearer" = []))
 )]
 pub async fn introspect(State(state): State<AppState>, _caller: ApiCaller<Native>, params: Params<Native>) -> Response {
-    let raw = match params.require("token") {
+    let raw = match params.secret("token") {
         Ok(raw) => raw,
         Err(err) => return fail(err),
     };

@@ -13,6 +13,8 @@ use std::marker::PhantomData;
 
 pub struct Params<F> {
     pairs: Vec<(String, String)>,
+    /// How many of `pairs` (the first ones) came from the query string.
+    from_query: usize,
     flavor: PhantomData<F>,
 }
 
@@ -23,6 +25,7 @@ impl<F: Flavor> FromRequest<AppState> for Params<F> {
         let path = request.uri().path().to_owned();
         let reject = |err: ApiError| F::render(&path, err);
         let mut pairs = decode(request.uri().query().unwrap_or_default()).map_err(reject)?;
+        let from_query = pairs.len();
         if request.method() == Method::POST {
             let content_type = request.headers().get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?").to_owned());
             let body = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await.map_err(|_| {
@@ -48,7 +51,7 @@ impl<F: Flavor> FromRequest<AppState> for Params<F> {
                 pairs.extend(decode(text).map_err(reject)?);
             }
         }
-        Ok(Self { pairs, flavor: PhantomData })
+        Ok(Self { pairs, from_query, flavor: PhantomData })
     }
 }
 
@@ -68,6 +71,18 @@ impl<F> Params<F> {
             Some(value) if !value.is_empty() => Ok(value),
             _ => Err(ApiError::bad_request(format!("The parameter “{name}” is required."))),
         }
+    }
+
+    /// A secret parameter (a password, a token): required, and only from a POST body. URLs end up in proxy
+    /// and server logs and in browser history, so a secret in the query string is refused, not used.
+    pub fn secret(&self, name: &str) -> Result<&str, ApiError> {
+        if self.pairs[..self.from_query].iter().any(|(key, _)| key == name) {
+            return Err(ApiError::bad_request(format!(
+                "The parameter “{name}” is a secret: send it in a POST body (application/x-www-form-urlencoded), \
+                 not in the URL, where proxies and logs keep it."
+            )));
+        }
+        self.require(name)
     }
 
     /// A list parameter in WHM's style: `name` itself and `name-0`, `name-1`, … in index order. Empty values are
@@ -140,7 +155,16 @@ mod tests {
     }
 
     fn params(query: &str) -> Params<Any> {
-        Params { pairs: decode(query).unwrap(), flavor: PhantomData }
+        let pairs = decode(query).unwrap();
+        Params { from_query: pairs.len(), pairs, flavor: PhantomData }
+    }
+
+    #[test]
+    fn secrets_are_refused_from_the_query_string() {
+        let p = params("password=hunter22&user=a");
+        assert!(p.secret("password").unwrap_err().message.contains("POST body"));
+        let from_body = Params::<Any> { from_query: 1, ..params("user=a&password=hunter22") };
+        assert_eq!(from_body.secret("password").unwrap(), "hunter22");
     }
 
     #[test]

@@ -157,7 +157,7 @@ async fn run(
         }
         "api_token_get_details" => {
             let not_recognised = || ApiError::not_found("The API token was not recognised.");
-            let secret = TokenSecret::parse(params.require("token")?).map_err(|_| not_recognised())?;
+            let secret = TokenSecret::parse(params.secret("token")?).map_err(|_| not_recognised())?;
             match verify::resolve(state, &secret).await? {
                 Some((token, _)) if token.account_id == verified.account.id => {
                     Ok(Value::Object(details(&tokens::view(&token))))

@@ -77,7 +77,7 @@ async fn execute(state: &AppState, admin: &Admin, command: &str, params: &Params
         }
         "createacct" => {
             let name = user(params)?;
-            let password = params.require("password")?;
+            let password = params.secret("password")?;
             let mut acls = params.list("acl")?;
             if acls.is_empty() {
                 return Err(ApiError::bad_request(
@@ -112,7 +112,7 @@ async fn execute(state: &AppState, admin: &Admin, command: &str, params: &Params
         }
         "passwd" => {
             let name = user(params)?;
-            let password = params.require("password")?;
+            let password = params.secret("password")?;
             accounts::reset_password(state, admin, name, Password::new(password.to_owned())).await?;
             Ok(json!({ "user": name }))
         }
