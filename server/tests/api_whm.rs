@@ -188,10 +188,10 @@ async fn secrets_are_refused_in_urls_and_taken_from_post_bodies() {
     let auth = format!("whm root:{secret}");
     let client = reqwest::Client::new();
     for (method, url) in [
-        ("GET", format!("/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9")),
-        ("POST", format!("/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9")),
-        ("GET", format!("/json-api/api_token_get_details?api.version=1&token={secret}")),
-        ("GET", format!("/json-api/createacct?api.version=1&username=newbie&password=brand-new-password-9")),
+        ("GET", "/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9".to_owned()),
+        ("POST", "/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9".to_owned()),
+        ("GET", "/json-api/api_token_get_details?api.version=1&token={secret}".to_owned()),
+        ("GET", "/json-api/createacct?api.version=1&username=newbie&password=brand-new-password-9".to_owned()),
     ] {
         let request = match method {
             "GET" => client.get(app.url(&url)),
