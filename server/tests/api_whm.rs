@@ -190,7 +190,7 @@ async fn secrets_are_refused_in_urls_and_taken_from_post_bodies() {
     for (method, url) in [
         ("GET", "/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9".to_owned()),
         ("POST", "/json-api/passwd?api.version=1&user=partner&password=brand-new-password-9".to_owned()),
-        ("GET", "/json-api/api_token_get_details?api.version=1&token={secret}".to_owned()),
+        ("GET", format!("/json-api/api_token_get_details?api.version=1&token={secret}")),
         ("GET", "/json-api/createacct?api.version=1&username=newbie&password=brand-new-password-9".to_owned()),
     ] {
         let request = match method {
