@@ -319,7 +319,7 @@ async fn update_keeping_an_admin(
     changes: Changes<'_>,
     what: &str,
 ) -> Result<Account, AppError> {
-    let txn = store::begin_write(&state.db).await.map_err(internal("starting an account change"))?;
+    let txn = store::begin_account_change(&state.db).await.map_err(internal("starting an account change"))?;
     let updated = accounts::update(&txn, account.id, changes, state.clock.now())
         .await
         .map_err(internal("changing an account"))?;
@@ -468,7 +468,7 @@ pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, 
     if admin.is_self(&account) {
         return Err(AppError::invalid("account", "You cannot delete your own account."));
     }
-    let txn = store::begin_write(&state.db).await.map_err(internal("starting an account deletion"))?;
+    let txn = store::begin_account_change(&state.db).await.map_err(internal("starting an account deletion"))?;
     let counts = accounts::token_counts(&txn, &[account.id]).await.map_err(internal("counting tokens"))?;
     let tokens = counts.get(&account.id).copied().unwrap_or_default();
     accounts::delete(&txn, account.id).await.map_err(internal("deleting an account"))?;

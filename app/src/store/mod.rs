@@ -27,6 +27,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     db.begin_with_options(options).await
 }
 
+/// Starts a write transaction for a change that may take away an administrator (suspension, privileges,
+/// deletion), serialised with every other such change so the "one active administrator remains" check cannot
+/// race: SQLite's `BEGIN IMMEDIATE` already admits one writer at a time; PostgreSQL's read-committed
+/// transactions would each see the other's administrator still there, so they first take one transaction-scoped
+/// advisory lock.
+pub async fn begin_account_change(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    /// Any constant will do, as long as only this code takes it.
+    const ACCOUNT_CHANGES: i64 = 0x7465_7373_6572_6101;
+    let txn = begin_write(db).await?;
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({ACCOUNT_CHANGES})")).await?;
+    }
+    Ok(txn)
+}
+
 /// A `LIKE` pattern matching `text` anywhere (`%text%`), or at the start (`text%`) when `prefix`. `%`, `_`
 /// (a legal name character) and `\` in `text` match themselves.
 pub(crate) fn like(text: &str, prefix: bool) -> LikeExpr {

@@ -2,6 +2,8 @@
 //! plus a client that keeps cookies like a browser. Tests read like the spec.
 #![allow(dead_code)] // each test file uses a different part of this helper
 
+pub mod postgres;
+
 use app::{
     services::{
         accounts::{self, Admin},
@@ -254,5 +256,23 @@ impl Drop for LoggedServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The services' state on any database (SQLite or PostgreSQL), with a manual clock and no web server.
+pub async fn state_on(database_url: &str) -> AppState {
+    let db = store::connect(database_url).await.expect("database");
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()));
+    AppState {
+        db: db.clone(),
+        passwords: Passwords::new(2).expect("passwords"),
+        clock,
+        sessions: Arc::new(SessionSettings::default()),
+        time_zone: chrono_tz::Tz::Europe__Berlin,
+        leptos_options: tessera_server::serve::site_options(([127, 0, 0, 1], 0).into()).expect("site options"),
+        last_used: LastUsedRecorder::disabled(),
+        trusted_proxies: Arc::default(),
+        token_reader: store::token_reader::TokenReader::open(database_url).expect("token reader").map(Arc::new),
+        metrics: Arc::default(),
     }
 }

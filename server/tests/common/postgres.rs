@@ -1,0 +1,126 @@
+//! A throw-away PostgreSQL for tests: `initdb` into a temp dir, a server on a free loopback port and a socket in
+//! that dir (fsync off), stopped by PID when dropped. Uses Debian's `postgresql` package (installed by
+//! `.ci/setup test`); as root it runs as the `postgres` user, since PostgreSQL refuses to run as root.
+
+use std::{
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, Instant},
+};
+
+pub struct PgCluster {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin`.
+fn bin_dir() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is not installed: run .ci/setup test")
+        .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("no PostgreSQL server binaries under /usr/lib/postgresql")
+}
+
+/// The uid and gid to run as: `postgres` when we are root, else ourselves.
+fn run_as() -> Option<(u32, u32)> {
+    let me = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&me.stdout).trim() != "0" {
+        return None;
+    }
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag, "postgres"]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    Some((id("-u")?, id("-g")?))
+}
+
+fn as_cluster_user(command: &mut Command, user: Option<(u32, u32)>) -> &mut Command {
+    if let Some((uid, gid)) = user {
+        command.uid(uid).gid(gid);
+    }
+    command
+}
+
+fn chown(path: &Path, user: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = user {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown the cluster dir");
+    }
+}
+
+impl PgCluster {
+    pub fn start() -> Self {
+        let bin = bin_dir();
+        let user = run_as();
+        let dir = tempfile::tempdir().expect("temp dir");
+        chown(dir.path(), user);
+        let data = dir.path().join("data");
+        let out = as_cluster_user(&mut Command::new(bin.join("initdb")), user)
+            .args(["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .stdout(Stdio::null())
+            .output()
+            .expect("run initdb");
+        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(dir.path().join("postgres.log")).unwrap();
+        chown(&dir.path().join("postgres.log"), user);
+        let child = as_cluster_user(&mut Command::new(bin.join("postgres")), user)
+            .args(["-D", data.to_str().unwrap(), "-p", &port.to_string(), "-k", dir.path().to_str().unwrap()])
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"])
+            .args(["-c", "synchronous_commit=off", "-c", "max_connections=200"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start postgres");
+        let cluster = Self { port, child, _dir: dir };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "PostgreSQL did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Accepting connections is not yet accepting queries: wait for pg_isready.
+        while !Command::new(bin.join("pg_isready"))
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            assert!(started.elapsed() < Duration::from_secs(30), "PostgreSQL did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        cluster
+    }
+
+    /// A new, empty database on this cluster: its URL.
+    pub async fn database(&self) -> String {
+        use sea_orm::ConnectionTrait;
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!("tessera_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let admin = sea_orm::Database::connect(format!("postgres://postgres@127.0.0.1:{}/postgres", self.port))
+            .await
+            .expect("connect to the cluster");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+        admin.close().await.ok();
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        // SIGINT: PostgreSQL's fast shutdown (no waiting for clients).
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
