@@ -1,8 +1,9 @@
 // The audit log: failed and successful sign-ins appear; filters and live search narrow the list and live in
 // the URL; an account that is not an administrator sees only the events by or about itself.
-import { expect, newAccount, PASSWORD, signIn, tessera, test, waitForHydration } from "./helpers";
+import { allowConsoleError, expect, newAccount, PASSWORD, signIn, tessera, test, waitForHydration } from "./helpers";
 
 test("sign-ins appear and filters narrow the log", async ({ page }) => {
+  allowConsoleError(/status of 401/, "it signs in with a wrong password on purpose, to see the failure in the log");
   const admin = newAccount("audit-admin");
   await page.goto("/login");
   await waitForHydration(page);

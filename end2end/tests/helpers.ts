@@ -23,9 +23,6 @@ export function allowConsoleError(pattern: RegExp, reason: string) {
   allowances.set(id, [...(allowances.get(id) ?? []), { pattern, reason }]);
 }
 
-/** A refused server call (4xx) that Chromium reports in the console, whatever the status. */
-export const REFUSED_CALL = /Failed to load resource: the server responded with a status of 4\d\d/;
-
 export const test = base.extend<{ consoleGuard: void }>({
   consoleGuard: [
     async ({ context }, use, testInfo) => {

@@ -1,8 +1,9 @@
 // An administrator defines a privilege of their own; it appears in the token form and goes when removed.
 // An account changes its own password: the current one is required, and the new one signs in.
-import { expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
+import { allowConsoleError, expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 test("operator-defined privileges appear in the token form until removed", async ({ page }) => {
+  allowConsoleError(/status of 409/, "it adds the same privilege twice, to see the server refuse the second");
   const admin = newAccount("privileges");
   const name = `billing:read-${Date.now() % 100000}`;
   await signIn(page, admin, PASSWORD);
@@ -42,6 +43,7 @@ test("operator-defined privileges appear in the token form until removed", async
 });
 
 test("change your own password", async ({ page }) => {
+  allowConsoleError(/status of 422/, "it types a wrong current password, to see the server refuse it");
   const account = newAccount("passwd");
   await signIn(page, account, PASSWORD);
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Account", exact: true }).click();

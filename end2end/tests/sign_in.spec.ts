@@ -1,7 +1,8 @@
 // Journey: an account holder signs in (after a typo), moves around the hydrated app, and signs out.
-import { admin, expect, signIn, tessera, test, waitForHydration } from "./helpers";
+import { admin, allowConsoleError, expect, signIn, tessera, test, waitForHydration } from "./helpers";
 
 test("a wrong password is refused with the one generic message", async ({ page }) => {
+  allowConsoleError(/status of 401/, "it signs in with a wrong password on purpose");
   await page.goto("/login");
   await waitForHydration(page);
   await page.getByLabel("Username").fill(admin.username);
@@ -12,6 +13,7 @@ test("a wrong password is refused with the one generic message", async ({ page }
 });
 
 test("an unknown username gets exactly the same message", async ({ page }) => {
+  allowConsoleError(/status of 401/, "it signs in with an unknown name on purpose");
   await page.goto("/login");
   await waitForHydration(page);
   await page.getByLabel("Username").fill("nobody-here");

@@ -1,7 +1,8 @@
 // Journey: every validation error of the create form shows next to its field, and Create stays disabled.
-import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
+import { allowConsoleError, createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
 
 test("each rule shows its error in the right place", async ({ page }) => {
+  allowConsoleError(/status of 409/, "it types a name already in use, to see the live check and the server refuse it");
   const account = newAccount("rules");
   createToken(account, "taken");
   await signIn(page, account, PASSWORD);

@@ -52,6 +52,15 @@ pub struct ServeArgs {
     /// `--public-url`.
     #[arg(long, env = "TESSERA_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Serve HTTPS with this PEM certificate chain (with `--tls-key`). Cookies become Secure and `__Host-`.
+    #[arg(long, env = "TESSERA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, env = "TESSERA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Send `Strict-Transport-Security: max-age=SECONDS` (only over HTTPS: with `--tls-cert` or an https public URL).
+    #[arg(long, env = "TESSERA_HSTS_MAX_AGE")]
+    pub hsts_max_age: Option<u64>,
     /// The address people reach Tessera at, when a proxy stands in front, e.g. `https://tessera.example.com`.
     /// Its origin is the only one state changes are accepted from; `https://` makes the cookie Secure.
     #[arg(long, env = "TESSERA_PUBLIC_URL", value_parser = parse_public_url)]

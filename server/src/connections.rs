@@ -1,7 +1,7 @@
 //! Accepting and serving connections with limits (issue 11 item 3), so a slow or hostile client cannot hold
 //! the server: a cap on open connections (the next waits to be accepted), a deadline for a request's headers
 //! (slowloris: headers trickled a byte at a time are cut off), an idle keep-alive timeout, and a deadline for
-//! each whole request. The binary and the test harness both serve through here.
+//! each whole request; HTTPS when given a certificate. The binary and the test harness both serve through here.
 
 use axum::{
     Router,
@@ -16,6 +16,7 @@ use hyper_util::{
 };
 use std::{
     future::Future,
+    net::SocketAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -75,11 +76,80 @@ impl Activity {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets open requests finish (up to 10 s).
+/// One accepted connection and what serving it needs.
+struct Connection {
+    app: Router,
+    builder: Arc<Builder<TokioExecutor>>,
+    limits: ConnectionLimits,
+    stop: watch::Receiver<bool>,
+    peer: SocketAddr,
+}
+
+impl Connection {
+    /// Serves requests on `io` (plain TCP or TLS) until the client leaves, it idles too long, or the server stops.
+    async fn serve<I>(self, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let Self { app, builder, limits, mut stop, peer } = self;
+        let activity =
+            Arc::new(Activity { opened: Instant::now(), last: AtomicU64::new(0), in_flight: AtomicUsize::new(0) });
+        let service = {
+            let activity = activity.clone();
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let app = app.clone();
+                let activity = activity.clone();
+                let deadline = limits.request_timeout;
+                activity.in_flight.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let answer = tokio::time::timeout(deadline, app.oneshot(request.map(Body::new))).await;
+                    activity.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    activity.touch();
+                    Ok::<Response, std::convert::Infallible>(match answer {
+                        Ok(Ok(response)) => response,
+                        Ok(Err(never)) => match never {},
+                        Err(_) => (StatusCode::REQUEST_TIMEOUT, "The request took too long and was abandoned.\n")
+                            .into_response(),
+                    })
+                }
+            })
+        };
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+        tokio::pin!(connection);
+        let check_every = (limits.keep_alive_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let mut tick = tokio::time::interval(check_every);
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(err) = result {
+                        tracing::debug!(error = %err, %peer, "connection ended with an error");
+                    }
+                    break;
+                }
+                _ = tick.tick(), if !closing => {
+                    if activity.idle_for().is_some_and(|idle| idle >= limits.keep_alive_timeout) {
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                }
+                _ = stop.changed(), if !closing => {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` (over TLS with `tls`) until `shutdown` completes, then lets open requests finish
+/// (up to 10 s).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -107,61 +177,33 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let builder = builder.clone();
-        let limits = limits.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let activity =
-                Arc::new(Activity { opened: Instant::now(), last: AtomicU64::new(0), in_flight: AtomicUsize::new(0) });
-            let service = {
-                let activity = activity.clone();
-                hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    let app = app.clone();
-                    let activity = activity.clone();
-                    let deadline = limits.request_timeout;
-                    activity.in_flight.fetch_add(1, Ordering::SeqCst);
-                    async move {
-                        let answer = tokio::time::timeout(deadline, app.oneshot(request.map(Body::new))).await;
-                        activity.in_flight.fetch_sub(1, Ordering::SeqCst);
-                        activity.touch();
-                        Ok::<Response, std::convert::Infallible>(match answer {
-                            Ok(Ok(response)) => response,
-                            Ok(Err(never)) => match never {},
-                            Err(_) => (StatusCode::REQUEST_TIMEOUT, "The request took too long and was abandoned.\n")
-                                .into_response(),
-                        })
-                    }
-                })
-            };
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            tokio::pin!(connection);
-            let check_every = (limits.keep_alive_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-            let mut tick = tokio::time::interval(check_every);
-            let mut closing = false;
-            loop {
-                tokio::select! {
-                    result = connection.as_mut() => {
-                        if let Err(err) = result {
-                            tracing::debug!(error = %err, %peer, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    _ = tick.tick(), if !closing => {
-                        if activity.idle_for().is_some_and(|idle| idle >= limits.keep_alive_timeout) {
-                            connection.as_mut().graceful_shutdown();
-                            closing = true;
-                        }
-                    }
-                    _ = stop.changed(), if !closing => {
-                        connection.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
-                }
+        let connection = Connection {
+            app: app.clone(),
+            builder: builder.clone(),
+            limits: limits.clone(),
+            stop: stop_rx.clone(),
+            peer,
+        };
+        match &tls {
+            None => {
+                tokio::spawn(async move {
+                    connection.serve(stream).await;
+                    drop(permit);
+                });
             }
-            drop(permit);
-        });
+            Some(acceptor) => {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // The handshake counts as reading the request's headers: a client stalling in it is cut off.
+                    match tokio::time::timeout(connection.limits.header_read_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection.serve(stream).await,
+                        Ok(Err(err)) => tracing::debug!(error = %err, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
     // Stop accepting; ask every connection to finish its request and close; wait for them, within reason.
     drop(listener);

@@ -12,4 +12,6 @@ pub mod config;
 pub mod connections;
 pub mod router;
 pub mod same_origin;
+pub mod security_headers;
 pub mod serve;
+pub mod tls;

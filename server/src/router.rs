@@ -1,7 +1,7 @@
 //! The axum router: the Leptos app and its server functions, the token API, health checks, embedded assets and the headers
 //! every response carries.
 
-use crate::{api, assets, body_limit, same_origin};
+use crate::{api, assets, body_limit, same_origin, security_headers};
 use app::{
     App,
     error::AppError,
@@ -53,13 +53,17 @@ pub fn app(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                security_headers::provide_nonce();
+            },
             move || shell(shell_options.clone()),
         )
         .fallback(fallback)
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn(body_limit::limit_body))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin::same_origin_only))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers::security_headers))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -124,7 +128,10 @@ async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Resp
     let context_state = state.clone();
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
-        move || provide_context(context_state.clone()),
+        move || {
+            provide_context(context_state.clone());
+            security_headers::provide_nonce();
+        },
         move || shell(options.clone()),
     );
     let mut response = render(request).await.into_response();

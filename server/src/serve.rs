@@ -3,7 +3,7 @@
 use crate::{
     config::ServeArgs,
     connections::{self, ConnectionLimits},
-    router,
+    router, tls,
 };
 use anyhow::Context;
 use app::{
@@ -74,11 +74,20 @@ pub async fn state(
 }
 
 pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::Result<()> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    // Served over HTTPS, directly or behind a proxy: Secure, __Host- cookies (and HSTS when asked).
+    let https = tls.is_some()
+        || args.secure_cookies
+        || args.public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
     let sessions = SessionSettings {
         idle_timeout: chrono::Duration::minutes(i64::from(args.session_idle_minutes)),
         absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
-        secure_cookie: args.secure_cookies || args.public_url.as_deref().is_some_and(|url| url.starts_with("https://")),
+        secure_cookie: https,
         public_origin: args.public_url.clone(),
+        hsts_max_age: args.hsts_max_age.filter(|_| https),
         sign_in_limits: SignInLimits {
             max_failures: args.sign_in_max_failures,
             window: chrono::Duration::minutes(i64::from(args.sign_in_window_minutes)),
@@ -106,7 +115,8 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     let listener =
         tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("listening on {}", args.addr))?;
     let local = listener.local_addr()?;
-    println!("Tessera is listening on http://{local}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Tessera is listening on {scheme}://{local}");
     tracing::info!(%local, "listening");
     let limits = ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
@@ -114,7 +124,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
         request_timeout: Duration::from_secs(args.request_timeout),
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     };
-    connections::serve(listener, router::app(state), limits, shutdown_signal()).await.context("serving")
+    connections::serve(listener, router::app(state), limits, tls, shutdown_signal()).await.context("serving")
 }
 
 /// Deletes ended sessions every ten minutes.

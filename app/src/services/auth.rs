@@ -40,6 +40,8 @@ pub struct SessionSettings {
     /// The origin the web app is served from (`--public-url`, e.g. `https://tessera.example.com`): state changes
     /// from any other origin are refused. `None`: the request's own `Host`.
     pub public_origin: Option<String>,
+    /// `Strict-Transport-Security: max-age=…` on every answer (HTTPS only).
+    pub hsts_max_age: Option<u64>,
 }
 
 impl SessionSettings {
@@ -57,6 +59,7 @@ impl Default for SessionSettings {
             secure_cookie: false,
             sign_in_limits: SignInLimits::default(),
             public_origin: None,
+            hsts_max_age: None,
         }
     }
 }

@@ -80,15 +80,35 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
-/// Creates the folder of a SQLite file URL so `create_if_missing` can create the file itself.
+/// Creates the folder of a SQLite file URL (0700) and the empty file itself (0600) when missing: whoever can
+/// read the database can read every hash in it, and whoever can write it can grant anything. SQLite gives its
+/// `-wal` and `-shm` files the database file's permissions.
 fn create_parent_dir(url: &str) -> Result<(), DbErr> {
     let path = url.trim_start_matches("sqlite:").trim_start_matches("//").split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    match std::path::Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| DbErr::Custom(format!("cannot create the database folder {}: {e}", dir.display()))),
-        _ => Ok(()),
+    let path = std::path::Path::new(path);
+    if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty() && !dir.exists()) {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create the database folder {}: {e}", dir.display())))?;
     }
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            // Another process created it meanwhile: fine.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(DbErr::Custom(format!("cannot create the database file {}: {e}", path.display()))),
+        }
+    }
+    Ok(())
 }

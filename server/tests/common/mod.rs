@@ -73,7 +73,7 @@ pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, sessions
     let app = tessera_server::router::app(state.clone());
     let server = tokio::spawn(async move {
         let limits = tessera_server::connections::ConnectionLimits::default();
-        let _ = tessera_server::connections::serve(listener, app, limits, std::future::pending()).await;
+        let _ = tessera_server::connections::serve(listener, app, limits, None, std::future::pending()).await;
     });
     TestApp { base: format!("http://{addr}"), state, clock, db_path, database_url, _dir: dir, server }
 }
