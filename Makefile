@@ -33,9 +33,18 @@ setup-test:
 ## build: the release binary, with the site (WASM, JS, CSS) embedded, each file also precompressed (brotli
 ## quality 11 and gzip) for the binary to serve. Precompressing also makes cargo-leptos compile the server only
 ## after the site is finished, so the binary embeds this build's site.
-build: setup
-	cargo leptos build --release --precompress
+# The release build runs only when one of its sources changed since the binary was made: a second `make run`
+# with nothing changed starts the server at once, instead of cargo-leptos regenerating the site (about a minute)
+# and relinking the server.
+SOURCES := $(shell find app frontend server style public -type f -not -path '*/tests/*' 2>/dev/null) \
+	Cargo.toml Cargo.lock Leptos.toml rust-toolchain.toml .cargo/config.toml
+
+build: setup $(BIN)
 	@echo "built $(BIN)"
+
+$(BIN): $(SOURCES)
+	cargo leptos build --release --precompress
+	@touch $@
 
 ## run: build, then serve on http://$(ADDR) with the database under ./data/.
 run: build
