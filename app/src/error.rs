@@ -51,6 +51,9 @@ pub enum AppError {
     Conflict { field: String, message: String },
     #[error("Not found")]
     NotFound,
+    /// No token of the caller's account has this name (or none of these names).
+    #[error("The API token “{0}” does not exist.")]
+    NoSuchToken(String),
     /// The request itself was malformed (missing or undecodable arguments).
     #[error("The request was malformed: {0}")]
     BadRequest(String),
@@ -92,12 +95,44 @@ impl AppError {
             | Self::CrossSite => 403,
             Self::TooManyAttempts { .. } => 429,
             Self::TooLarge(_) => 413,
-            Self::NotFound => 404,
+            Self::NotFound | Self::NoSuchToken(_) => 404,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,
             Self::BadRequest(_) => 400,
             Self::Internal => 500,
             Self::Network(_) => 502,
+        }
+    }
+}
+
+/// A database failure is ours, not the caller's: logged here, once, and answered with the generic message.
+/// Services put `?` on every database call; no error text from the database ever reaches the wire.
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    #[track_caller]
+    fn from(err: sea_orm::DbErr) -> Self {
+        let at = std::panic::Location::caller();
+        tracing::error!(error = %err, %at, "database failure");
+        Self::Internal
+    }
+}
+
+/// Turns a unique-constraint violation into the domain's own "already in use" error; any other database error
+/// goes on as it is.
+#[cfg(feature = "ssr")]
+pub trait OnConstraint<T> {
+    fn on_unique_violation(self, in_use: impl FnOnce() -> AppError) -> Result<T, AppError>;
+}
+
+#[cfg(feature = "ssr")]
+impl<T> OnConstraint<T> for Result<T, sea_orm::DbErr> {
+    #[track_caller]
+    fn on_unique_violation(self, in_use: impl FnOnce() -> AppError) -> Result<T, AppError> {
+        use sea_orm::SqlErr;
+        match self {
+            Ok(value) => Ok(value),
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(in_use()),
+            Err(err) => Err(err.into()),
         }
     }
 }

@@ -227,12 +227,12 @@ async fn nobody_can_see_or_touch_another_accounts_tokens() {
     let name = "alice-token";
     let state = &store.state;
 
-    assert_eq!(tokens::get(state, &mallory, name).await.unwrap_err(), AppError::NotFound);
-    assert_eq!(tokens::rename(state, &mallory, name, "mine").await.unwrap_err(), AppError::NotFound);
+    assert_eq!(tokens::get(state, &mallory, name).await.unwrap_err(), AppError::NoSuchToken(name.into()));
+    assert_eq!(tokens::rename(state, &mallory, name, "mine").await.unwrap_err(), AppError::NoSuchToken(name.into()));
     let update = tokens::update(state, &mallory, name, Some("192.0.2.1"), Some(&["passwd".into()])).await;
-    assert_eq!(update.unwrap_err(), AppError::NotFound);
-    assert_eq!(tokens::rotate(state, &mallory, name, None, 0).await.unwrap_err(), AppError::NotFound);
-    assert_eq!(tokens::revoke(state, &mallory, &[name.into()]).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(update.unwrap_err(), AppError::NoSuchToken(name.into()));
+    assert_eq!(tokens::rotate(state, &mallory, name, None, 0).await.unwrap_err(), AppError::NoSuchToken(name.into()));
+    assert_eq!(tokens::revoke(state, &mallory, &[name.into()]).await.unwrap_err(), AppError::NoSuchToken(name.into()));
     assert_eq!(tokens::revoke_all(state, &mallory).await.unwrap(), 0);
     assert_eq!(tokens::list(state, &mallory, &TokenQuery::default()).await.unwrap().total, 0);
 
@@ -302,7 +302,10 @@ async fn revoking_one_many_or_all() {
     assert_eq!(tokens::revoke(&store.state, &alice, &["A".into()]).await.unwrap(), ["a"]);
     let revoked = tokens::revoke(&store.state, &alice, &["b".into(), "c".into(), "zzz".into()]).await.unwrap();
     assert_eq!(revoked.len(), 2, "existing ones are revoked, missing ones reported by their absence");
-    assert_eq!(tokens::revoke(&store.state, &alice, &["zzz".into()]).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(
+        tokens::revoke(&store.state, &alice, &["zzz".into()]).await.unwrap_err(),
+        AppError::NoSuchToken("zzz".into())
+    );
     assert!(tokens::revoke(&store.state, &alice, &[]).await.unwrap_err().for_field("names").is_some());
     assert_eq!(tokens::revoke_all(&store.state, &alice).await.unwrap(), 2);
     assert_eq!(store.token_count().await, 0);

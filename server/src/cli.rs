@@ -6,7 +6,7 @@ use crate::{
     serve,
 };
 use app::{
-    api::{NewToken, TokenQuery, TokenSort},
+    api::{NewToken, TokenSort},
     domain::Expiry,
     services::tokens::{self, Caller},
     state::AppState,
@@ -288,18 +288,7 @@ pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> 
         }
         TokenCommand::List { account, json } => {
             let caller = caller_for(&state, &account).await?;
-            let mut all = Vec::new();
-            let mut query =
-                TokenQuery { sort: TokenSort::Name, descending: false, per_page: 100, ..TokenQuery::default() };
-            loop {
-                let page = tokens::list(&state, &caller, &query).await?;
-                let done = page.tokens.len() < 100;
-                all.extend(page.tokens);
-                if done {
-                    break;
-                }
-                query.page += 1;
-            }
+            let all = tokens::list_all(&state, &caller, TokenSort::Name, false).await?;
             if json {
                 return Ok(serde_json::to_string_pretty(&all).map_err(anyhow::Error::from)? + "\n");
             }
@@ -323,7 +312,7 @@ pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> 
         }
         TokenCommand::Rename { account, old, new } => {
             let caller = caller_for(&state, &account).await?;
-            let token = tokens::rename(&state, &caller, &old, &new).await.map_err(|e| not_found_as(e, &old))?;
+            let token = tokens::rename(&state, &caller, &old, &new).await?;
             Ok(format!("Renamed {old} to {}.\n", token.name))
         }
         TokenCommand::Revoke { account, all, names } => {
@@ -332,8 +321,7 @@ pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> 
                 let count = tokens::revoke_all(&state, &caller).await?;
                 return Ok(format!("Revoked {count} token{}.\n", if count == 1 { "" } else { "s" }));
             }
-            let revoked =
-                tokens::revoke(&state, &caller, &names).await.map_err(|e| not_found_as(e, &names.join(", ")))?;
+            let revoked = tokens::revoke(&state, &caller, &names).await?;
             let missing: Vec<_> =
                 names.iter().filter(|n| !revoked.iter().any(|r| r.eq_ignore_ascii_case(n))).cloned().collect();
             if missing.is_empty() {
@@ -346,13 +334,5 @@ pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> 
                 )))
             }
         }
-    }
-}
-
-/// "Not found" with the name that was not found.
-fn not_found_as(err: AppError, name: &str) -> CliError {
-    match err {
-        AppError::NotFound => CliError::Refused(format!("There is no token named “{name}”.")),
-        other => other.into(),
     }
 }

@@ -21,16 +21,7 @@ pub struct TokenView {
     pub last_used_ip: Option<String>,
 }
 
-/// What a token list is ordered by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenSort {
-    Name,
-    #[default]
-    Created,
-    Expires,
-    LastUsed,
-}
+pub use crate::domain::TokenSort;
 
 /// Which page of which tokens: search text, order, page (from 1) and page size (10, 20, 50 or 100).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ mod name;
 mod password;
 mod privilege;
 mod secret;
+mod sort;
 
 pub use allowlist::{ALLOWLIST_MAX_ENTRIES, AllowlistError, EntryProblem, IpAllowlist, IpRange, RangeError};
 pub use expiry::{Expiry, ExpiryError, ExpiryStatus};
@@ -17,3 +18,4 @@ pub use privilege::{
     PrivilegeError, PrivilegeInfo, PrivilegeSet, builtin, check_custom_name, check_label,
 };
 pub use secret::{SECRET_LEN, SECRET_PREFIX, SecretError, TokenSecret};
+pub use sort::{TokenSort, UnknownSort};

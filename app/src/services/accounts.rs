@@ -5,7 +5,6 @@
 //! CLI all come through here.
 
 use super::{
-    internal,
     password::Password,
     random::{base62, sha256_hex},
     tokens::{Caller, Via},
@@ -14,6 +13,7 @@ use crate::{
     api::{AccountPage, AccountQuery, AccountSummary},
     domain::{ALL, AccountName, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, PrivilegeSet},
     error::AppError,
+    error::OnConstraint,
     state::AppState,
     store::{
         self as store,
@@ -22,7 +22,6 @@ use crate::{
         privileges, sessions,
     },
 };
-use sea_orm::{DbErr, SqlErr};
 use std::collections::BTreeSet;
 
 /// The account created on first start.
@@ -175,10 +174,6 @@ fn check_password_field(field: &str, password: &Password, username: &str) -> Res
     }
 }
 
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
 fn name_in_use(name: &AccountName) -> AppError {
     AppError::conflict("name", format!("The name “{name}” is already in use."))
 }
@@ -194,7 +189,7 @@ async fn hash(
 }
 
 async fn parse_privileges(state: &AppState, raw: &str) -> Result<PrivilegeSet, AppError> {
-    let catalog = privileges::catalog(&state.db).await.map_err(internal("reading the privilege catalog"))?;
+    let catalog = privileges::catalog(&state.db).await?;
     catalog.parse(raw).map_err(|e| AppError::invalid("privileges", e))
 }
 
@@ -204,16 +199,13 @@ async fn record(
     subject: Option<i64>,
     detail: Option<String>,
 ) -> Result<(), AppError> {
-    audit::record_about(&state.db, event, subject, detail, state.clock.now())
-        .await
-        .map_err(internal("recording an account change"))
+    Ok(audit::record_about(&state.db, event, subject, detail, state.clock.now()).await?)
 }
 
 /// The account named `name` (any case), or a clear error naming it.
 pub async fn find(state: &AppState, name: &str) -> Result<Account, AppError> {
     accounts::find_by_name(&state.db, name)
-        .await
-        .map_err(internal("reading an account"))?
+        .await?
         .ok_or_else(|| AppError::invalid("account", format!("There is no account named “{name}”.")))
 }
 
@@ -232,11 +224,8 @@ pub async fn create(
     admin.may_grant(&privileges)?;
     let hash = hash(state, password).await?;
     let now = state.clock.now();
-    let account = match accounts::insert(&state.db, &name, hash, &privileges, now).await {
-        Ok(account) => account,
-        Err(err) if is_unique_violation(&err) => return Err(name_in_use(&name)),
-        Err(err) => return Err(internal("creating an account")(err)),
-    };
+    let account =
+        accounts::insert(&state.db, &name, hash, &privileges, now).await.on_unique_violation(|| name_in_use(&name))?;
     let detail = format!("privileges: {}", privileges.to_storage());
     record(state, admin.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
     tracing::info!(account = %account.username, by = %admin.actor.name, "account created");
@@ -245,7 +234,7 @@ pub async fn create(
 
 /// Every account, by name (the CLI's list).
 pub async fn list(state: &AppState) -> Result<Vec<Account>, AppError> {
-    accounts::list(&state.db).await.map_err(internal("listing accounts"))
+    Ok(accounts::list(&state.db).await?)
 }
 
 pub fn summary(account: &Account, token_count: u64, admin: &Admin) -> AccountSummary {
@@ -270,10 +259,9 @@ pub async fn page(state: &AppState, admin: &Admin, query: &AccountQuery) -> Resu
         return Err(AppError::invalid("page", "Pages are numbered from 1."));
     }
     let offset = (query.page - 1).saturating_mul(query.per_page);
-    let (found, total) =
-        accounts::page(&state.db, &query.search, offset, query.per_page).await.map_err(internal("listing accounts"))?;
+    let (found, total) = accounts::page(&state.db, &query.search, offset, query.per_page).await?;
     let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
-    let counts = accounts::token_counts(&state.db, &ids).await.map_err(internal("counting tokens"))?;
+    let counts = accounts::token_counts(&state.db, &ids).await?;
     Ok(AccountPage {
         accounts: found.iter().map(|a| summary(a, counts.get(&a.id).copied().unwrap_or_default(), admin)).collect(),
         total,
@@ -282,17 +270,22 @@ pub async fn page(state: &AppState, admin: &Admin, query: &AccountQuery) -> Resu
     })
 }
 
+/// Every account whose name contains `search`, with its token count (WHM `listaccts`).
+pub async fn list_all(state: &AppState, admin: &Admin, search: &str) -> Result<Vec<AccountSummary>, AppError> {
+    admin.require(LIST_ACCOUNTS)?;
+    let (found, _) = accounts::page(&state.db, search, 0, u64::MAX >> 1).await?;
+    let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
+    let counts = accounts::token_counts(&state.db, &ids).await?;
+    Ok(found.iter().map(|a| summary(a, counts.get(&a.id).copied().unwrap_or_default(), admin)).collect())
+}
+
 /// One account as an admin sees it, with its token count; `NotFound` when there is none of that name.
 pub async fn get(state: &AppState, admin: &Admin, name: &str) -> Result<AccountSummary, AppError> {
     admin.require(LIST_ACCOUNTS)?;
-    let account = accounts::find_by_name(&state.db, name)
-        .await
-        .map_err(internal("reading an account"))?
-        .ok_or(AppError::NotFound)?;
-    let counts = accounts::token_counts(&state.db, &[account.id]).await.map_err(internal("counting tokens"))?;
+    let account = accounts::find_by_name(&state.db, name).await?.ok_or(AppError::NotFound)?;
+    let counts = accounts::token_counts(&state.db, &[account.id]).await?;
     let lock = crate::store::sign_in::active_lock(&state.db, &account.username.to_ascii_lowercase(), state.clock.now())
-        .await
-        .map_err(internal("reading a sign-in lock"))?;
+        .await?;
     let summary = summary(&account, counts.get(&account.id).copied().unwrap_or_default(), admin);
     Ok(AccountSummary { locked_until: lock.map(|lock| lock.locked_until), ..summary })
 }
@@ -319,18 +312,16 @@ async fn update_keeping_an_admin(
     changes: Changes<'_>,
     what: &str,
 ) -> Result<Account, AppError> {
-    let txn = store::begin_account_change(&state.db).await.map_err(internal("starting an account change"))?;
-    let updated = accounts::update(&txn, account.id, changes, state.clock.now())
-        .await
-        .map_err(internal("changing an account"))?;
+    let txn = store::begin_account_change(&state.db).await?;
+    let updated = accounts::update(&txn, account.id, changes, state.clock.now()).await?;
     if is_admin(account) && !is_admin(&updated) {
-        let admins = accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?;
+        let admins = accounts::active_admins(&txn).await?;
         if admins.is_empty() {
             // Dropping the transaction rolls it back.
             return Err(last_admin(account, what));
         }
     }
-    txn.commit().await.map_err(internal("committing an account change"))?;
+    txn.commit().await?;
     Ok(updated)
 }
 
@@ -348,7 +339,7 @@ pub async fn set_suspended(state: &AppState, admin: &Admin, name: &str, suspende
     let changes = Changes { suspended: Some(suspended), ..Changes::default() };
     let updated = update_keeping_an_admin(state, &account, changes, "suspended").await?;
     if suspended {
-        sessions::delete_for_account(&state.db, account.id).await.map_err(internal("ending sessions"))?;
+        sessions::delete_for_account(&state.db, account.id).await?;
     }
     let action = if suspended { "account.suspend" } else { "account.unsuspend" };
     record(state, admin.event(action, &updated.username), Some(updated.id), None).await?;
@@ -376,12 +367,9 @@ pub async fn rename(state: &AppState, admin: &Admin, name: &str, new_name: &str)
         return Ok(account);
     }
     let now = state.clock.now();
-    let updated =
-        match accounts::update(&state.db, account.id, Changes { name: Some(&new), ..Changes::default() }, now).await {
-            Ok(updated) => updated,
-            Err(err) if is_unique_violation(&err) => return Err(name_in_use(&new)),
-            Err(err) => return Err(internal("renaming an account")(err)),
-        };
+    let updated = accounts::update(&state.db, account.id, Changes { name: Some(&new), ..Changes::default() }, now)
+        .await
+        .on_unique_violation(|| name_in_use(&new))?;
     let detail = format!("renamed from {}", account.username);
     record(state, admin.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
     Ok(updated)
@@ -418,10 +406,8 @@ pub async fn reset_password(state: &AppState, admin: &Admin, name: &str, passwor
     check_password(&password, &account.username)?;
     let hash = hash(state, password).await?;
     let changes = Changes { password_hash: Some(hash), ..Changes::default() };
-    accounts::update(&state.db, account.id, changes, state.clock.now())
-        .await
-        .map_err(internal("setting a password"))?;
-    sessions::delete_for_account(&state.db, account.id).await.map_err(internal("ending sessions"))?;
+    accounts::update(&state.db, account.id, changes, state.clock.now()).await?;
+    sessions::delete_for_account(&state.db, account.id).await?;
     record(state, admin.event("account.password.reset", &account.username), Some(account.id), None).await
 }
 
@@ -441,13 +427,9 @@ pub async fn change_own_password(
     }
     let hash = hash(state, new).await?;
     let changes = Changes { password_hash: Some(hash), ..Changes::default() };
-    accounts::update(&state.db, account.id, changes, state.clock.now())
-        .await
-        .map_err(internal("changing a password"))?;
+    accounts::update(&state.db, account.id, changes, state.clock.now()).await?;
     let keep = keep_session.map(sha256_hex);
-    sessions::delete_for_account_except(&state.db, account.id, keep.as_deref())
-        .await
-        .map_err(internal("ending sessions"))?;
+    sessions::delete_for_account_except(&state.db, account.id, keep.as_deref()).await?;
     let event = NewEvent {
         actor_account_id: Some(account.id),
         actor_name: &account.username,
@@ -468,16 +450,14 @@ pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, 
     if admin.is_self(&account) {
         return Err(AppError::invalid("account", "You cannot delete your own account."));
     }
-    let txn = store::begin_account_change(&state.db).await.map_err(internal("starting an account deletion"))?;
-    let counts = accounts::token_counts(&txn, &[account.id]).await.map_err(internal("counting tokens"))?;
+    let txn = store::begin_account_change(&state.db).await?;
+    let counts = accounts::token_counts(&txn, &[account.id]).await?;
     let tokens = counts.get(&account.id).copied().unwrap_or_default();
-    accounts::delete(&txn, account.id).await.map_err(internal("deleting an account"))?;
-    if is_admin(&account)
-        && accounts::active_admins(&txn).await.map_err(internal("counting administrators"))?.is_empty()
-    {
+    accounts::delete(&txn, account.id).await?;
+    if is_admin(&account) && accounts::active_admins(&txn).await?.is_empty() {
         return Err(last_admin(&account, "deleted"));
     }
-    txn.commit().await.map_err(internal("committing an account deletion"))?;
+    txn.commit().await?;
     let detail = format!("{tokens} token(s) revoked");
     record(state, admin.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
     tracing::info!(account = %account.username, by = %admin.actor.name, tokens, "account deleted");
@@ -487,7 +467,7 @@ pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, 
 /// On an empty database, creates `admin` with every privilege. Returns the password when it was generated
 /// here (so the caller can show it once); `None` when `admin_password` was given or accounts already exist.
 pub async fn bootstrap_admin(state: &AppState, admin_password: Option<String>) -> Result<Option<String>, AppError> {
-    if accounts::count(&state.db).await.map_err(internal("counting accounts"))? > 0 {
+    if accounts::count(&state.db).await? > 0 {
         return Ok(None);
     }
     let (password, generated) = match admin_password {

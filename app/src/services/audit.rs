@@ -1,7 +1,7 @@
 //! Reading the audit log (SPEC §1 [+]): every account sees the events by or about itself; accounts holding
 //! `all` (and the operator) see every event.
 
-use super::{accounts::Admin, internal};
+use super::accounts::Admin;
 use crate::{
     api::{AuditEntry, AuditPage, AuditQuery},
     domain::ALL,
@@ -60,8 +60,7 @@ pub async fn page(state: &AppState, viewer: &Admin, query: &AuditQuery) -> Resul
         visible_to: if everything { None } else { viewer.actor.account_id },
     };
     let offset = (query.page - 1).saturating_mul(query.per_page);
-    let (events, total) =
-        audit::page(&state.db, &filter, offset, query.per_page).await.map_err(internal("reading the audit log"))?;
+    let (events, total) = audit::page(&state.db, &filter, offset, query.per_page).await?;
     Ok(AuditPage {
         entries: events.into_iter().map(|e| entry(e, zone)).collect(),
         total,

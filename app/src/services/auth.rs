@@ -2,7 +2,6 @@
 //! and the session cookie (HttpOnly, SameSite=Strict, Secure under TLS).
 
 use super::{
-    internal,
     password::Password,
     sign_in_limits::{self, SignInLimits},
 };
@@ -88,9 +87,7 @@ pub async fn login(
         && let Err(locked) = sign_in_limits::check_account(state, key).await
     {
         // Still counts against the address, so spraying locked names is throttled too.
-        sign_in::record_failure(&state.db, Some(key), client_ip, state.clock.now())
-            .await
-            .map_err(internal("recording a failed sign-in"))?;
+        sign_in::record_failure(&state.db, Some(key), client_ip, state.clock.now()).await?;
         let event = NewEvent {
             actor_account_id: None,
             actor_name: key,
@@ -100,13 +97,11 @@ pub async fn login(
             client_ip,
             outcome: Outcome::Refused,
         };
-        audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording a refused sign-in"))?;
+        audit::record(&state.db, event, state.clock.now()).await?;
         return Err(locked);
     }
     let account = match &name {
-        Some(name) => accounts::find_by_name(&state.db, name.as_str())
-            .await
-            .map_err(internal("looking up an account to sign in"))?,
+        Some(name) => accounts::find_by_name(&state.db, name.as_str()).await?,
         None => None,
     };
     let verified = state.passwords.verify(password, account.as_ref().map(|a| a.password_hash.clone())).await;
@@ -132,9 +127,7 @@ pub async fn login(
     let account = match account {
         Some(account) if verified => account,
         _ => {
-            audit::record(&state.db, event(None, attempted, client_ip, Outcome::Failure), now)
-                .await
-                .map_err(internal("recording a failed sign-in"))?;
+            audit::record(&state.db, event(None, attempted, client_ip, Outcome::Failure), now).await?;
             sign_in_limits::record_failure(state, key.as_deref(), client_ip).await?;
             return Err(AppError::InvalidCredentials);
         }
@@ -143,20 +136,14 @@ pub async fn login(
         sign_in_limits::record_success(state, key).await?;
     }
     if account.suspended {
-        audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Refused), now)
-            .await
-            .map_err(internal("recording a refused sign-in"))?;
+        audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Refused), now).await?;
         return Err(AppError::AccountSuspended);
     }
 
     let cookie = SessionCookie(base62(43));
     let settings = &state.sessions;
-    sessions::insert(&state.db, sha256_hex(&cookie.0), account.id, now, now + settings.absolute_timeout)
-        .await
-        .map_err(internal("opening a session"))?;
-    audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Success), now)
-        .await
-        .map_err(internal("recording a sign-in"))?;
+    sessions::insert(&state.db, sha256_hex(&cookie.0), account.id, now, now + settings.absolute_timeout).await?;
+    audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Success), now).await?;
     tracing::info!(account = %account.username, "signed in");
     Ok((account, cookie))
 }
@@ -180,24 +167,22 @@ pub async fn resolve_session(
 
 async fn live_session(state: &AppState, cookie_value: &str) -> Result<Option<(sessions::Session, Account)>, AppError> {
     let id = sha256_hex(cookie_value);
-    let Some(session) = sessions::find(&state.db, &id).await.map_err(internal("reading a session"))? else {
+    let Some(session) = sessions::find(&state.db, &id).await? else {
         return Ok(None);
     };
     let now = state.clock.now();
     let settings = &state.sessions;
     if now >= session.expires_at || now - session.last_seen_at >= settings.idle_timeout {
-        sessions::delete(&state.db, &id).await.map_err(internal("ending an expired session"))?;
+        sessions::delete(&state.db, &id).await?;
         return Ok(None);
     }
-    let account = accounts::find_by_id(&state.db, session.account_id)
-        .await
-        .map_err(internal("reading the account of a session"))?;
+    let account = accounts::find_by_id(&state.db, session.account_id).await?;
     let Some(account) = account.filter(|a| !a.suspended) else {
-        sessions::delete(&state.db, &id).await.map_err(internal("ending a session"))?;
+        sessions::delete(&state.db, &id).await?;
         return Ok(None);
     };
     if now - session.last_seen_at >= TOUCH_INTERVAL {
-        sessions::touch(&state.db, &id, now).await.map_err(internal("refreshing a session"))?;
+        sessions::touch(&state.db, &id, now).await?;
     }
     Ok(Some((session, account)))
 }
@@ -205,7 +190,7 @@ async fn live_session(state: &AppState, cookie_value: &str) -> Result<Option<(se
 /// Ends the session behind a cookie value (if any).
 pub async fn logout(state: &AppState, cookie_value: &str, client_ip: Option<&str>) -> Result<(), AppError> {
     let account = live_session(state, cookie_value).await?.map(|(_, account)| account);
-    sessions::delete(&state.db, &sha256_hex(cookie_value)).await.map_err(internal("ending a session"))?;
+    sessions::delete(&state.db, &sha256_hex(cookie_value)).await?;
     if let Some(account) = account {
         let event = NewEvent {
             actor_account_id: Some(account.id),
@@ -216,7 +201,7 @@ pub async fn logout(state: &AppState, cookie_value: &str, client_ip: Option<&str
             client_ip,
             outcome: Outcome::Success,
         };
-        audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording a sign-out"))?;
+        audit::record(&state.db, event, state.clock.now()).await?;
     }
     Ok(())
 }

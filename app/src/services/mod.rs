@@ -14,14 +14,3 @@ pub mod random;
 pub mod sign_in_limits;
 pub mod tokens;
 pub mod verify;
-
-use crate::error::AppError;
-use sea_orm::DbErr;
-
-/// Logs a database failure for operators and answers the caller with a generic error.
-pub(crate) fn internal(context: &'static str) -> impl FnOnce(DbErr) -> AppError {
-    move |err| {
-        tracing::error!(error = %err, "{context}");
-        AppError::Internal
-    }
-}

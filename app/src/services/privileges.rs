@@ -2,21 +2,21 @@
 //! with Tessera. They appear in the token and account forms and work with `/api/v1/auth?privilege=NAME`.
 //! Defining or removing one needs `all`; removing one takes it off every account and token.
 
-use super::{accounts::Admin, internal};
+use super::accounts::Admin;
 use crate::{
     api::PrivilegeRemoval,
     domain::{Catalog, PrivilegeInfo, builtin, check_custom_name, check_label},
     error::AppError,
+    error::OnConstraint,
     state::AppState,
     store::{
         audit::{self, NewEvent, Outcome},
         privileges,
     },
 };
-use sea_orm::{DbErr, SqlErr};
 
 pub async fn catalog(state: &AppState) -> Result<Catalog, AppError> {
-    privileges::catalog(&state.db).await.map_err(internal("reading the privilege catalog"))
+    Ok(privileges::catalog(&state.db).await?)
 }
 
 async fn record(state: &AppState, admin: &Admin, action: &str, target: &str, detail: String) -> Result<(), AppError> {
@@ -29,13 +29,7 @@ async fn record(state: &AppState, admin: &Admin, action: &str, target: &str, det
         client_ip: admin.actor.client_ip.as_deref(),
         outcome: Outcome::Success,
     };
-    audit::record_about(&state.db, event, None, Some(detail), state.clock.now())
-        .await
-        .map_err(internal("recording a privilege change"))
-}
-
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    Ok(audit::record_about(&state.db, event, None, Some(detail), state.clock.now()).await?)
 }
 
 pub async fn add(
@@ -49,13 +43,9 @@ pub async fn add(
     let name = name.trim();
     check_custom_name(name).map_err(|e| AppError::invalid("name", e))?;
     let label = check_label(label).map_err(|e| AppError::invalid("label", e))?;
-    match privileges::insert(&state.db, name, label, dangerous, state.clock.now()).await {
-        Ok(_) => {}
-        Err(err) if is_unique_violation(&err) => {
-            return Err(AppError::conflict("name", format!("The privilege “{name}” already exists.")));
-        }
-        Err(err) => return Err(internal("adding a privilege")(err)),
-    }
+    privileges::insert(&state.db, name, label, dangerous, state.clock.now())
+        .await
+        .on_unique_violation(|| AppError::conflict("name", format!("The privilege “{name}” already exists.")))?;
     let detail = format!("label: {label}{}", if dangerous { " (dangerous)" } else { "" });
     record(state, admin, "privilege.add", name, detail).await?;
     Ok(PrivilegeInfo { name: name.to_owned(), label: label.to_owned(), dangerous, builtin: false })
@@ -68,8 +58,7 @@ pub async fn remove(state: &AppState, admin: &Admin, name: &str) -> Result<Privi
         return Err(AppError::invalid("name", format!("“{name}” is a built-in privilege and cannot be removed.")));
     }
     let removed = privileges::remove(&state.db, name)
-        .await
-        .map_err(internal("removing a privilege"))?
+        .await?
         .ok_or_else(|| AppError::invalid("name", format!("There is no privilege named “{name}”.")))?;
     let detail = format!("taken from {} account(s) and {} token(s)", removed.accounts, removed.tokens);
     record(state, admin, "privilege.remove", name, detail).await?;

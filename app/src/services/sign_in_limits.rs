@@ -3,7 +3,7 @@
 //! exists (so the answer says nothing about which names do); too many from an address makes that address wait
 //! (429 with `Retry-After`). Everything is in the database, so it survives restarts and holds across instances.
 
-use super::{accounts::Actor, internal};
+use super::accounts::Actor;
 use crate::{
     error::AppError,
     state::AppState,
@@ -45,9 +45,7 @@ pub async fn check_address(state: &AppState, client_ip: &str) -> Result<(), AppE
     let limits = limits(state);
     let now = state.clock.now();
     let max = u64::from(limits.max_failures);
-    let recent = sign_in::address_failures_since(&state.db, client_ip, now - limits.window, max)
-        .await
-        .map_err(internal("counting an address's failed sign-ins"))?;
+    let recent = sign_in::address_failures_since(&state.db, client_ip, now - limits.window, max).await?;
     match recent.first() {
         // The oldest of the last `max` failures leaving the window brings the address under the limit again.
         Some(oldest) if recent.len() as u64 >= max => {
@@ -60,7 +58,7 @@ pub async fn check_address(state: &AppState, client_ip: &str) -> Result<(), AppE
 /// Refuses a locked account name, saying for how long (the same for names no account has).
 pub async fn check_account(state: &AppState, account_key: &str) -> Result<(), AppError> {
     let now = state.clock.now();
-    match sign_in::active_lock(&state.db, account_key, now).await.map_err(internal("reading a sign-in lock"))? {
+    match sign_in::active_lock(&state.db, account_key, now).await? {
         Some(lock) => {
             let minutes = seconds_until(now, lock.locked_until).div_ceil(60);
             Err(AppError::AccountLocked { minutes })
@@ -77,18 +75,14 @@ pub async fn record_failure(
 ) -> Result<(), AppError> {
     let limits = limits(state);
     let now = state.clock.now();
-    sign_in::record_failure(&state.db, account_key, client_ip, now)
-        .await
-        .map_err(internal("recording a failed sign-in"))?;
+    sign_in::record_failure(&state.db, account_key, client_ip, now).await?;
     let Some(key) = account_key else { return Ok(()) };
-    let failures = sign_in::account_failures_since(&state.db, key, now - limits.window)
-        .await
-        .map_err(internal("counting an account's failed sign-ins"))?;
+    let failures = sign_in::account_failures_since(&state.db, key, now - limits.window).await?;
     if failures < u64::from(limits.max_failures) {
         return Ok(());
     }
     let until = now + limits.lockout;
-    if sign_in::lock(&state.db, key, now, until).await.map_err(internal("locking an account"))? {
+    if sign_in::lock(&state.db, key, now, until).await? {
         let target = format!("{key} until {}", until.format("%Y-%m-%d %H:%M:%S UTC"));
         record(state, key, "login.locked", &target, client_ip).await?;
         tracing::warn!(account = %key, failures, "sign-in locked after too many failures");
@@ -98,13 +92,13 @@ pub async fn record_failure(
 
 /// A successful sign-in forgets the name's failures (the address's stay: they limit that address).
 pub async fn record_success(state: &AppState, account_key: &str) -> Result<(), AppError> {
-    sign_in::clear_account_failures(&state.db, account_key).await.map_err(internal("clearing failed sign-ins"))
+    Ok(sign_in::clear_account_failures(&state.db, account_key).await?)
 }
 
 /// Lifts a lock early and forgets the name's failures (an administrator's unlock). `false`: it was not locked.
 pub async fn unlock(state: &AppState, account_key: &str, by: &Actor) -> Result<bool, AppError> {
-    let was_locked = sign_in::unlock(&state.db, account_key).await.map_err(internal("unlocking an account"))?;
-    sign_in::clear_account_failures(&state.db, account_key).await.map_err(internal("clearing failed sign-ins"))?;
+    let was_locked = sign_in::unlock(&state.db, account_key).await?;
+    sign_in::clear_account_failures(&state.db, account_key).await?;
     if was_locked {
         let event = NewEvent {
             actor_account_id: by.account_id,
@@ -115,7 +109,7 @@ pub async fn unlock(state: &AppState, account_key: &str, by: &Actor) -> Result<b
             client_ip: by.client_ip.as_deref(),
             outcome: Outcome::Success,
         };
-        audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording an unlock"))?;
+        audit::record(&state.db, event, state.clock.now()).await?;
     }
     Ok(was_locked)
 }
@@ -124,17 +118,17 @@ pub async fn unlock(state: &AppState, account_key: &str, by: &Actor) -> Result<b
 /// that no longer count. The server runs this every minute.
 pub async fn sweep(state: &AppState) -> Result<usize, AppError> {
     let now = state.clock.now();
-    let ended = sign_in::ended_locks(&state.db, now).await.map_err(internal("reading ended sign-in locks"))?;
+    let ended = sign_in::ended_locks(&state.db, now).await?;
     let mut reported = 0;
     for lock in ended {
-        if sign_in::remove_ended(&state.db, &lock).await.map_err(internal("removing an ended sign-in lock"))? {
+        if sign_in::remove_ended(&state.db, &lock).await? {
             let target = format!("{} (the lock ran out)", lock.account_key);
             record(state, &lock.account_key, "login.unlocked", &target, None).await?;
             reported += 1;
         }
     }
     let horizon = limits(state).window.max(limits(state).lockout);
-    sign_in::prune_failures(&state.db, now - horizon).await.map_err(internal("pruning failed sign-ins"))?;
+    sign_in::prune_failures(&state.db, now - horizon).await?;
     Ok(reported)
 }
 
@@ -146,7 +140,7 @@ async fn record(
     target: &str,
     client_ip: Option<&str>,
 ) -> Result<(), AppError> {
-    let account = accounts::find_by_name(&state.db, account_key).await.map_err(internal("reading an account"))?;
+    let account = accounts::find_by_name(&state.db, account_key).await?;
     let (actor_name, actor_id) = match &account {
         Some(account) => (account.username.as_str(), Some(account.id)),
         None => (account_key, None),
@@ -160,5 +154,5 @@ async fn record(
         client_ip,
         outcome: Outcome::Success,
     };
-    audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording a sign-in lock"))
+    Ok(audit::record(&state.db, event, state.clock.now()).await?)
 }

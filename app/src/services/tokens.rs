@@ -3,21 +3,22 @@
 //! found"), validates with the domain rules, and records an audit event. The web app, the CLI and the HTTP API
 //! all come through here.
 
-use super::{internal, random::sha256_hex};
+use super::random::sha256_hex;
 use crate::{
     api::{IssuedToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenView},
     domain::{ALL, Catalog, Expiry, IpAllowlist, PrivilegeSet, TokenName, TokenSecret},
     error::AppError,
+    error::OnConstraint,
     state::AppState,
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
         entities::token,
-        tokens::{self, Order, Token},
+        tokens::{self, Token},
     },
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use sea_orm::{ActiveValue::Set, DbErr, IntoActiveModel, SqlErr};
+use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use std::collections::BTreeSet;
 
 /// The privilege needed to manage tokens through the web app or the API.
@@ -206,7 +207,7 @@ fn parse_allowlist(caller: &Caller, raw: &str) -> Result<IpAllowlist, AppError> 
 }
 
 async fn catalog(state: &AppState) -> Result<Catalog, AppError> {
-    crate::store::privileges::catalog(&state.db).await.map_err(internal("reading the privilege catalog"))
+    Ok(crate::store::privileges::catalog(&state.db).await?)
 }
 
 async fn parse_privileges(state: &AppState, caller: &Caller, names: &[String]) -> Result<PrivilegeSet, AppError> {
@@ -229,15 +230,10 @@ fn name_in_use(name: &str) -> AppError {
     AppError::conflict("name", format!("The name “{name}” is already in use."))
 }
 
-fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
-}
-
 async fn find(state: &AppState, caller: &Caller, name: &str) -> Result<Token, AppError> {
     tokens::find_by_name(&state.db, caller.account.id, name)
-        .await
-        .map_err(internal("reading a token"))?
-        .ok_or(AppError::NotFound)
+        .await?
+        .ok_or_else(|| AppError::NoSuchToken(name.to_owned()))
 }
 
 /// [`Caller::ensure_within_grant`], with a refusal recorded in the audit log under `action`.
@@ -259,7 +255,7 @@ async fn ensure_within_grant(
 }
 
 async fn record(state: &AppState, event: NewEvent<'_>) -> Result<(), AppError> {
-    audit::record(&state.db, event, state.clock.now()).await.map_err(internal("recording an audit event"))
+    Ok(audit::record(&state.db, event, state.clock.now()).await?)
 }
 
 pub async fn form_options(state: &AppState, caller: &Caller) -> Result<TokenFormOptions, AppError> {
@@ -300,11 +296,7 @@ pub async fn create(state: &AppState, caller: &Caller, new: &crate::api::NewToke
         allowlist: allowlist.to_storage(),
         privileges: privileges.to_storage(),
     };
-    let token = match tokens::insert(&state.db, row).await {
-        Ok(token) => token,
-        Err(err) if is_unique_violation(&err) => return Err(name_in_use(name.as_str())),
-        Err(err) => return Err(internal("creating a token")(err)),
-    };
+    let token = tokens::insert(&state.db, row).await.on_unique_violation(|| name_in_use(name.as_str()))?;
     record(state, caller.event("token.create", &token.name)).await?;
     tracing::info!(account = %caller.account.username, token = %token.name, "token created");
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
@@ -318,18 +310,25 @@ pub async fn list(state: &AppState, caller: &Caller, query: &TokenQuery) -> Resu
     if query.page == 0 {
         return Err(AppError::invalid("page", "Pages are numbered from 1."));
     }
-    let order = match query.sort {
-        TokenSort::Name => Order::Name,
-        TokenSort::Created => Order::Created,
-        TokenSort::Expires => Order::Expires,
-        TokenSort::LastUsed => Order::LastUsed,
-    };
+    let order = query.sort;
     let offset = (query.page - 1).saturating_mul(query.per_page);
     let (rows, total) =
         tokens::page(&state.db, caller.account.id, &query.search, order, query.descending, offset, query.per_page)
-            .await
-            .map_err(internal("listing tokens"))?;
+            .await?;
     Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })
+}
+
+/// Every token of the caller's account in one order, for the API functions and commands that list them all
+/// (UAPI `list`, WHM `api_token_list`, `tessera token list`).
+pub async fn list_all(
+    state: &AppState,
+    caller: &Caller,
+    sort: TokenSort,
+    descending: bool,
+) -> Result<Vec<TokenView>, AppError> {
+    caller.authorise()?;
+    let (rows, _) = tokens::page(&state.db, caller.account.id, "", sort, descending, 0, u64::MAX >> 1).await?;
+    Ok(rows.iter().map(view).collect())
 }
 
 /// Whether `name` is free for a new token, or for renaming the token now called `current` (which may take its
@@ -344,8 +343,7 @@ pub async fn check_name_free(
     caller.authorise()?;
     let name = TokenName::parse(name).map_err(|e| AppError::invalid("name", e))?;
     let taken = tokens::find_by_name(&state.db, caller.account.id, name.as_str())
-        .await
-        .map_err(internal("reading a token"))?
+        .await?
         .is_some_and(|token| current.is_none_or(|current| !current.eq_ignore_ascii_case(&token.name)));
     if taken { Err(name_in_use(name.as_str())) } else { Ok(()) }
 }
@@ -364,11 +362,7 @@ pub async fn rename(state: &AppState, caller: &Caller, name: &str, new_name: &st
     let mut changes = token.into_active_model();
     changes.name = Set(new_name.as_str().to_owned());
     changes.name_key = Set(new_name.key());
-    let token = match tokens::save(&state.db, changes).await {
-        Ok(token) => token,
-        Err(err) if is_unique_violation(&err) => return Err(name_in_use(new_name.as_str())),
-        Err(err) => return Err(internal("renaming a token")(err)),
-    };
+    let token = tokens::save(&state.db, changes).await.on_unique_violation(|| name_in_use(new_name.as_str()))?;
     let target = format!("{old_name} → {}", token.name);
     record(state, caller.event("token.rename", &target)).await?;
     Ok(view(&token))
@@ -396,7 +390,7 @@ pub async fn update(
     if let Some(privileges) = privileges {
         changes.privileges = Set(privileges.to_storage());
     }
-    let token = tokens::save(&state.db, changes).await.map_err(internal("updating a token"))?;
+    let token = tokens::save(&state.db, changes).await?;
     record(state, caller.event("token.update", &token.name)).await?;
     Ok(view(&token))
 }
@@ -431,7 +425,7 @@ pub async fn rotate(
         changes.previous_secret_hash = Set(None);
         changes.previous_valid_until = Set(None);
     }
-    let token = tokens::save(&state.db, changes).await.map_err(internal("rotating a token"))?;
+    let token = tokens::save(&state.db, changes).await?;
     record(state, caller.event("token.rotate", &token.name)).await?;
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
@@ -442,10 +436,9 @@ pub async fn revoke(state: &AppState, caller: &Caller, names: &[String]) -> Resu
     if names.is_empty() {
         return Err(AppError::invalid("names", "Choose at least one token to revoke."));
     }
-    let revoked =
-        tokens::delete_by_names(&state.db, caller.account.id, names).await.map_err(internal("revoking tokens"))?;
+    let revoked = tokens::delete_by_names(&state.db, caller.account.id, names).await?;
     if revoked.is_empty() {
-        return Err(AppError::NotFound);
+        return Err(AppError::NoSuchToken(names.join(", ")));
     }
     for name in &revoked {
         record(state, caller.event("token.revoke", name)).await?;
@@ -456,7 +449,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, names: &[String]) -> Resu
 /// Revokes every token of the caller's account; answers how many there were.
 pub async fn revoke_all(state: &AppState, caller: &Caller) -> Result<u64, AppError> {
     caller.authorise()?;
-    let revoked = tokens::delete_all(&state.db, caller.account.id).await.map_err(internal("revoking all tokens"))?;
+    let revoked = tokens::delete_all(&state.db, caller.account.id).await?;
     for name in &revoked {
         record(state, caller.event("token.revoke", name)).await?;
     }

@@ -168,8 +168,8 @@ async fn resolve_row(state: &AppState, secret: &TokenSecret) -> Result<Option<To
     let hash = sha256_hex(secret.expose());
     // SQLite: the fast reader (same row, same freshness, see store::token_reader); otherwise SeaORM.
     let found = match &state.token_reader {
-        Some(reader) => reader.find_by_secret_hash(&hash).map_err(internal)?,
-        None => tokens::find_by_secret_hash(&state.db, &hash).await.map_err(internal)?,
+        Some(reader) => reader.find_by_secret_hash(&hash)?,
+        None => tokens::find_by_secret_hash(&state.db, &hash).await?,
     };
     let Some(found) = found else {
         return Ok(None);
@@ -239,9 +239,12 @@ async fn audit_refusal(state: &AppState, verified: &Verified, required: Option<&
     }
 }
 
-fn internal(err: sea_orm::DbErr) -> Refusal {
-    tracing::error!(error = %err, "verifying an API token");
-    Refusal::Internal
+/// Our failure: logged here, answered with the generic message.
+impl From<sea_orm::DbErr> for Refusal {
+    fn from(err: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %err, "verifying an API token");
+        Self::Internal
+    }
 }
 
 #[cfg(test)]

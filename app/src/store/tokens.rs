@@ -1,6 +1,7 @@
 //! Queries on API tokens. Every query is scoped to one account, so no caller can reach another's tokens.
 
 use super::{accounts::Account, entities::token};
+use crate::domain::TokenSort;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -13,15 +14,6 @@ use std::{
 };
 
 pub use token::Model as Token;
-
-/// The columns a token list can be ordered by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    Name,
-    Created,
-    Expires,
-    LastUsed,
-}
 
 /// A token about to be stored. `secret_hash` is the SHA-256 of the secret; the secret itself never gets here.
 pub struct NewToken<'a> {
@@ -65,7 +57,7 @@ pub async fn page(
     db: &impl ConnectionTrait,
     account_id: i64,
     search: &str,
-    order: Order,
+    order: TokenSort,
     descending: bool,
     offset: u64,
     limit: u64,
@@ -77,10 +69,10 @@ pub async fn page(
     }
     let total = query.clone().count(db).await?;
     let column = match order {
-        Order::Name => token::Column::NameKey,
-        Order::Created => token::Column::CreatedAt,
-        Order::Expires => token::Column::ExpiresAt,
-        Order::LastUsed => token::Column::LastUsedAt,
+        TokenSort::Name => token::Column::NameKey,
+        TokenSort::Created => token::Column::CreatedAt,
+        TokenSort::Expires => token::Column::ExpiresAt,
+        TokenSort::LastUsed => token::Column::LastUsedAt,
     };
     // "Never" (NULL) sorts after every date when ascending, and first when descending, on every database.
     let (direction, nulls) =

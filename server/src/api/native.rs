@@ -4,7 +4,7 @@
 
 use super::{ApiError, BODY_LIMIT, Flavor, caller::ApiCaller, params::Params};
 use app::{
-    api::{IssuedToken, NewToken, TokenQuery, TokenSort, TokenView},
+    api::{IssuedToken, NewToken, TokenQuery, TokenView},
     domain::TokenSecret,
     services::{
         tokens::{self, MANAGE_TOKENS},
@@ -252,13 +252,6 @@ fn token_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiEr
     path.map(|Path(name)| name).map_err(|_| ApiError::bad_request("The token name in the path is not valid."))
 }
 
-fn not_found_as(name: &str) -> impl FnOnce(app::error::AppError) -> Response + '_ {
-    move |err| match err {
-        app::error::AppError::NotFound => fail(ApiError::not_found(format!("The API token “{name}” does not exist."))),
-        other => fail(other),
-    }
-}
-
 /// RFC 7662 token introspection.
 #[utoipa::path(
     post, path = "/api/v1/introspect", tag = "tokens",
@@ -358,13 +351,7 @@ fn list_query(params: &Params<Native>) -> Result<TokenQuery, ApiError> {
         query.search = search.to_owned();
     }
     if let Some(sort) = params.get("sort")? {
-        query.sort = match sort {
-            "created" => TokenSort::Created,
-            "name" => TokenSort::Name,
-            "expires" => TokenSort::Expires,
-            "last_used" => TokenSort::LastUsed,
-            _ => return Err(ApiError::bad_request("“sort” is one of created, name, expires, last_used.")),
-        };
+        query.sort = sort.parse().map_err(|e: app::domain::UnknownSort| ApiError::bad_request(e.to_string()))?;
     }
     if let Some(descending) = params.get("descending")? {
         query.descending = descending.parse().map_err(|_| ApiError::bad_request("“descending” is true or false."))?;
@@ -428,7 +415,7 @@ pub async fn get_token(
     };
     match tokens::get(&state, &caller.verified.caller(), &name).await {
         Ok(token) => Json(ApiToken::from(token)).into_response(),
-        Err(err) => not_found_as(&name)(err),
+        Err(err) => fail(err),
     }
 }
 
@@ -456,7 +443,7 @@ pub async fn update_token(
     if allowlist.is_some() || request.privileges.is_some() {
         match tokens::update(&state, &as_caller, &name, allowlist.as_deref(), request.privileges.as_deref()).await {
             Ok(token) => current = Some(token),
-            Err(err) => return not_found_as(&name)(err),
+            Err(err) => return fail(err),
         }
     }
     if let Some(new_name) = request.name {
@@ -465,7 +452,7 @@ pub async fn update_token(
                 name = token.name.clone();
                 current = Some(token);
             }
-            Err(err) => return not_found_as(&name)(err),
+            Err(err) => return fail(err),
         }
     }
     let token = match current {
@@ -474,7 +461,7 @@ pub async fn update_token(
     };
     match token {
         Ok(token) => Json(ApiToken::from(token)).into_response(),
-        Err(err) => not_found_as(&name)(err),
+        Err(err) => fail(err),
     }
 }
 
@@ -496,7 +483,7 @@ pub async fn revoke_token(
     };
     match tokens::revoke(&state, &caller.verified.caller(), std::slice::from_ref(&name)).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(err) => not_found_as(&name)(err),
+        Err(err) => fail(err),
     }
 }
 
@@ -522,7 +509,7 @@ pub async fn rotate_token(
         .await
     {
         Ok(issued) => Json(ApiIssuedToken::from(issued)).into_response(),
-        Err(err) => not_found_as(&name)(err),
+        Err(err) => fail(err),
     }
 }
 

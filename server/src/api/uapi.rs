@@ -3,7 +3,7 @@
 
 use super::{ApiError, Flavor, caller::ApiCaller, common, params::Params};
 use app::{
-    api::{NewToken, TokenQuery},
+    api::{NewToken, TokenSort},
     domain::ALL,
     error::AppError,
     services::tokens::{self, MANAGE_TOKENS},
@@ -85,38 +85,29 @@ async fn run(
             Ok(json!({"create_time": common::unix(issued.token.created_at), "token": issued.secret}))
         }
         Some(("Tokens", "list")) => {
-            let mut query = TokenQuery { per_page: 100, ..TokenQuery::default() };
-            let mut listed = Vec::new();
-            loop {
-                let page = tokens::list(state, &as_caller, &query).await?;
-                let done = page.tokens.len() < 100;
-                for token in page.tokens {
+            let listed =
+                tokens::list_all(state, &as_caller, TokenSort::Created, true).await?.into_iter().map(|token| {
                     let full = token.privileges.iter().any(|p| p == ALL);
-                    listed.push(json!({
+                    json!({
                         "name": token.name,
                         "create_time": common::unix(token.created_at),
                         "expires_at": token.expires_at.map(common::unix),
                         "has_full_access": u8::from(full),
                         "features": if full { Vec::new() } else { token.privileges },
-                    }));
-                }
-                if done {
-                    break;
-                }
-                query.page += 1;
-            }
-            Ok(Value::Array(listed))
+                    })
+                });
+            Ok(Value::Array(listed.collect()))
         }
         Some(("Tokens", "rename")) => {
             let name = params.require("name")?;
             let new_name = params.require("new_name")?;
-            tokens::rename(state, &as_caller, name, new_name).await.map_err(|e| not_found_as(e, name))?;
+            tokens::rename(state, &as_caller, name, new_name).await?;
             Ok(Value::Null)
         }
         Some(("Tokens", "revoke")) => {
             let name = params.require("name")?;
             match tokens::revoke(state, &as_caller, &[name.to_owned()]).await {
-                Ok(_) | Err(AppError::NotFound) => Ok(json!(1)),
+                Ok(_) | Err(AppError::NoSuchToken(_)) => Ok(json!(1)),
                 Err(err) => Err(err.into()),
             }
         }
@@ -124,12 +115,5 @@ async fn run(
             "Failed to load module “{module}” function “{function}”: no such function."
         ))),
         None => Err(ApiError::not_found("Call /execute/<module>/<function>.")),
-    }
-}
-
-fn not_found_as(err: AppError, name: &str) -> ApiError {
-    match err {
-        AppError::NotFound => ApiError::not_found(format!("The API token “{name}” does not exist.")),
-        other => other.into(),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{ApiError, Flavor, caller::ApiCaller, common, params::Params};
 use app::{
-    api::{NewToken, TokenQuery, TokenView},
+    api::{NewToken, TokenSort, TokenView},
     domain::{ALL, TokenSecret},
     error::AppError,
     services::{
@@ -94,24 +94,15 @@ async fn run(
         "api_token_list" => {
             let grantable = common::owner_grantable(state, verified).await?;
             let mut listed = Map::new();
-            let mut query = TokenQuery { per_page: 100, ..TokenQuery::default() };
-            loop {
-                let page = tokens::list(state, &as_caller, &query).await?;
-                let done = page.tokens.len() < 100;
-                for token in page.tokens {
-                    let full = token.privileges.iter().any(|p| p == ALL);
-                    let acls: Map<String, Value> = grantable
-                        .iter()
-                        .map(|acl| (acl.clone(), json!(u8::from(full || token.privileges.contains(acl)))))
-                        .collect();
-                    let mut entry = details(&token);
-                    entry.insert("acls".into(), Value::Object(acls));
-                    listed.insert(token.name.clone(), Value::Object(entry));
-                }
-                if done {
-                    break;
-                }
-                query.page += 1;
+            for token in tokens::list_all(state, &as_caller, TokenSort::Created, true).await? {
+                let full = token.privileges.iter().any(|p| p == ALL);
+                let acls: Map<String, Value> = grantable
+                    .iter()
+                    .map(|acl| (acl.clone(), json!(u8::from(full || token.privileges.contains(acl)))))
+                    .collect();
+                let mut entry = details(&token);
+                entry.insert("acls".into(), Value::Object(acls));
+                listed.insert(token.name.clone(), Value::Object(entry));
             }
             Ok(json!({ "tokens": listed }))
         }
@@ -123,8 +114,7 @@ async fn run(
             }
             let mut name = params.require("token_name")?.to_owned();
             if let Some(new_name) = params.get("new_name")?.filter(|n| !n.is_empty()) {
-                let renamed =
-                    tokens::rename(state, &as_caller, &name, new_name).await.map_err(|e| missing(e, &name))?;
+                let renamed = tokens::rename(state, &as_caller, &name, new_name).await?;
                 name = renamed.name;
             }
             let acls = params.list("acl")?;
@@ -139,8 +129,7 @@ async fn run(
                 tokens::update(state, &as_caller, &name, allowlist.as_deref(), privileges.as_deref()).await
             } else {
                 tokens::get(state, &as_caller, &name).await
-            }
-            .map_err(|e| missing(e, &name))?;
+            }?;
             Ok(Value::Object(details(&token)))
         }
         "api_token_revoke" => {
@@ -150,7 +139,7 @@ async fn run(
             }
             let revoked = match tokens::revoke(state, &as_caller, &names).await {
                 Ok(revoked) => revoked,
-                Err(AppError::NotFound) => Vec::new(),
+                Err(AppError::NoSuchToken(_)) => Vec::new(),
                 Err(err) => return Err(err.into()),
             };
             Ok(json!({ "revoked": revoked }))
@@ -181,11 +170,4 @@ fn details(token: &TokenView) -> Map<String, Value> {
     let ips = (!token.allowlist.is_empty()).then(|| token.allowlist.clone());
     data.insert("whitelist_ips".into(), json!(ips));
     data
-}
-
-fn missing(err: AppError, name: &str) -> ApiError {
-    match err {
-        AppError::NotFound => ApiError::not_found(format!("The API token “{name}” does not exist.")),
-        other => other.into(),
-    }
 }

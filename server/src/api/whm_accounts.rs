@@ -54,12 +54,10 @@ async fn execute(state: &AppState, admin: &Admin, command: &str, params: &Params
                     "This server searches accounts by user only (searchtype=user), not by “{kind}”."
                 )));
             }
-            let mut listed = Vec::new();
-            let mut query = app::api::AccountQuery { search: search.to_owned(), page: 1, per_page: 100 };
-            loop {
-                let page = accounts::page(state, admin, &query).await?;
-                let done = page.accounts.len() < 100;
-                listed.extend(page.accounts.into_iter().map(|a| {
+            let listed: Vec<Value> = accounts::list_all(state, admin, search)
+                .await?
+                .into_iter()
+                .map(|a| {
                     json!({
                         "user": a.username,
                         "suspended": u8::from(a.suspended),
@@ -67,12 +65,8 @@ async fn execute(state: &AppState, admin: &Admin, command: &str, params: &Params
                         "acls": a.privileges,
                         "api_tokens": a.token_count,
                     })
-                }));
-                if done {
-                    break;
-                }
-                query.page += 1;
-            }
+                })
+                .collect();
             Ok(json!({ "acct": listed }))
         }
         "createacct" => {

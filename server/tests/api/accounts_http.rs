@@ -2,9 +2,7 @@
 //! envelopes and privileges, and what suspending, renaming, deleting and editing privileges do to tokens and
 //! sessions, through the web app's server functions and the API alike.
 
-mod common;
-
-use common::{PASSWORD, TestApp, spawn_app};
+use crate::common::{PASSWORD, TestApp, spawn_app};
 use serde_json::{Value, json};
 
 /// A WHM call as `function?params`: a GET, or, when it carries a password or token, a POST with the

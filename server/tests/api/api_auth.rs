@@ -2,10 +2,8 @@
 //! header forms, the uniform 401, the 403s naming the privilege, client addresses and trusted proxies, live
 //! account state, rotation grace, and the "last used" record.
 
-mod common;
-
+use crate::common::{NowForTests, TokenSpec, spawn_app, spawn_app_with_proxies};
 use chrono::Duration;
-use common::{NowForTests, TokenSpec, spawn_app, spawn_app_with_proxies};
 use serde_json::Value;
 
 const UNIFORM: &str = "The API token is not valid: it is unknown, revoked or expired, or does not belong to this user.";
@@ -303,7 +301,7 @@ async fn last_use_is_recorded_at_most_once_a_minute() {
 }
 
 async fn wait_for(
-    app: &common::TestApp,
+    app: &crate::common::TestApp,
     name: &str,
     done: impl Fn(&app::store::tokens::Token) -> bool,
 ) -> app::store::tokens::Token {

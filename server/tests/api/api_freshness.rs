@@ -3,9 +3,7 @@
 //! deprived of a privilege, whoever made the change: a separate database connection, or the `tessera` command
 //! line in another process. Also `/metrics` over real HTTP.
 
-mod common;
-
-use common::{TestApp, spawn_app};
+use crate::common::{TestApp, spawn_app};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 const AUTH: &str = "/api/v1/auth?privilege=list-accts";

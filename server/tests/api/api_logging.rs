@@ -1,7 +1,5 @@
 //! Token secrets sent to the API, in headers, query strings or bodies, never reach a trace-level server log.
 
-mod common;
-
 use std::process::Command;
 
 #[test]
@@ -18,7 +16,7 @@ fn api_secrets_never_reach_the_server_log() {
         tessera(&["token", "create", "--account", "alice", "--name", "ci", "--expires", "never", "--privilege", "all"]);
     assert!(secret.starts_with("tsr_"));
 
-    let server = common::LoggedServer::start(&db, dir.path());
+    let server = crate::common::LoggedServer::start(&db, dir.path());
     let base = server.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

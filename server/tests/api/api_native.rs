@@ -1,9 +1,7 @@
 //! The native API (`/api/v1`) over real HTTP: RFC 7662 introspection, token CRUD with no escalation, the generated
 //! OpenAPI document, and JSON errors for every caller mistake.
 
-mod common;
-
-use common::{TokenSpec, spawn_app};
+use crate::common::{TokenSpec, spawn_app};
 use serde_json::{Value, json};
 
 fn client() -> reqwest::Client {

@@ -2,9 +2,7 @@
 //! reaches the upstream with `X-Tessera-User` set; a revoked one gets 401, a token from the wrong address 403.
 //! nginx runs as a child of this test, on loopback, with every path in a temporary directory.
 
-mod common;
-
-use common::{TokenSpec, spawn_app_with_proxies};
+use crate::common::{TokenSpec, spawn_app_with_proxies};
 use std::{path::Path, process::Stdio, time::Duration};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -1,9 +1,7 @@
 //! The cPanel UAPI compatible API (`/execute/Tokens/*`) over real HTTP, driven the way existing clients drive it,
 //! with the exact envelope of SPEC §4 and an error envelope for every caller mistake.
 
-mod common;
-
-use common::{TokenSpec, spawn_app};
+use crate::common::{TokenSpec, spawn_app};
 use serde_json::{Value, json};
 
 fn assert_envelope(body: &Value, status: i64) {
@@ -24,7 +22,7 @@ fn assert_envelope(body: &Value, status: i64) {
     }
 }
 
-async fn call(app: &common::TestApp, auth: &str, function: &str, form: &[(&str, &str)]) -> (u16, Value) {
+async fn call(app: &crate::common::TestApp, auth: &str, function: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(app.url(&format!("/execute/Tokens/{function}")))
         .header("authorization", auth)

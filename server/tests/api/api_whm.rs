@@ -1,14 +1,12 @@
 //! The WHM API 1 compatible API (`/json-api/api_token_*`) over real HTTP, the way existing clients call it:
 //! `api.version=1`, repeated `acl-N` / `whitelist_ip-N` / `token_name-N` parameters, WHM's exact envelope.
 
-mod common;
-
-use common::spawn_app;
+use crate::common::spawn_app;
 use serde_json::{Value, json};
 
 /// A WHM call as `function?params`: a GET, or, when it carries a password or token, a POST with the
 /// parameters in the body (the API refuses secrets in URLs).
-async fn whm(app: &common::TestApp, auth: &str, query: &str) -> (u16, Value) {
+async fn whm(app: &crate::common::TestApp, auth: &str, query: &str) -> (u16, Value) {
     let (function, params) = query.split_once('?').unwrap_or((query, ""));
     let secret = params.split('&').any(|pair| pair.starts_with("password=") || pair.starts_with("token="));
     let response = if secret {
@@ -151,7 +149,7 @@ async fn no_escalation_through_whm() {
     let app = spawn_app().await;
     app.create_account("reseller", "all").await;
     let limited = app
-        .token(common::TokenSpec {
+        .token(crate::common::TokenSpec {
             account: "reseller",
             name: "limited",
             privileges: &["manage-api-tokens", "list-accts"],

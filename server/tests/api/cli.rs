@@ -1,8 +1,6 @@
 //! The `tessera account` command line, run as the real binary: output, exit codes, and use beside a running
 //! server on the same database.
 
-mod common;
-
 use std::{
     io::Write,
     process::{Command, Output, Stdio},
@@ -129,7 +127,7 @@ fn usage_errors_exit_2() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_works_beside_a_running_server_on_the_same_database() {
-    let app = common::spawn_app().await;
+    let app = crate::common::spawn_app().await;
     let db = app.database_url.clone();
     let out = tokio::task::spawn_blocking(move || {
         tessera(
@@ -230,7 +228,7 @@ fn token_commands_refuse_bad_input_with_exit_1_and_write_nothing() {
     let out = tessera(&db, &["token", "create", "--account", "nobody", "--name", "x", "--privilege", "passwd"], None);
     assert!(text(&out.stderr).contains("no account named “nobody”"));
     let out = tessera(&db, &["token", "rename", "--account", "bob", "missing", "x"], None);
-    assert!(text(&out.stderr).contains("no token named “missing”"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("The API token “missing” does not exist."), "{}", text(&out.stderr));
     assert_eq!(tessera(&db, &["token", "revoke", "--account", "bob"], None).status.code(), Some(2), "names or --all");
     let out = tessera(&db, &["token", "list", "--account", "bob", "--json"], None);
     assert_eq!(text(&out.stdout).trim(), "[]");
@@ -239,14 +237,14 @@ fn token_commands_refuse_bad_input_with_exit_1_and_write_nothing() {
 #[test]
 fn secrets_and_passwords_never_reach_the_server_log() {
     let (dir, db) = temp_db();
-    let server = common::LoggedServer::start(&db, dir.path());
+    let server = crate::common::LoggedServer::start(&db, dir.path());
     let base = server.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let secret = runtime.block_on(async {
         let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
         let login = client
             .post(format!("{base}/rpc/login"))
-            .form(&[("username", "admin"), ("password", common::LOGGED_ADMIN_PASSWORD)])
+            .form(&[("username", "admin"), ("password", crate::common::LOGGED_ADMIN_PASSWORD)])
             .send()
             .await
             .unwrap();
@@ -268,13 +266,13 @@ fn secrets_and_passwords_never_reach_the_server_log() {
     let log_text = server.stop();
     assert!(log_text.contains("token created"), "the log is real and verbose: {log_text}");
     assert!(!log_text.contains(&secret[4..]), "the token secret is in the log");
-    assert!(!log_text.contains(common::LOGGED_ADMIN_PASSWORD), "the admin password is in the log");
+    assert!(!log_text.contains(crate::common::LOGGED_ADMIN_PASSWORD), "the admin password is in the log");
     let cookie_lines = log_text.lines().filter(|l| l.contains("tessera_session=")).count();
     assert_eq!(cookie_lines, 0, "session cookies are in the log");
 }
 
 /// Runs `tessera ARGS` on the test server's database and answers stdout, asserting success.
-fn ok(app: &common::TestApp, args: &[&str]) -> String {
+fn ok(app: &crate::common::TestApp, args: &[&str]) -> String {
     let started = std::time::Instant::now();
     let out = tessera(&app.database_url, args, None);
     assert!(out.status.success(), "tessera {args:?} after {:?}: {}", started.elapsed(), text(&out.stderr));
@@ -282,7 +280,7 @@ fn ok(app: &common::TestApp, args: &[&str]) -> String {
 }
 
 /// Runs `tessera ARGS`, asserting exit code 1, and answers stderr.
-fn refused(app: &common::TestApp, args: &[&str]) -> String {
+fn refused(app: &crate::common::TestApp, args: &[&str]) -> String {
     let out = tessera(&app.database_url, args, None);
     assert_eq!(out.status.code(), Some(1), "tessera {args:?}: {}", text(&out.stdout));
     text(&out.stderr)
@@ -290,7 +288,7 @@ fn refused(app: &common::TestApp, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_commands_change_what_the_running_server_accepts() {
-    let app = common::spawn_app().await;
+    let app = crate::common::spawn_app().await;
     app.create_account("admin", "all").await;
     app.create_account("shop", "manage-api-tokens list-accts").await;
     let token = app.simple_token("shop", "sync", &["list-accts"]).await;
@@ -356,7 +354,7 @@ async fn account_commands_change_what_the_running_server_accepts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privilege_commands_define_list_and_remove_operator_privileges() {
-    let app = common::spawn_app().await;
+    let app = crate::common::spawn_app().await;
     app.create_account("ops", "manage-api-tokens").await;
     assert_eq!(
         ok(&app, &["privilege", "add", "billing:read", "--label", "Read invoices"]),
@@ -399,7 +397,7 @@ async fn privilege_commands_define_list_and_remove_operator_privileges() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_prints_the_log_newest_first_as_a_table_or_json() {
-    let app = common::spawn_app().await;
+    let app = crate::common::spawn_app().await;
     app.create_account("admin", "all").await;
     assert_eq!(app.login(&app.client(), "admin", "not-the-password").await.status(), 401);
     {

@@ -2,9 +2,7 @@
 //! client trickling its headers is cut off, idle kept-alive connections close, a request that takes too long
 //! gets 408, connections beyond the cap wait, and bodies over 64 KiB get 413 with a clear message.
 
-mod common;
-
-use common::{LoggedServer, spawn_app};
+use crate::common::{LoggedServer, spawn_app};
 use std::{
     io::{ErrorKind, Read, Write},
     net::TcpStream,

@@ -2,13 +2,11 @@
 //! the same moment by different requests must not leave none. Read-committed transactions would each see the
 //! other administrator still there; account changes that can remove one are serialised.
 
-mod common;
-
+use crate::common::{PASSWORD, postgres::PgCluster, state_on};
 use app::services::{
     accounts::{self, Admin},
     password::Password,
 };
-use common::{PASSWORD, postgres::PgCluster, state_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_demotions_never_leave_no_administrator() {

@@ -1,10 +1,8 @@
 //! Signing in and out over real HTTP: the messages, the cookie, the session store and its timeouts.
 
-mod common;
-
+use crate::common::{PASSWORD, spawn_app};
 use app::store::entities::{account, audit_event, session};
 use chrono::Duration;
-use common::{PASSWORD, spawn_app};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 #[tokio::test]

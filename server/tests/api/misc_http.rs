@@ -1,8 +1,6 @@
 //! Everything else a client can reach: health checks, unknown pages, malformed calls, response headers.
 
-mod common;
-
-use common::spawn_app;
+use crate::common::spawn_app;
 
 #[tokio::test]
 async fn health_and_readiness() {

@@ -3,9 +3,7 @@
 //! tokens (native, UAPI, WHM). A token may always act on itself; a refusal is a 403 that says why, is audited,
 //! and changes nothing.
 
-mod common;
-
-use common::{TestApp, TokenSpec, spawn_app};
+use crate::common::{TestApp, TokenSpec, spawn_app};
 use serde_json::{Value, json};
 
 /// The account `alice` (all privileges) with a broad token and tokens beside a narrow calling one.
@@ -207,7 +205,7 @@ async fn a_narrow_token_cannot_update_a_broader_one_through_whm() {
 async fn a_signed_in_person_keeps_every_right_over_their_tokens() {
     let t = setup().await;
     let client = t.app.client();
-    assert_eq!(t.app.login(&client, "alice", common::PASSWORD).await.status(), 200);
+    assert_eq!(t.app.login(&client, "alice", crate::common::PASSWORD).await.status(), 200);
     let response = client
         .post(t.app.url("/rpc/rotate_token"))
         .form(&[("name", "root"), ("expires", "never"), ("grace_minutes", "0")])

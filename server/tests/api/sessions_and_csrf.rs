@@ -2,10 +2,8 @@
 //! (the sign-in included), a `__Host-` cookie over HTTPS that a planted cookie cannot beat, the current password
 //! for one's own change even with `passwd`, and no common password or the account's own name.
 
-mod common;
-
+use crate::common::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 use app::services::auth::SessionSettings;
-use common::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 use serde_json::Value;
 
 async fn sign_in_with(app: &TestApp, client: &reqwest::Client, headers: &[(&str, &str)]) -> u16 {

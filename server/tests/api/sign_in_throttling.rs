@@ -3,14 +3,12 @@
 //! failures waits (429, `Retry-After`). Locks and their ends are audited, an administrator can unlock, and the
 //! counters live in the database (a restart or a second instance sees them).
 
-mod common;
-
+use crate::common::{PASSWORD, TestApp, spawn_app_with_proxies};
 use app::{
     domain::IpRange,
     services::{accounts::Admin, auth, password::Password, sign_in_limits},
 };
 use chrono::Duration;
-use common::{PASSWORD, TestApp, spawn_app_with_proxies};
 
 /// A server behind a trusted proxy on loopback, so each attempt can come from its own client address.
 async fn app_behind_proxy() -> TestApp {

@@ -3,9 +3,7 @@
 //! with a per-response nonce on every page, `no-store` on everything that carries a secret, and a database file
 //! only its owner can read.
 
-mod common;
-
-use common::{LoggedServer, spawn_app};
+use crate::common::{LoggedServer, spawn_app};
 use std::{os::unix::fs::PermissionsExt, process::Command};
 
 /// `curl` against `base` (https://localhost:PORT), trusting `ca`: the response headers and body.
@@ -51,7 +49,7 @@ fn https_with_host_cookies_and_hsts() {
             "-X",
             "POST",
             "--data",
-            &format!("username=admin&password={}", common::LOGGED_ADMIN_PASSWORD),
+            &format!("username=admin&password={}", crate::common::LOGGED_ADMIN_PASSWORD),
             &format!("{base}/rpc/login"),
         ],
     );
@@ -134,7 +132,7 @@ async fn every_page_has_a_nonce_policy_and_nothing_personal_is_cached() {
         assert_eq!(response.headers()["cache-control"], "no-store", "{}", response.url());
     }
     let browser = app.client();
-    app.login(&browser, "alice", common::PASSWORD).await;
+    app.login(&browser, "alice", crate::common::PASSWORD).await;
     let created = browser
         .post(app.url("/rpc/create_token"))
         .form(&[

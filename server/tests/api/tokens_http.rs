@@ -1,8 +1,6 @@
 //! The token server functions over real HTTP: typed errors with their own statuses, the secret shown once.
 
-mod common;
-
-use common::{PASSWORD, spawn_app};
+use crate::common::{PASSWORD, spawn_app};
 use serde_json::Value;
 
 fn new_token(name: &str) -> Vec<(&'static str, String)> {
@@ -14,7 +12,7 @@ fn new_token(name: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn signed_in(app: &common::TestApp) -> reqwest::Client {
+async fn signed_in(app: &crate::common::TestApp) -> reqwest::Client {
     app.create_account("alice", "all").await;
     let client = app.client();
     assert_eq!(app.login(&client, "alice", PASSWORD).await.status(), 200);

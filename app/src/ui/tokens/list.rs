@@ -25,18 +25,11 @@ use leptos_router::{
 use std::collections::BTreeSet;
 
 fn sort_key(sort: TokenSort) -> &'static str {
-    match sort {
-        TokenSort::Name => "name",
-        TokenSort::Created => "created",
-        TokenSort::Expires => "expires",
-        TokenSort::LastUsed => "last_used",
-    }
+    sort.as_str()
 }
 
 fn parse_sort(key: &str) -> Option<TokenSort> {
-    [TokenSort::Name, TokenSort::Created, TokenSort::Expires, TokenSort::LastUsed]
-        .into_iter()
-        .find(|s| sort_key(*s) == key)
+    key.parse().ok()
 }
 
 /// The address of the list showing `query`; defaults are left out.

@@ -52,7 +52,7 @@ pub fn ManageTokenPage() -> impl IntoView {
                         }.into_any(),
                         None => view! { <ManageToken row options rotated /> }.into_any(),
                     },
-                    Err(AppError::NotFound) => view! {
+                    Err(AppError::NoSuchToken(_)) => view! {
                         <div class="card state-card" role="alert">
                             <h1>"No such token"</h1>
                             <p class="muted">"It may have been renamed or revoked."</p>

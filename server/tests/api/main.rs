@@ -1,0 +1,24 @@
+//! The server's integration tests, one binary (one link instead of one per suite): each module is a suite
+//! named after what it covers; `common` starts servers, databases and PostgreSQL clusters for them.
+
+mod common;
+
+mod accounts_http;
+mod api_auth;
+mod api_freshness;
+mod api_logging;
+mod api_native;
+mod api_nginx;
+mod api_uapi;
+mod api_whm;
+mod cli;
+mod config;
+mod connection_limits;
+mod last_admin_postgres;
+mod login;
+mod misc_http;
+mod no_escalation;
+mod sessions_and_csrf;
+mod sign_in_throttling;
+mod tls_and_headers;
+mod tokens_http;
