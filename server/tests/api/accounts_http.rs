@@ -5,27 +5,6 @@
 use crate::common::{PASSWORD, TestApp, spawn_app};
 use serde_json::{Value, json};
 
-/// A WHM call as `function?params`: a GET, or, when it carries a password or token, a POST with the
-/// parameters in the body (the API refuses secrets in URLs).
-async fn whm(app: &TestApp, auth: &str, query: &str) -> (u16, Value) {
-    let (function, params) = query.split_once('?').unwrap_or((query, ""));
-    let secret = params.split('&').any(|pair| pair.starts_with("password=") || pair.starts_with("token="));
-    let response = if secret {
-        reqwest::Client::new()
-            .post(app.url(&format!("/json-api/{function}")))
-            .header("authorization", auth)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(params.to_owned())
-            .send()
-            .await
-            .unwrap()
-    } else {
-        app.get_with(&format!("/json-api/{query}"), auth).await
-    };
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
 async fn rpc(app: &TestApp, client: &reqwest::Client, function: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let response = client.post(app.url(&format!("/rpc/{function}"))).form(form).send().await.unwrap();
     let status = response.status().as_u16();
@@ -50,8 +29,7 @@ async fn whm_account_functions_create_list_suspend_rename_passwd_and_remove() {
     app.create_account("root", "all").await;
     let root = format!("whm root:{}", app.simple_token("root", "admin-script", &["all"]).await);
 
-    let (status, body) = whm(
-        &app,
+    let (status, body) = app.whm(
         &root,
         &format!(
             "createacct?api.version=1&username=reseller&password={PASSWORD}&acl-0=list-accts&acl-1=manage-api-tokens"
@@ -64,7 +42,7 @@ async fn whm_account_functions_create_list_suspend_rename_passwd_and_remove() {
     let token = app.simple_token("reseller", "script", &["list-accts"]).await;
     assert_eq!(auth_status(&app, "reseller", &token).await, 200);
 
-    let (status, body) = whm(&app, &root, "listaccts?api.version=1&search=resel&searchtype=user").await;
+    let (status, body) = app.whm(&root, "listaccts?api.version=1&search=resel&searchtype=user").await;
     assert_eq!(status, 200, "{body}");
     let accts = body["data"]["acct"].as_array().unwrap();
     assert_eq!(accts.len(), 1);
@@ -73,35 +51,35 @@ async fn whm_account_functions_create_list_suspend_rename_passwd_and_remove() {
     assert_eq!(accts[0]["api_tokens"], 1);
 
     // Suspended: its token is refused until unsuspended.
-    let (status, body) = whm(&app, &root, "suspendacct?api.version=1&user=reseller&reason=unpaid").await;
+    let (status, body) = app.whm(&root, "suspendacct?api.version=1&user=reseller&reason=unpaid").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["suspended"], 1);
     assert_eq!(auth_status(&app, "reseller", &token).await, 401);
     let client = app.client();
     assert_eq!(app.login(&client, "reseller", PASSWORD).await.status(), 403, "a suspended account cannot sign in");
-    whm(&app, &root, "unsuspendacct?api.version=1&user=reseller").await;
+    app.whm(&root, "unsuspendacct?api.version=1&user=reseller").await;
     assert_eq!(auth_status(&app, "reseller", &token).await, 200);
 
     // Renamed: the token keeps working, sent with the new name; the old name no longer matches.
-    let (status, body) = whm(&app, &root, "modifyacct?api.version=1&user=reseller&newuser=partner").await;
+    let (status, body) = app.whm(&root, "modifyacct?api.version=1&user=reseller&newuser=partner").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["user"], "partner");
     assert_eq!(auth_status(&app, "partner", &token).await, 200);
     assert_eq!(auth_status(&app, "reseller", &token).await, 401);
 
-    let (status, _) = whm(&app, &root, "passwd?api.version=1&user=partner&password=brand-new-password-9").await;
+    let (status, _) = app.whm(&root, "passwd?api.version=1&user=partner&password=brand-new-password-9").await;
     assert_eq!(status, 200);
     assert_eq!(app.login(&app.client(), "partner", PASSWORD).await.status(), 401);
     assert_eq!(app.login(&app.client(), "partner", "brand-new-password-9").await.status(), 200);
 
     // Removed: every token goes with it.
-    let (status, body) = whm(&app, &root, "removeacct?api.version=1&username=partner").await;
+    let (status, body) = app.whm(&root, "removeacct?api.version=1&username=partner").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"], json!({"user": "partner", "api_tokens_revoked": 1}));
     assert_eq!(auth_status(&app, "partner", &token).await, 401);
     assert!(app.token_row("script").await.is_none());
 
-    let (_, body) = whm(&app, &root, "listaccts?api.version=1").await;
+    let (_, body) = app.whm(&root, "listaccts?api.version=1").await;
     let users: Vec<_> = body["data"]["acct"].as_array().unwrap().iter().map(|a| a["user"].clone()).collect();
     assert_eq!(users, [json!("root")]);
     let actions: Vec<_> = app.audit_actions().await.into_iter().map(|(action, ..)| action).collect();
@@ -132,39 +110,39 @@ async fn each_account_function_needs_its_privilege_and_nobody_grants_what_they_l
         ("modifyacct?api.version=1&user=customer&newuser=x", "edit-account"),
         ("passwd?api.version=1&user=customer&password=whatever-long", "passwd"),
     ] {
-        let (status, body) = whm(&app, &helpdesk, query).await;
+        let (status, body) = app.whm(&helpdesk, query).await;
         assert_eq!(status, 403, "{query}: {body}");
         assert_eq!(body["metadata"]["result"], 0);
         assert!(body["metadata"]["reason"].as_str().unwrap().contains(privilege), "{body}");
     }
     // The token's own privileges limit it too, not only the account's.
-    let (status, body) = whm(&app, &lister, "suspendacct?api.version=1&user=customer").await;
+    let (status, body) = app.whm(&lister, "suspendacct?api.version=1&user=customer").await;
     assert_eq!(status, 403, "{body}");
     assert!(body["metadata"]["reason"].as_str().unwrap().contains("suspend-acct"));
 
     // Granting a privilege the creator does not hold is refused, and nothing is created.
-    let (status, body) =
-        whm(&app, &helpdesk, &format!("createacct?api.version=1&username=sneaky&password={PASSWORD}&acl-0=kill-acct"))
-            .await;
+    let (status, body) = app
+        .whm(&helpdesk, &format!("createacct?api.version=1&username=sneaky&password={PASSWORD}&acl-0=kill-acct"))
+        .await;
     assert_eq!(status, 422, "{body}");
     assert!(body["metadata"]["reason"].as_str().unwrap().contains("“kill-acct”"), "{body}");
-    let (_, body) = whm(&app, &lister, "listaccts?api.version=1&search=sneaky").await;
+    let (_, body) = app.whm(&lister, "listaccts?api.version=1&search=sneaky").await;
     assert_eq!(body["data"]["acct"], json!([]));
 
     // Nor may it touch an account holding more than it does (root holds `all`).
-    let (status, body) = whm(&app, &helpdesk, "suspendacct?api.version=1&user=root").await;
+    let (status, body) = app.whm(&helpdesk, "suspendacct?api.version=1&user=root").await;
     assert_eq!(status, 422, "{body}");
     assert!(!app.account_row("root").await.suspended);
 
     // Bad input: a clear 4xx in the WHM envelope.
-    let (status, body) = whm(&app, &helpdesk, "createacct?api.version=1&username=bad%20name&password=x").await;
+    let (status, body) = app.whm(&helpdesk, "createacct?api.version=1&username=bad%20name&password=x").await;
     assert!((400..500).contains(&status), "{body}");
-    let (status, body) = whm(&app, &helpdesk, "suspendacct?api.version=1&user=nobody").await;
+    let (status, body) = app.whm(&helpdesk, "suspendacct?api.version=1&user=nobody").await;
     assert_eq!(status, 422);
     assert!(body["metadata"]["reason"].as_str().unwrap().contains("no account named “nobody”"));
-    let (status, _) = whm(&app, &helpdesk, "suspendacct?api.version=1").await;
+    let (status, _) = app.whm(&helpdesk, "suspendacct?api.version=1").await;
     assert_eq!(status, 400);
-    let (status, body) = whm(&app, &helpdesk, "createacct?api.version=1&username=nopriv&password=long-enough-pw").await;
+    let (status, body) = app.whm(&helpdesk, "createacct?api.version=1&username=nopriv&password=long-enough-pw").await;
     assert_eq!(status, 400, "{body}");
 }
 

@@ -4,27 +4,6 @@
 use crate::common::spawn_app;
 use serde_json::{Value, json};
 
-/// A WHM call as `function?params`: a GET, or, when it carries a password or token, a POST with the
-/// parameters in the body (the API refuses secrets in URLs).
-async fn whm(app: &crate::common::TestApp, auth: &str, query: &str) -> (u16, Value) {
-    let (function, params) = query.split_once('?').unwrap_or((query, ""));
-    let secret = params.split('&').any(|pair| pair.starts_with("password=") || pair.starts_with("token="));
-    let response = if secret {
-        reqwest::Client::new()
-            .post(app.url(&format!("/json-api/{function}")))
-            .header("authorization", auth)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(params.to_owned())
-            .send()
-            .await
-            .unwrap()
-    } else {
-        app.get_with(&format!("/json-api/{query}"), auth).await
-    };
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
 fn assert_metadata(body: &Value, command: &str, result: i64) {
     assert_eq!(body["metadata"]["command"], command, "{body}");
     assert_eq!(body["metadata"]["result"], result, "{body}");
@@ -43,8 +22,7 @@ async fn an_existing_client_creates_lists_updates_and_revokes() {
     let secret = app.simple_token("root", "automation", &["all"]).await;
     let auth = format!("whm root:{secret}");
 
-    let (status, body) = whm(
-        &app,
+    let (status, body) = app.whm(
         &auth,
         "api_token_create?api.version=1&token_name=x&acl-0=list-accts&acl-1=create-acct&whitelist_ip-0=192.0.2.0/24",
     )
@@ -61,13 +39,13 @@ async fn an_existing_client_creates_lists_updates_and_revokes() {
     assert!(x_secret.starts_with("tsr_"));
 
     // No acl at all: every privilege the caller may grant.
-    let (status, body) = whm(&app, &auth, "api_token_create?api.version=1&token_name=full&expires_at=1800000000").await;
+    let (status, body) = app.whm(&auth, "api_token_create?api.version=1&token_name=full&expires_at=1800000000").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["acls"], json!(["all"]));
     assert!(body["data"]["expires_at"].as_i64().unwrap() >= 1_800_000_000);
     assert_eq!(body["data"]["whitelist_ips"], Value::Null);
 
-    let (status, body) = whm(&app, &auth, "api_token_list?api.version=1").await;
+    let (status, body) = app.whm(&auth, "api_token_list?api.version=1").await;
     assert_eq!(status, 200);
     assert_metadata(&body, "api_token_list", 1);
     let x = &body["data"]["tokens"]["x"];
@@ -79,30 +57,30 @@ async fn an_existing_client_creates_lists_updates_and_revokes() {
     assert_eq!(x["whitelist_ips"], json!(["192.0.2.0/24"]));
     assert_eq!(body["data"]["tokens"]["automation"]["acls"]["kill-acct"], 1);
 
-    let (status, body) =
-        whm(&app, &auth, "api_token_update?api.version=1&token_name=x&new_name=y&acl-0=list-accts&whitelist_ip=any")
-            .await;
+    let (status, body) = app
+        .whm(&auth, "api_token_update?api.version=1&token_name=x&new_name=y&acl-0=list-accts&whitelist_ip=any")
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "y");
     assert_eq!(body["data"]["acls"], json!(["list-accts"]));
     assert_eq!(body["data"]["whitelist_ips"], Value::Null);
 
-    let (status, body) = whm(&app, &auth, "api_token_update?api.version=1&token_name=y&expires_at=1800000000").await;
+    let (status, body) = app.whm(&auth, "api_token_update?api.version=1&token_name=y&expires_at=1800000000").await;
     assert_eq!(status, 400);
     assert_metadata(&body, "api_token_update", 0);
     assert!(body["metadata"]["reason"].as_str().unwrap().contains("rotate"), "{body}");
 
-    let (status, body) = whm(&app, &auth, &format!("api_token_get_details?api.version=1&token={x_secret}")).await;
+    let (status, body) = app.whm(&auth, &format!("api_token_get_details?api.version=1&token={x_secret}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "y");
     assert!(body["data"].get("token").is_none());
 
-    let (status, body) = whm(&app, &auth, "api_token_revoke?api.version=1&token_name-1=y&token_name-2=full").await;
+    let (status, body) = app.whm(&auth, "api_token_revoke?api.version=1&token_name-1=y&token_name-2=full").await;
     assert_eq!(status, 200, "{body}");
     assert_metadata(&body, "api_token_revoke", 1);
     assert!(app.token_row("y").await.is_none() && app.token_row("full").await.is_none());
     assert_eq!(app.get_with("/api/v1/auth", &format!("whm root:{x_secret}")).await.status(), 401);
-    let (status, _) = whm(&app, &auth, &format!("api_token_get_details?api.version=1&token={x_secret}")).await;
+    let (status, _) = app.whm(&auth, &format!("api_token_get_details?api.version=1&token={x_secret}")).await;
     assert_eq!(status, 404);
 }
 
@@ -131,7 +109,7 @@ async fn caller_mistakes_get_the_whm_error_envelope_with_a_4xx() {
         ("api_token_update?api.version=1&token_name=ghost&new_name=x", 404, "api_token_update", "does not exist"),
         ("explode?api.version=1", 404, "explode", "Unknown"),
     ] {
-        let (got, body) = whm(&app, &auth, query).await;
+        let (got, body) = app.whm(&auth, query).await;
         assert_eq!(got, status, "{query}: {body}");
         assert_metadata(&body, command, 0);
         assert!(body["metadata"]["reason"].as_str().unwrap().contains(needle), "{query}: {body}");
@@ -167,12 +145,12 @@ async fn no_escalation_through_whm() {
         ("api_token_update?api.version=1&token_name=limited&acl-0=kill-acct", "“kill-acct”"),
         ("api_token_update?api.version=1&token_name=limited&whitelist_ip-0=0.0.0.0/0", "within"),
     ] {
-        let (status, body) = whm(&app, &auth, query).await;
+        let (status, body) = app.whm(&auth, query).await;
         assert_eq!(status, 422, "{query}: {body}");
         assert!(body["metadata"]["reason"].as_str().unwrap().contains(needle), "{query}: {body}");
     }
     // Within its limits it works; an allowlist left out is inherited.
-    let (status, body) = whm(&app, &auth, "api_token_create?api.version=1&token_name=a&acl-0=list-accts").await;
+    let (status, body) = app.whm(&auth, "api_token_create?api.version=1&token_name=a&acl-0=list-accts").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["whitelist_ips"], json!(["127.0.0.1", "192.0.2.0/24"]));
 }

@@ -22,6 +22,14 @@ async fn rpc(client: &reqwest::Client, app: &TestApp, function: &str, form: &[(&
     (status, message)
 }
 
+/// The form of a server-function call creating the token `planted`.
+const PLANTED_TOKEN: [(&str, &str); 4] = [
+    ("token[name]", "planted"),
+    ("token[expires]", "never"),
+    ("token[allowlist]", ""),
+    ("token[privileges][0]", "manage-api-tokens"),
+];
+
 #[tokio::test]
 async fn a_sign_in_from_another_site_is_refused_and_from_this_one_accepted() {
     let app = spawn_app().await;
@@ -46,12 +54,7 @@ async fn a_sign_in_from_another_site_is_refused_and_from_this_one_accepted() {
     let response = client
         .post(app.url("/rpc/create_token"))
         .header("origin", "http://evil.example")
-        .form(&[
-            ("token[name]", "planted"),
-            ("token[expires]", "never"),
-            ("token[allowlist]", ""),
-            ("token[privileges][0]", "manage-api-tokens"),
-        ])
+        .form(&PLANTED_TOKEN)
         .send()
         .await
         .unwrap();
@@ -63,12 +66,7 @@ async fn a_sign_in_from_another_site_is_refused_and_from_this_one_accepted() {
     let response = client
         .post(app.url("/rpc/create_token"))
         .header("origin", &own_origin)
-        .form(&[
-            ("token[name]", "planted"),
-            ("token[expires]", "never"),
-            ("token[allowlist]", ""),
-            ("token[privileges][0]", "manage-api-tokens"),
-        ])
+        .form(&PLANTED_TOKEN)
         .send()
         .await
         .unwrap();

@@ -178,6 +178,27 @@ impl TestApp {
             .collect()
     }
 
+    /// A WHM API 1 call written `function?params`: a GET, or, when it carries a password or token, a POST with
+    /// the parameters in the body (the API refuses secrets in URLs). The status and the JSON answer.
+    pub async fn whm(&self, auth: &str, query: &str) -> (u16, serde_json::Value) {
+        let (function, params) = query.split_once('?').unwrap_or((query, ""));
+        let secret = params.split('&').any(|pair| pair.starts_with("password=") || pair.starts_with("token="));
+        let response = if secret {
+            reqwest::Client::new()
+                .post(self.url(&format!("/json-api/{function}")))
+                .header("authorization", auth)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(params.to_owned())
+                .send()
+                .await
+                .expect("request")
+        } else {
+            self.get_with(&format!("/json-api/{query}"), auth).await
+        };
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
     /// GET `path` with `Authorization: authorization`.
     pub async fn get_with(&self, path: &str, authorization: &str) -> reqwest::Response {
         reqwest::Client::new().get(self.url(path)).header("authorization", authorization).send().await.expect("request")
