@@ -1,38 +1,42 @@
-//! What every request handler and server function shares: the database, the password hasher, the clock,
-//! the session settings, the last-used recorder, the trusted proxies, the fast token reader and the metrics.
+//! `WebState`: what the server's handlers and the web app's server functions share: the services' [`Core`],
+//! plus what only the web needs (the Leptos site options, the trusted proxies, the cookie and origin settings).
+//! It dereferences to `Core`, so a handler passes `&state` straight to a service, which sees only the core.
 
-use crate::{
-    api::client_ip::TrustedProxies,
-    services::{
-        auth::SessionSettings, clock::Clock, last_used::LastUsedRecorder, metrics::Metrics, password::Passwords,
-    },
-    store::token_reader::TokenReader,
-};
+use crate::{api::client_ip::TrustedProxies, services::Core};
 use leptos::config::LeptosOptions;
-use sea_orm::DatabaseConnection;
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 #[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub passwords: Passwords,
-    pub clock: Arc<dyn Clock>,
-    pub sessions: Arc<SessionSettings>,
-    /// Tokens expire at 23:59:59 of their expiry date in this zone.
-    pub time_zone: chrono_tz::Tz,
+pub struct WebState {
+    pub core: Core,
     pub leptos_options: LeptosOptions,
-    /// Writes tokens' "last used" time and IP off the request path.
-    pub last_used: LastUsedRecorder,
     /// Reverse proxies whose forwarding header is believed, and which header that is.
     pub trusted_proxies: Arc<TrustedProxies>,
-    /// Token look-ups for verification on a SQLite file (`TokenReader::open`); `None`: through `db` (PostgreSQL).
-    pub token_reader: Option<Arc<TokenReader>>,
-    /// Counters for `/metrics`.
-    pub metrics: Arc<Metrics>,
+    pub web: Arc<WebSettings>,
 }
 
-impl axum::extract::FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
+/// How the web app is reached: over HTTPS or not, from which origin.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Mark the session cookie `Secure` and `__Host-` (served over TLS, directly or behind a proxy).
+    pub secure_cookie: bool,
+    /// The origin the web app is served from (`--public-url`, e.g. `https://tessera.example.com`): state changes
+    /// from any other origin are refused. `None`: the request's own `Host`.
+    pub public_origin: Option<String>,
+    /// `Strict-Transport-Security: max-age=…` on every answer (HTTPS only).
+    pub hsts_max_age: Option<u64>,
+}
+
+impl Deref for WebState {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl axum::extract::FromRef<WebState> for LeptosOptions {
+    fn from_ref(state: &WebState) -> Self {
         state.leptos_options.clone()
     }
 }

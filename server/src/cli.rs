@@ -5,20 +5,20 @@ use crate::{
     config::{AccountCommand, AuditArgs, PrivilegeCommand, TokenCommand},
     serve,
 };
+use anyhow::Context;
 use app::{
     api::{NewToken, TokenSort},
     domain::Expiry,
     services::tokens::{self, Caller},
-    state::AppState,
     store::accounts as account_store,
 };
 use app::{
     domain::PrivilegeSet,
     error::AppError,
     services::{
+        Core, CoreConfig,
         accounts::{self, Admin},
         audit as audit_service,
-        auth::SessionSettings,
         password::Password,
         privileges,
         random::base62,
@@ -46,9 +46,13 @@ impl From<AppError> for CliError {
     }
 }
 
-/// The state a command needs: the database, password hashing and the time zone; no address to listen on.
-async fn open(database_url: &str, time_zone: Tz) -> Result<AppState, CliError> {
-    Ok(serve::state(database_url, SessionSettings::default(), time_zone, ([127, 0, 0, 1], 0).into()).await?)
+/// What a command needs: the services' core (database, password hashing, time zone); nothing of the web.
+async fn open(database_url: &str, time_zone: Tz) -> Result<Core, CliError> {
+    let database = serve::redact(database_url);
+    Ok(Core::open(CoreConfig::new(database_url, time_zone))
+        .await
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("opening the database {database}"))?)
 }
 
 pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand) -> Outcome {
@@ -270,7 +274,7 @@ pub async fn audit(database_url: &str, time_zone: Tz, args: AuditArgs) -> Outcom
 }
 
 /// The account a token command acts for, looked up by name.
-async fn caller_for(state: &AppState, account: &str) -> Result<Caller, CliError> {
+async fn caller_for(state: &Core, account: &str) -> Result<Caller, CliError> {
     let found = account_store::find_by_name(&state.db, account).await.map_err(anyhow::Error::from)?;
     found.map(Caller::cli).ok_or_else(|| CliError::Refused(format!("There is no account named “{account}”.")))
 }

@@ -14,4 +14,5 @@ pub mod router;
 pub mod same_origin;
 pub mod security_headers;
 pub mod serve;
+pub mod startup;
 pub mod tls;

@@ -7,7 +7,7 @@ use app::{
     error::AppError,
     services::metrics::{Gauges, Metrics},
     shell,
-    state::AppState,
+    state::WebState,
 };
 use axum::{
     Router,
@@ -41,7 +41,7 @@ fn page_routes() -> Vec<AxumRouteListing> {
 }
 
 /// Builds the whole application for `state`. Tests call this too.
-pub fn app(state: AppState) -> Router {
+pub fn app(state: WebState) -> Router {
     let routes = page_routes();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
@@ -99,7 +99,7 @@ impl<B> OnResponse<B> for CountResponses {
 }
 
 /// Prometheus text (SPEC §4). No authentication and no secrets: counters only; README says where to expose it.
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<WebState>) -> Response {
     let gauges = Gauges { verification_cache_entries: state.token_reader.as_ref().map(|r| r.cached_entries()) };
     let mut response = state.metrics.render(gauges).into_response();
     response
@@ -109,7 +109,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Ready when the database answers.
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<WebState>) -> Response {
     match state.db.execute_unprepared("SELECT 1").await {
         Ok(_) => "ready".into_response(),
         Err(err) => {
@@ -120,7 +120,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Embedded assets first; anything else is the app's "Page not found", with status 404.
-async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Response {
+async fn fallback(State(state): State<WebState>, request: Request<Body>) -> Response {
     let path = request.uri().path().trim_start_matches('/');
     if let Some(response) = assets::response(path, request.headers()) {
         return response;

@@ -5,7 +5,7 @@
 //! script, curl) and cannot carry a victim's cookie by itself, so it passes. SameSite=Strict cookies stay as
 //! defence in depth. The token APIs authenticate by header, which another site cannot make a browser send.
 
-use app::{error::AppError, state::AppState};
+use app::{error::AppError, state::WebState};
 use axum::{
     body::Body,
     extract::State,
@@ -48,14 +48,14 @@ pub fn token_api(path: &str) -> bool {
 }
 
 /// The middleware: refuses cross-site state changes with 403 (a server function's typed error for the app).
-pub async fn same_origin_only(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+pub async fn same_origin_only(State(state): State<WebState>, request: Request<Body>, next: Next) -> Response {
     let path = request.uri().path();
     let server_function = path.starts_with("/rpc/");
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if token_api(path) || (safe && !server_function) {
         return next.run(request).await;
     }
-    match check(request.headers(), state.sessions.public_origin.as_deref()) {
+    match check(request.headers(), state.web.public_origin.as_deref()) {
         Ok(()) => next.run(request).await,
         Err(CrossSite(why)) => {
             tracing::warn!(path, why, "refused a cross-site request");

@@ -4,7 +4,7 @@
 //! person's data (server functions, the token APIs, HTML pages); and HSTS when configured.
 
 use crate::same_origin::token_api;
-use app::{services::random::base62, state::AppState};
+use app::{services::random::base62, state::WebState};
 use axum::{
     body::Body,
     extract::State,
@@ -37,7 +37,7 @@ pub fn provide_nonce() {
     }
 }
 
-pub async fn security_headers(State(state): State<AppState>, mut request: Request<Body>, next: Next) -> Response {
+pub async fn security_headers(State(state): State<WebState>, mut request: Request<Body>, next: Next) -> Response {
     let nonce = base62(22);
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let path = request.uri().path().to_owned();
@@ -53,7 +53,7 @@ pub async fn security_headers(State(state): State<AppState>, mut request: Reques
     if html || path.starts_with("/rpc/") || token_api(&path) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if let Some(max_age) = state.sessions.hsts_max_age
+    if let Some(max_age) = state.web.hsts_max_age
         && let Ok(value) = HeaderValue::from_str(&format!("max-age={max_age}"))
     {
         headers.insert(header::STRICT_TRANSPORT_SECURITY, value);

@@ -2,36 +2,23 @@
 
 use crate::{
     config::ServeArgs,
-    connections::{self, ConnectionLimits},
-    router, tls,
+    connections::ConnectionLimits,
+    startup::{Application, Config},
+    tls,
 };
 use anyhow::Context;
 use app::{
     api::client_ip::TrustedProxies,
     services::{
-        accounts,
+        CoreConfig, accounts,
         auth::SessionSettings,
-        clock::SystemClock,
-        last_used::LastUsedRecorder,
-        password::Passwords,
         sign_in_limits::{self, SignInLimits},
     },
-    state::AppState,
+    state::{WebSettings, WebState},
     store,
 };
 use chrono_tz::Tz;
-use leptos::config::{LeptosOptions, get_config_from_str};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
-
-/// Leptos.toml, embedded: the run-time site options (output name, pkg dir).
-const LEPTOS_TOML: &str = include_str!("../../Leptos.toml");
-
-/// The site options from the embedded Leptos.toml, listening on `addr`.
-pub fn site_options(addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
-    let mut options = get_config_from_str(LEPTOS_TOML).context("reading the embedded Leptos.toml")?;
-    options.site_addr = addr;
-    Ok(options)
-}
+use std::time::Duration;
 
 /// The time zone tokens expire in: the configured one, else the system's (`TZ`, /etc/timezone), else UTC.
 pub fn time_zone(configured: Option<&str>) -> anyhow::Result<Tz> {
@@ -43,34 +30,6 @@ pub fn time_zone(configured: Option<&str>) -> anyhow::Result<Tz> {
         .or_else(|| std::fs::read_to_string("/etc/timezone").ok())
         .and_then(|name| name.trim().trim_start_matches(':').parse().ok());
     Ok(system.unwrap_or(Tz::UTC))
-}
-
-/// Opens the database and builds the shared state.
-pub async fn state(
-    database_url: &str,
-    sessions: SessionSettings,
-    time_zone: Tz,
-    addr: SocketAddr,
-) -> anyhow::Result<AppState> {
-    let db =
-        store::connect(database_url).await.with_context(|| format!("opening the database {}", redact(database_url)))?;
-    let token_reader = store::token_reader::TokenReader::open(database_url)
-        .with_context(|| format!("opening the database {} for token look-ups", redact(database_url)))?
-        .map(Arc::new);
-    // Each Argon2id hash holds 19 MiB; one per core keeps both memory and latency bounded.
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    Ok(AppState {
-        db,
-        passwords: Passwords::new(cores).context("setting up password hashing")?,
-        clock: Arc::new(SystemClock),
-        sessions: Arc::new(sessions),
-        time_zone,
-        leptos_options: site_options(addr)?,
-        last_used: LastUsedRecorder::disabled(),
-        trusted_proxies: Arc::default(),
-        token_reader,
-        metrics: Arc::default(),
-    })
 }
 
 pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::Result<()> {
@@ -85,18 +44,35 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     let sessions = SessionSettings {
         idle_timeout: chrono::Duration::minutes(i64::from(args.session_idle_minutes)),
         absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
-        secure_cookie: https,
-        public_origin: args.public_url.clone(),
-        hsts_max_age: args.hsts_max_age.filter(|_| https),
         sign_in_limits: SignInLimits {
             max_failures: args.sign_in_max_failures,
             window: chrono::Duration::minutes(i64::from(args.sign_in_window_minutes)),
             lockout: chrono::Duration::minutes(i64::from(args.sign_in_lockout_minutes)),
         },
     };
-    let mut state = state(database_url, sessions, time_zone, args.addr).await?;
-    state.last_used = LastUsedRecorder::spawn(state.db.clone(), Duration::from_secs(1));
-    state.trusted_proxies = Arc::new(TrustedProxies { ranges: args.trusted_proxies, header: args.forwarded_header });
+    let config = Config {
+        core: CoreConfig {
+            sessions,
+            last_used_flush: Some(Duration::from_secs(1)),
+            ..CoreConfig::new(database_url, time_zone)
+        },
+        addr: args.addr,
+        web: WebSettings {
+            secure_cookie: https,
+            public_origin: args.public_url.clone(),
+            hsts_max_age: args.hsts_max_age.filter(|_| https),
+        },
+        trusted_proxies: TrustedProxies { ranges: args.trusted_proxies, header: args.forwarded_header },
+        limits: ConnectionLimits {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout),
+            keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout),
+            request_timeout: Duration::from_secs(args.request_timeout),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        },
+        tls,
+    };
+    let application = Application::build(config).await?;
+    let state = application.state().clone();
 
     let admin_password = std::env::var("TESSERA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match accounts::bootstrap_admin(&state, admin_password).await {
@@ -112,23 +88,14 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     spawn_session_sweeper(state.clone());
     spawn_sign_in_lock_sweeper(state.clone());
 
-    let listener =
-        tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("listening on {}", args.addr))?;
-    let local = listener.local_addr()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let (scheme, local) = (application.scheme(), application.local_addr());
     println!("Tessera is listening on {scheme}://{local}");
     tracing::info!(%local, "listening");
-    let limits = ConnectionLimits {
-        header_read_timeout: Duration::from_secs(args.header_read_timeout),
-        keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout),
-        request_timeout: Duration::from_secs(args.request_timeout),
-        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-    };
-    connections::serve(listener, router::app(state), limits, tls, shutdown_signal()).await.context("serving")
+    application.run_until(shutdown_signal()).await.context("serving")
 }
 
 /// Deletes ended sessions every ten minutes.
-fn spawn_session_sweeper(state: AppState) {
+fn spawn_session_sweeper(state: WebState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
@@ -143,7 +110,7 @@ fn spawn_session_sweeper(state: AppState) {
 }
 
 /// Ends sign-in locks that ran out (recording each end in the audit log) and prunes old failures, every minute.
-fn spawn_sign_in_lock_sweeper(state: AppState) {
+fn spawn_sign_in_lock_sweeper(state: WebState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -209,7 +176,7 @@ mod tests {
 
     #[test]
     fn embedded_leptos_toml_parses() {
-        let options = site_options("127.0.0.1:9".parse().unwrap()).unwrap();
+        let options = crate::startup::site_options("127.0.0.1:9".parse().unwrap()).unwrap();
         assert_eq!(&*options.output_name, "tessera");
         assert_eq!(options.site_addr.port(), 9);
     }

@@ -78,7 +78,7 @@ pub struct PrivilegeRemoval {
 }
 
 #[cfg(feature = "ssr")]
-async fn admin() -> Result<(crate::state::AppState, crate::services::accounts::Admin), AppError> {
+async fn admin() -> Result<(crate::state::WebState, crate::services::accounts::Admin), AppError> {
     let (state, caller) = super::context::token_caller().await?;
     Ok((state, crate::services::accounts::Admin::from_caller(&caller)))
 }
@@ -206,7 +206,7 @@ pub async fn load_account_editor(name: Option<String>) -> Result<AccountEditor, 
 
 #[cfg(feature = "ssr")]
 async fn rights_and_grantable(
-    state: &crate::state::AppState,
+    state: &crate::state::WebState,
     admin: &crate::services::accounts::Admin,
 ) -> Result<(AdminRights, Vec<PrivilegeInfo>), AppError> {
     use crate::services::accounts::*;

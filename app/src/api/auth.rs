@@ -37,7 +37,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
             return Err(err);
         }
     };
-    set_cookie(&auth::set_cookie_header(&cookie, &state.sessions));
+    set_cookie(&super::session_cookie::set_cookie_header(&cookie, &state.web));
     leptos_axum::redirect("/tokens");
     Ok(())
 }
@@ -53,7 +53,7 @@ pub async fn logout() -> Result<(), AppError> {
     for cookie in session_cookies(&state) {
         auth::logout(&state, &cookie, ip.as_deref()).await?;
     }
-    set_cookie(&auth::clear_cookie_header(&state.sessions));
+    set_cookie(&super::session_cookie::clear_cookie_header(&state.web));
     leptos_axum::redirect("/login");
     Ok(())
 }

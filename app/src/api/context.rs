@@ -1,7 +1,7 @@
 //! What a server function knows about its request: the shared state, the session cookie, the client address,
 //! and how to answer with the right HTTP status.
 
-use crate::{error::AppError, services::auth, state::AppState, store::accounts::Account};
+use crate::{error::AppError, services::auth, state::WebState, store::accounts::Account};
 use axum::{
     extract::ConnectInfo,
     http::{HeaderValue, header, request::Parts},
@@ -10,23 +10,23 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use std::net::SocketAddr;
 
-pub fn state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState is missing from the server function context");
+pub fn state() -> Result<WebState, AppError> {
+    use_context::<WebState>().ok_or_else(|| {
+        tracing::error!("WebState is missing from the server function context");
         AppError::Internal
     })
 }
 
 /// Every value of the session cookie on this request (usually one; a planted cookie makes two).
-pub fn session_cookies(state: &AppState) -> Vec<String> {
+pub fn session_cookies(state: &WebState) -> Vec<String> {
     let Some(parts) = use_context::<Parts>() else { return Vec::new() };
-    let name = state.sessions.cookie_name();
+    let name = state.web.cookie_name();
     parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|header| auth::cookie_values(header, name).map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|header| super::session_cookie::cookie_values(header, name).map(str::to_owned).collect::<Vec<_>>())
         .collect()
 }
 
@@ -35,18 +35,18 @@ pub fn session_cookies(state: &AppState) -> Vec<String> {
 pub fn client_ip() -> Option<String> {
     let parts = use_context::<Parts>()?;
     let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
-    let proxies = use_context::<AppState>().map(|state| state.trusted_proxies.clone()).unwrap_or_default();
+    let proxies = use_context::<WebState>().map(|state| state.trusted_proxies.clone()).unwrap_or_default();
     let ip = super::client_ip::client_ip(peer.ip(), &parts.headers, &proxies).unwrap_or(peer.ip());
     Some(ip.to_canonical().to_string())
 }
 
 /// The signed-in account, or `Unauthenticated`.
-pub async fn signed_in(state: &AppState) -> Result<Account, AppError> {
+pub async fn signed_in(state: &WebState) -> Result<Account, AppError> {
     Ok(signed_in_session(state).await?.0)
 }
 
 /// The signed-in account and the value of the session cookie it signed in with, or `Unauthenticated`.
-pub async fn signed_in_session(state: &AppState) -> Result<(Account, String), AppError> {
+pub async fn signed_in_session(state: &WebState) -> Result<(Account, String), AppError> {
     let cookies = session_cookies(state);
     auth::resolve_session(state, &cookies).await?.ok_or(AppError::Unauthenticated)
 }
@@ -59,7 +59,7 @@ pub fn set_cookie(value: &str) {
 }
 
 /// The state and the signed-in account acting through the web app, for the token operations.
-pub async fn token_caller() -> Result<(AppState, crate::services::tokens::Caller), AppError> {
+pub async fn token_caller() -> Result<(WebState, crate::services::tokens::Caller), AppError> {
     // Everything from the request context is read before the first await.
     let state = state()?;
     let ip = client_ip();

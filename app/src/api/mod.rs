@@ -8,6 +8,8 @@ mod auth;
 pub mod client_ip;
 #[cfg(feature = "ssr")]
 pub(crate) mod context;
+#[cfg(feature = "ssr")]
+pub mod session_cookie;
 mod tokens;
 
 pub use accounts::{

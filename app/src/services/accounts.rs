@@ -14,7 +14,7 @@ use crate::{
     domain::{ALL, AccountName, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, PrivilegeSet},
     error::AppError,
     error::OnConstraint,
-    state::AppState,
+    services::Core,
     store::{
         self as store,
         accounts::{self, Account, Changes},
@@ -179,7 +179,7 @@ fn name_in_use(name: &AccountName) -> AppError {
 }
 
 async fn hash(
-    state: &AppState,
+    state: &Core,
     password: Password,
 ) -> Result<crate::store::entities::account::StoredPasswordHash, AppError> {
     state.passwords.hash(password).await.map_err(|err| {
@@ -188,13 +188,13 @@ async fn hash(
     })
 }
 
-async fn parse_privileges(state: &AppState, raw: &str) -> Result<PrivilegeSet, AppError> {
+async fn parse_privileges(state: &Core, raw: &str) -> Result<PrivilegeSet, AppError> {
     let catalog = privileges::catalog(&state.db).await?;
     catalog.parse(raw).map_err(|e| AppError::invalid("privileges", e))
 }
 
 async fn record(
-    state: &AppState,
+    state: &Core,
     event: NewEvent<'_>,
     subject: Option<i64>,
     detail: Option<String>,
@@ -203,7 +203,7 @@ async fn record(
 }
 
 /// The account named `name` (any case), or a clear error naming it.
-pub async fn find(state: &AppState, name: &str) -> Result<Account, AppError> {
+pub async fn find(state: &Core, name: &str) -> Result<Account, AppError> {
     accounts::find_by_name(&state.db, name)
         .await?
         .ok_or_else(|| AppError::invalid("account", format!("There is no account named “{name}”.")))
@@ -211,7 +211,7 @@ pub async fn find(state: &AppState, name: &str) -> Result<Account, AppError> {
 
 /// Creates an account. The name is unique regardless of case, enforced by the database.
 pub async fn create(
-    state: &AppState,
+    state: &Core,
     admin: &Admin,
     name: &str,
     password: Password,
@@ -233,7 +233,7 @@ pub async fn create(
 }
 
 /// Every account, by name (the CLI's list).
-pub async fn list(state: &AppState) -> Result<Vec<Account>, AppError> {
+pub async fn list(state: &Core) -> Result<Vec<Account>, AppError> {
     Ok(accounts::list(&state.db).await?)
 }
 
@@ -250,7 +250,7 @@ pub fn summary(account: &Account, token_count: u64, admin: &Admin) -> AccountSum
 }
 
 /// One page of accounts matching the search, with how many tokens each owns.
-pub async fn page(state: &AppState, admin: &Admin, query: &AccountQuery) -> Result<AccountPage, AppError> {
+pub async fn page(state: &Core, admin: &Admin, query: &AccountQuery) -> Result<AccountPage, AppError> {
     admin.require(LIST_ACCOUNTS)?;
     if !PAGE_SIZES.contains(&query.per_page) {
         return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 accounts per page."));
@@ -271,7 +271,7 @@ pub async fn page(state: &AppState, admin: &Admin, query: &AccountQuery) -> Resu
 }
 
 /// Every account whose name contains `search`, with its token count (WHM `listaccts`).
-pub async fn list_all(state: &AppState, admin: &Admin, search: &str) -> Result<Vec<AccountSummary>, AppError> {
+pub async fn list_all(state: &Core, admin: &Admin, search: &str) -> Result<Vec<AccountSummary>, AppError> {
     admin.require(LIST_ACCOUNTS)?;
     let (found, _) = accounts::page(&state.db, search, 0, u64::MAX >> 1).await?;
     let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
@@ -280,7 +280,7 @@ pub async fn list_all(state: &AppState, admin: &Admin, search: &str) -> Result<V
 }
 
 /// One account as an admin sees it, with its token count; `NotFound` when there is none of that name.
-pub async fn get(state: &AppState, admin: &Admin, name: &str) -> Result<AccountSummary, AppError> {
+pub async fn get(state: &Core, admin: &Admin, name: &str) -> Result<AccountSummary, AppError> {
     admin.require(LIST_ACCOUNTS)?;
     let account = accounts::find_by_name(&state.db, name).await?.ok_or(AppError::NotFound)?;
     let counts = accounts::token_counts(&state.db, &[account.id]).await?;
@@ -307,7 +307,7 @@ fn last_admin(account: &Account, what: &str) -> AppError {
 
 /// Applies `changes` in a transaction that fails (changing nothing) when no active administrator would remain.
 async fn update_keeping_an_admin(
-    state: &AppState,
+    state: &Core,
     account: &Account,
     changes: Changes<'_>,
     what: &str,
@@ -326,7 +326,7 @@ async fn update_keeping_an_admin(
 }
 
 /// Suspends or unsuspends an account. Suspending ends its sessions; its tokens are refused until unsuspended.
-pub async fn set_suspended(state: &AppState, admin: &Admin, name: &str, suspended: bool) -> Result<Account, AppError> {
+pub async fn set_suspended(state: &Core, admin: &Admin, name: &str, suspended: bool) -> Result<Account, AppError> {
     admin.require(SUSPEND_ACCOUNTS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
@@ -349,7 +349,7 @@ pub async fn set_suspended(state: &AppState, admin: &Admin, name: &str, suspende
 
 /// Lifts an account's sign-in lock (after too many failed sign-ins) before it runs out and forgets its failures.
 /// Answers whether it was locked.
-pub async fn unlock(state: &AppState, admin: &Admin, name: &str) -> Result<bool, AppError> {
+pub async fn unlock(state: &Core, admin: &Admin, name: &str) -> Result<bool, AppError> {
     admin.require(SUSPEND_ACCOUNTS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
@@ -358,7 +358,7 @@ pub async fn unlock(state: &AppState, admin: &Admin, name: &str) -> Result<bool,
 }
 
 /// Renames an account. Its tokens keep working; API clients send the new name from now on.
-pub async fn rename(state: &AppState, admin: &Admin, name: &str, new_name: &str) -> Result<Account, AppError> {
+pub async fn rename(state: &Core, admin: &Admin, name: &str, new_name: &str) -> Result<Account, AppError> {
     admin.require(EDIT_ACCOUNTS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
@@ -377,7 +377,7 @@ pub async fn rename(state: &AppState, admin: &Admin, name: &str, new_name: &str)
 
 /// Replaces an account's privileges. Added privileges must be held by the admin; the last administrator keeps
 /// `all`. Tokens lose removed privileges at once (their effective set is intersected with the owner's).
-pub async fn set_privileges(state: &AppState, admin: &Admin, name: &str, raw: &str) -> Result<Account, AppError> {
+pub async fn set_privileges(state: &Core, admin: &Admin, name: &str, raw: &str) -> Result<Account, AppError> {
     admin.require(EDIT_ACCOUNTS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
@@ -391,7 +391,7 @@ pub async fn set_privileges(state: &AppState, admin: &Admin, name: &str, raw: &s
 }
 
 /// Sets a new password for another account (an admin's reset). Ends every session of that account.
-pub async fn reset_password(state: &AppState, admin: &Admin, name: &str, password: Password) -> Result<(), AppError> {
+pub async fn reset_password(state: &Core, admin: &Admin, name: &str, password: Password) -> Result<(), AppError> {
     admin.require(CHANGE_PASSWORDS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
@@ -414,7 +414,7 @@ pub async fn reset_password(state: &AppState, admin: &Admin, name: &str, passwor
 /// An account changes its own password; the current one is required. Every other session of the account
 /// ends; `keep_session` (the cookie of the session making the change) stays signed in.
 pub async fn change_own_password(
-    state: &AppState,
+    state: &Core,
     account: &Account,
     current: Password,
     new: Password,
@@ -443,7 +443,7 @@ pub async fn change_own_password(
 }
 
 /// Deletes an account: every token it owns is revoked and every session ends. Returns how many tokens went.
-pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, AppError> {
+pub async fn delete(state: &Core, admin: &Admin, name: &str) -> Result<u64, AppError> {
     admin.require(DELETE_ACCOUNTS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
@@ -466,7 +466,7 @@ pub async fn delete(state: &AppState, admin: &Admin, name: &str) -> Result<u64, 
 
 /// On an empty database, creates `admin` with every privilege. Returns the password when it was generated
 /// here (so the caller can show it once); `None` when `admin_password` was given or accounts already exist.
-pub async fn bootstrap_admin(state: &AppState, admin_password: Option<String>) -> Result<Option<String>, AppError> {
+pub async fn bootstrap_admin(state: &Core, admin_password: Option<String>) -> Result<Option<String>, AppError> {
     if accounts::count(&state.db).await? > 0 {
         return Ok(None);
     }

@@ -6,7 +6,7 @@ use crate::{
     api::{AuditEntry, AuditPage, AuditQuery},
     domain::ALL,
     error::AppError,
-    state::AppState,
+    services::Core,
     store::audit::{self, AuditEvent, Filter},
 };
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
@@ -36,7 +36,7 @@ pub fn entry(event: AuditEvent, zone: chrono_tz::Tz) -> AuditEntry {
     }
 }
 
-pub async fn page(state: &AppState, viewer: &Admin, query: &AuditQuery) -> Result<AuditPage, AppError> {
+pub async fn page(state: &Core, viewer: &Admin, query: &AuditQuery) -> Result<AuditPage, AppError> {
     if !PAGE_SIZES.contains(&query.per_page) {
         return Err(AppError::invalid("per_page", "Show 20, 50, 100 or 200 events per page."));
     }

@@ -8,7 +8,7 @@ use super::{
 use crate::{
     domain::AccountName,
     error::AppError,
-    state::AppState,
+    services::Core,
     store::{
         accounts::{self, Account},
         audit::{self, NewEvent, Outcome},
@@ -19,12 +19,6 @@ use chrono::Duration;
 
 use super::random::{base62, sha256_hex};
 
-/// The name of the session cookie over plain HTTP.
-pub const SESSION_COOKIE: &str = "tessera_session";
-/// Its name over HTTPS: browsers accept a `__Host-` cookie only when it is `Secure`, `Path=/` and has no
-/// `Domain`, set by this very host, so a sibling subdomain or a plain-HTTP page cannot plant one.
-pub const SECURE_SESSION_COOKIE: &str = "__Host-tessera_session";
-
 /// How long sessions live.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
@@ -32,22 +26,8 @@ pub struct SessionSettings {
     pub idle_timeout: Duration,
     /// A session ends this long after sign-in, however active.
     pub absolute_timeout: Duration,
-    /// Mark the cookie `Secure` (served over TLS).
-    pub secure_cookie: bool,
     /// Failed sign-ins allowed before an account name is locked or an address must wait.
     pub sign_in_limits: SignInLimits,
-    /// The origin the web app is served from (`--public-url`, e.g. `https://tessera.example.com`): state changes
-    /// from any other origin are refused. `None`: the request's own `Host`.
-    pub public_origin: Option<String>,
-    /// `Strict-Transport-Security: max-age=…` on every answer (HTTPS only).
-    pub hsts_max_age: Option<u64>,
-}
-
-impl SessionSettings {
-    /// The session cookie's name: `__Host-` prefixed over HTTPS.
-    pub fn cookie_name(&self) -> &'static str {
-        if self.secure_cookie { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
-    }
 }
 
 impl Default for SessionSettings {
@@ -55,10 +35,7 @@ impl Default for SessionSettings {
         Self {
             idle_timeout: Duration::minutes(30),
             absolute_timeout: Duration::hours(12),
-            secure_cookie: false,
             sign_in_limits: SignInLimits::default(),
-            public_origin: None,
-            hsts_max_age: None,
         }
     }
 }
@@ -73,7 +50,7 @@ pub struct SessionCookie(pub String);
 /// after the same amount of work whether or not the account exists. An address with too many recent failures
 /// is told to wait; a locked account name is refused before its password is looked at, exists or not.
 pub async fn login(
-    state: &AppState,
+    state: &Core,
     username: &str,
     password: Password,
     client_ip: Option<&str>,
@@ -151,10 +128,7 @@ pub async fn login(
 /// The signed-in account for the session cookies a request carries, with the cookie value that won, if one of
 /// their sessions is still alive. Ended sessions are deleted. When a browser sends several (a cookie planted
 /// for a longer path comes first), the newest live session wins: the one just issued, not an older plant.
-pub async fn resolve_session(
-    state: &AppState,
-    cookie_values: &[String],
-) -> Result<Option<(Account, String)>, AppError> {
+pub async fn resolve_session(state: &Core, cookie_values: &[String]) -> Result<Option<(Account, String)>, AppError> {
     let mut newest: Option<(sessions::Session, Account, &String)> = None;
     for value in cookie_values {
         let Some((session, account)) = live_session(state, value).await? else { continue };
@@ -165,7 +139,7 @@ pub async fn resolve_session(
     Ok(newest.map(|(_, account, value)| (account, value.clone())))
 }
 
-async fn live_session(state: &AppState, cookie_value: &str) -> Result<Option<(sessions::Session, Account)>, AppError> {
+async fn live_session(state: &Core, cookie_value: &str) -> Result<Option<(sessions::Session, Account)>, AppError> {
     let id = sha256_hex(cookie_value);
     let Some(session) = sessions::find(&state.db, &id).await? else {
         return Ok(None);
@@ -188,7 +162,7 @@ async fn live_session(state: &AppState, cookie_value: &str) -> Result<Option<(se
 }
 
 /// Ends the session behind a cookie value (if any).
-pub async fn logout(state: &AppState, cookie_value: &str, client_ip: Option<&str>) -> Result<(), AppError> {
+pub async fn logout(state: &Core, cookie_value: &str, client_ip: Option<&str>) -> Result<(), AppError> {
     let account = live_session(state, cookie_value).await?.map(|(_, account)| account);
     sessions::delete(&state.db, &sha256_hex(cookie_value)).await?;
     if let Some(account) = account {
@@ -204,54 +178,4 @@ pub async fn logout(state: &AppState, cookie_value: &str, client_ip: Option<&str
         audit::record(&state.db, event, state.clock.now()).await?;
     }
     Ok(())
-}
-
-/// The `Set-Cookie` value that stores a new session in the browser. No `Max-Age`: the cookie ends with the
-/// browser session, and the server ends it sooner on idle or absolute timeout.
-pub fn set_cookie_header(cookie: &SessionCookie, settings: &SessionSettings) -> String {
-    let secure = if settings.secure_cookie { "; Secure" } else { "" };
-    format!("{}={}; Path=/; HttpOnly; SameSite=Strict{secure}", settings.cookie_name(), cookie.0)
-}
-
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie_header(settings: &SessionSettings) -> String {
-    let secure = if settings.secure_cookie { "; Secure" } else { "" };
-    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", settings.cookie_name())
-}
-
-/// Every value of the cookie `name` in a `Cookie` request header (a browser may send several).
-pub fn cookie_values<'a>(cookie_header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-    cookie_header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(move |(key, value)| *key == name && !value.is_empty())
-        .map(|(_, value)| value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookie_is_http_only_strict_and_secure_only_under_tls() {
-        let cookie = SessionCookie("abc".into());
-        let plain = set_cookie_header(&cookie, &SessionSettings::default());
-        assert_eq!(plain, "tessera_session=abc; Path=/; HttpOnly; SameSite=Strict");
-        let tls = SessionSettings { secure_cookie: true, ..SessionSettings::default() };
-        assert_eq!(
-            set_cookie_header(&cookie, &tls),
-            "__Host-tessera_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure"
-        );
-        assert!(clear_cookie_header(&tls).starts_with("__Host-tessera_session=;"));
-        assert!(clear_cookie_header(&tls).contains("Max-Age=0"));
-    }
-
-    #[test]
-    fn finds_the_session_cookie_among_others() {
-        let values = |header| cookie_values(header, SESSION_COOKIE).collect::<Vec<_>>();
-        assert_eq!(values("a=1; tessera_session=xyz; b=2"), ["xyz"]);
-        assert_eq!(values("tessera_session=old; tessera_session=new"), ["old", "new"]);
-        assert!(values("tessera_session=").is_empty());
-        assert!(values("other=1; __Host-tessera_session=x").is_empty());
-    }
 }

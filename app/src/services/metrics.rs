@@ -47,7 +47,7 @@ impl From<&Refusal> for Verification {
     }
 }
 
-/// The process's counters. Shared by every request through `AppState`.
+/// The process's counters. Shared by every request through `Core`.
 #[derive(Debug, Default)]
 pub struct Metrics {
     verifications: [AtomicU64; 5],

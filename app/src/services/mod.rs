@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod common_passwords;
+mod core;
 pub mod last_used;
 pub mod metrics;
 pub mod password;
@@ -14,3 +15,5 @@ pub mod random;
 pub mod sign_in_limits;
 pub mod tokens;
 pub mod verify;
+
+pub use core::{Core, CoreConfig, OpenError};

@@ -8,18 +8,18 @@ use crate::{
     domain::{Catalog, PrivilegeInfo, builtin, check_custom_name, check_label},
     error::AppError,
     error::OnConstraint,
-    state::AppState,
+    services::Core,
     store::{
         audit::{self, NewEvent, Outcome},
         privileges,
     },
 };
 
-pub async fn catalog(state: &AppState) -> Result<Catalog, AppError> {
+pub async fn catalog(state: &Core) -> Result<Catalog, AppError> {
     Ok(privileges::catalog(&state.db).await?)
 }
 
-async fn record(state: &AppState, admin: &Admin, action: &str, target: &str, detail: String) -> Result<(), AppError> {
+async fn record(state: &Core, admin: &Admin, action: &str, target: &str, detail: String) -> Result<(), AppError> {
     let event = NewEvent {
         actor_account_id: admin.actor.account_id,
         actor_name: &admin.actor.name,
@@ -33,7 +33,7 @@ async fn record(state: &AppState, admin: &Admin, action: &str, target: &str, det
 }
 
 pub async fn add(
-    state: &AppState,
+    state: &Core,
     admin: &Admin,
     name: &str,
     label: &str,
@@ -52,7 +52,7 @@ pub async fn add(
 }
 
 /// Removes an operator-defined privilege from the catalog, every account and every token.
-pub async fn remove(state: &AppState, admin: &Admin, name: &str) -> Result<PrivilegeRemoval, AppError> {
+pub async fn remove(state: &Core, admin: &Admin, name: &str) -> Result<PrivilegeRemoval, AppError> {
     admin.require_all()?;
     if builtin(name).is_some() {
         return Err(AppError::invalid("name", format!("“{name}” is a built-in privilege and cannot be removed.")));

@@ -6,7 +6,7 @@
 use super::accounts::Actor;
 use crate::{
     error::AppError,
-    state::AppState,
+    services::Core,
     store::{
         accounts,
         audit::{self, NewEvent, Outcome},
@@ -31,7 +31,7 @@ impl Default for SignInLimits {
     }
 }
 
-fn limits(state: &AppState) -> &SignInLimits {
+fn limits(state: &Core) -> &SignInLimits {
     &state.sessions.sign_in_limits
 }
 
@@ -41,7 +41,7 @@ fn seconds_until(now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
 }
 
 /// Refuses an address that failed too often within the window, saying when it may try again.
-pub async fn check_address(state: &AppState, client_ip: &str) -> Result<(), AppError> {
+pub async fn check_address(state: &Core, client_ip: &str) -> Result<(), AppError> {
     let limits = limits(state);
     let now = state.clock.now();
     let max = u64::from(limits.max_failures);
@@ -56,7 +56,7 @@ pub async fn check_address(state: &AppState, client_ip: &str) -> Result<(), AppE
 }
 
 /// Refuses a locked account name, saying for how long (the same for names no account has).
-pub async fn check_account(state: &AppState, account_key: &str) -> Result<(), AppError> {
+pub async fn check_account(state: &Core, account_key: &str) -> Result<(), AppError> {
     let now = state.clock.now();
     match sign_in::active_lock(&state.db, account_key, now).await? {
         Some(lock) => {
@@ -68,11 +68,7 @@ pub async fn check_account(state: &AppState, account_key: &str) -> Result<(), Ap
 }
 
 /// Counts a failed sign-in, and locks the account name when it reaches the limit.
-pub async fn record_failure(
-    state: &AppState,
-    account_key: Option<&str>,
-    client_ip: Option<&str>,
-) -> Result<(), AppError> {
+pub async fn record_failure(state: &Core, account_key: Option<&str>, client_ip: Option<&str>) -> Result<(), AppError> {
     let limits = limits(state);
     let now = state.clock.now();
     sign_in::record_failure(&state.db, account_key, client_ip, now).await?;
@@ -91,12 +87,12 @@ pub async fn record_failure(
 }
 
 /// A successful sign-in forgets the name's failures (the address's stay: they limit that address).
-pub async fn record_success(state: &AppState, account_key: &str) -> Result<(), AppError> {
+pub async fn record_success(state: &Core, account_key: &str) -> Result<(), AppError> {
     Ok(sign_in::clear_account_failures(&state.db, account_key).await?)
 }
 
 /// Lifts a lock early and forgets the name's failures (an administrator's unlock). `false`: it was not locked.
-pub async fn unlock(state: &AppState, account_key: &str, by: &Actor) -> Result<bool, AppError> {
+pub async fn unlock(state: &Core, account_key: &str, by: &Actor) -> Result<bool, AppError> {
     let was_locked = sign_in::unlock(&state.db, account_key).await?;
     sign_in::clear_account_failures(&state.db, account_key).await?;
     if was_locked {
@@ -116,7 +112,7 @@ pub async fn unlock(state: &AppState, account_key: &str, by: &Actor) -> Result<b
 
 /// Ends locks that have run out, recording each end once (whichever instance removes it), and prunes failures
 /// that no longer count. The server runs this every minute.
-pub async fn sweep(state: &AppState) -> Result<usize, AppError> {
+pub async fn sweep(state: &Core) -> Result<usize, AppError> {
     let now = state.clock.now();
     let ended = sign_in::ended_locks(&state.db, now).await?;
     let mut reported = 0;
@@ -134,7 +130,7 @@ pub async fn sweep(state: &AppState) -> Result<usize, AppError> {
 
 /// An audit event about an account name's lock, attributed to the account when there is one.
 async fn record(
-    state: &AppState,
+    state: &Core,
     account_key: &str,
     action: &str,
     target: &str,

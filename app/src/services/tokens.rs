@@ -9,7 +9,7 @@ use crate::{
     domain::{ALL, Catalog, Expiry, IpAllowlist, PrivilegeSet, TokenName, TokenSecret},
     error::AppError,
     error::OnConstraint,
-    state::AppState,
+    services::Core,
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
@@ -164,19 +164,19 @@ pub fn view(token: &Token) -> TokenView {
 }
 
 /// Today's date where the server is.
-pub fn today(state: &AppState) -> NaiveDate {
+pub fn today(state: &Core) -> NaiveDate {
     state.clock.now().with_timezone(&state.time_zone).date_naive()
 }
 
 /// The instant a token expiring on `date` stops working: 23:59:59 that day in the server's time zone.
-pub fn expiry_instant(state: &AppState, date: NaiveDate) -> DateTime<Utc> {
+pub fn expiry_instant(state: &Core, date: NaiveDate) -> DateTime<Utc> {
     let local = Expiry::last_second(date);
     let zone = state.time_zone;
     // A clock change can make 23:59:59 ambiguous (take the later) or skipped (fall back to UTC).
     zone.from_local_datetime(&local).latest().map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
 }
 
-fn parse_expiry(state: &AppState, caller: &Caller, raw: &str) -> Result<Option<DateTime<Utc>>, AppError> {
+fn parse_expiry(state: &Core, caller: &Caller, raw: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     let expiry = Expiry::parse(raw, today(state)).map_err(|e| AppError::invalid("expires", e))?;
     let instant = expiry.date().map(|date| expiry_instant(state, date));
     if let Some(limit) = caller.grant().and_then(|g| g.expires_at)
@@ -206,11 +206,11 @@ fn parse_allowlist(caller: &Caller, raw: &str) -> Result<IpAllowlist, AppError> 
     }
 }
 
-async fn catalog(state: &AppState) -> Result<Catalog, AppError> {
+async fn catalog(state: &Core) -> Result<Catalog, AppError> {
     Ok(crate::store::privileges::catalog(&state.db).await?)
 }
 
-async fn parse_privileges(state: &AppState, caller: &Caller, names: &[String]) -> Result<PrivilegeSet, AppError> {
+async fn parse_privileges(state: &Core, caller: &Caller, names: &[String]) -> Result<PrivilegeSet, AppError> {
     let catalog = catalog(state).await?;
     let set = catalog.parse(&names.join(",")).map_err(|e| AppError::invalid("privileges", e))?;
     let grantable = caller.grantable(&catalog);
@@ -230,7 +230,7 @@ fn name_in_use(name: &str) -> AppError {
     AppError::conflict("name", format!("The name “{name}” is already in use."))
 }
 
-async fn find(state: &AppState, caller: &Caller, name: &str) -> Result<Token, AppError> {
+async fn find(state: &Core, caller: &Caller, name: &str) -> Result<Token, AppError> {
     tokens::find_by_name(&state.db, caller.account.id, name)
         .await?
         .ok_or_else(|| AppError::NoSuchToken(name.to_owned()))
@@ -238,7 +238,7 @@ async fn find(state: &AppState, caller: &Caller, name: &str) -> Result<Token, Ap
 
 /// [`Caller::ensure_within_grant`], with a refusal recorded in the audit log under `action`.
 async fn ensure_within_grant(
-    state: &AppState,
+    state: &Core,
     caller: &Caller,
     target: &Token,
     action: &str,
@@ -254,11 +254,11 @@ async fn ensure_within_grant(
     Err(refusal)
 }
 
-async fn record(state: &AppState, event: NewEvent<'_>) -> Result<(), AppError> {
+async fn record(state: &Core, event: NewEvent<'_>) -> Result<(), AppError> {
     Ok(audit::record(&state.db, event, state.clock.now()).await?)
 }
 
-pub async fn form_options(state: &AppState, caller: &Caller) -> Result<TokenFormOptions, AppError> {
+pub async fn form_options(state: &Core, caller: &Caller) -> Result<TokenFormOptions, AppError> {
     caller.authorise()?;
     let catalog = catalog(state).await?;
     let grantable = caller.grantable(&catalog);
@@ -275,7 +275,7 @@ pub async fn form_options(state: &AppState, caller: &Caller) -> Result<TokenForm
     })
 }
 
-pub async fn create(state: &AppState, caller: &Caller, new: &crate::api::NewToken) -> Result<IssuedToken, AppError> {
+pub async fn create(state: &Core, caller: &Caller, new: &crate::api::NewToken) -> Result<IssuedToken, AppError> {
     caller.authorise()?;
     if caller.account.suspended {
         return Err(AppError::AccountSuspended);
@@ -302,7 +302,7 @@ pub async fn create(state: &AppState, caller: &Caller, new: &crate::api::NewToke
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
 
-pub async fn list(state: &AppState, caller: &Caller, query: &TokenQuery) -> Result<TokenPage, AppError> {
+pub async fn list(state: &Core, caller: &Caller, query: &TokenQuery) -> Result<TokenPage, AppError> {
     caller.authorise()?;
     if !PAGE_SIZES.contains(&query.per_page) {
         return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 tokens per page."));
@@ -321,7 +321,7 @@ pub async fn list(state: &AppState, caller: &Caller, query: &TokenQuery) -> Resu
 /// Every token of the caller's account in one order, for the API functions and commands that list them all
 /// (UAPI `list`, WHM `api_token_list`, `tessera token list`).
 pub async fn list_all(
-    state: &AppState,
+    state: &Core,
     caller: &Caller,
     sort: TokenSort,
     descending: bool,
@@ -334,12 +334,7 @@ pub async fn list_all(
 /// Whether `name` is free for a new token, or for renaming the token now called `current` (which may take its
 /// own name in another case): the forms ask while the name is typed, so "already in use" shows before submitting.
 /// Creating and renaming still rely on the unique index, which settles any race with a token created meanwhile.
-pub async fn check_name_free(
-    state: &AppState,
-    caller: &Caller,
-    name: &str,
-    current: Option<&str>,
-) -> Result<(), AppError> {
+pub async fn check_name_free(state: &Core, caller: &Caller, name: &str, current: Option<&str>) -> Result<(), AppError> {
     caller.authorise()?;
     let name = TokenName::parse(name).map_err(|e| AppError::invalid("name", e))?;
     let taken = tokens::find_by_name(&state.db, caller.account.id, name.as_str())
@@ -348,12 +343,12 @@ pub async fn check_name_free(
     if taken { Err(name_in_use(name.as_str())) } else { Ok(()) }
 }
 
-pub async fn get(state: &AppState, caller: &Caller, name: &str) -> Result<TokenView, AppError> {
+pub async fn get(state: &Core, caller: &Caller, name: &str) -> Result<TokenView, AppError> {
     caller.authorise()?;
     Ok(view(&find(state, caller, name).await?))
 }
 
-pub async fn rename(state: &AppState, caller: &Caller, name: &str, new_name: &str) -> Result<TokenView, AppError> {
+pub async fn rename(state: &Core, caller: &Caller, name: &str, new_name: &str) -> Result<TokenView, AppError> {
     caller.authorise()?;
     let new_name = TokenName::parse(new_name).map_err(|e| AppError::invalid("name", e))?;
     let token = find(state, caller, name).await?;
@@ -369,7 +364,7 @@ pub async fn rename(state: &AppState, caller: &Caller, name: &str, new_name: &st
 }
 
 pub async fn update(
-    state: &AppState,
+    state: &Core,
     caller: &Caller,
     name: &str,
     allowlist: Option<&str>,
@@ -396,7 +391,7 @@ pub async fn update(
 }
 
 pub async fn rotate(
-    state: &AppState,
+    state: &Core,
     caller: &Caller,
     name: &str,
     expires: Option<&str>,
@@ -431,7 +426,7 @@ pub async fn rotate(
 }
 
 /// Revokes the named tokens that exist; "not found" when none of them does.
-pub async fn revoke(state: &AppState, caller: &Caller, names: &[String]) -> Result<Vec<String>, AppError> {
+pub async fn revoke(state: &Core, caller: &Caller, names: &[String]) -> Result<Vec<String>, AppError> {
     caller.authorise()?;
     if names.is_empty() {
         return Err(AppError::invalid("names", "Choose at least one token to revoke."));
@@ -447,7 +442,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, names: &[String]) -> Resu
 }
 
 /// Revokes every token of the caller's account; answers how many there were.
-pub async fn revoke_all(state: &AppState, caller: &Caller) -> Result<u64, AppError> {
+pub async fn revoke_all(state: &Core, caller: &Caller) -> Result<u64, AppError> {
     caller.authorise()?;
     let revoked = tokens::delete_all(&state.db, caller.account.id).await?;
     for name in &revoked {

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     domain::{ALL, IpAllowlist, PrivilegeSet, SecretError, TokenSecret},
-    state::AppState,
+    services::Core,
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
@@ -159,11 +159,11 @@ fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
 
 /// Finds the live token for a secret with its owner, whatever the client or privilege: `None` when unknown,
 /// revoked, past its grace, expired or suspended. Shared by [`verify`] and introspection.
-pub async fn resolve(state: &AppState, secret: &TokenSecret) -> Result<Option<(Arc<Token>, Arc<Account>)>, Refusal> {
+pub async fn resolve(state: &Core, secret: &TokenSecret) -> Result<Option<(Arc<Token>, Arc<Account>)>, Refusal> {
     Ok(resolve_row(state, secret).await?.map(|found| (found.token, found.account)))
 }
 
-async fn resolve_row(state: &AppState, secret: &TokenSecret) -> Result<Option<TokenAndOwner>, Refusal> {
+async fn resolve_row(state: &Core, secret: &TokenSecret) -> Result<Option<TokenAndOwner>, Refusal> {
     let now = state.clock.now();
     let hash = sha256_hex(secret.expose());
     // SQLite: the fast reader (same row, same freshness, see store::token_reader); otherwise SeaORM.
@@ -186,7 +186,7 @@ async fn resolve_row(state: &AppState, secret: &TokenSecret) -> Result<Option<To
 
 /// Verifies a call in SPEC §3's order; `required` is the privilege the function needs, if any.
 pub async fn verify(
-    state: &AppState,
+    state: &Core,
     presented: &Presented,
     client_ip: IpAddr,
     required: Option<&str>,
@@ -219,7 +219,7 @@ pub async fn verify(
 }
 
 /// Records a refused call in the audit log. A failure to record is logged, not turned into a 500.
-async fn audit_refusal(state: &AppState, verified: &Verified, required: Option<&str>, refusal: &Refusal) {
+async fn audit_refusal(state: &Core, verified: &Verified, required: Option<&str>, refusal: &Refusal) {
     let ip = verified.client_ip.to_canonical().to_string();
     let action = match refusal {
         Refusal::AddressNotAllowed { .. } => "api.refused.address",

@@ -5,22 +5,20 @@ use app::{
     api::{IssuedToken, NewToken},
     error::AppError,
     services::{
+        Core, CoreConfig,
         accounts::{self, Admin},
-        auth::SessionSettings,
         clock::ManualClock,
-        password::{Password, Passwords},
+        password::Password,
         tokens::{self, Caller},
     },
-    state::AppState,
     store,
 };
 use chrono::{TimeZone, Utc};
-use leptos::config::LeptosOptions;
 use std::sync::Arc;
 use tempfile::TempDir;
 
 pub struct TestStore {
-    pub state: AppState,
+    pub state: Core,
     pub clock: Arc<ManualClock>,
     pub db_path: std::path::PathBuf,
     _dir: TempDir,
@@ -35,20 +33,13 @@ pub async fn test_store() -> TestStore {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("tessera.db");
     let database_url = format!("sqlite://{}", db_path.display());
-    let db = store::connect(&database_url).await.unwrap();
     let clock = Arc::new(ManualClock::new(start()));
-    let state = AppState {
-        db,
-        passwords: Passwords::new(2).unwrap(),
+    let config = CoreConfig {
         clock: clock.clone(),
-        sessions: Arc::new(SessionSettings::default()),
-        time_zone: chrono_tz::Tz::Europe__Berlin,
-        leptos_options: LeptosOptions::builder().output_name("tessera").build(),
-        last_used: app::services::last_used::LastUsedRecorder::disabled(),
-        trusted_proxies: Arc::default(),
-        token_reader: store::token_reader::TokenReader::open(&database_url).unwrap().map(Arc::new),
-        metrics: Arc::default(),
+        hash_concurrency: 2,
+        ..CoreConfig::new(&database_url, chrono_tz::Tz::Europe__Berlin)
     };
+    let state = Core::open(config).await.unwrap();
     TestStore { state, clock, db_path, _dir: dir }
 }
 

@@ -10,7 +10,7 @@ use app::{
         metrics::Verification,
         verify::{self, Refusal, Verified},
     },
-    state::AppState,
+    state::WebState,
 };
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
@@ -24,10 +24,10 @@ pub struct ApiCaller<F> {
     flavor: PhantomData<F>,
 }
 
-impl<F: Flavor> FromRequestParts<AppState> for ApiCaller<F> {
+impl<F: Flavor> FromRequestParts<WebState> for ApiCaller<F> {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Response> {
         let verified = check::<F>(parts, state).await;
         let outcome = match &verified {
             Ok(_) => Verification::Ok,
@@ -54,7 +54,7 @@ enum Rejected {
     Ours(ApiError),
 }
 
-async fn check<F: Flavor>(parts: &Parts, state: &AppState) -> Result<Verified, Rejected> {
+async fn check<F: Flavor>(parts: &Parts, state: &WebState) -> Result<Verified, Rejected> {
     // Exactly one Authorization header, parsed and checksummed before anything touches the database.
     let mut values = parts.headers.get_all(AUTHORIZATION).iter();
     let presented = match (values.next(), values.next()) {

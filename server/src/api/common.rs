@@ -4,14 +4,14 @@ use super::ApiError;
 use app::{
     domain::{ALL, PrivilegeSet},
     services::verify::Verified,
-    state::AppState,
+    state::WebState,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeSet;
 
 /// An `expires_at` Unix time as the expiry the token services take: the date it falls on in the server's zone
 /// (tokens expire at 23:59:59 of their date). Absent or empty: the calling token's own expiry date, or never.
-pub fn expiry(state: &AppState, verified: &Verified, raw: Option<&str>) -> Result<String, ApiError> {
+pub fn expiry(state: &WebState, verified: &Verified, raw: Option<&str>) -> Result<String, ApiError> {
     let at = match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
         Some(raw) => {
             let seconds: i64 =
@@ -35,7 +35,7 @@ pub fn full_access(verified: &Verified) -> Vec<String> {
 }
 
 /// The privileges the owner could put on a token: theirs, with `all` expanded to the catalog.
-pub async fn owner_grantable(state: &AppState, verified: &Verified) -> Result<BTreeSet<String>, ApiError> {
+pub async fn owner_grantable(state: &WebState, verified: &Verified) -> Result<BTreeSet<String>, ApiError> {
     let catalog = app::store::privileges::catalog(&state.db).await.map_err(|err| {
         tracing::error!(error = %err, "reading the privilege catalog");
         ApiError::from(app::error::AppError::Internal)

@@ -10,7 +10,7 @@ pub mod uapi;
 pub mod whm;
 mod whm_accounts;
 
-use app::{error::AppError, services::verify::Refusal, state::AppState};
+use app::{error::AppError, services::verify::Refusal, state::WebState};
 use axum::{
     Router,
     http::{StatusCode, request::Parts},
@@ -71,7 +71,7 @@ pub trait Flavor: Send + Sync + 'static {
 }
 
 /// The API routes, merged into the app's router.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebState> {
     Router::new()
         .route("/execute/{*function}", any(uapi::execute))
         .route("/json-api/{*function}", any(whm::execute))

@@ -10,7 +10,7 @@ use app::{
         tokens::{self, MANAGE_TOKENS},
         verify,
     },
-    state::AppState,
+    state::WebState,
 };
 use axum::{
     Json,
@@ -220,10 +220,10 @@ pub struct Introspection {
 /// A JSON body, refused in this API's envelope when it is too large, not JSON, or not the expected shape.
 pub struct JsonBody<T>(pub T);
 
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<WebState> for JsonBody<T> {
     type Rejection = Response;
 
-    async fn from_request(request: Request, _state: &AppState) -> Result<Self, Response> {
+    async fn from_request(request: Request, _state: &WebState) -> Result<Self, Response> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -263,7 +263,7 @@ fn token_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiEr
     ),
     security(("bearer" = []))
 )]
-pub async fn introspect(State(state): State<AppState>, _caller: ApiCaller<Native>, params: Params<Native>) -> Response {
+pub async fn introspect(State(state): State<WebState>, _caller: ApiCaller<Native>, params: Params<Native>) -> Response {
     let raw = match params.secret("token") {
         Ok(raw) => raw,
         Err(err) => return fail(err),
@@ -328,7 +328,7 @@ pub async fn forward_auth(caller: ApiCaller<Native>) -> Response {
         (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn list_tokens(State(state): State<AppState>, caller: ApiCaller<Native>, params: Params<Native>) -> Response {
+pub async fn list_tokens(State(state): State<WebState>, caller: ApiCaller<Native>, params: Params<Native>) -> Response {
     let query = match list_query(&params) {
         Ok(query) => query,
         Err(err) => return fail(err),
@@ -376,7 +376,7 @@ fn list_query(params: &Params<Native>) -> Result<TokenQuery, ApiError> {
     security(("bearer" = []))
 )]
 pub async fn create_token(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     caller: ApiCaller<Native>,
     JsonBody(request): JsonBody<CreateTokenRequest>,
 ) -> Response {
@@ -405,7 +405,7 @@ pub async fn create_token(
     security(("bearer" = []))
 )]
 pub async fn get_token(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     caller: ApiCaller<Native>,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
@@ -428,7 +428,7 @@ pub async fn get_token(
     security(("bearer" = []))
 )]
 pub async fn update_token(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     caller: ApiCaller<Native>,
     path: Result<Path<String>, PathRejection>,
     JsonBody(request): JsonBody<UpdateTokenRequest>,
@@ -473,7 +473,7 @@ pub async fn update_token(
     security(("bearer" = []))
 )]
 pub async fn revoke_token(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     caller: ApiCaller<Native>,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
@@ -496,7 +496,7 @@ pub async fn revoke_token(
     security(("bearer" = []))
 )]
 pub async fn rotate_token(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     caller: ApiCaller<Native>,
     path: Result<Path<String>, PathRejection>,
     JsonBody(request): JsonBody<RotateTokenRequest>,

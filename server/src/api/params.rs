@@ -3,7 +3,7 @@
 //! oversized body, a body that is not a form): each is a 4xx in the envelope of API `F`, never a 5xx.
 
 use super::{ApiError, BODY_LIMIT, Flavor};
-use app::state::AppState;
+use app::state::WebState;
 use axum::{
     extract::{FromRequest, Request},
     http::{Method, StatusCode, header::CONTENT_TYPE},
@@ -18,10 +18,10 @@ pub struct Params<F> {
     flavor: PhantomData<F>,
 }
 
-impl<F: Flavor> FromRequest<AppState> for Params<F> {
+impl<F: Flavor> FromRequest<WebState> for Params<F> {
     type Rejection = Response;
 
-    async fn from_request(request: Request, _state: &AppState) -> Result<Self, Response> {
+    async fn from_request(request: Request, _state: &WebState) -> Result<Self, Response> {
         let path = request.uri().path().to_owned();
         let reject = |err: ApiError| F::render(&path, err);
         let mut pairs = decode(request.uri().query().unwrap_or_default()).map_err(reject)?;

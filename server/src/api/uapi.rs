@@ -7,7 +7,7 @@ use app::{
     domain::ALL,
     error::AppError,
     services::tokens::{self, MANAGE_TOKENS},
-    state::AppState,
+    state::WebState,
 };
 use axum::{
     Json,
@@ -48,7 +48,7 @@ fn ok(data: Value) -> Response {
 }
 
 pub async fn execute(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     caller: ApiCaller<Uapi>,
     method: Method,
     uri: Uri,
@@ -61,7 +61,7 @@ pub async fn execute(
 }
 
 async fn run(
-    state: &AppState,
+    state: &WebState,
     caller: &ApiCaller<Uapi>,
     method: &Method,
     path: &str,

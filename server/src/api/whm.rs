@@ -10,7 +10,7 @@ use app::{
         tokens::{self, MANAGE_TOKENS},
         verify,
     },
-    state::AppState,
+    state::WebState,
 };
 use axum::{
     Json,
@@ -42,7 +42,7 @@ impl Flavor for Whm {
 }
 
 pub async fn execute(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     caller: ApiCaller<Whm>,
     method: Method,
     uri: Uri,
@@ -59,7 +59,7 @@ pub async fn execute(
 }
 
 async fn run(
-    state: &AppState,
+    state: &WebState,
     caller: &ApiCaller<Whm>,
     method: &Method,
     command: &str,

@@ -9,7 +9,7 @@ use app::{
         accounts::{self, Admin, *},
         password::Password,
     },
-    state::AppState,
+    state::WebState,
 };
 use serde_json::{Value, json};
 
@@ -36,7 +36,7 @@ fn user(params: &Params<Whm>) -> Result<&str, ApiError> {
 
 /// Runs an account function; `None` when `command` is not one.
 pub async fn run(
-    state: &AppState,
+    state: &WebState,
     admin: &Admin,
     command: &str,
     params: &Params<Whm>,
@@ -45,7 +45,7 @@ pub async fn run(
     Some(execute(state, admin, command, params).await)
 }
 
-async fn execute(state: &AppState, admin: &Admin, command: &str, params: &Params<Whm>) -> Result<Value, ApiError> {
+async fn execute(state: &WebState, admin: &Admin, command: &str, params: &Params<Whm>) -> Result<Value, ApiError> {
     match command {
         "listaccts" => {
             let search = params.get("search")?.unwrap_or_default();

@@ -3,7 +3,7 @@
 //! for one's own change even with `passwd`, and no common password or the account's own name.
 
 use crate::common::{PASSWORD, TestApp, spawn_app, spawn_app_with};
-use app::services::auth::SessionSettings;
+use app::state::WebSettings;
 use serde_json::Value;
 
 async fn sign_in_with(app: &TestApp, client: &reqwest::Client, headers: &[(&str, &str)]) -> u16 {
@@ -76,9 +76,8 @@ async fn a_sign_in_from_another_site_is_refused_and_from_this_one_accepted() {
 
 #[tokio::test]
 async fn with_a_public_url_only_its_origin_is_accepted() {
-    let sessions =
-        SessionSettings { public_origin: Some("https://tessera.example.com".into()), ..SessionSettings::default() };
-    let app = spawn_app_with(Vec::new(), sessions).await;
+    let web = WebSettings { public_origin: Some("https://tessera.example.com".into()), ..WebSettings::default() };
+    let app = spawn_app_with(Vec::new(), web).await;
     app.create_account("alice", "manage-api-tokens").await;
     let own_host = app.base.clone();
     assert_eq!(sign_in_with(&app, &app.client(), &[("origin", &own_host)]).await, 403);
@@ -87,8 +86,8 @@ async fn with_a_public_url_only_its_origin_is_accepted() {
 
 #[tokio::test]
 async fn over_https_the_cookie_is_host_prefixed_and_a_planted_one_does_not_win() {
-    let sessions = SessionSettings { secure_cookie: true, ..SessionSettings::default() };
-    let app = spawn_app_with(Vec::new(), sessions).await;
+    let web = WebSettings { secure_cookie: true, ..WebSettings::default() };
+    let app = spawn_app_with(Vec::new(), web).await;
     app.create_account("alice", "manage-api-tokens").await;
     app.create_account("mallory", "manage-api-tokens").await;
 

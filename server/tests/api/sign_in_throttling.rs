@@ -117,7 +117,7 @@ async fn locks_live_in_the_database_for_a_restart_or_another_instance() {
     fail_ten_times(&app, "alice").await;
     // A second instance (or this one after a restart): its own connection to the same database.
     let db = app::store::connect(&app.database_url).await.unwrap();
-    let other = app::state::AppState { db, ..app.state.clone() };
+    let other = app::services::Core { db, ..app.state.core.clone() };
     let refused = auth::login(&other, "alice", Password::new(PASSWORD.into()), Some("203.0.113.9")).await;
     assert!(matches!(refused, Err(app::error::AppError::AccountLocked { .. })), "{:?}", refused.map(|_| ()));
 }

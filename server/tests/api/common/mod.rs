@@ -6,24 +6,24 @@ pub mod postgres;
 
 use app::{
     services::{
+        Core, CoreConfig,
         accounts::{self, Admin},
-        auth::SessionSettings,
         clock::ManualClock,
-        last_used::LastUsedRecorder,
-        password::{Password, Passwords},
+        password::Password,
     },
-    state::AppState,
+    state::{WebSettings, WebState},
     store,
 };
 use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 use tempfile::TempDir;
+use tessera_server::startup::{Application, Config};
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
 pub struct TestApp {
     pub base: String,
-    pub state: AppState,
+    pub state: WebState,
     pub clock: Arc<ManualClock>,
     pub db_path: std::path::PathBuf,
     pub database_url: String,
@@ -43,37 +43,42 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server that believes `X-Forwarded-For` from peers in `trusted_proxies`.
 pub async fn spawn_app_with_proxies(trusted_proxies: Vec<app::domain::IpRange>) -> TestApp {
-    spawn_app_with(trusted_proxies, SessionSettings::default()).await
+    spawn_app_with(trusted_proxies, WebSettings::default()).await
 }
 
-/// A server with these trusted proxies and session settings (Secure cookies, a public URL, sign-in limits).
-pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, sessions: SessionSettings) -> TestApp {
+/// The services' settings of every test server: a manual clock at 2026-11-22 10:00 UTC, Europe/Berlin, two
+/// hashes at once, last use written every 50 ms.
+fn core_config(database_url: &str) -> (CoreConfig, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()));
+    let config = CoreConfig {
+        clock: clock.clone(),
+        hash_concurrency: 2,
+        last_used_flush: Some(std::time::Duration::from_millis(50)),
+        ..CoreConfig::new(database_url, chrono_tz::Tz::Europe__Berlin)
+    };
+    (config, clock)
+}
+
+/// A server with these trusted proxies and web settings (Secure cookies, a public URL), started the way
+/// `tessera serve` starts (`Application::build`).
+pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, web: WebSettings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("tessera.db");
     let database_url = format!("sqlite://{}", db_path.display());
-    let db = store::connect(&database_url).await.expect("database");
-    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = AppState {
-        db: db.clone(),
-        passwords: Passwords::new(2).expect("passwords"),
-        clock: clock.clone(),
-        sessions: Arc::new(sessions),
-        time_zone: chrono_tz::Tz::Europe__Berlin,
-        leptos_options: tessera_server::serve::site_options(addr).expect("site options"),
-        last_used: LastUsedRecorder::spawn(db.clone(), std::time::Duration::from_millis(50)),
-        trusted_proxies: Arc::new(app::api::client_ip::TrustedProxies {
-            ranges: trusted_proxies,
-            ..Default::default()
-        }),
-        token_reader: store::token_reader::TokenReader::open(&database_url).expect("token reader").map(Arc::new),
-        metrics: Arc::default(),
+    let (core, clock) = core_config(&database_url);
+    let config = Config {
+        core,
+        addr: ([127, 0, 0, 1], 0).into(),
+        web,
+        trusted_proxies: app::api::client_ip::TrustedProxies { ranges: trusted_proxies, ..Default::default() },
+        limits: tessera_server::connections::ConnectionLimits::default(),
+        tls: None,
     };
-    let app = tessera_server::router::app(state.clone());
+    let application = Application::build(config).await.expect("build the application");
+    let state = application.state().clone();
+    let addr = application.local_addr();
     let server = tokio::spawn(async move {
-        let limits = tessera_server::connections::ConnectionLimits::default();
-        let _ = tessera_server::connections::serve(listener, app, limits, None, std::future::pending()).await;
+        let _ = application.run_until(std::future::pending()).await;
     });
     TestApp { base: format!("http://{addr}"), state, clock, db_path, database_url, _dir: dir, server }
 }
@@ -280,20 +285,8 @@ impl Drop for LoggedServer {
     }
 }
 
-/// The services' state on any database (SQLite or PostgreSQL), with a manual clock and no web server.
-pub async fn state_on(database_url: &str) -> AppState {
-    let db = store::connect(database_url).await.expect("database");
-    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()));
-    AppState {
-        db: db.clone(),
-        passwords: Passwords::new(2).expect("passwords"),
-        clock,
-        sessions: Arc::new(SessionSettings::default()),
-        time_zone: chrono_tz::Tz::Europe__Berlin,
-        leptos_options: tessera_server::serve::site_options(([127, 0, 0, 1], 0).into()).expect("site options"),
-        last_used: LastUsedRecorder::disabled(),
-        trusted_proxies: Arc::default(),
-        token_reader: store::token_reader::TokenReader::open(database_url).expect("token reader").map(Arc::new),
-        metrics: Arc::default(),
-    }
+/// The services' core on any database (SQLite or PostgreSQL), with a manual clock and no web server.
+pub async fn state_on(database_url: &str) -> Core {
+    let (config, _) = core_config(database_url);
+    Core::open(config).await.expect("open the core")
 }

@@ -1,0 +1,67 @@
+//! The session cookie: its name and attributes (HttpOnly, SameSite=Strict; over HTTPS `Secure` and the `__Host-`
+//! prefix) and reading it back from a request. A web concern: the services see only the cookie's value.
+
+use crate::{services::auth::SessionCookie, state::WebSettings};
+
+/// The name of the session cookie over plain HTTP.
+pub const SESSION_COOKIE: &str = "tessera_session";
+/// Its name over HTTPS: browsers accept a `__Host-` cookie only when it is `Secure`, `Path=/` and has no
+/// `Domain`, set by this very host, so a sibling subdomain or a plain-HTTP page cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-tessera_session";
+
+impl WebSettings {
+    /// The session cookie's name: `__Host-` prefixed over HTTPS.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookie { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+    }
+}
+
+/// The `Set-Cookie` value that stores a new session in the browser. No `Max-Age`: the cookie ends with the
+/// browser session, and the server ends it sooner on idle or absolute timeout.
+pub fn set_cookie_header(cookie: &SessionCookie, web: &WebSettings) -> String {
+    let secure = if web.secure_cookie { "; Secure" } else { "" };
+    format!("{}={}; Path=/; HttpOnly; SameSite=Strict{secure}", web.cookie_name(), cookie.0)
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie_header(web: &WebSettings) -> String {
+    let secure = if web.secure_cookie { "; Secure" } else { "" };
+    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", web.cookie_name())
+}
+
+/// Every value of the cookie `name` in a `Cookie` request header (a browser may send several).
+pub fn cookie_values<'a>(cookie_header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    cookie_header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(move |(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_is_http_only_strict_and_secure_only_under_tls() {
+        let cookie = SessionCookie("abc".into());
+        let plain = set_cookie_header(&cookie, &WebSettings::default());
+        assert_eq!(plain, "tessera_session=abc; Path=/; HttpOnly; SameSite=Strict");
+        let tls = WebSettings { secure_cookie: true, ..WebSettings::default() };
+        assert_eq!(
+            set_cookie_header(&cookie, &tls),
+            "__Host-tessera_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure"
+        );
+        assert!(clear_cookie_header(&tls).starts_with("__Host-tessera_session=;"));
+        assert!(clear_cookie_header(&tls).contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn finds_the_session_cookie_among_others() {
+        let values = |header| cookie_values(header, SESSION_COOKIE).collect::<Vec<_>>();
+        assert_eq!(values("a=1; tessera_session=xyz; b=2"), ["xyz"]);
+        assert_eq!(values("tessera_session=old; tessera_session=new"), ["old", "new"]);
+        assert!(values("tessera_session=").is_empty());
+        assert!(values("other=1; __Host-tessera_session=x").is_empty());
+    }
+}

@@ -1,0 +1,86 @@
+//! `Core`: what every service works with (the database, the fast token reader, the password hasher, the clock,
+//! the session rules, the time zone, the last-used recorder and the metrics), opened in one place. The server
+//! wraps it in its web state; the command line uses it alone. Services never see anything of the web.
+
+use super::{
+    auth::SessionSettings,
+    clock::{Clock, SystemClock},
+    last_used::LastUsedRecorder,
+    metrics::Metrics,
+    password::{PasswordError, Passwords},
+};
+use crate::store::{self, token_reader::TokenReader};
+use sea_orm::{DatabaseConnection, DbErr};
+use std::{sync::Arc, time::Duration};
+
+#[derive(Clone)]
+pub struct Core {
+    pub db: DatabaseConnection,
+    pub passwords: Passwords,
+    pub clock: Arc<dyn Clock>,
+    pub sessions: Arc<SessionSettings>,
+    /// Tokens expire at 23:59:59 of their expiry date in this zone.
+    pub time_zone: chrono_tz::Tz,
+    /// Writes tokens' "last used" time and IP off the request path.
+    pub last_used: LastUsedRecorder,
+    /// Token look-ups for verification on a SQLite file (`TokenReader::open`); `None`: through `db` (PostgreSQL).
+    pub token_reader: Option<Arc<TokenReader>>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+/// How to open a [`Core`].
+pub struct CoreConfig {
+    pub database_url: String,
+    pub time_zone: chrono_tz::Tz,
+    pub sessions: SessionSettings,
+    pub clock: Arc<dyn Clock>,
+    /// Argon2id hashes at once (each holds 19 MiB).
+    pub hash_concurrency: usize,
+    /// Record tokens' last use, writing every this often; `None` (the command line): do not record.
+    pub last_used_flush: Option<Duration>,
+}
+
+impl CoreConfig {
+    /// The defaults: the system clock, default session rules, one hash per core, no last-use recording.
+    pub fn new(database_url: impl Into<String>, time_zone: chrono_tz::Tz) -> Self {
+        Self {
+            database_url: database_url.into(),
+            time_zone,
+            sessions: SessionSettings::default(),
+            clock: Arc::new(SystemClock),
+            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            last_used_flush: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("opening the database: {0}")]
+    Database(#[from] DbErr),
+    #[error("setting up password hashing: {0}")]
+    Passwords(#[from] PasswordError),
+}
+
+impl Core {
+    /// Opens (and migrates) the database and sets everything up.
+    pub async fn open(config: CoreConfig) -> Result<Self, OpenError> {
+        let db = store::connect(&config.database_url).await?;
+        let token_reader = TokenReader::open(&config.database_url)?.map(Arc::new);
+        let last_used = match config.last_used_flush {
+            Some(every) => LastUsedRecorder::spawn(db.clone(), every),
+            None => LastUsedRecorder::disabled(),
+        };
+        Ok(Self {
+            db,
+            passwords: Passwords::new(config.hash_concurrency)?,
+            clock: config.clock,
+            sessions: Arc::new(config.sessions),
+            time_zone: config.time_zone,
+            last_used,
+            token_reader,
+            metrics: Arc::default(),
+        })
+    }
+}
