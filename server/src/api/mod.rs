@@ -8,7 +8,6 @@ pub mod native;
 pub mod params;
 pub mod uapi;
 pub mod whm;
-mod whm_accounts;
 
 use app::{error::AppError, services::verify::Refusal, state::WebState};
 use axum::{

@@ -2,7 +2,7 @@
 //! `removeacct`, `modifyacct` (rename) and `passwd`, each guarded by its WHM privilege. The account services
 //! apply the same rules as the web app and the CLI (no granting what you do not hold, the last administrator).
 
-use super::{ApiError, params::Params, whm::Whm};
+use super::{ApiError, Params, Whm};
 use app::{
     domain::PrivilegeSet,
     services::{

@@ -1,82 +1,43 @@
-//! WHM API 1 compatible: `GET|POST /json-api/<function>?api.version=1` (SPEC §4), answering
-//! `{"metadata":{"command":…,"reason":"OK"|…,"result":1|0,"version":1},"data":{…}}`.
+//! WHM API 1 token functions (SPEC §4): `api_token_create`, `api_token_list`, `api_token_update`,
+//! `api_token_revoke` (bulk) and `api_token_get_details`, through the same token services as the web app, so
+//! a token acting here never reaches beyond itself.
 
-use super::{ApiError, Flavor, caller::ApiCaller, common, params::Params};
+use super::{super::common, ApiError, Params, Whm};
 use app::{
     api::{NewToken, TokenSort, TokenView},
     domain::{ALL, TokenSecret},
     error::AppError,
     services::{
         tokens::{self, MANAGE_TOKENS},
-        verify,
+        verify::{self, Verified},
     },
     state::WebState,
 };
-use axum::{
-    Json,
-    extract::State,
-    http::{Method, StatusCode, Uri, request::Parts},
-    response::{IntoResponse, Response},
-};
 use serde_json::{Map, Value, json};
 
-pub struct Whm;
-
-fn command(path: &str) -> &str {
-    path.strip_prefix("/json-api/").unwrap_or_default()
+/// The privilege every token function needs, or `None` when `command` is not one.
+pub fn required_privilege(command: &str) -> Option<&'static str> {
+    command.starts_with("api_token_").then_some(MANAGE_TOKENS)
 }
 
-impl Flavor for Whm {
-    fn required_privilege(parts: &Parts) -> Result<Option<String>, ApiError> {
-        let command = command(parts.uri.path());
-        if let Some(privilege) = super::whm_accounts::required_privilege(command) {
-            return Ok(Some(privilege.to_owned()));
-        }
-        Ok(command.starts_with("api_token_").then(|| MANAGE_TOKENS.to_owned()))
-    }
-
-    fn render(path: &str, err: ApiError) -> Response {
-        let metadata = json!({"command": command(path), "reason": err.message, "result": 0, "version": 1});
-        (err.status, Json(json!({ "metadata": metadata }))).into_response()
-    }
-}
-
-pub async fn execute(
-    State(state): State<WebState>,
-    caller: ApiCaller<Whm>,
-    method: Method,
-    uri: Uri,
-    params: Params<Whm>,
-) -> Response {
-    let command = command(uri.path());
-    match run(&state, &caller, &method, command, &params).await {
-        Ok(data) => {
-            let metadata = json!({"command": command, "reason": "OK", "result": 1, "version": 1});
-            Json(json!({"metadata": metadata, "data": data})).into_response()
-        }
-        Err(err) => Whm::render(uri.path(), err),
-    }
-}
-
-async fn run(
+/// Runs a token function; `None` when `command` is not one.
+pub async fn run(
     state: &WebState,
-    caller: &ApiCaller<Whm>,
-    method: &Method,
+    verified: &Verified,
+    command: &str,
+    params: &Params<Whm>,
+) -> Option<Result<Value, ApiError>> {
+    required_privilege(command)?;
+    Some(execute(state, verified, command, params).await)
+}
+
+async fn execute(
+    state: &WebState,
+    verified: &Verified,
     command: &str,
     params: &Params<Whm>,
 ) -> Result<Value, ApiError> {
-    if method != Method::GET && method != Method::POST {
-        return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Call WHM API 1 functions with GET or POST."));
-    }
-    if params.get("api.version")? != Some("1") {
-        return Err(ApiError::bad_request("This server speaks WHM API 1 only: add api.version=1 to the request."));
-    }
-    let verified = &caller.verified;
     let as_caller = verified.caller();
-    let admin = app::services::accounts::Admin::from_caller(&as_caller);
-    if let Some(result) = super::whm_accounts::run(state, &admin, command, params).await {
-        return result;
-    }
     match command {
         "api_token_create" => {
             let acls = params.list("acl")?;
