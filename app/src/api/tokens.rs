@@ -1,99 +1,14 @@
 //! The API Tokens server functions and the types they exchange with the web app.
 
 use crate::error::AppError;
-use chrono::{DateTime, NaiveDate, Utc};
+#[cfg(feature = "ssr")]
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A token as its owner sees it. Never holds the secret or its hash: only the non-secret hint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenView {
-    pub name: String,
-    /// `tsr_` and the first four random characters, to tell tokens apart.
-    pub hint: String,
-    pub created_at: DateTime<Utc>,
-    /// `None`: the token never expires.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Empty: any address.
-    pub allowlist: Vec<String>,
-    pub privileges: Vec<String>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub last_used_ip: Option<String>,
-}
-
-pub use crate::domain::TokenSort;
-
-/// Which page of which tokens: search text, order, page (from 1) and page size (10, 20, 50 or 100).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenQuery {
-    pub search: String,
-    pub sort: TokenSort,
-    pub descending: bool,
-    pub page: u64,
-    pub per_page: u64,
-}
-
-impl Default for TokenQuery {
-    /// Newest first, 20 a page.
-    fn default() -> Self {
-        Self { search: String::new(), sort: TokenSort::Created, descending: true, page: 1, per_page: 20 }
-    }
-}
-
-/// The page sizes on offer.
-pub const PAGE_SIZES: [u64; 4] = [10, 20, 50, 100];
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenPage {
-    pub tokens: Vec<TokenView>,
-    /// How many tokens match the search, on all pages.
-    pub total: u64,
-    pub page: u64,
-    pub per_page: u64,
-}
-
-/// A token to create. `expires` is `never` or a date `YYYY-MM-DD`; `allowlist` is free text (newlines,
-/// commas or spaces between entries); both are validated by the domain rules on the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewToken {
-    pub name: String,
-    pub expires: String,
-    pub allowlist: String,
-    pub privileges: Vec<String>,
-}
-
-/// A token just created or rotated, with its secret: the only time the secret crosses the wire.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedToken {
-    pub token: TokenView,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for IssuedToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuedToken").field("token", &self.token).field("secret", &"<redacted>").finish()
-    }
-}
-
-/// A privilege the signed-in account may grant, for the token form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrivilegeOption {
-    pub name: String,
-    pub label: String,
-    pub dangerous: bool,
-}
-
-/// What the token form needs from the server: grantable privileges and the server's calendar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenFormOptions {
-    pub privileges: Vec<PrivilegeOption>,
-    /// The server's time zone, e.g. `Europe/Berlin`: tokens expire at 23:59:59 there.
-    pub time_zone: String,
-    /// Today in the server's time zone: the earliest expiry date.
-    pub today: NaiveDate,
-    /// The suggested expiry date: one year from today.
-    pub default_expiry: NaiveDate,
-}
+pub use crate::model::tokens::{
+    IssuedToken, NewToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenView,
+};
 
 #[server(prefix = "/rpc", endpoint = "token_form_options")]
 pub async fn load_token_form() -> Result<TokenFormOptions, AppError> {

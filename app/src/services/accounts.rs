@@ -10,10 +10,13 @@ use super::{
     tokens::{Caller, Via},
 };
 use crate::{
-    api::{AccountPage, AccountQuery, AccountSummary},
     domain::{ALL, AccountName, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, PrivilegeSet},
     error::AppError,
     error::OnConstraint,
+    model::{
+        accounts::{AccountPage, AccountQuery, AccountSummary},
+        tokens::PAGE_SIZES,
+    },
     services::Core,
     store::{
         self as store,
@@ -34,9 +37,6 @@ pub const SUSPEND_ACCOUNTS: &str = "suspend-acct";
 pub const DELETE_ACCOUNTS: &str = "kill-acct";
 pub const EDIT_ACCOUNTS: &str = "edit-account";
 pub const CHANGE_PASSWORDS: &str = "passwd";
-
-/// Account pages hold 10, 20, 50 or 100 accounts, like token pages.
-pub use crate::api::PAGE_SIZES;
 
 /// Who is acting, for authorisation and the audit log.
 #[derive(Debug, Clone)]

@@ -3,9 +3,9 @@
 
 use super::accounts::Admin;
 use crate::{
-    api::{AuditEntry, AuditPage, AuditQuery},
     domain::ALL,
     error::AppError,
+    model::audit::{AuditEntry, AuditPage, AuditQuery},
     services::Core,
     store::audit::{self, AuditEvent, Filter},
 };

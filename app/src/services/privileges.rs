@@ -4,10 +4,10 @@
 
 use super::accounts::Admin;
 use crate::{
-    api::PrivilegeRemoval,
     domain::{Catalog, PrivilegeInfo, builtin, check_custom_name, check_label},
     error::AppError,
     error::OnConstraint,
+    model::accounts::PrivilegeRemoval,
     services::Core,
     store::{
         audit::{self, NewEvent, Outcome},

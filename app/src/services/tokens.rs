@@ -5,10 +5,13 @@
 
 use super::random::sha256_hex;
 use crate::{
-    api::{IssuedToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenView},
     domain::{ALL, Catalog, Expiry, IpAllowlist, PrivilegeSet, TokenName, TokenSecret},
     error::AppError,
     error::OnConstraint,
+    model::tokens::{
+        IssuedToken, NewToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort,
+        TokenView,
+    },
     services::Core,
     store::{
         accounts::Account,
@@ -275,7 +278,7 @@ pub async fn form_options(state: &Core, caller: &Caller) -> Result<TokenFormOpti
     })
 }
 
-pub async fn create(state: &Core, caller: &Caller, new: &crate::api::NewToken) -> Result<IssuedToken, AppError> {
+pub async fn create(state: &Core, caller: &Caller, new: &NewToken) -> Result<IssuedToken, AppError> {
     caller.authorise()?;
     if caller.account.suspended {
         return Err(AppError::AccountSuspended);
