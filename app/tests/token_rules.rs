@@ -388,7 +388,10 @@ async fn a_token_cannot_mint_more_than_it_holds() {
         via: Via::Token(TokenGrant {
             id: 0,
             name: "ci".into(),
-            privileges: ["manage-api-tokens".to_owned(), "list-accts".to_owned()].into(),
+            privileges: app::domain::PrivilegeSet::from_names([
+                "manage-api-tokens".to_owned(),
+                "list-accts".to_owned(),
+            ]),
             expires_at: Some(parent_expiry),
             allowlist: app::domain::IpAllowlist::parse("10.0.0.0/8").unwrap(),
         }),

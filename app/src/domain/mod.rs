@@ -14,8 +14,10 @@ pub use expiry::{Expiry, ExpiryError, ExpiryStatus};
 pub use name::{AccountName, NAME_MAX_LEN, NameError, TokenName};
 pub use password::{PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, Strength, strength};
 pub use privilege::{
-    ALL, BUILTIN_PRIVILEGES, CUSTOM_NAME_MAX_LEN, Catalog, CustomPrivilegeError, LABEL_MAX_LEN, PrivilegeDef,
-    PrivilegeError, PrivilegeInfo, PrivilegeSet, builtin, check_custom_name, check_label,
+    ALL, BUILTIN_PRIVILEGES, CHANGE_PASSWORDS, CREATE_ACCOUNTS, CREATE_USER_SESSION, CUSTOM_NAME_MAX_LEN, Catalog,
+    CustomPrivilegeError, DELETE_ACCOUNTS, EDIT_ACCOUNTS, INTROSPECT, LABEL_MAX_LEN, LIST_ACCOUNTS, MANAGE_API_TOKENS,
+    PrivilegeDef, PrivilegeError, PrivilegeInfo, PrivilegeSet, SUSPEND_ACCOUNTS, builtin, check_custom_name,
+    check_label,
 };
 pub use secret::{SECRET_LEN, SECRET_PREFIX, SecretError, TokenSecret};
 pub use sort::{TokenSort, UnknownSort};

@@ -1,5 +1,11 @@
 //! Privileges: named rights held by accounts and granted to tokens (SPEC §1). The built-in catalog uses WHM's
-//! ACL names; `all` means every privilege, present and future.
+//! ACL names, each a named constant here; `all` means every privilege, present and future. Every "may this
+//! do that" check goes through [`PrivilegeSet::grants`].
+//!
+//! Storage (decided, issue 13): a set is stored as one space-separated, sorted string column on the account and
+//! the token, not a join table. Sets are small (ten built-in names plus a few of the operator's), are always read
+//! and written whole, and verification reads one row per token. The cost is on the rare removal of an
+//! operator-defined privilege, which rewrites the rows that name it (a LIKE scan); that is accepted.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -15,18 +21,30 @@ pub struct PrivilegeDef {
 
 /// The privilege that stands for every other one.
 pub const ALL: &str = "all";
+/// Create, list, edit, rotate and revoke API tokens (web app and every API).
+pub const MANAGE_API_TOKENS: &str = "manage-api-tokens";
+pub const CREATE_USER_SESSION: &str = "create-user-session";
+/// Reset another account's password (WHM `passwd`); one's own needs the current password instead.
+pub const CHANGE_PASSWORDS: &str = "passwd";
+pub const LIST_ACCOUNTS: &str = "list-accts";
+pub const CREATE_ACCOUNTS: &str = "create-acct";
+pub const SUSPEND_ACCOUNTS: &str = "suspend-acct";
+pub const DELETE_ACCOUNTS: &str = "kill-acct";
+pub const EDIT_ACCOUNTS: &str = "edit-account";
+/// Call `/api/v1/introspect` about other tokens.
+pub const INTROSPECT: &str = "introspect";
 
 pub const BUILTIN_PRIVILEGES: &[PrivilegeDef] = &[
     PrivilegeDef { name: ALL, label: "Everything: every privilege, present and future", dangerous: true },
-    PrivilegeDef { name: "manage-api-tokens", label: "Manage API Tokens", dangerous: true },
-    PrivilegeDef { name: "create-user-session", label: "Create User Session", dangerous: true },
-    PrivilegeDef { name: "passwd", label: "Change Password", dangerous: true },
-    PrivilegeDef { name: "list-accts", label: "List Accounts", dangerous: false },
-    PrivilegeDef { name: "create-acct", label: "Create Accounts", dangerous: false },
-    PrivilegeDef { name: "suspend-acct", label: "Suspend and Unsuspend Accounts", dangerous: false },
-    PrivilegeDef { name: "kill-acct", label: "Terminate Accounts", dangerous: false },
-    PrivilegeDef { name: "edit-account", label: "Modify Accounts (rename, privileges)", dangerous: false },
-    PrivilegeDef { name: "introspect", label: "Verify other tokens (introspection endpoint)", dangerous: false },
+    PrivilegeDef { name: MANAGE_API_TOKENS, label: "Manage API Tokens", dangerous: true },
+    PrivilegeDef { name: CREATE_USER_SESSION, label: "Create User Session", dangerous: true },
+    PrivilegeDef { name: CHANGE_PASSWORDS, label: "Change Password", dangerous: true },
+    PrivilegeDef { name: LIST_ACCOUNTS, label: "List Accounts", dangerous: false },
+    PrivilegeDef { name: CREATE_ACCOUNTS, label: "Create Accounts", dangerous: false },
+    PrivilegeDef { name: SUSPEND_ACCOUNTS, label: "Suspend and Unsuspend Accounts", dangerous: false },
+    PrivilegeDef { name: DELETE_ACCOUNTS, label: "Terminate Accounts", dangerous: false },
+    PrivilegeDef { name: EDIT_ACCOUNTS, label: "Modify Accounts (rename, privileges)", dangerous: false },
+    PrivilegeDef { name: INTROSPECT, label: "Verify other tokens (introspection endpoint)", dangerous: false },
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,9 +91,19 @@ impl PrivilegeSet {
         self.0.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
     }
 
-    /// Whether this set grants `privilege`, directly or through `all`.
+    /// Whether this set grants `privilege`, directly or through `all`: the one place this rule is written.
     pub fn grants(&self, privilege: &str) -> bool {
-        self.0.contains(ALL) || self.0.contains(privilege)
+        self.holds_all() || self.0.contains(privilege)
+    }
+
+    /// Whether this set holds `all` (every privilege, present and future).
+    pub fn holds_all(&self) -> bool {
+        self.0.contains(ALL)
+    }
+
+    /// A set of names already known to be valid (an effective set worked out from stored ones).
+    pub fn from_names(names: impl IntoIterator<Item = String>) -> Self {
+        Self(names.into_iter().collect())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {

@@ -23,6 +23,13 @@ pub struct TokenView {
 
 pub use crate::domain::TokenSort;
 
+impl TokenView {
+    /// Whether the token holds `all` (cPanel's "full access").
+    pub fn has_full_access(&self) -> bool {
+        self.privileges.iter().any(|p| p == crate::domain::ALL)
+    }
+}
+
 /// Which page of which tokens: search text, order, page (from 1) and page size (10, 20, 50 or 100).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenQuery {

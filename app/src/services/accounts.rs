@@ -25,18 +25,14 @@ use crate::{
         privileges, sessions,
     },
 };
-use std::collections::BTreeSet;
 
 /// The account created on first start.
 pub const ADMIN_NAME: &str = "admin";
 
-/// The privileges each account operation needs (WHM's ACL names).
-pub const LIST_ACCOUNTS: &str = "list-accts";
-pub const CREATE_ACCOUNTS: &str = "create-acct";
-pub const SUSPEND_ACCOUNTS: &str = "suspend-acct";
-pub const DELETE_ACCOUNTS: &str = "kill-acct";
-pub const EDIT_ACCOUNTS: &str = "edit-account";
-pub const CHANGE_PASSWORDS: &str = "passwd";
+/// The privileges each account operation needs (WHM's ACL names, from the domain's catalogue).
+pub use crate::domain::{
+    CHANGE_PASSWORDS, CREATE_ACCOUNTS, DELETE_ACCOUNTS, EDIT_ACCOUNTS, LIST_ACCOUNTS, SUSPEND_ACCOUNTS,
+};
 
 /// Who is acting, for authorisation and the audit log.
 #[derive(Debug, Clone)]
@@ -60,7 +56,7 @@ pub struct Admin {
     pub actor: Actor,
     via_token: Option<String>,
     /// `None`: the operator, who may do anything.
-    holds: Option<BTreeSet<String>>,
+    holds: Option<PrivilegeSet>,
 }
 
 impl Admin {
@@ -76,11 +72,9 @@ impl Admin {
             client_ip: caller.client_ip.clone(),
         };
         match &caller.via {
-            Via::Session => Self {
-                actor,
-                via_token: None,
-                holds: Some(PrivilegeSet::from_storage(&caller.account.privileges).iter().map(str::to_owned).collect()),
-            },
+            Via::Session => {
+                Self { actor, via_token: None, holds: Some(PrivilegeSet::from_storage(&caller.account.privileges)) }
+            }
             Via::Token(grant) => {
                 Self { actor, via_token: Some(grant.name.clone()), holds: Some(grant.privileges.clone()) }
             }
@@ -90,7 +84,7 @@ impl Admin {
 
     /// Whether the admin holds `privilege`, directly or through `all`.
     pub fn holds(&self, privilege: &str) -> bool {
-        self.holds.as_ref().is_none_or(|held| held.contains(ALL) || held.contains(privilege))
+        self.holds.as_ref().is_none_or(|held| held.grants(privilege))
     }
 
     fn require(&self, privilege: &str) -> Result<(), AppError> {
@@ -119,7 +113,7 @@ impl Admin {
     }
 
     fn holds_all(&self) -> bool {
-        self.holds.as_ref().is_none_or(|held| held.contains(ALL))
+        self.holds.as_ref().is_none_or(PrivilegeSet::holds_all)
     }
 
     /// An admin may act only on accounts holding nothing the admin lacks (a reseller cannot suspend root).
@@ -291,7 +285,7 @@ pub async fn get(state: &Core, admin: &Admin, name: &str) -> Result<AccountSumma
 }
 
 fn is_admin(account: &Account) -> bool {
-    !account.suspended && PrivilegeSet::from_storage(&account.privileges).iter().any(|p| p == ALL)
+    !account.suspended && PrivilegeSet::from_storage(&account.privileges).holds_all()
 }
 
 fn last_admin(account: &Account, what: &str) -> AppError {

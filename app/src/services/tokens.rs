@@ -5,7 +5,7 @@
 
 use super::random::sha256_hex;
 use crate::{
-    domain::{ALL, Catalog, Expiry, IpAllowlist, PrivilegeSet, TokenName, TokenSecret},
+    domain::{ALL, Catalog, Expiry, IpAllowlist, MANAGE_API_TOKENS, PrivilegeSet, TokenName, TokenSecret},
     error::AppError,
     error::OnConstraint,
     model::tokens::{
@@ -24,8 +24,6 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, IntoActiveModel};
 use std::collections::BTreeSet;
 
-/// The privilege needed to manage tokens through the web app or the API.
-pub const MANAGE_TOKENS: &str = "manage-api-tokens";
 /// The longest a rotated-out secret may keep working.
 pub const MAX_GRACE_MINUTES: u32 = 24 * 60;
 
@@ -36,7 +34,7 @@ pub struct TokenGrant {
     pub id: i64,
     pub name: String,
     /// Effective privileges: the token's own set intersected with the owner's current set.
-    pub privileges: BTreeSet<String>,
+    pub privileges: PrivilegeSet,
     pub expires_at: Option<DateTime<Utc>>,
     pub allowlist: IpAllowlist,
 }
@@ -81,8 +79,8 @@ impl Caller {
     pub fn grantable(&self, catalog: &Catalog) -> BTreeSet<String> {
         let owner = catalog.expand(&PrivilegeSet::from_storage(&self.account.privileges));
         match self.grant() {
-            Some(grant) if grant.privileges.contains(ALL) => owner,
-            Some(grant) => owner.intersection(&grant.privileges).cloned().collect(),
+            Some(grant) if grant.privileges.holds_all() => owner,
+            Some(grant) => owner.into_iter().filter(|p| grant.privileges.grants(p)).collect(),
             None => owner,
         }
     }
@@ -90,10 +88,10 @@ impl Caller {
     fn authorise(&self) -> Result<(), AppError> {
         let allowed = match &self.via {
             Via::Cli => true,
-            Via::Session => PrivilegeSet::from_storage(&self.account.privileges).grants(MANAGE_TOKENS),
-            Via::Token(grant) => grant.privileges.contains(ALL) || grant.privileges.contains(MANAGE_TOKENS),
+            Via::Session => PrivilegeSet::from_storage(&self.account.privileges).grants(MANAGE_API_TOKENS),
+            Via::Token(grant) => grant.privileges.grants(MANAGE_API_TOKENS),
         };
-        if allowed { Ok(()) } else { Err(AppError::Forbidden(MANAGE_TOKENS.into())) }
+        if allowed { Ok(()) } else { Err(AppError::Forbidden(MANAGE_API_TOKENS.into())) }
     }
 
     /// Through a token, refuses to act on another token that reaches further than the calling one: more
@@ -110,13 +108,13 @@ impl Caller {
                 target.name
             ))
         };
-        if !grant.privileges.contains(ALL) {
+        if !grant.privileges.holds_all() {
             let own = PrivilegeSet::from_storage(&target.privileges);
-            if own.grants(ALL) {
+            if own.holds_all() {
                 return Err(beyond(format!("it holds “{ALL}”, yours does not")));
             }
             let effective = super::verify::effective_privileges(&target.privileges, &self.account.privileges);
-            if let Some(extra) = effective.iter().find(|p| !grant.privileges.contains(*p)) {
+            if let Some(extra) = effective.iter().find(|p| !grant.privileges.grants(p)) {
                 return Err(beyond(format!("it holds “{extra}”, yours does not")));
             }
         }

@@ -8,7 +8,7 @@ use super::{
     tokens::{Caller, TokenGrant, Via},
 };
 use crate::{
-    domain::{ALL, IpAllowlist, PrivilegeSet, SecretError, TokenSecret},
+    domain::{IpAllowlist, PrivilegeSet, SecretError, TokenSecret},
     services::Core,
     store::{
         accounts::Account,
@@ -17,7 +17,7 @@ use crate::{
     },
 };
 use chrono::{DateTime, Utc};
-use std::{collections::BTreeSet, net::IpAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc};
 use subtle::ConstantTimeEq;
 
 /// How the caller presented its token.
@@ -110,14 +110,14 @@ pub struct Verified {
     pub account: Arc<Account>,
     pub token: Arc<Token>,
     /// Effective privileges: the token's own intersected with the owner's current ones (`all` expanded).
-    pub privileges: Arc<BTreeSet<String>>,
+    pub privileges: Arc<PrivilegeSet>,
     pub client_ip: IpAddr,
 }
 
 impl Verified {
     /// Whether the token may do what `privilege` stands for.
     pub fn grants(&self, privilege: &str) -> bool {
-        self.privileges.contains(ALL) || self.privileges.contains(privilege)
+        self.privileges.grants(privilege)
     }
 
     /// The caller for the token services: acting for the owner, limited to this token (no escalation).
@@ -127,7 +127,7 @@ impl Verified {
             via: Via::Token(TokenGrant {
                 id: self.token.id,
                 name: self.token.name.clone(),
-                privileges: BTreeSet::clone(&self.privileges),
+                privileges: PrivilegeSet::clone(&self.privileges),
                 expires_at: self.token.expires_at,
                 allowlist: IpAllowlist::from_storage(&self.token.allowlist),
             }),
@@ -137,13 +137,13 @@ impl Verified {
 }
 
 /// A token's effective privileges given its owner's current ones.
-pub fn effective_privileges(token: &str, owner: &str) -> BTreeSet<String> {
+pub fn effective_privileges(token: &str, owner: &str) -> PrivilegeSet {
     let token = PrivilegeSet::from_storage(token);
     let owner = PrivilegeSet::from_storage(owner);
-    if token.grants(ALL) {
-        owner.iter().map(str::to_owned).collect()
+    if token.holds_all() {
+        owner
     } else {
-        token.iter().filter(|p| owner.grants(p)).map(str::to_owned).collect()
+        PrivilegeSet::from_names(token.iter().filter(|p| owner.grants(p)).map(str::to_owned))
     }
 }
 
@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn effective_privileges_are_the_intersection_with_all_expanded() {
-        let set = |s: &[&str]| s.iter().map(|p| (*p).to_owned()).collect::<BTreeSet<_>>();
+        let set = |s: &[&str]| PrivilegeSet::from_names(s.iter().map(|p| (*p).to_owned()));
         assert_eq!(effective_privileges("all", "list-accts passwd"), set(&["list-accts", "passwd"]));
         assert_eq!(effective_privileges("list-accts kill-acct", "list-accts"), set(&["list-accts"]));
         assert_eq!(effective_privileges("list-accts", "all"), set(&["list-accts"]));

@@ -8,10 +8,7 @@ use sea_orm::{
     QuerySelect, Set,
     sea_query::{NullOrdering, Order as SortOrder},
 };
-use std::{
-    collections::BTreeSet,
-    sync::{Arc, OnceLock},
-};
+use std::sync::{Arc, OnceLock};
 
 pub use token::Model as Token;
 
@@ -128,7 +125,7 @@ pub struct TokenAndOwner {
     /// The token's effective privileges, computed from these two rows by `services::verify` on first use and kept
     /// with them, so a row served from memory is not worked out again on every request. Rows read anew get a
     /// new, empty slot.
-    pub effective_privileges: Arc<OnceLock<Arc<BTreeSet<String>>>>,
+    pub effective_privileges: Arc<OnceLock<Arc<crate::domain::PrivilegeSet>>>,
 }
 
 impl TokenAndOwner {

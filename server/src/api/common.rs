@@ -31,7 +31,11 @@ pub fn expiry(state: &WebState, verified: &Verified, raw: Option<&str>) -> Resul
 
 /// Every privilege a token-authenticated caller may grant: its effective privileges (`all` stays `all`).
 pub fn full_access(verified: &Verified) -> Vec<String> {
-    if verified.privileges.contains(ALL) { vec![ALL.to_owned()] } else { verified.privileges.iter().cloned().collect() }
+    if verified.privileges.holds_all() {
+        vec![ALL.to_owned()]
+    } else {
+        verified.privileges.iter().map(str::to_owned).collect()
+    }
 }
 
 /// The privileges the owner could put on a token: theirs, with `all` expanded to the catalog.

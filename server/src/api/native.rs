@@ -5,11 +5,8 @@
 use super::{ApiError, BODY_LIMIT, Flavor, caller::ApiCaller, params::Params};
 use app::{
     api::{IssuedToken, NewToken, TokenQuery, TokenView},
-    domain::TokenSecret,
-    services::{
-        tokens::{self, MANAGE_TOKENS},
-        verify,
-    },
+    domain::{INTROSPECT, MANAGE_API_TOKENS, TokenSecret},
+    services::{tokens, verify},
     state::WebState,
 };
 use axum::{
@@ -27,16 +24,13 @@ use utoipa::{
 
 pub struct Native;
 
-/// The privilege checked by `/api/v1/introspect`.
-pub const INTROSPECT: &str = "introspect";
-
 impl Flavor for Native {
     fn required_privilege(parts: &Parts) -> Result<Option<String>, ApiError> {
         let path = parts.uri.path();
         if path == "/api/v1/introspect" {
             Ok(Some(INTROSPECT.to_owned()))
         } else if path == "/api/v1/tokens" || path.starts_with("/api/v1/tokens/") {
-            Ok(Some(MANAGE_TOKENS.to_owned()))
+            Ok(Some(MANAGE_API_TOKENS.to_owned()))
         } else if path == "/api/v1/auth" {
             let pairs = super::params::decode(parts.uri.query().unwrap_or_default())?;
             let mut wanted = pairs.into_iter().filter(|(key, _)| key == "privilege").map(|(_, value)| value);
@@ -275,7 +269,7 @@ pub async fn introspect(State(state): State<WebState>, _caller: ApiCaller<Native
             Json(Introspection {
                 active: true,
                 username: Some(account.username.clone()),
-                scope: Some(privileges.into_iter().collect::<Vec<_>>().join(" ")),
+                scope: Some(privileges.to_storage()),
                 exp: token.expires_at.map(|at| at.timestamp()),
                 iat: Some(token.created_at.timestamp()),
                 token_name: Some(token.name.clone()),
@@ -304,7 +298,7 @@ const X_TESSERA_PRIVILEGES: HeaderName = HeaderName::from_static("x-tessera-priv
 )]
 pub async fn forward_auth(caller: ApiCaller<Native>) -> Response {
     let verified = &caller.verified;
-    let privileges = verified.privileges.iter().map(String::as_str).collect::<Vec<_>>().join(" ");
+    let privileges = verified.privileges.to_storage();
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
     for (name, value) in [

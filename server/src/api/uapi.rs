@@ -4,9 +4,9 @@
 use super::{ApiError, Flavor, caller::ApiCaller, common, params::Params};
 use app::{
     api::{NewToken, TokenSort},
-    domain::ALL,
+    domain::MANAGE_API_TOKENS,
     error::AppError,
-    services::tokens::{self, MANAGE_TOKENS},
+    services::tokens,
     state::WebState,
 };
 use axum::{
@@ -29,7 +29,7 @@ fn function(path: &str) -> Option<(&str, &str)> {
 impl Flavor for Uapi {
     fn required_privilege(parts: &Parts) -> Result<Option<String>, ApiError> {
         Ok(match function(parts.uri.path()) {
-            Some(("Tokens", _)) => Some(MANAGE_TOKENS.to_owned()),
+            Some(("Tokens", _)) => Some(MANAGE_API_TOKENS.to_owned()),
             _ => None,
         })
     }
@@ -87,7 +87,7 @@ async fn run(
         Some(("Tokens", "list")) => {
             let listed =
                 tokens::list_all(state, &as_caller, TokenSort::Created, true).await?.into_iter().map(|token| {
-                    let full = token.privileges.iter().any(|p| p == ALL);
+                    let full = token.has_full_access();
                     json!({
                         "name": token.name,
                         "create_time": common::unix(token.created_at),

@@ -5,10 +5,10 @@
 use super::{super::common, ApiError, Params, Whm};
 use app::{
     api::{NewToken, TokenSort, TokenView},
-    domain::{ALL, TokenSecret},
+    domain::{MANAGE_API_TOKENS, TokenSecret},
     error::AppError,
     services::{
-        tokens::{self, MANAGE_TOKENS},
+        tokens,
         verify::{self, Verified},
     },
     state::WebState,
@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 /// The privilege every token function needs, or `None` when `command` is not one.
 pub fn required_privilege(command: &str) -> Option<&'static str> {
-    command.starts_with("api_token_").then_some(MANAGE_TOKENS)
+    command.starts_with("api_token_").then_some(MANAGE_API_TOKENS)
 }
 
 /// Runs a token function; `None` when `command` is not one.
@@ -56,7 +56,7 @@ async fn execute(
             let grantable = common::owner_grantable(state, verified).await?;
             let mut listed = Map::new();
             for token in tokens::list_all(state, &as_caller, TokenSort::Created, true).await? {
-                let full = token.privileges.iter().any(|p| p == ALL);
+                let full = token.has_full_access();
                 let acls: Map<String, Value> = grantable
                     .iter()
                     .map(|acl| (acl.clone(), json!(u8::from(full || token.privileges.contains(acl)))))
