@@ -24,20 +24,12 @@ use leptos_router::{
 };
 use std::collections::BTreeSet;
 
-fn sort_key(sort: TokenSort) -> &'static str {
-    sort.as_str()
-}
-
-fn parse_sort(key: &str) -> Option<TokenSort> {
-    key.parse().ok()
-}
-
 /// The address of the list showing `query`; defaults are left out.
 fn href(query: &TokenQuery) -> String {
     let defaults = TokenQuery::default();
     let sorted = query.sort != defaults.sort || query.descending != defaults.descending;
     let (sort, dir) = if sorted {
-        (sort_key(query.sort).to_owned(), if query.descending { "desc" } else { "asc" }.to_owned())
+        (query.sort.as_str().to_owned(), if query.descending { "desc" } else { "asc" }.to_owned())
     } else {
         (String::new(), String::new())
     };
@@ -53,30 +45,31 @@ fn href(query: &TokenQuery) -> String {
     )
 }
 
+/// The query an address of the list shows (`get` reads one of its parameters); anything missing or not
+/// understood falls back to the default, so a hand-edited URL still shows a list. The inverse of [`href`].
+fn query_from(get: impl Fn(&str) -> Option<String>) -> TokenQuery {
+    let defaults = TokenQuery::default();
+    let sort = get("sort").and_then(|s| s.parse::<TokenSort>().ok());
+    TokenQuery {
+        search: get("q").unwrap_or_default(),
+        sort: sort.unwrap_or(defaults.sort),
+        descending: match get("dir").as_deref() {
+            Some("asc") => false,
+            Some("desc") => true,
+            _ => sort.is_none(),
+        },
+        page: get("page").and_then(|s| s.parse().ok()).filter(|n| *n >= 1).unwrap_or(1),
+        per_page: get("per_page")
+            .and_then(|s| s.parse().ok())
+            .filter(|n| PAGE_SIZES.contains(n))
+            .unwrap_or(defaults.per_page),
+    }
+}
+
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let params = use_query_map();
-    let query = Memo::new(move |_| {
-        params.with(|p| {
-            let defaults = TokenQuery::default();
-            let sort = p.get("sort").and_then(|s| parse_sort(&s));
-            TokenQuery {
-                search: p.get("q").unwrap_or_default(),
-                sort: sort.unwrap_or(defaults.sort),
-                descending: match p.get("dir").as_deref() {
-                    Some("asc") => false,
-                    Some("desc") => true,
-                    _ => sort.is_none(),
-                },
-                page: p.get("page").and_then(|s| s.parse().ok()).filter(|n| *n >= 1).unwrap_or(1),
-                per_page: p
-                    .get("per_page")
-                    .and_then(|s| s.parse().ok())
-                    .filter(|n| PAGE_SIZES.contains(n))
-                    .unwrap_or(defaults.per_page),
-            }
-        })
-    });
+    let query = Memo::new(move |_| params.with(|p| query_from(|key| p.get(key))));
     let refresh = RwSignal::new(0u32);
     let table = Resource::new(move || (query.get(), refresh.get()), |(query, _)| load_token_table(query));
 
@@ -488,6 +481,41 @@ mod tests {
         assert_eq!(href(&TokenQuery::default()), "/tokens");
         let q = TokenQuery { search: "ci bot".into(), sort: TokenSort::Name, descending: false, page: 3, per_page: 50 };
         assert_eq!(href(&q), "/tokens?q=ci%20bot&sort=name&dir=asc&page=3&per_page=50");
-        assert_eq!(parse_sort("last_used"), Some(TokenSort::LastUsed));
+    }
+
+    /// Reads `href`'s output back (decoding only what `href` encodes in these cases).
+    fn read_back(url: &str) -> TokenQuery {
+        let pairs: Vec<(String, String)> = url
+            .split_once('?')
+            .map(|(_, q)| {
+                q.split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.into(), v.replace("%20", " ")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        query_from(|key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn an_address_reads_back_as_the_query_it_was_made_from() {
+        for q in [
+            TokenQuery::default(),
+            TokenQuery { search: "ci bot".into(), sort: TokenSort::Name, descending: false, page: 3, per_page: 50 },
+            TokenQuery { sort: TokenSort::LastUsed, descending: true, ..TokenQuery::default() },
+            TokenQuery { sort: TokenSort::Created, descending: false, per_page: 100, ..TokenQuery::default() },
+        ] {
+            assert_eq!(read_back(&href(&q)), q, "{}", href(&q));
+        }
+    }
+
+    #[test]
+    fn what_an_address_gets_wrong_falls_back_to_the_default() {
+        let q = read_back("/tokens?sort=shoe-size&page=0&per_page=7&dir=sideways");
+        assert_eq!(q, TokenQuery::default());
+        // A sort without a direction is ascending; no sort at all is the default, newest first.
+        let by_name = TokenQuery { sort: TokenSort::Name, descending: false, ..TokenQuery::default() };
+        assert_eq!(read_back("/tokens?sort=name"), by_name);
+        assert!(read_back("/tokens?dir=sideways").descending);
     }
 }
