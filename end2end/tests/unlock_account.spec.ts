@@ -21,7 +21,7 @@ test("an administrator unlocks an account locked by failed sign-ins", async ({ p
   await page.getByLabel("Username").fill(member);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("alert")).toContainText("this account is locked for 15 more minute");
+  await expect(page.locator("#login-error")).toContainText("this account is locked for 15 more minute");
 
   await signIn(page, admin, PASSWORD);
   await page.goto(`/accounts/manage/${member}`);

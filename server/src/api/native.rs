@@ -11,7 +11,7 @@ use app::{
 };
 use axum::{
     Json,
-    extract::{FromRequest, Path, Request, State, rejection::PathRejection},
+    extract::{FromRequest, FromRequestParts, Path, Request, State},
     http::{HeaderName, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
@@ -67,9 +67,23 @@ impl Flavor for Native {
     }
 }
 
-fn fail(err: impl Into<ApiError>) -> Response {
-    Native::render("", err.into())
+/// Any refusal of this API, answered in its JSON envelope: handlers return `Result<_, NativeError>` and use `?`
+/// on services (`AppError`), parameters (`ApiError`) and the extractors below alike.
+pub struct NativeError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for NativeError {
+    fn from(err: E) -> Self {
+        Self(err.into())
+    }
 }
+
+impl IntoResponse for NativeError {
+    fn into_response(self) -> Response {
+        Native::render("", self.0)
+    }
+}
+
+type NativeResult<T> = Result<T, NativeError>;
 
 /// An error answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -215,9 +229,9 @@ pub struct Introspection {
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<WebState> for JsonBody<T> {
-    type Rejection = Response;
+    type Rejection = NativeError;
 
-    async fn from_request(request: Request, _state: &WebState) -> Result<Self, Response> {
+    async fn from_request(request: Request, _state: &WebState) -> Result<Self, NativeError> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -225,25 +239,34 @@ impl<T: DeserializeOwned> FromRequest<WebState> for JsonBody<T> {
             .and_then(|t| t.split(';').next())
             .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
-            return Err(fail(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Send a JSON body (application/json).",
-            )));
+            return Err(
+                ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send a JSON body (application/json).").into()
+            );
         }
         let bytes = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await.map_err(|_| {
-            fail(ApiError::new(
+            ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("The request body is larger than {} KiB.", BODY_LIMIT / 1024),
-            ))
+            )
         })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
-            .map_err(|err| fail(ApiError::bad_request(format!("The JSON body does not fit: {err}"))))
+            .map_err(|err| ApiError::bad_request(format!("The JSON body does not fit: {err}")).into())
     }
 }
 
-fn token_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path.map(|Path(name)| name).map_err(|_| ApiError::bad_request("The token name in the path is not valid."))
+/// The `{name}` of a token path, refused in this API's envelope when it does not decode.
+pub struct TokenPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenPath {
+    type Rejection = NativeError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, NativeError> {
+        let Path(name) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("The token name in the path is not valid."))?;
+        Ok(Self(name))
+    }
 }
 
 /// RFC 7662 token introspection.
@@ -257,28 +280,25 @@ fn token_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiEr
     ),
     security(("bearer" = []))
 )]
-pub async fn introspect(State(state): State<WebState>, _caller: ApiCaller<Native>, params: Params<Native>) -> Response {
-    let raw = match params.secret("token") {
-        Ok(raw) => raw,
-        Err(err) => return fail(err),
+pub async fn introspect(
+    State(state): State<WebState>,
+    _caller: ApiCaller<Native>,
+    params: Params<Native>,
+) -> NativeResult<Json<Introspection>> {
+    let raw = params.secret("token")?;
+    let Ok(secret) = TokenSecret::parse(raw) else { return Ok(Json(Introspection::default())) };
+    let Some((token, account)) = verify::resolve(&state, &secret).await? else {
+        return Ok(Json(Introspection::default()));
     };
-    let Ok(secret) = TokenSecret::parse(raw) else { return Json(Introspection::default()).into_response() };
-    match verify::resolve(&state, &secret).await {
-        Ok(Some((token, account))) => {
-            let privileges = verify::effective_privileges(&token.privileges, &account.privileges);
-            Json(Introspection {
-                active: true,
-                username: Some(account.username.clone()),
-                scope: Some(privileges.to_storage()),
-                exp: token.expires_at.map(|at| at.timestamp()),
-                iat: Some(token.created_at.timestamp()),
-                token_name: Some(token.name.clone()),
-            })
-            .into_response()
-        }
-        Ok(None) => Json(Introspection::default()).into_response(),
-        Err(refusal) => fail(refusal),
-    }
+    let privileges = verify::effective_privileges(&token.privileges, &account.privileges);
+    Ok(Json(Introspection {
+        active: true,
+        username: Some(account.username.clone()),
+        scope: Some(privileges.to_storage()),
+        exp: token.expires_at.map(|at| at.timestamp()),
+        iat: Some(token.created_at.timestamp()),
+        token_name: Some(token.name.clone()),
+    }))
 }
 
 const X_TESSERA_USER: HeaderName = HeaderName::from_static("x-tessera-user");
@@ -322,21 +342,19 @@ pub async fn forward_auth(caller: ApiCaller<Native>) -> Response {
         (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
-pub async fn list_tokens(State(state): State<WebState>, caller: ApiCaller<Native>, params: Params<Native>) -> Response {
-    let query = match list_query(&params) {
-        Ok(query) => query,
-        Err(err) => return fail(err),
-    };
-    match tokens::list(&state, &caller.verified.caller(), &query).await {
-        Ok(page) => Json(ApiTokenPage {
-            tokens: page.tokens.into_iter().map(ApiToken::from).collect(),
-            total: page.total,
-            page: page.page,
-            per_page: page.per_page,
-        })
-        .into_response(),
-        Err(err) => fail(err),
-    }
+pub async fn list_tokens(
+    State(state): State<WebState>,
+    caller: ApiCaller<Native>,
+    params: Params<Native>,
+) -> NativeResult<Json<ApiTokenPage>> {
+    let query = list_query(&params)?;
+    let page = tokens::list(&state, &caller.verified.caller(), &query).await?;
+    Ok(Json(ApiTokenPage {
+        tokens: page.tokens.into_iter().map(ApiToken::from).collect(),
+        total: page.total,
+        page: page.page,
+        per_page: page.per_page,
+    }))
 }
 
 fn list_query(params: &Params<Native>) -> Result<TokenQuery, ApiError> {
@@ -373,7 +391,7 @@ pub async fn create_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
     JsonBody(request): JsonBody<CreateTokenRequest>,
-) -> Response {
+) -> NativeResult<(StatusCode, Json<ApiIssuedToken>)> {
     let verified = &caller.verified;
     let expires = request.expires.unwrap_or_else(|| match verified.token.expires_at {
         Some(at) => at.with_timezone(&state.time_zone).format("%Y-%m-%d").to_string(),
@@ -385,10 +403,8 @@ pub async fn create_token(
         allowlist: request.allowlist.join("\n"),
         privileges: request.privileges,
     };
-    match tokens::create(&state, &verified.caller(), &new).await {
-        Ok(issued) => (StatusCode::CREATED, Json(ApiIssuedToken::from(issued))).into_response(),
-        Err(err) => fail(err),
-    }
+    let issued = tokens::create(&state, &verified.caller(), &new).await?;
+    Ok((StatusCode::CREATED, Json(ApiIssuedToken::from(issued))))
 }
 
 /// One token.
@@ -401,16 +417,9 @@ pub async fn create_token(
 pub async fn get_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let name = match token_name(path) {
-        Ok(name) => name,
-        Err(err) => return fail(err),
-    };
-    match tokens::get(&state, &caller.verified.caller(), &name).await {
-        Ok(token) => Json(ApiToken::from(token)).into_response(),
-        Err(err) => fail(err),
-    }
+    TokenPath(name): TokenPath,
+) -> NativeResult<Json<ApiToken>> {
+    Ok(Json(tokens::get(&state, &caller.verified.caller(), &name).await?.into()))
 }
 
 /// Rename a token, or replace its allowlist or privileges. Expiry cannot change: rotate instead.
@@ -424,39 +433,26 @@ pub async fn get_token(
 pub async fn update_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
-    path: Result<Path<String>, PathRejection>,
+    TokenPath(mut name): TokenPath,
     JsonBody(request): JsonBody<UpdateTokenRequest>,
-) -> Response {
-    let mut name = match token_name(path) {
-        Ok(name) => name,
-        Err(err) => return fail(err),
-    };
+) -> NativeResult<Json<ApiToken>> {
     let as_caller = caller.verified.caller();
     let allowlist = request.allowlist.map(|entries| entries.join("\n"));
     let mut current = None;
     if allowlist.is_some() || request.privileges.is_some() {
-        match tokens::update(&state, &as_caller, &name, allowlist.as_deref(), request.privileges.as_deref()).await {
-            Ok(token) => current = Some(token),
-            Err(err) => return fail(err),
-        }
+        current =
+            Some(tokens::update(&state, &as_caller, &name, allowlist.as_deref(), request.privileges.as_deref()).await?);
     }
     if let Some(new_name) = request.name {
-        match tokens::rename(&state, &as_caller, &name, &new_name).await {
-            Ok(token) => {
-                name = token.name.clone();
-                current = Some(token);
-            }
-            Err(err) => return fail(err),
-        }
+        let renamed = tokens::rename(&state, &as_caller, &name, &new_name).await?;
+        name = renamed.name.clone();
+        current = Some(renamed);
     }
     let token = match current {
-        Some(token) => Ok(token),
-        None => tokens::get(&state, &as_caller, &name).await,
+        Some(token) => token,
+        None => tokens::get(&state, &as_caller, &name).await?,
     };
-    match token {
-        Ok(token) => Json(ApiToken::from(token)).into_response(),
-        Err(err) => fail(err),
-    }
+    Ok(Json(token.into()))
 }
 
 /// Revoke a token.
@@ -469,16 +465,10 @@ pub async fn update_token(
 pub async fn revoke_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let name = match token_name(path) {
-        Ok(name) => name,
-        Err(err) => return fail(err),
-    };
-    match tokens::revoke(&state, &caller.verified.caller(), std::slice::from_ref(&name)).await {
-        Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(err) => fail(err),
-    }
+    TokenPath(name): TokenPath,
+) -> NativeResult<StatusCode> {
+    tokens::revoke(&state, &caller.verified.caller(), std::slice::from_ref(&name)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Replace a token's secret, keeping its name, allowlist and privileges.
@@ -492,24 +482,18 @@ pub async fn revoke_token(
 pub async fn rotate_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
-    path: Result<Path<String>, PathRejection>,
+    TokenPath(name): TokenPath,
     JsonBody(request): JsonBody<RotateTokenRequest>,
-) -> Response {
-    let name = match token_name(path) {
-        Ok(name) => name,
-        Err(err) => return fail(err),
-    };
-    match tokens::rotate(&state, &caller.verified.caller(), &name, request.expires.as_deref(), request.grace_minutes)
-        .await
-    {
-        Ok(issued) => Json(ApiIssuedToken::from(issued)).into_response(),
-        Err(err) => fail(err),
-    }
+) -> NativeResult<Json<ApiIssuedToken>> {
+    let issued =
+        tokens::rotate(&state, &caller.verified.caller(), &name, request.expires.as_deref(), request.grace_minutes)
+            .await?;
+    Ok(Json(issued.into()))
 }
 
 /// Anything else under `/api/v1`: a 404 in this API's envelope.
-pub async fn unknown() -> Response {
-    fail(ApiError::not_found("No such API endpoint; see /api/v1/openapi.json."))
+pub async fn unknown() -> NativeError {
+    ApiError::not_found("No such API endpoint; see /api/v1/openapi.json.").into()
 }
 
 struct BearerAuth;
