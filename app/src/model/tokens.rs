@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A token as its owner sees it. Never holds the secret or its hash: only the non-secret hint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiToken))]
 pub struct TokenView {
     pub name: String,
     /// `tsr_` and the first four random characters, to tell tokens apart.
@@ -51,6 +52,7 @@ impl Default for TokenQuery {
 pub const PAGE_SIZES: [u64; 4] = [10, 20, 50, 100];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiTokenPage))]
 pub struct TokenPage {
     pub tokens: Vec<TokenView>,
     /// How many tokens match the search, on all pages.
@@ -71,6 +73,7 @@ pub struct NewToken {
 
 /// A token just created or rotated, with its secret: the only time the secret crosses the wire.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ApiIssuedToken))]
 pub struct IssuedToken {
     pub token: TokenView,
     pub secret: String,

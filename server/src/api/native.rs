@@ -4,7 +4,7 @@
 
 use super::{ApiError, BODY_LIMIT, Flavor, caller::ApiCaller, params::Params};
 use app::{
-    api::{IssuedToken, NewToken, TokenQuery, TokenView},
+    api::{IssuedToken, NewToken, TokenPage, TokenQuery, TokenView},
     domain::{INTROSPECT, MANAGE_API_TOKENS, TokenSecret},
     services::{tokens, verify},
     state::WebState,
@@ -15,7 +15,6 @@ use axum::{
     http::{HeaderName, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use utoipa::{
     IntoParams, Modify, OpenApi, ToSchema,
@@ -94,59 +93,6 @@ pub struct ErrorBody {
     /// The request field a validation error belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-}
-
-/// A token as its owner sees it: never the secret.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiToken {
-    pub name: String,
-    /// `tsr_` and the first four random characters.
-    pub hint: String,
-    pub created_at: DateTime<Utc>,
-    /// Absent: never expires.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Empty: any address.
-    pub allowlist: Vec<String>,
-    pub privileges: Vec<String>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub last_used_ip: Option<String>,
-}
-
-impl From<TokenView> for ApiToken {
-    fn from(t: TokenView) -> Self {
-        Self {
-            name: t.name,
-            hint: t.hint,
-            created_at: t.created_at,
-            expires_at: t.expires_at,
-            allowlist: t.allowlist,
-            privileges: t.privileges,
-            last_used_at: t.last_used_at,
-            last_used_ip: t.last_used_ip,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiTokenPage {
-    pub tokens: Vec<ApiToken>,
-    /// Tokens matching the search, on all pages.
-    pub total: u64,
-    pub page: u64,
-    pub per_page: u64,
-}
-
-/// A token just created or rotated, with its secret: shown this once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiIssuedToken {
-    pub token: ApiToken,
-    pub secret: String,
-}
-
-impl From<IssuedToken> for ApiIssuedToken {
-    fn from(issued: IssuedToken) -> Self {
-        Self { token: issued.token.into(), secret: issued.secret }
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -338,7 +284,7 @@ pub async fn forward_auth(caller: ApiCaller<Native>) -> Response {
 /// List the calling account's tokens.
 #[utoipa::path(
     get, path = "/api/v1/tokens", tag = "tokens", params(ListQuery),
-    responses((status = 200, body = ApiTokenPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = TokenPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -346,15 +292,10 @@ pub async fn list_tokens(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
     params: Params<Native>,
-) -> NativeResult<Json<ApiTokenPage>> {
+) -> NativeResult<Json<TokenPage>> {
     let query = list_query(&params)?;
     let page = tokens::list(&state, &caller.verified.caller(), &query).await?;
-    Ok(Json(ApiTokenPage {
-        tokens: page.tokens.into_iter().map(ApiToken::from).collect(),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
-    }))
+    Ok(Json(page))
 }
 
 fn list_query(params: &Params<Native>) -> Result<TokenQuery, ApiError> {
@@ -383,7 +324,7 @@ fn list_query(params: &Params<Native>) -> Result<TokenQuery, ApiError> {
 /// Create a token; the secret is in the answer, and only there.
 #[utoipa::path(
     post, path = "/api/v1/tokens", tag = "tokens", request_body = CreateTokenRequest,
-    responses((status = 201, body = ApiIssuedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 201, body = IssuedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -391,7 +332,7 @@ pub async fn create_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
     JsonBody(request): JsonBody<CreateTokenRequest>,
-) -> NativeResult<(StatusCode, Json<ApiIssuedToken>)> {
+) -> NativeResult<(StatusCode, Json<IssuedToken>)> {
     let verified = &caller.verified;
     let expires = request.expires.unwrap_or_else(|| match verified.token.expires_at {
         Some(at) => at.with_timezone(&state.time_zone).format("%Y-%m-%d").to_string(),
@@ -404,13 +345,13 @@ pub async fn create_token(
         privileges: request.privileges,
     };
     let issued = tokens::create(&state, &verified.caller(), &new).await?;
-    Ok((StatusCode::CREATED, Json(ApiIssuedToken::from(issued))))
+    Ok((StatusCode::CREATED, Json(issued)))
 }
 
 /// One token.
 #[utoipa::path(
     get, path = "/api/v1/tokens/{name}", tag = "tokens", params(("name" = String, Path)),
-    responses((status = 200, body = ApiToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = TokenView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -418,15 +359,15 @@ pub async fn get_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
     TokenPath(name): TokenPath,
-) -> NativeResult<Json<ApiToken>> {
-    Ok(Json(tokens::get(&state, &caller.verified.caller(), &name).await?.into()))
+) -> NativeResult<Json<TokenView>> {
+    Ok(Json(tokens::get(&state, &caller.verified.caller(), &name).await?))
 }
 
 /// Rename a token, or replace its allowlist or privileges. Expiry cannot change: rotate instead.
 #[utoipa::path(
     patch, path = "/api/v1/tokens/{name}", tag = "tokens", params(("name" = String, Path)),
     request_body = UpdateTokenRequest,
-    responses((status = 200, body = ApiToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = TokenView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -435,7 +376,7 @@ pub async fn update_token(
     caller: ApiCaller<Native>,
     TokenPath(mut name): TokenPath,
     JsonBody(request): JsonBody<UpdateTokenRequest>,
-) -> NativeResult<Json<ApiToken>> {
+) -> NativeResult<Json<TokenView>> {
     let as_caller = caller.verified.caller();
     let allowlist = request.allowlist.map(|entries| entries.join("\n"));
     let mut current = None;
@@ -452,7 +393,7 @@ pub async fn update_token(
         Some(token) => token,
         None => tokens::get(&state, &as_caller, &name).await?,
     };
-    Ok(Json(token.into()))
+    Ok(Json(token))
 }
 
 /// Revoke a token.
@@ -475,7 +416,7 @@ pub async fn revoke_token(
 #[utoipa::path(
     post, path = "/api/v1/tokens/{name}/rotate", tag = "tokens", params(("name" = String, Path)),
     request_body = RotateTokenRequest,
-    responses((status = 200, body = ApiIssuedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = IssuedToken), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
@@ -484,11 +425,11 @@ pub async fn rotate_token(
     caller: ApiCaller<Native>,
     TokenPath(name): TokenPath,
     JsonBody(request): JsonBody<RotateTokenRequest>,
-) -> NativeResult<Json<ApiIssuedToken>> {
+) -> NativeResult<Json<IssuedToken>> {
     let issued =
         tokens::rotate(&state, &caller.verified.caller(), &name, request.expires.as_deref(), request.grace_minutes)
             .await?;
-    Ok(Json(issued.into()))
+    Ok(Json(issued))
 }
 
 /// Anything else under `/api/v1`: a 404 in this API's envelope.
@@ -519,7 +460,7 @@ impl Modify for BearerAuth {
     info(title = "Tessera native API", description = "Token introspection, forward-auth and API token management."),
     paths(introspect, forward_auth, list_tokens, create_token, get_token, update_token, revoke_token, rotate_token),
     components(schemas(
-        ErrorBody, ApiToken, ApiTokenPage, ApiIssuedToken, CreateTokenRequest, UpdateTokenRequest,
+        ErrorBody, TokenView, TokenPage, IssuedToken, CreateTokenRequest, UpdateTokenRequest,
         RotateTokenRequest, IntrospectRequest, Introspection
     )),
     modifiers(&BearerAuth)
