@@ -114,29 +114,16 @@ async fn over_https_the_cookie_is_host_prefixed_and_a_planted_one_does_not_win()
     assert!(set_cookie.contains("; Path=/") && set_cookie.contains("; Secure") && !set_cookie.contains("Domain"));
     let issued = set_cookie.split(';').next().unwrap().to_owned();
 
+    // Who the web app sees signed in with exactly this `Cookie` header.
+    let who = |cookie: String| async {
+        let response = reqwest::Client::new().post(app.url("/rpc/current_account")).header("cookie", cookie);
+        response.send().await.unwrap().json::<Value>().await.unwrap()
+    };
     // The browser sends the planted (older) cookie first, as it would for a longer path.
-    let who = reqwest::Client::new()
-        .post(app.url("/rpc/current_account"))
-        .header("cookie", format!("{planted}; {issued}"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    assert_eq!(who["username"], "alice");
+    assert_eq!(who(format!("{planted}; {issued}")).await["username"], "alice");
     // The plain-HTTP name is not read at all over HTTPS.
     let value = issued.split_once('=').unwrap().1;
-    let who = reqwest::Client::new()
-        .post(app.url("/rpc/current_account"))
-        .header("cookie", format!("tessera_session={value}"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    assert_eq!(who, Value::Null);
+    assert_eq!(who(format!("tessera_session={value}")).await, Value::Null);
 }
 
 #[tokio::test]
