@@ -20,6 +20,16 @@ fn field_error(result: Result<impl std::fmt::Debug, AppError>, field: &str) -> S
     }
 }
 
+/// An allowlist as an edge would parse it for the services.
+fn ips(raw: &str) -> Option<app::domain::IpAllowlist> {
+    Some(app::domain::IpAllowlist::parse(raw).expect("a valid allowlist"))
+}
+
+/// A date expiry, already parsed (the service still refuses one in the past).
+fn on(date: &str) -> Option<Expiry> {
+    Some(Expiry::On(date.parse().expect("a date")))
+}
+
 #[tokio::test]
 async fn a_new_token_is_shown_once_and_only_its_hash_and_hint_are_stored() {
     let store = test_store().await;
@@ -229,7 +239,7 @@ async fn nobody_can_see_or_touch_another_accounts_tokens() {
 
     assert_eq!(tokens::get(state, &mallory, name).await.unwrap_err(), AppError::NoSuchToken(name.into()));
     assert_eq!(tokens::rename(state, &mallory, name, "mine").await.unwrap_err(), AppError::NoSuchToken(name.into()));
-    let update = tokens::update(state, &mallory, name, Some("192.0.2.1"), Some(&["passwd".into()])).await;
+    let update = tokens::update(state, &mallory, name, ips("192.0.2.1"), Some(&["passwd".into()])).await;
     assert_eq!(update.unwrap_err(), AppError::NoSuchToken(name.into()));
     assert_eq!(tokens::rotate(state, &mallory, name, None, 0).await.unwrap_err(), AppError::NoSuchToken(name.into()));
     assert_eq!(tokens::revoke(state, &mallory, &[name.into()]).await.unwrap_err(), AppError::NoSuchToken(name.into()));
@@ -246,19 +256,18 @@ async fn updates_replace_allowlist_and_privileges_but_never_the_expiry() {
     let before = store.create_named(&alice, "edit-me").await.token;
 
     let after =
-        tokens::update(&store.state, &alice, "edit-me", Some("192.0.2.0/24"), Some(&["passwd".into()])).await.unwrap();
+        tokens::update(&store.state, &alice, "edit-me", ips("192.0.2.0/24"), Some(&["passwd".into()])).await.unwrap();
     assert_eq!(after.allowlist, ["192.0.2.0/24"]);
     assert_eq!(after.privileges, ["passwd"]);
     assert_eq!(after.expires_at, before.expires_at);
 
-    let error =
-        field_error(tokens::update(&store.state, &alice, "edit-me", Some("10.0.0.0/33"), None).await, "allowlist");
+    let error = field_error(app::model::tokens::parse_allowlist("10.0.0.0/33"), "allowlist");
     assert!(error.contains("10.0.0.0/33"));
     let error = field_error(tokens::update(&store.state, &alice, "edit-me", None, Some(&[])).await, "privileges");
     assert!(error.contains("at least one"));
     assert_eq!(tokens::get(&store.state, &alice, "edit-me").await.unwrap(), after, "refused updates change nothing");
 
-    let cleared = tokens::update(&store.state, &alice, "edit-me", Some(""), None).await.unwrap();
+    let cleared = tokens::update(&store.state, &alice, "edit-me", ips(""), None).await.unwrap();
     assert!(cleared.allowlist.is_empty(), "an empty allowlist means any address");
 }
 
@@ -276,7 +285,7 @@ async fn rotation_replaces_the_secret_and_may_keep_the_old_one_for_a_grace_perio
     assert_eq!(row.secret_hash, app::services::random::sha256_hex(&second.secret));
     assert_eq!(row.previous_secret_hash, None, "without grace the old secret stops at once");
 
-    let third = tokens::rotate(&store.state, &alice, "rotate-me", Some("never"), 60).await.unwrap();
+    let third = tokens::rotate(&store.state, &alice, "rotate-me", Some(Expiry::Never), 60).await.unwrap();
     assert_eq!(third.token.expires_at, None, "rotation may choose a new expiry");
     let row = token_store::find_by_name(&store.state.db, alice.account.id, "rotate-me").await.unwrap().unwrap();
     assert_eq!(row.previous_secret_hash.as_deref(), Some(app::services::random::sha256_hex(&second.secret).as_str()));
@@ -284,7 +293,7 @@ async fn rotation_replaces_the_secret_and_may_keep_the_old_one_for_a_grace_perio
 
     let error = field_error(tokens::rotate(&store.state, &alice, "rotate-me", None, 24 * 60 + 1).await, "grace");
     assert!(error.contains("24 hours"));
-    let error = field_error(tokens::rotate(&store.state, &alice, "rotate-me", Some("2020-01-01"), 0).await, "expires");
+    let error = field_error(tokens::rotate(&store.state, &alice, "rotate-me", on("2020-01-01"), 0).await, "expires");
     assert!(error.contains("today or later"));
     let bytes = store.database_bytes().await;
     for secret in [&first.secret, &second.secret, &third.secret] {
@@ -317,7 +326,7 @@ async fn every_change_is_audited_without_the_secret() {
     let alice = store.account("alice", "all").await;
     let issued = store.create_named(&alice, "audited").await;
     tokens::rename(&store.state, &alice, "audited", "audited-2").await.unwrap();
-    tokens::update(&store.state, &alice, "audited-2", Some("192.0.2.9"), None).await.unwrap();
+    tokens::update(&store.state, &alice, "audited-2", ips("192.0.2.9"), None).await.unwrap();
     let rotated = tokens::rotate(&store.state, &alice, "audited-2", None, 0).await.unwrap();
     tokens::revoke(&store.state, &alice, &["audited-2".into()]).await.unwrap();
 

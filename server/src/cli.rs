@@ -286,7 +286,7 @@ pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> 
             let caller = caller_for(&state, &account).await?;
             let expires = expires.unwrap_or_else(|| Expiry::default_for(tokens::today(&state)).to_string());
             let new = NewToken { name, expires, allowlist: ips.join("\n"), privileges };
-            let issued = tokens::create(&state, &caller, &new).await?;
+            let issued = tokens::create(&state, &caller, new.parse(tokens::today(&state))?).await?;
             // The secret alone, so `$(tessera token create ...)` captures exactly it.
             Ok(format!("{}\n", issued.secret))
         }

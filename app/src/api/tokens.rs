@@ -38,7 +38,8 @@ pub async fn get_token(name: String) -> Result<TokenView, AppError> {
 #[server(prefix = "/rpc", endpoint = "create_token")]
 pub async fn create_token(token: NewToken) -> Result<IssuedToken, AppError> {
     let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::create(&state, &caller, &token).await
+    let spec = token.parse(crate::services::tokens::today(&state))?;
+    crate::services::tokens::create(&state, &caller, spec).await
 }
 
 #[server(prefix = "/rpc", endpoint = "rename_token")]
@@ -55,7 +56,8 @@ pub async fn update_token(
     privileges: Option<Vec<String>>,
 ) -> Result<TokenView, AppError> {
     let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::update(&state, &caller, &name, allowlist.as_deref(), privileges.as_deref()).await
+    let allowlist = allowlist.as_deref().map(crate::model::tokens::parse_allowlist).transpose()?;
+    crate::services::tokens::update(&state, &caller, &name, allowlist, privileges.as_deref()).await
 }
 
 /// Replaces the secret. `expires` (`never` or `YYYY-MM-DD`) sets a new expiry, `None` keeps the current one;
@@ -63,7 +65,9 @@ pub async fn update_token(
 #[server(prefix = "/rpc", endpoint = "rotate_token")]
 pub async fn rotate_token(name: String, expires: Option<String>, grace_minutes: u32) -> Result<IssuedToken, AppError> {
     let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::rotate(&state, &caller, &name, expires.as_deref(), grace_minutes).await
+    let today = crate::services::tokens::today(&state);
+    let expiry = expires.map(|raw| crate::model::tokens::parse_expiry(&raw, today)).transpose()?;
+    crate::services::tokens::rotate(&state, &caller, &name, expiry, grace_minutes).await
 }
 
 /// Revokes the named tokens; answers the names that were revoked.

@@ -2,6 +2,10 @@
 //! token's fields, an issued token with its secret (shown once), list queries and pages, the create form's
 //! options.
 
+use crate::{
+    domain::{Expiry, IpAllowlist, TokenName},
+    error::AppError,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +73,50 @@ pub struct NewToken {
     pub expires: String,
     pub allowlist: String,
     pub privileges: Vec<String>,
+}
+
+/// A new token's fields once parsed: what the token service takes. Each edge (server function, HTTP API, CLI)
+/// parses what it was sent, once, into this. Privileges stay names: the catalog they are checked against (the
+/// operator's own privileges included) lives in the database, so the service checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSpec {
+    pub name: TokenName,
+    pub expiry: Expiry,
+    /// Empty: any address (through a token: the calling token's allowlist).
+    pub allowlist: IpAllowlist,
+    pub privileges: Vec<String>,
+}
+
+impl NewToken {
+    /// Parses the form's fields; a broken rule is an error on its field. `today` is in the server's time zone.
+    pub fn parse(&self, today: NaiveDate) -> Result<TokenSpec, AppError> {
+        Ok(TokenSpec {
+            name: parse_name(&self.name)?,
+            expiry: parse_expiry(&self.expires, today)?,
+            allowlist: parse_allowlist(&self.allowlist)?,
+            privileges: self.privileges.clone(),
+        })
+    }
+}
+
+/// A token name, or the error for the `name` field.
+pub fn parse_name(raw: &str) -> Result<TokenName, AppError> {
+    TokenName::parse(raw).map_err(|e| AppError::invalid("name", e))
+}
+
+/// `never` or a date on or after `today`, or the error for the `expires` field.
+pub fn parse_expiry(raw: &str, today: NaiveDate) -> Result<Expiry, AppError> {
+    Expiry::parse(raw, today).map_err(|e| AppError::invalid("expires", e))
+}
+
+/// An allowlist (entries separated by newlines, commas or spaces), or the error for the `allowlist` field.
+pub fn parse_allowlist(raw: &str) -> Result<IpAllowlist, AppError> {
+    IpAllowlist::parse(raw).map_err(|e| AppError::invalid("allowlist", e))
+}
+
+/// An allowlist given one entry per element (a JSON array), or the error for the `allowlist` field.
+pub fn parse_allowlist_entries(entries: Vec<String>) -> Result<IpAllowlist, AppError> {
+    IpAllowlist::try_from(entries).map_err(|e| AppError::invalid("allowlist", e))
 }
 
 /// A token just created or rotated, with its secret: the only time the secret crosses the wire.

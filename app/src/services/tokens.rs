@@ -9,7 +9,7 @@ use crate::{
     error::AppError,
     error::OnConstraint,
     model::tokens::{
-        IssuedToken, NewToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort,
+        IssuedToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenSpec,
         TokenView,
     },
     services::Core,
@@ -177,8 +177,11 @@ pub fn expiry_instant(state: &Core, date: NaiveDate) -> DateTime<Utc> {
     zone.from_local_datetime(&local).latest().map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
 }
 
-fn parse_expiry(state: &Core, caller: &Caller, raw: &str) -> Result<Option<DateTime<Utc>>, AppError> {
-    let expiry = Expiry::parse(raw, today(state)).map_err(|e| AppError::invalid("expires", e))?;
+/// The instant `expiry` ends, refused when it lies in the past or, through a token, after the calling token's.
+fn expiry_for(state: &Core, caller: &Caller, expiry: Expiry) -> Result<Option<DateTime<Utc>>, AppError> {
+    if expiry.date().is_some_and(|date| date < today(state)) {
+        return Err(AppError::invalid("expires", crate::domain::ExpiryError::InPast));
+    }
     let instant = expiry.date().map(|date| expiry_instant(state, date));
     if let Some(limit) = caller.grant().and_then(|g| g.expires_at)
         && instant.is_none_or(|at| at > limit)
@@ -194,8 +197,8 @@ fn parse_expiry(state: &Core, caller: &Caller, raw: &str) -> Result<Option<DateT
     Ok(instant)
 }
 
-fn parse_allowlist(caller: &Caller, raw: &str) -> Result<IpAllowlist, AppError> {
-    let allowlist = IpAllowlist::parse(raw).map_err(|e| AppError::invalid("allowlist", e))?;
+/// The allowlist a token gets: through a token, none means the calling token's, and any other must lie within it.
+fn allowlist_for(caller: &Caller, allowlist: IpAllowlist) -> Result<IpAllowlist, AppError> {
     match caller.grant() {
         // Through a token, no allowlist means the calling token's own.
         Some(grant) if allowlist.is_any() => Ok(grant.allowlist.clone()),
@@ -276,15 +279,15 @@ pub async fn form_options(state: &Core, caller: &Caller) -> Result<TokenFormOpti
     })
 }
 
-pub async fn create(state: &Core, caller: &Caller, new: &NewToken) -> Result<IssuedToken, AppError> {
+pub async fn create(state: &Core, caller: &Caller, spec: TokenSpec) -> Result<IssuedToken, AppError> {
     caller.authorise()?;
     if caller.account.suspended {
         return Err(AppError::AccountSuspended);
     }
-    let name = TokenName::parse(&new.name).map_err(|e| AppError::invalid("name", e))?;
-    let expires_at = parse_expiry(state, caller, &new.expires)?;
-    let allowlist = parse_allowlist(caller, &new.allowlist)?;
-    let privileges = parse_privileges(state, caller, &new.privileges).await?;
+    let TokenSpec { name, expiry, allowlist, privileges } = spec;
+    let expires_at = expiry_for(state, caller, expiry)?;
+    let allowlist = allowlist_for(caller, allowlist)?;
+    let privileges = parse_privileges(state, caller, &privileges).await?;
 
     let secret = TokenSecret::generate();
     let row = tokens::NewToken {
@@ -368,11 +371,11 @@ pub async fn update(
     state: &Core,
     caller: &Caller,
     name: &str,
-    allowlist: Option<&str>,
+    allowlist: Option<IpAllowlist>,
     privileges: Option<&[String]>,
 ) -> Result<TokenView, AppError> {
     caller.authorise()?;
-    let allowlist = allowlist.map(|raw| parse_allowlist(caller, raw)).transpose()?;
+    let allowlist = allowlist.map(|allowlist| allowlist_for(caller, allowlist)).transpose()?;
     let privileges = match privileges {
         Some(names) => Some(parse_privileges(state, caller, names).await?),
         None => None,
@@ -395,14 +398,14 @@ pub async fn rotate(
     state: &Core,
     caller: &Caller,
     name: &str,
-    expires: Option<&str>,
+    expiry: Option<Expiry>,
     grace_minutes: u32,
 ) -> Result<IssuedToken, AppError> {
     caller.authorise()?;
     if grace_minutes > MAX_GRACE_MINUTES {
         return Err(AppError::invalid("grace", "The grace period can be at most 24 hours."));
     }
-    let new_expiry = expires.map(|raw| parse_expiry(state, caller, raw)).transpose()?;
+    let new_expiry = expiry.map(|expiry| expiry_for(state, caller, expiry)).transpose()?;
     let token = find(state, caller, name).await?;
     ensure_within_grant(state, caller, &token, "token.rotate", true).await?;
     let now = state.clock.now();

@@ -58,8 +58,9 @@ impl TestStore {
         Caller::session(account, Some("192.0.2.1".into()))
     }
 
+    /// Creates a token the way the edges do: the fields parsed first, then the service.
     pub async fn create(&self, caller: &Caller, new: NewToken) -> Result<IssuedToken, AppError> {
-        tokens::create(&self.state, caller, &new).await
+        tokens::create(&self.state, caller, new.parse(tokens::today(&self.state))?).await
     }
 
     /// Creates a token with the defaults a user would pick (one year, any address, manage-api-tokens).

@@ -2,7 +2,7 @@
 
 use super::ApiError;
 use app::{
-    domain::{ALL, PrivilegeSet},
+    domain::{ALL, Expiry, PrivilegeSet},
     services::verify::Verified,
     state::WebState,
 };
@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 /// An `expires_at` Unix time as the expiry the token services take: the date it falls on in the server's zone
 /// (tokens expire at 23:59:59 of their date). Absent or empty: the calling token's own expiry date, or never.
-pub fn expiry(state: &WebState, verified: &Verified, raw: Option<&str>) -> Result<String, ApiError> {
+pub fn expiry(state: &WebState, verified: &Verified, raw: Option<&str>) -> Result<Expiry, ApiError> {
     let at = match raw.map(str::trim).filter(|raw| !raw.is_empty()) {
         Some(raw) => {
             let seconds: i64 =
@@ -23,10 +23,12 @@ pub fn expiry(state: &WebState, verified: &Verified, raw: Option<&str>) -> Resul
         }
         None => verified.token.expires_at,
     };
-    Ok(match at {
-        Some(at) => at.with_timezone(&state.time_zone).format("%Y-%m-%d").to_string(),
-        None => "never".to_owned(),
-    })
+    Ok(expiry_of(state, at))
+}
+
+/// The expiry (a date in the server's zone, or never) of a token that stops working at `at`.
+pub fn expiry_of(state: &WebState, at: Option<DateTime<Utc>>) -> Expiry {
+    at.map_or(Expiry::Never, |at| Expiry::On(at.with_timezone(&state.time_zone).date_naive()))
 }
 
 /// Every privilege a token-authenticated caller may grant: its effective privileges (`all` stays `all`).

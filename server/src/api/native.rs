@@ -4,8 +4,9 @@
 
 use super::{ApiError, BODY_LIMIT, Flavor, caller::ApiCaller, params::Params};
 use app::{
-    api::{IssuedToken, NewToken, TokenPage, TokenQuery, TokenView},
+    api::{IssuedToken, TokenPage, TokenQuery, TokenView},
     domain::{INTROSPECT, MANAGE_API_TOKENS, TokenSecret},
+    model::tokens::{self as model, TokenSpec},
     services::{tokens, verify},
     state::WebState,
 };
@@ -334,17 +335,16 @@ pub async fn create_token(
     JsonBody(request): JsonBody<CreateTokenRequest>,
 ) -> NativeResult<(StatusCode, Json<IssuedToken>)> {
     let verified = &caller.verified;
-    let expires = request.expires.unwrap_or_else(|| match verified.token.expires_at {
-        Some(at) => at.with_timezone(&state.time_zone).format("%Y-%m-%d").to_string(),
-        None => "never".to_owned(),
-    });
-    let new = NewToken {
-        name: request.name,
-        expires,
-        allowlist: request.allowlist.join("\n"),
+    let spec = TokenSpec {
+        name: model::parse_name(&request.name)?,
+        expiry: match request.expires {
+            Some(raw) => model::parse_expiry(&raw, tokens::today(&state))?,
+            None => super::common::expiry_of(&state, verified.token.expires_at),
+        },
+        allowlist: model::parse_allowlist_entries(request.allowlist)?,
         privileges: request.privileges,
     };
-    let issued = tokens::create(&state, &verified.caller(), &new).await?;
+    let issued = tokens::create(&state, &verified.caller(), spec).await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -378,11 +378,10 @@ pub async fn update_token(
     JsonBody(request): JsonBody<UpdateTokenRequest>,
 ) -> NativeResult<Json<TokenView>> {
     let as_caller = caller.verified.caller();
-    let allowlist = request.allowlist.map(|entries| entries.join("\n"));
+    let allowlist = request.allowlist.map(model::parse_allowlist_entries).transpose()?;
     let mut current = None;
     if allowlist.is_some() || request.privileges.is_some() {
-        current =
-            Some(tokens::update(&state, &as_caller, &name, allowlist.as_deref(), request.privileges.as_deref()).await?);
+        current = Some(tokens::update(&state, &as_caller, &name, allowlist, request.privileges.as_deref()).await?);
     }
     if let Some(new_name) = request.name {
         let renamed = tokens::rename(&state, &as_caller, &name, &new_name).await?;
@@ -426,9 +425,8 @@ pub async fn rotate_token(
     TokenPath(name): TokenPath,
     JsonBody(request): JsonBody<RotateTokenRequest>,
 ) -> NativeResult<Json<IssuedToken>> {
-    let issued =
-        tokens::rotate(&state, &caller.verified.caller(), &name, request.expires.as_deref(), request.grace_minutes)
-            .await?;
+    let expiry = request.expires.map(|raw| model::parse_expiry(&raw, tokens::today(&state))).transpose()?;
+    let issued = tokens::rotate(&state, &caller.verified.caller(), &name, expiry, request.grace_minutes).await?;
     Ok(Json(issued))
 }
 

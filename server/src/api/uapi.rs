@@ -3,9 +3,10 @@
 
 use super::{ApiError, Flavor, caller::ApiCaller, common, params::Params};
 use app::{
-    api::{NewToken, TokenSort},
-    domain::MANAGE_API_TOKENS,
+    api::TokenSort,
+    domain::{IpAllowlist, MANAGE_API_TOKENS},
     error::AppError,
+    model::tokens::{self as model, TokenSpec},
     services::tokens,
     state::WebState,
 };
@@ -74,14 +75,14 @@ async fn run(
     let as_caller = verified.caller();
     match function(path) {
         Some(("Tokens", "create_full_access")) => {
-            let new = NewToken {
-                name: params.require("name")?.to_owned(),
-                expires: common::expiry(state, verified, params.get("expires_at")?)?,
+            let spec = TokenSpec {
+                name: model::parse_name(params.require("name")?)?,
+                expiry: common::expiry(state, verified, params.get("expires_at")?)?,
                 // Through a token, no allowlist means the calling token's own.
-                allowlist: String::new(),
+                allowlist: IpAllowlist::default(),
                 privileges: common::full_access(verified),
             };
-            let issued = tokens::create(state, &as_caller, &new).await?;
+            let issued = tokens::create(state, &as_caller, spec).await?;
             Ok(json!({"create_time": common::unix(issued.token.created_at), "token": issued.secret}))
         }
         Some(("Tokens", "list")) => {

@@ -4,9 +4,10 @@
 
 use super::{super::common, ApiError, Params, Whm};
 use app::{
-    api::{NewToken, TokenSort, TokenView},
-    domain::{MANAGE_API_TOKENS, TokenSecret},
+    api::{TokenSort, TokenView},
+    domain::{IpAllowlist, MANAGE_API_TOKENS, TokenSecret},
     error::AppError,
+    model::tokens::{self as model, TokenSpec},
     services::{
         tokens,
         verify::{self, Verified},
@@ -41,13 +42,13 @@ async fn execute(
     match command {
         "api_token_create" => {
             let acls = params.list("acl")?;
-            let new = NewToken {
-                name: params.require("token_name")?.to_owned(),
-                expires: common::expiry(state, verified, params.get("expires_at")?)?,
-                allowlist: params.list("whitelist_ip")?.join("\n"),
+            let spec = TokenSpec {
+                name: model::parse_name(params.require("token_name")?)?,
+                expiry: common::expiry(state, verified, params.get("expires_at")?)?,
+                allowlist: model::parse_allowlist_entries(params.list("whitelist_ip")?)?,
                 privileges: if acls.is_empty() { common::full_access(verified) } else { acls },
             };
-            let issued = tokens::create(state, &as_caller, &new).await?;
+            let issued = tokens::create(state, &as_caller, spec).await?;
             let mut data = details(&issued.token);
             data.insert("token".into(), Value::String(issued.secret));
             Ok(Value::Object(data))
@@ -82,12 +83,12 @@ async fn execute(
             let ips = params.list("whitelist_ip")?;
             let allowlist = match ips.as_slice() {
                 [] => None,
-                [any] if any.eq_ignore_ascii_case("any") => Some(String::new()),
-                _ => Some(ips.join("\n")),
+                [any] if any.eq_ignore_ascii_case("any") => Some(IpAllowlist::default()),
+                _ => Some(model::parse_allowlist_entries(ips)?),
             };
             let privileges = (!acls.is_empty()).then_some(acls);
             let token = if allowlist.is_some() || privileges.is_some() {
-                tokens::update(state, &as_caller, &name, allowlist.as_deref(), privileges.as_deref()).await
+                tokens::update(state, &as_caller, &name, allowlist, privileges.as_deref()).await
             } else {
                 tokens::get(state, &as_caller, &name).await
             }?;

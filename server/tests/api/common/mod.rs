@@ -151,7 +151,14 @@ impl TestApp {
             allowlist: spec.allowlist.into(),
             privileges: spec.privileges.iter().map(|p| (*p).to_owned()).collect(),
         };
-        app::services::tokens::create(&self.state, &caller, &new).await.expect("create token").secret
+        app::services::tokens::create(
+            &self.state,
+            &caller,
+            new.parse(app::services::tokens::today(&self.state)).expect("a valid token"),
+        )
+        .await
+        .expect("create token")
+        .secret
     }
 
     /// A token of `account` with `privileges`, any address, never expiring.
