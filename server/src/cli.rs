@@ -9,6 +9,7 @@ use anyhow::Context;
 use app::{
     api::{NewToken, TokenSort},
     domain::Expiry,
+    model::accounts::parse_account_name,
     services::tokens::{self, Caller},
     store::accounts as account_store,
 };
@@ -67,8 +68,14 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
                 let password = base62(20);
                 (password.clone(), Some(password))
             };
-            let account =
-                accounts::create(&state, &Admin::operator(), &name, Password::new(password), &privileges).await?;
+            let account = accounts::create(
+                &state,
+                &Admin::operator(),
+                &parse_account_name(&name)?,
+                Password::new(password),
+                &privileges,
+            )
+            .await?;
             Ok(match generated {
                 Some(password) => {
                     format!("Created account {}.\nPassword (shown only once): {password}\n", account.username)
@@ -119,7 +126,7 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
             format!("{name} was not locked; its failed sign-ins are forgotten.\n")
         }),
         AccountCommand::Rename { old, new } => {
-            let account = accounts::rename(&state, &Admin::operator(), &old, &new).await?;
+            let account = accounts::rename(&state, &Admin::operator(), &old, &parse_account_name(&new)?).await?;
             Ok(format!("Renamed {old} to {}. Its tokens keep working with the new name.\n", account.username))
         }
         AccountCommand::Delete { name } => {

@@ -57,6 +57,7 @@ pub async fn create_account(
 ) -> Result<AccountSummary, AppError> {
     use crate::services::{accounts, password::Password};
     let (state, admin) = admin().await?;
+    let name = crate::model::accounts::parse_account_name(&name)?;
     let account = accounts::create(&state, &admin, &name, Password::new(password), &privileges.join(",")).await?;
     Ok(accounts::summary(&account, 0, &admin))
 }
@@ -78,6 +79,7 @@ pub async fn unlock_account(name: String) -> Result<(), AppError> {
 #[server(prefix = "/rpc", endpoint = "rename_account")]
 pub async fn rename_account(name: String, new_name: String) -> Result<(), AppError> {
     let (state, admin) = admin().await?;
+    let new_name = crate::model::accounts::parse_account_name(&new_name)?;
     crate::services::accounts::rename(&state, &admin, &name, &new_name).await.map(drop)
 }
 

@@ -1,8 +1,14 @@
 //! Accounts as the services hand them to administrators (never a password hash), list queries and pages, and
 //! what removing a privilege took away.
 
+use crate::{domain::AccountName, error::AppError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+/// An account name as sent, parsed once at the edge, or the error for the `name` field.
+pub fn parse_account_name(raw: &str) -> Result<AccountName, AppError> {
+    AccountName::parse(raw).map_err(|e| AppError::invalid("name", e))
+}
 
 /// An account as an admin sees it. Never holds the password hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -207,19 +207,18 @@ pub async fn find(state: &Core, name: &str) -> Result<Account, AppError> {
 pub async fn create(
     state: &Core,
     admin: &Admin,
-    name: &str,
+    name: &AccountName,
     password: Password,
     privileges: &str,
 ) -> Result<Account, AppError> {
     admin.require(CREATE_ACCOUNTS)?;
-    let name = AccountName::parse(name).map_err(|e| AppError::invalid("name", e))?;
     check_password(&password, name.as_str())?;
     let privileges = parse_privileges(state, privileges).await?;
     admin.may_grant(&privileges)?;
     let hash = hash(state, password).await?;
     let now = state.clock.now();
     let account =
-        accounts::insert(&state.db, &name, hash, &privileges, now).await.on_unique_violation(|| name_in_use(&name))?;
+        accounts::insert(&state.db, name, hash, &privileges, now).await.on_unique_violation(|| name_in_use(name))?;
     let detail = format!("privileges: {}", privileges.to_storage());
     record(state, admin.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
     tracing::info!(account = %account.username, by = %admin.actor.name, "account created");
@@ -352,18 +351,17 @@ pub async fn unlock(state: &Core, admin: &Admin, name: &str) -> Result<bool, App
 }
 
 /// Renames an account. Its tokens keep working; API clients send the new name from now on.
-pub async fn rename(state: &Core, admin: &Admin, name: &str, new_name: &str) -> Result<Account, AppError> {
+pub async fn rename(state: &Core, admin: &Admin, name: &str, new: &AccountName) -> Result<Account, AppError> {
     admin.require(EDIT_ACCOUNTS)?;
     let account = find(state, name).await?;
     admin.may_act_on(&account)?;
-    let new = AccountName::parse(new_name).map_err(|e| AppError::invalid("name", e))?;
     if new.as_str() == account.username {
         return Ok(account);
     }
     let now = state.clock.now();
-    let updated = accounts::update(&state.db, account.id, Changes { name: Some(&new), ..Changes::default() }, now)
+    let updated = accounts::update(&state.db, account.id, Changes { name: Some(new), ..Changes::default() }, now)
         .await
-        .on_unique_violation(|| name_in_use(&new))?;
+        .on_unique_violation(|| name_in_use(new))?;
     let detail = format!("renamed from {}", account.username);
     record(state, admin.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
     Ok(updated)
@@ -471,7 +469,8 @@ pub async fn bootstrap_admin(state: &Core, admin_password: Option<String>) -> Re
             (password.clone(), Some(password))
         }
     };
-    match create(state, &Admin::operator(), ADMIN_NAME, Password::new(password), ALL).await {
+    let name = AccountName::parse(ADMIN_NAME).map_err(|_| AppError::Internal)?;
+    match create(state, &Admin::operator(), &name, Password::new(password), ALL).await {
         Ok(_) => Ok(generated),
         // Another instance sharing the database created it first.
         Err(AppError::Conflict { .. }) => Ok(None),

@@ -49,7 +49,7 @@ impl TestStore {
         let account = accounts::create(
             &self.state,
             &Admin::operator(),
-            name,
+            &app::domain::AccountName::parse(name).expect("a valid account name"),
             Password::new("a-long-password".into()),
             privileges,
         )

@@ -2,7 +2,7 @@
 //! the same moment by different requests must not leave none. Read-committed transactions would each see the
 //! other administrator still there; account changes that can remove one are serialised.
 
-use crate::common::{PASSWORD, postgres::PgCluster, state_on};
+use crate::common::{PASSWORD, account_name, postgres::PgCluster, state_on};
 use app::services::{
     accounts::{self, Admin},
     password::Password,
@@ -18,7 +18,9 @@ async fn concurrent_demotions_never_leave_no_administrator() {
     for round in 0..15 {
         let (a, b) = (format!("root-a-{round}"), format!("root-b-{round}"));
         for name in [&a, &b] {
-            accounts::create(&one, &operator, name, Password::new(PASSWORD.into()), "all").await.unwrap();
+            accounts::create(&one, &operator, &account_name(name), Password::new(PASSWORD.into()), "all")
+                .await
+                .unwrap();
         }
         // The bootstrap-free database starts each round with exactly these two administrators active.
         if round > 0 {

@@ -5,6 +5,7 @@
 use super::{ApiError, Params, Whm};
 use app::{
     domain::PrivilegeSet,
+    model::accounts::parse_account_name,
     services::{
         accounts::{self, Admin, *},
         password::Password,
@@ -79,8 +80,14 @@ async fn execute(state: &WebState, admin: &Admin, command: &str, params: &Params
                 ));
             }
             acls.dedup();
-            let account =
-                accounts::create(state, admin, name, Password::new(password.to_owned()), &acls.join(",")).await?;
+            let account = accounts::create(
+                state,
+                admin,
+                &parse_account_name(name)?,
+                Password::new(password.to_owned()),
+                &acls.join(","),
+            )
+            .await?;
             Ok(json!({
                 "user": account.username,
                 "acls": PrivilegeSet::from_storage(&account.privileges).iter().collect::<Vec<_>>(),
@@ -101,7 +108,7 @@ async fn execute(state: &WebState, admin: &Admin, command: &str, params: &Params
                 .get("newuser")?
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| ApiError::bad_request("modifyacct renames accounts here: give “newuser”."))?;
-            let account = accounts::rename(state, admin, name, new_name).await?;
+            let account = accounts::rename(state, admin, name, &parse_account_name(new_name)?).await?;
             Ok(json!({ "user": account.username }))
         }
         "passwd" => {

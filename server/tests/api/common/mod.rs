@@ -90,9 +90,15 @@ impl TestApp {
 
     /// An account with `privileges`, password [`PASSWORD`].
     pub async fn create_account(&self, name: &str, privileges: &str) {
-        accounts::create(&self.state, &Admin::operator(), name, Password::new(PASSWORD.into()), privileges)
-            .await
-            .expect("create account");
+        accounts::create(
+            &self.state,
+            &Admin::operator(),
+            &account_name(name),
+            Password::new(PASSWORD.into()),
+            privileges,
+        )
+        .await
+        .expect("create account");
     }
 
     /// A client that keeps cookies and does not follow redirects, so tests see them.
@@ -290,6 +296,11 @@ impl Drop for LoggedServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A valid account name (test input).
+pub fn account_name(raw: &str) -> app::domain::AccountName {
+    app::domain::AccountName::parse(raw).expect("a valid account name")
 }
 
 /// The services' core on any database (SQLite or PostgreSQL), with a manual clock and no web server.
