@@ -21,7 +21,7 @@ use crate::{
     store::{
         self as store,
         accounts::{self, Account, Changes},
-        audit::{self, NewEvent, Outcome},
+        audit::{self, NewEvent},
         privileges, sessions,
     },
 };
@@ -133,15 +133,10 @@ impl Admin {
     }
 
     fn event<'a>(&'a self, action: &'a str, target: &'a str) -> NewEvent<'a> {
-        NewEvent {
-            actor_account_id: self.actor.account_id,
-            actor_name: &self.actor.name,
-            via_token: self.via_token.as_deref(),
-            action,
-            target: Some(target),
-            client_ip: self.actor.client_ip.as_deref(),
-            outcome: Outcome::Success,
-        }
+        NewEvent::new(action, &self.actor.name, self.actor.account_id)
+            .via(self.via_token.as_deref())
+            .target(target)
+            .from_ip(self.actor.client_ip.as_deref())
     }
 }
 
@@ -422,15 +417,7 @@ pub async fn change_own_password(
     accounts::update(&state.db, account.id, changes, state.clock.now()).await?;
     let keep = keep_session.map(sha256_hex);
     sessions::delete_for_account_except(&state.db, account.id, keep.as_deref()).await?;
-    let event = NewEvent {
-        actor_account_id: Some(account.id),
-        actor_name: &account.username,
-        via_token: None,
-        action: "account.password.change",
-        target: Some(&account.username),
-        client_ip,
-        outcome: Outcome::Success,
-    };
+    let event = NewEvent::by("account.password.change", account).target(account.username.as_str()).from_ip(client_ip);
     record(state, event, Some(account.id), None).await
 }
 

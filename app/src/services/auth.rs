@@ -65,15 +65,7 @@ pub async fn login(
     {
         // Still counts against the address, so spraying locked names is throttled too.
         sign_in::record_failure(&state.db, Some(key), client_ip, state.clock.now()).await?;
-        let event = NewEvent {
-            actor_account_id: None,
-            actor_name: key,
-            via_token: None,
-            action: "login",
-            target: Some("locked"),
-            client_ip,
-            outcome: Outcome::Refused,
-        };
+        let event = NewEvent::new("login", key, None).target("locked").from_ip(client_ip).outcome(Outcome::Refused);
         audit::record(&state.db, event, state.clock.now()).await?;
         return Err(locked);
     }
@@ -91,15 +83,8 @@ pub async fn login(
         ip: Option<&'a str>,
         outcome: Outcome,
     ) -> NewEvent<'a> {
-        NewEvent {
-            actor_account_id: actor.map(|a| a.id),
-            actor_name: actor.map_or(attempted, |a| a.username.as_str()),
-            via_token: None,
-            action: "login",
-            target: None,
-            client_ip: ip,
-            outcome,
-        }
+        let by = actor.map_or_else(|| NewEvent::new("login", attempted, None), |a| NewEvent::by("login", a));
+        by.from_ip(ip).outcome(outcome)
     }
     let account = match account {
         Some(account) if verified => account,
@@ -166,15 +151,7 @@ pub async fn logout(state: &Core, cookie_value: &str, client_ip: Option<&str>) -
     let account = live_session(state, cookie_value).await?.map(|(_, account)| account);
     sessions::delete(&state.db, &sha256_hex(cookie_value)).await?;
     if let Some(account) = account {
-        let event = NewEvent {
-            actor_account_id: Some(account.id),
-            actor_name: &account.username,
-            via_token: None,
-            action: "logout",
-            target: None,
-            client_ip,
-            outcome: Outcome::Success,
-        };
+        let event = NewEvent::by("logout", &account).from_ip(client_ip);
         audit::record(&state.db, event, state.clock.now()).await?;
     }
     Ok(())

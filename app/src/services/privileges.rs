@@ -10,7 +10,7 @@ use crate::{
     model::accounts::PrivilegeRemoval,
     services::Core,
     store::{
-        audit::{self, NewEvent, Outcome},
+        audit::{self, NewEvent},
         privileges,
     },
 };
@@ -20,15 +20,9 @@ pub async fn catalog(state: &Core) -> Result<Catalog, AppError> {
 }
 
 async fn record(state: &Core, admin: &Admin, action: &str, target: &str, detail: String) -> Result<(), AppError> {
-    let event = NewEvent {
-        actor_account_id: admin.actor.account_id,
-        actor_name: &admin.actor.name,
-        via_token: None,
-        action,
-        target: Some(target),
-        client_ip: admin.actor.client_ip.as_deref(),
-        outcome: Outcome::Success,
-    };
+    let event = NewEvent::new(action, &admin.actor.name, admin.actor.account_id)
+        .target(target)
+        .from_ip(admin.actor.client_ip.as_deref());
     Ok(audit::record_about(&state.db, event, None, Some(detail), state.clock.now()).await?)
 }
 

@@ -9,7 +9,7 @@ use crate::{
     services::Core,
     store::{
         accounts,
-        audit::{self, NewEvent, Outcome},
+        audit::{self, NewEvent},
         sign_in,
     },
 };
@@ -96,15 +96,9 @@ pub async fn unlock(state: &Core, account_key: &str, by: &Actor) -> Result<bool,
     let was_locked = sign_in::unlock(&state.db, account_key).await?;
     sign_in::clear_account_failures(&state.db, account_key).await?;
     if was_locked {
-        let event = NewEvent {
-            actor_account_id: by.account_id,
-            actor_name: &by.name,
-            via_token: None,
-            action: "login.unlocked",
-            target: Some(account_key),
-            client_ip: by.client_ip.as_deref(),
-            outcome: Outcome::Success,
-        };
+        let event = NewEvent::new("login.unlocked", &by.name, by.account_id)
+            .target(account_key)
+            .from_ip(by.client_ip.as_deref());
         audit::record(&state.db, event, state.clock.now()).await?;
     }
     Ok(was_locked)
@@ -141,14 +135,6 @@ async fn record(
         Some(account) => (account.username.as_str(), Some(account.id)),
         None => (account_key, None),
     };
-    let event = NewEvent {
-        actor_account_id: actor_id,
-        actor_name,
-        via_token: None,
-        action,
-        target: Some(target),
-        client_ip,
-        outcome: Outcome::Success,
-    };
+    let event = NewEvent::new(action, actor_name, actor_id).target(target).from_ip(client_ip);
     Ok(audit::record(&state.db, event, state.clock.now()).await?)
 }

@@ -139,15 +139,10 @@ impl Caller {
     }
 
     fn event<'a>(&'a self, action: &'a str, target: &'a str) -> NewEvent<'a> {
-        NewEvent {
-            actor_account_id: Some(self.account.id),
-            actor_name: &self.account.username,
-            via_token: self.grant().map(|g| g.name.as_str()),
-            action,
-            target: Some(target),
-            client_ip: self.client_ip.as_deref(),
-            outcome: Outcome::Success,
-        }
+        NewEvent::by(action, &self.account)
+            .via(self.grant().map(|g| g.name.as_str()))
+            .target(target)
+            .from_ip(self.client_ip.as_deref())
     }
 }
 
@@ -252,7 +247,7 @@ async fn ensure_within_grant(
         Ok(()) => return Ok(()),
         Err(refusal) => refusal,
     };
-    let event = NewEvent { outcome: Outcome::Refused, ..caller.event(action, &target.name) };
+    let event = caller.event(action, &target.name).outcome(Outcome::Refused);
     record(state, event).await?;
     tracing::warn!(account = %caller.account.username, token = %target.name, action, "refused: beyond the calling token");
     Err(refusal)

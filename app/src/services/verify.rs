@@ -225,15 +225,11 @@ async fn audit_refusal(state: &Core, verified: &Verified, required: Option<&str>
         Refusal::AddressNotAllowed { .. } => "api.refused.address",
         _ => "api.refused.privilege",
     };
-    let event = NewEvent {
-        actor_account_id: Some(verified.account.id),
-        actor_name: &verified.account.username,
-        via_token: Some(&verified.token.name),
-        action,
-        target: required,
-        client_ip: Some(&ip),
-        outcome: Outcome::Refused,
-    };
+    let event = NewEvent::by(action, &verified.account)
+        .via(Some(&verified.token.name))
+        .target(required)
+        .from_ip(Some(&ip))
+        .outcome(Outcome::Refused);
     if let Err(err) = audit::record(&state.db, event, state.clock.now()).await {
         tracing::warn!(error = %err, "could not record a refused API call");
     }

@@ -40,6 +40,46 @@ pub struct NewEvent<'a> {
     pub outcome: Outcome,
 }
 
+impl<'a> NewEvent<'a> {
+    /// `action` by `actor_name` (with their account's id, if they have one), from nowhere in particular, succeeded:
+    /// the one way every service starts an audit event. The rest is set by the methods below.
+    pub fn new(action: &'a str, actor_name: &'a str, actor_account_id: Option<i64>) -> Self {
+        Self {
+            actor_account_id,
+            actor_name,
+            via_token: None,
+            action,
+            target: None,
+            client_ip: None,
+            outcome: Outcome::Success,
+        }
+    }
+
+    /// `action` by this account.
+    pub fn by(action: &'a str, account: &'a super::accounts::Account) -> Self {
+        Self::new(action, &account.username, Some(account.id))
+    }
+
+    /// What the act was about.
+    pub fn target(self, target: impl Into<Option<&'a str>>) -> Self {
+        Self { target: target.into(), ..self }
+    }
+
+    /// The API token the act came through.
+    pub fn via(self, token: Option<&'a str>) -> Self {
+        Self { via_token: token, ..self }
+    }
+
+    /// The client address it came from.
+    pub fn from_ip(self, client_ip: Option<&'a str>) -> Self {
+        Self { client_ip, ..self }
+    }
+
+    pub fn outcome(self, outcome: Outcome) -> Self {
+        Self { outcome, ..self }
+    }
+}
+
 /// Records an event about its actor's own account (token changes, sign-ins, refused token uses).
 pub async fn record(db: &impl ConnectionTrait, event: NewEvent<'_>, now: DateTime<Utc>) -> Result<(), DbErr> {
     let subject = event.actor_account_id;
