@@ -38,19 +38,28 @@ pub fn provide_nonce() {
 }
 
 pub async fn security_headers(State(state): State<WebState>, mut request: Request<Body>, next: Next) -> Response {
-    let nonce = base62(22);
-    request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let path = request.uri().path().to_owned();
+    let path = request.uri().path();
+    let token_api = token_api(path);
+    let personal = token_api || path.starts_with("/rpc/");
+    // The token APIs (forward-auth and introspection among them, Tessera's hot path) never answer with a page:
+    // no nonce to draw for them.
+    let nonce = (!token_api).then(|| base62(22));
+    if let Some(nonce) = &nonce {
+        request.extensions_mut().insert(CspNonce(nonce.clone()));
+    }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
-    if html && let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+    if html
+        && let Some(nonce) = &nonce
+        && let Ok(policy) = HeaderValue::from_str(&content_security_policy(nonce))
+    {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
-    if html || path.starts_with("/rpc/") || token_api(&path) {
+    if html || personal {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if let Some(max_age) = state.web.hsts_max_age

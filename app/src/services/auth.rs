@@ -1,5 +1,6 @@
-//! Signing in and out of the web app: password checks, server-side sessions with idle and absolute timeouts,
-//! and the session cookie (HttpOnly, SameSite=Strict, Secure under TLS).
+//! Signing in and out of the web app: password checks (throttled, see `sign_in_limits`) and server-side
+//! sessions with idle and absolute timeouts. The cookie that carries a session is the web's business
+//! (`api::session_cookie`); here a session is known by its value only.
 
 use super::{
     password::Password,
@@ -12,7 +13,7 @@ use crate::{
     store::{
         accounts::{self, Account},
         audit::{self, NewEvent, Outcome},
-        sessions, sign_in,
+        sessions,
     },
 };
 use chrono::Duration;
@@ -60,14 +61,8 @@ pub async fn login(
     }
     let name = AccountName::parse(username).ok();
     let key = name.as_ref().map(AccountName::key);
-    if let Some(key) = &key
-        && let Err(locked) = sign_in_limits::check_account(state, key).await
-    {
-        // Still counts against the address, so spraying locked names is throttled too.
-        sign_in::record_failure(&state.db, Some(key), client_ip, state.clock.now()).await?;
-        let event = NewEvent::new("login", key, None).target("locked").from_ip(client_ip).outcome(Outcome::Refused);
-        audit::record(&state.db, event, state.clock.now()).await?;
-        return Err(locked);
+    if let Some(key) = &key {
+        sign_in_limits::check_account(state, key, client_ip).await?;
     }
     let account = match &name {
         Some(name) => accounts::find_by_name(&state.db, name.as_str()).await?,

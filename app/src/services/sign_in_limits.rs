@@ -9,7 +9,7 @@ use crate::{
     services::Core,
     store::{
         accounts,
-        audit::{self, NewEvent},
+        audit::{self, NewEvent, Outcome},
         sign_in,
     },
 };
@@ -55,16 +55,16 @@ pub async fn check_address(state: &Core, client_ip: &str) -> Result<(), AppError
     }
 }
 
-/// Refuses a locked account name, saying for how long (the same for names no account has).
-pub async fn check_account(state: &Core, account_key: &str) -> Result<(), AppError> {
+/// Refuses a locked account name, saying for how long (the same for names no account has). The refused attempt
+/// is audited and still counts against the address, so spraying locked names is throttled too.
+pub async fn check_account(state: &Core, account_key: &str, client_ip: Option<&str>) -> Result<(), AppError> {
     let now = state.clock.now();
-    match sign_in::active_lock(&state.db, account_key, now).await? {
-        Some(lock) => {
-            let minutes = seconds_until(now, lock.locked_until).div_ceil(60);
-            Err(AppError::AccountLocked { minutes })
-        }
-        None => Ok(()),
-    }
+    let Some(lock) = sign_in::active_lock(&state.db, account_key, now).await? else { return Ok(()) };
+    sign_in::record_failure(&state.db, Some(account_key), client_ip, now).await?;
+    let event = NewEvent::new("login", account_key, None).target("locked").from_ip(client_ip).outcome(Outcome::Refused);
+    audit::record(&state.db, event, now).await?;
+    let minutes = seconds_until(now, lock.locked_until).div_ceil(60);
+    Err(AppError::AccountLocked { minutes })
 }
 
 /// Counts a failed sign-in, and locks the account name when it reaches the limit.
