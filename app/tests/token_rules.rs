@@ -8,7 +8,7 @@ use app::{
     api::{NewToken, TokenQuery, TokenSort},
     domain::{Expiry, ExpiryStatus, TokenSecret},
     error::AppError,
-    services::tokens::{self, Caller, TokenGrant, Via},
+    services::{Actor, actor::TokenGrant, tokens},
 };
 use chrono::{Duration, TimeZone, Utc};
 use common::{contains, test_store, token};
@@ -218,11 +218,11 @@ async fn a_suspended_account_cannot_create_tokens() {
     use app::store::entities::account;
     use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
     let store = test_store().await;
-    let mut alice = store.account("alice", "all").await;
-    let mut model = alice.account.clone().into_active_model();
+    let alice = store.account("alice", "all").await;
+    let mut model = alice.account().cloned().unwrap().into_active_model();
     model.suspended = Set(true);
     let model: account::Model = model.update(&store.state.db).await.unwrap();
-    alice.account = model;
+    let alice = app::services::Actor::session(model, None);
 
     assert_eq!(store.create(&alice, token("x")).await.unwrap_err(), AppError::AccountSuspended);
     assert_eq!(store.token_count().await, 0);
@@ -281,13 +281,13 @@ async fn rotation_replaces_the_secret_and_may_keep_the_old_one_for_a_grace_perio
     let second = tokens::rotate(&store.state, &alice, "rotate-me", None, 0).await.unwrap();
     assert_ne!(second.secret, first.secret);
     assert_eq!(second.token.expires_at, first.token.expires_at, "no new expiry given: kept");
-    let row = token_store::find_by_name(&store.state.db, alice.account.id, "rotate-me").await.unwrap().unwrap();
+    let row = token_store::find_by_name(&store.state.db, alice.account().unwrap().id, "rotate-me").await.unwrap().unwrap();
     assert_eq!(row.secret_hash, app::services::random::sha256_hex(&second.secret));
     assert_eq!(row.previous_secret_hash, None, "without grace the old secret stops at once");
 
     let third = tokens::rotate(&store.state, &alice, "rotate-me", Some(Expiry::Never), 60).await.unwrap();
     assert_eq!(third.token.expires_at, None, "rotation may choose a new expiry");
-    let row = token_store::find_by_name(&store.state.db, alice.account.id, "rotate-me").await.unwrap().unwrap();
+    let row = token_store::find_by_name(&store.state.db, alice.account().unwrap().id, "rotate-me").await.unwrap().unwrap();
     assert_eq!(row.previous_secret_hash.as_deref(), Some(app::services::random::sha256_hex(&second.secret).as_str()));
     assert_eq!(row.previous_valid_until, Some(store.clock.now() + Duration::minutes(60)));
 
@@ -393,8 +393,9 @@ async fn a_token_cannot_mint_more_than_it_holds() {
     let store = test_store().await;
     let alice = store.account("alice", "all").await;
     let parent_expiry = Utc.with_ymd_and_hms(2027, 1, 31, 22, 59, 59).unwrap();
-    let through_token = Caller {
-        via: Via::Token(TokenGrant {
+    let through_token = Actor::token(
+        alice.account().cloned().unwrap(),
+        TokenGrant {
             id: 0,
             name: "ci".into(),
             privileges: app::domain::PrivilegeSet::from_names([
@@ -403,9 +404,9 @@ async fn a_token_cannot_mint_more_than_it_holds() {
             ]),
             expires_at: Some(parent_expiry),
             allowlist: app::domain::IpAllowlist::parse("10.0.0.0/8").unwrap(),
-        }),
-        ..alice.clone()
-    };
+        },
+        alice.client_ip().map(str::to_owned),
+    );
     let child = |privileges: &[&str], expires: &str, ips: &str| NewToken {
         name: "child".into(),
         expires: expires.into(),

@@ -10,20 +10,13 @@ use app::{
     api::{NewToken, TokenSort},
     domain::Expiry,
     model::accounts::parse_account_name,
-    services::tokens::{self, Caller},
+    services::{Actor, tokens},
     store::accounts as account_store,
 };
 use app::{
     domain::PrivilegeSet,
     error::AppError,
-    services::{
-        Core, CoreConfig,
-        accounts::{self, Admin},
-        audit as audit_service,
-        password::Password,
-        privileges,
-        random::base62,
-    },
+    services::{Core, CoreConfig, accounts, audit as audit_service, password::Password, privileges, random::base62},
 };
 use chrono_tz::Tz;
 use std::io::BufRead;
@@ -70,10 +63,10 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
             };
             let account = accounts::create(
                 &state,
-                &Admin::operator(),
+                &Actor::operator(),
                 &parse_account_name(&name)?,
                 Password::new(password),
-                &privileges,
+                &[privileges],
             )
             .await?;
             Ok(match generated {
@@ -113,29 +106,29 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
             }
         }
         AccountCommand::Suspend { name } => {
-            let account = accounts::set_suspended(&state, &Admin::operator(), &name, true).await?;
+            let account = accounts::set_suspended(&state, &Actor::operator(), &name, true).await?;
             Ok(format!("Suspended {}: it cannot sign in, and its tokens are refused.\n", account.username))
         }
         AccountCommand::Unsuspend { name } => {
-            let account = accounts::set_suspended(&state, &Admin::operator(), &name, false).await?;
+            let account = accounts::set_suspended(&state, &Actor::operator(), &name, false).await?;
             Ok(format!("Unsuspended {}.\n", account.username))
         }
-        AccountCommand::Unlock { name } => Ok(if accounts::unlock(&state, &Admin::operator(), &name).await? {
+        AccountCommand::Unlock { name } => Ok(if accounts::unlock(&state, &Actor::operator(), &name).await? {
             format!("Unlocked {name}: it can sign in again.\n")
         } else {
             format!("{name} was not locked; its failed sign-ins are forgotten.\n")
         }),
         AccountCommand::Rename { old, new } => {
-            let account = accounts::rename(&state, &Admin::operator(), &old, &parse_account_name(&new)?).await?;
+            let account = accounts::rename(&state, &Actor::operator(), &old, &parse_account_name(&new)?).await?;
             Ok(format!("Renamed {old} to {}. Its tokens keep working with the new name.\n", account.username))
         }
         AccountCommand::Delete { name } => {
-            let tokens = accounts::delete(&state, &Admin::operator(), &name).await?;
+            let tokens = accounts::delete(&state, &Actor::operator(), &name).await?;
             Ok(format!("Deleted {name} and revoked {tokens} token{}.\n", if tokens == 1 { "" } else { "s" }))
         }
         AccountCommand::Passwd { name, password_stdin } => {
             let (password, generated) = read_or_generate_password(password_stdin)?;
-            accounts::reset_password(&state, &Admin::operator(), &name, Password::new(password)).await?;
+            accounts::reset_password(&state, &Actor::operator(), &name, Password::new(password)).await?;
             Ok(match generated {
                 Some(password) => format!("Set a new password for {name}.\nPassword (shown only once): {password}\n"),
                 None => format!("Set a new password for {name}.\n"),
@@ -146,7 +139,7 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
             let mut held: Vec<String> =
                 PrivilegeSet::from_storage(&account.privileges).iter().map(str::to_owned).collect();
             held.extend(privileges);
-            let account = accounts::set_privileges(&state, &Admin::operator(), &name, &held.join(",")).await?;
+            let account = accounts::set_privileges(&state, &Actor::operator(), &name, &held).await?;
             Ok(format!("{} now holds: {}.\n", account.username, account.privileges.replace(' ', ", ")))
         }
         AccountCommand::RevokePrivilege { name, privileges } => {
@@ -155,14 +148,15 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
             if let Some(missing) = privileges.iter().find(|p| !held.iter().any(|h| h == p.as_str())) {
                 return Err(CliError::Refused(format!("{} does not hold “{missing}”.", account.username)));
             }
-            let kept: Vec<&str> = held.iter().filter(|h| !privileges.iter().any(|p| p == h)).collect();
+            let kept: Vec<String> =
+                held.iter().filter(|h| !privileges.iter().any(|p| p == h)).map(str::to_owned).collect();
             if kept.is_empty() {
                 return Err(CliError::Refused(format!(
                     "{} would hold no privilege at all; suspend or delete the account instead.",
                     account.username
                 )));
             }
-            let account = accounts::set_privileges(&state, &Admin::operator(), &name, &kept.join(",")).await?;
+            let account = accounts::set_privileges(&state, &Actor::operator(), &name, &kept).await?;
             Ok(format!("{} now holds: {}.\n", account.username, account.privileges.replace(' ', ", ")))
         }
     }
@@ -184,7 +178,7 @@ pub async fn privilege(database_url: &str, time_zone: Tz, command: PrivilegeComm
     let state = open(database_url, time_zone).await?;
     match command {
         PrivilegeCommand::Add { name, label, dangerous } => {
-            let added = privileges::add(&state, &Admin::operator(), &name, &label, dangerous).await?;
+            let added = privileges::add(&state, &Actor::operator(), &name, &label, dangerous).await?;
             Ok(format!("Added privilege {}.\n", added.name))
         }
         PrivilegeCommand::List { json } => {
@@ -202,7 +196,7 @@ pub async fn privilege(database_url: &str, time_zone: Tz, command: PrivilegeComm
             Ok(out)
         }
         PrivilegeCommand::Remove { name } => {
-            let removed = privileges::remove(&state, &Admin::operator(), &name).await?;
+            let removed = privileges::remove(&state, &Actor::operator(), &name).await?;
             Ok(format!(
                 "Removed privilege {name}; taken from {} account(s) and {} token(s).\n",
                 removed.accounts, removed.tokens
@@ -281,9 +275,9 @@ pub async fn audit(database_url: &str, time_zone: Tz, args: AuditArgs) -> Outcom
 }
 
 /// The account a token command acts for, looked up by name.
-async fn caller_for(state: &Core, account: &str) -> Result<Caller, CliError> {
+async fn caller_for(state: &Core, account: &str) -> Result<Actor, CliError> {
     let found = account_store::find_by_name(&state.db, account).await.map_err(anyhow::Error::from)?;
-    found.map(Caller::cli).ok_or_else(|| CliError::Refused(format!("There is no account named “{account}”.")))
+    found.map(Actor::operator_for).ok_or_else(|| CliError::Refused(format!("There is no account named “{account}”.")))
 }
 
 pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> Outcome {

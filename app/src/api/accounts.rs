@@ -35,15 +35,9 @@ pub struct PrivilegesScreen {
     pub can_edit: bool,
 }
 
-#[cfg(feature = "ssr")]
-async fn admin() -> Result<(crate::state::WebState, crate::services::accounts::Admin), AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    Ok((state, crate::services::accounts::Admin::from_caller(&caller)))
-}
-
 #[server(prefix = "/rpc", endpoint = "accounts_screen")]
 pub async fn load_accounts(query: AccountQuery) -> Result<AccountsScreen, AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     let page = crate::services::accounts::page(&state, &admin, &query).await?;
     let (rights, grantable) = rights_and_grantable(&state, &admin).await?;
     Ok(AccountsScreen { page, rights, grantable, time_zone: state.time_zone.name().into() })
@@ -56,50 +50,50 @@ pub async fn create_account(
     privileges: Vec<String>,
 ) -> Result<AccountSummary, AppError> {
     use crate::services::{accounts, password::Password};
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     let name = crate::model::accounts::parse_account_name(&name)?;
-    let account = accounts::create(&state, &admin, &name, Password::new(password), &privileges.join(",")).await?;
+    let account = accounts::create(&state, &admin, &name, Password::new(password), &privileges).await?;
     Ok(accounts::summary(&account, 0, &admin))
 }
 
 /// Suspends (`true`) or unsuspends (`false`) an account.
 #[server(prefix = "/rpc", endpoint = "suspend_account")]
 pub async fn suspend_account(name: String, suspended: bool) -> Result<(), AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     crate::services::accounts::set_suspended(&state, &admin, &name, suspended).await.map(drop)
 }
 
 /// Lifts the account's sign-in lock (after too many failed sign-ins) before it runs out.
 #[server(prefix = "/rpc", endpoint = "unlock_account")]
 pub async fn unlock_account(name: String) -> Result<(), AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     crate::services::accounts::unlock(&state, &admin, &name).await.map(drop)
 }
 
 #[server(prefix = "/rpc", endpoint = "rename_account")]
 pub async fn rename_account(name: String, new_name: String) -> Result<(), AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     let new_name = crate::model::accounts::parse_account_name(&new_name)?;
     crate::services::accounts::rename(&state, &admin, &name, &new_name).await.map(drop)
 }
 
 #[server(prefix = "/rpc", endpoint = "set_account_privileges")]
 pub async fn set_account_privileges(name: String, privileges: Vec<String>) -> Result<(), AppError> {
-    let (state, admin) = admin().await?;
-    crate::services::accounts::set_privileges(&state, &admin, &name, &privileges.join(",")).await.map(drop)
+    let (state, admin) = super::context::acting().await?;
+    crate::services::accounts::set_privileges(&state, &admin, &name, &privileges).await.map(drop)
 }
 
 #[server(prefix = "/rpc", endpoint = "reset_account_password")]
 pub async fn reset_account_password(name: String, password: String) -> Result<(), AppError> {
     use crate::services::{accounts, password::Password};
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     accounts::reset_password(&state, &admin, &name, Password::new(password)).await
 }
 
 /// Deletes an account and revokes its tokens; answers how many tokens went.
 #[server(prefix = "/rpc", endpoint = "delete_account")]
 pub async fn delete_account(name: String) -> Result<u64, AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     crate::services::accounts::delete(&state, &admin, &name).await
 }
 
@@ -125,20 +119,20 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 
 #[server(prefix = "/rpc", endpoint = "privileges_screen")]
 pub async fn load_privileges() -> Result<PrivilegesScreen, AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     let catalog = crate::services::privileges::catalog(&state).await?;
     Ok(PrivilegesScreen { catalog: catalog.iter().cloned().collect(), can_edit: admin.holds(crate::domain::ALL) })
 }
 
 #[server(prefix = "/rpc", endpoint = "add_privilege")]
 pub async fn add_privilege(name: String, label: String, dangerous: bool) -> Result<PrivilegeInfo, AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     crate::services::privileges::add(&state, &admin, &name, &label, dangerous).await
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_privilege")]
 pub async fn remove_privilege(name: String) -> Result<PrivilegeRemoval, AppError> {
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     crate::services::privileges::remove(&state, &admin, &name).await
 }
 
@@ -155,7 +149,7 @@ pub struct AccountEditor {
 #[server(prefix = "/rpc", endpoint = "account_editor")]
 pub async fn load_account_editor(name: Option<String>) -> Result<AccountEditor, AppError> {
     use crate::services::accounts as service;
-    let (state, admin) = admin().await?;
+    let (state, admin) = super::context::acting().await?;
     let account = match name {
         Some(name) => Some(service::get(&state, &admin, &name).await?),
         None => None,
@@ -167,7 +161,7 @@ pub async fn load_account_editor(name: Option<String>) -> Result<AccountEditor, 
 #[cfg(feature = "ssr")]
 async fn rights_and_grantable(
     state: &crate::state::WebState,
-    admin: &crate::services::accounts::Admin,
+    admin: &crate::services::Actor,
 ) -> Result<(AdminRights, Vec<PrivilegeInfo>), AppError> {
     use crate::services::accounts::*;
     let catalog = crate::services::privileges::catalog(state).await?;

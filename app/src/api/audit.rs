@@ -8,7 +8,6 @@ pub use crate::model::audit::{AuditEntry, AuditPage, AuditQuery};
 
 #[server(prefix = "/rpc", endpoint = "audit_log")]
 pub async fn load_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    let admin = crate::services::accounts::Admin::from_caller(&caller);
-    crate::services::audit::page(&state, &admin, &query).await
+    let (state, viewer) = super::context::acting().await?;
+    crate::services::audit::page(&state, &viewer, &query).await
 }

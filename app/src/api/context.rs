@@ -58,12 +58,11 @@ pub fn set_cookie(value: &str) {
     }
 }
 
-/// The state and the signed-in account acting through the web app, for the token operations.
-pub async fn token_caller() -> Result<(WebState, crate::services::tokens::Caller), AppError> {
+/// The state and the signed-in account acting through the web app.
+pub async fn acting() -> Result<(WebState, crate::services::Actor), AppError> {
     // Everything from the request context is read before the first await.
     let state = state()?;
     let ip = client_ip();
     let account = signed_in(&state).await?;
-    let caller = crate::services::tokens::Caller::session(account, ip);
-    Ok((state, caller))
+    Ok((state, crate::services::Actor::session(account, ip)))
 }

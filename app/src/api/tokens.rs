@@ -12,40 +12,40 @@ pub use crate::model::tokens::{
 
 #[server(prefix = "/rpc", endpoint = "token_form_options")]
 pub async fn load_token_form() -> Result<TokenFormOptions, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::form_options(&state, &caller).await
+    let (state, actor) = super::context::acting().await?;
+    crate::services::tokens::form_options(&state, &actor).await
 }
 
 /// `Ok` when `name` is free for a new token (or for renaming `current`); the name field's "already in use".
 #[server(prefix = "/rpc", endpoint = "check_token_name")]
 pub async fn check_token_name(name: String, current: Option<String>) -> Result<(), AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::check_name_free(&state, &caller, &name, current.as_deref()).await
+    let (state, actor) = super::context::acting().await?;
+    crate::services::tokens::check_name_free(&state, &actor, &name, current.as_deref()).await
 }
 
 #[server(prefix = "/rpc", endpoint = "list_tokens")]
 pub async fn list_tokens(query: TokenQuery) -> Result<TokenPage, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::list(&state, &caller, &query).await
+    let (state, actor) = super::context::acting().await?;
+    crate::services::tokens::list(&state, &actor, &query).await
 }
 
 #[server(prefix = "/rpc", endpoint = "get_token")]
 pub async fn get_token(name: String) -> Result<TokenView, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::get(&state, &caller, &name).await
+    let (state, actor) = super::context::acting().await?;
+    crate::services::tokens::get(&state, &actor, &name).await
 }
 
 #[server(prefix = "/rpc", endpoint = "create_token")]
 pub async fn create_token(token: NewToken) -> Result<IssuedToken, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
+    let (state, actor) = super::context::acting().await?;
     let spec = token.parse(crate::services::tokens::today(&state))?;
-    crate::services::tokens::create(&state, &caller, spec).await
+    crate::services::tokens::create(&state, &actor, spec).await
 }
 
 #[server(prefix = "/rpc", endpoint = "rename_token")]
 pub async fn rename_token(name: String, new_name: String) -> Result<TokenView, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::rename(&state, &caller, &name, &new_name).await
+    let (state, actor) = super::context::acting().await?;
+    crate::services::tokens::rename(&state, &actor, &name, &new_name).await
 }
 
 /// Replaces the allowlist and/or the privileges of a token (`None` keeps the current value).
@@ -55,33 +55,33 @@ pub async fn update_token(
     allowlist: Option<String>,
     privileges: Option<Vec<String>>,
 ) -> Result<TokenView, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
+    let (state, actor) = super::context::acting().await?;
     let allowlist = allowlist.as_deref().map(crate::model::tokens::parse_allowlist).transpose()?;
-    crate::services::tokens::update(&state, &caller, &name, allowlist, privileges.as_deref()).await
+    crate::services::tokens::update(&state, &actor, &name, allowlist, privileges.as_deref()).await
 }
 
 /// Replaces the secret. `expires` (`never` or `YYYY-MM-DD`) sets a new expiry, `None` keeps the current one;
 /// the old secret keeps working for `grace_minutes` (at most 24 hours), or stops at once.
 #[server(prefix = "/rpc", endpoint = "rotate_token")]
 pub async fn rotate_token(name: String, expires: Option<String>, grace_minutes: u32) -> Result<IssuedToken, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
+    let (state, actor) = super::context::acting().await?;
     let today = crate::services::tokens::today(&state);
     let expiry = expires.map(|raw| crate::model::tokens::parse_expiry(&raw, today)).transpose()?;
-    crate::services::tokens::rotate(&state, &caller, &name, expiry, grace_minutes).await
+    crate::services::tokens::rotate(&state, &actor, &name, expiry, grace_minutes).await
 }
 
 /// Revokes the named tokens; answers the names that were revoked.
 #[server(prefix = "/rpc", endpoint = "revoke_tokens")]
 pub async fn revoke_tokens(names: Vec<String>) -> Result<Vec<String>, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::revoke(&state, &caller, &names).await
+    let (state, actor) = super::context::acting().await?;
+    crate::services::tokens::revoke(&state, &actor, &names).await
 }
 
 /// Revokes every token of the signed-in account; answers how many.
 #[server(prefix = "/rpc", endpoint = "revoke_all_tokens")]
 pub async fn revoke_all_tokens() -> Result<u64, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    crate::services::tokens::revoke_all(&state, &caller).await
+    let (state, actor) = super::context::acting().await?;
+    crate::services::tokens::revoke_all(&state, &actor).await
 }
 
 /// A row of the tokens table: the token plus what the server says about it, formatted in the server's time
@@ -113,8 +113,8 @@ pub struct TokenTable {
 
 #[server(prefix = "/rpc", endpoint = "token_table")]
 pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    let page = crate::services::tokens::list(&state, &caller, &query).await?;
+    let (state, actor) = super::context::acting().await?;
+    let page = crate::services::tokens::list(&state, &actor, &query).await?;
     let now = state.clock.now();
     let rows = page.tokens.into_iter().map(|token| row(token, now, state.time_zone)).collect();
     Ok(TokenTable {
@@ -130,9 +130,9 @@ pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError>
 /// (One call, so the request context is read once, before anything is awaited.)
 #[server(prefix = "/rpc", endpoint = "manage_token")]
 pub async fn load_manage_token(name: String) -> Result<(TokenRow, TokenFormOptions), AppError> {
-    let (state, caller) = super::context::token_caller().await?;
-    let token = crate::services::tokens::get(&state, &caller, &name).await?;
-    let options = crate::services::tokens::form_options(&state, &caller).await?;
+    let (state, actor) = super::context::acting().await?;
+    let token = crate::services::tokens::get(&state, &actor, &name).await?;
+    let options = crate::services::tokens::form_options(&state, &actor).await?;
     Ok((row(token, state.clock.now(), state.time_zone), options))
 }
 

@@ -178,6 +178,11 @@ impl Catalog {
         PrivilegeSet::parse_list(raw, self.names())
     }
 
+    /// Checks names as a form or an API sent them (each may itself be a list) against this catalog.
+    pub fn parse_names(&self, names: &[String]) -> Result<PrivilegeSet, PrivilegeError> {
+        self.parse(&names.join(","))
+    }
+
     /// The names a set stands for, with `all` expanded to the whole catalog.
     pub fn expand(&self, set: &PrivilegeSet) -> BTreeSet<String> {
         if set.grants(ALL) {

@@ -7,7 +7,6 @@
 use super::{
     password::Password,
     random::{base62, sha256_hex},
-    tokens::{Caller, Via},
 };
 use crate::{
     domain::{ALL, AccountName, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN, PrivilegeSet},
@@ -17,7 +16,7 @@ use crate::{
         accounts::{AccountPage, AccountQuery, AccountSummary},
         tokens::PAGE_SIZES,
     },
-    services::Core,
+    services::{Actor, Core},
     store::{
         self as store,
         accounts::{self, Account, Changes},
@@ -33,112 +32,6 @@ pub const ADMIN_NAME: &str = "admin";
 pub use crate::domain::{
     CHANGE_PASSWORDS, CREATE_ACCOUNTS, DELETE_ACCOUNTS, EDIT_ACCOUNTS, LIST_ACCOUNTS, SUSPEND_ACCOUNTS,
 };
-
-/// Who is acting, for authorisation and the audit log.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub account_id: Option<i64>,
-    pub name: String,
-    pub client_ip: Option<String>,
-}
-
-impl Actor {
-    /// The operator at the command line (or the server at start-up).
-    pub fn operator() -> Self {
-        Self { account_id: None, name: "(operator)".into(), client_ip: None }
-    }
-}
-
-/// Someone managing accounts, with what they hold: the operator holds everything; a signed-in account its own
-/// privileges; a token its effective privileges.
-#[derive(Debug, Clone)]
-pub struct Admin {
-    pub actor: Actor,
-    via_token: Option<String>,
-    /// `None`: the operator, who may do anything.
-    holds: Option<PrivilegeSet>,
-}
-
-impl Admin {
-    pub fn operator() -> Self {
-        Self { actor: Actor::operator(), via_token: None, holds: None }
-    }
-
-    /// An account (through the web app or a token) or the operator (through the CLI).
-    pub fn from_caller(caller: &Caller) -> Self {
-        let actor = Actor {
-            account_id: Some(caller.account.id),
-            name: caller.account.username.clone(),
-            client_ip: caller.client_ip.clone(),
-        };
-        match &caller.via {
-            Via::Session => {
-                Self { actor, via_token: None, holds: Some(PrivilegeSet::from_storage(&caller.account.privileges)) }
-            }
-            Via::Token(grant) => {
-                Self { actor, via_token: Some(grant.name.clone()), holds: Some(grant.privileges.clone()) }
-            }
-            Via::Cli => Self::operator(),
-        }
-    }
-
-    /// Whether the admin holds `privilege`, directly or through `all`.
-    pub fn holds(&self, privilege: &str) -> bool {
-        self.holds.as_ref().is_none_or(|held| held.grants(privilege))
-    }
-
-    fn require(&self, privilege: &str) -> Result<(), AppError> {
-        if self.holds(privilege) { Ok(()) } else { Err(AppError::Forbidden(privilege.to_owned())) }
-    }
-
-    /// Nobody grants what they do not hold; `all` only by someone holding `all`.
-    fn may_grant(&self, set: &PrivilegeSet) -> Result<(), AppError> {
-        match set.iter().find(|p| !self.holds(p) || (*p == ALL && !self.holds_all())) {
-            Some(missing) => Err(AppError::invalid(
-                "privileges",
-                format!("You cannot grant “{missing}”: you do not hold it yourself."),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether the admin may grant this one privilege.
-    pub fn may_grant_one(&self, privilege: &str) -> bool {
-        self.holds(privilege) && (privilege != ALL || self.holds_all())
-    }
-
-    /// Operator-defined privileges and the whole audit log are for those holding `all`.
-    pub fn require_all(&self) -> Result<(), AppError> {
-        if self.holds_all() { Ok(()) } else { Err(AppError::Forbidden(ALL.to_owned())) }
-    }
-
-    fn holds_all(&self) -> bool {
-        self.holds.as_ref().is_none_or(PrivilegeSet::holds_all)
-    }
-
-    /// An admin may act only on accounts holding nothing the admin lacks (a reseller cannot suspend root).
-    fn may_act_on(&self, target: &Account) -> Result<(), AppError> {
-        let held = PrivilegeSet::from_storage(&target.privileges);
-        if self.may_grant(&held).is_err() {
-            return Err(AppError::invalid(
-                "account",
-                format!("You cannot change “{}”: it holds privileges you do not hold.", target.username),
-            ));
-        }
-        Ok(())
-    }
-
-    fn is_self(&self, target: &Account) -> bool {
-        self.actor.account_id == Some(target.id)
-    }
-
-    fn event<'a>(&'a self, action: &'a str, target: &'a str) -> NewEvent<'a> {
-        NewEvent::new(action, &self.actor.name, self.actor.account_id)
-            .via(self.via_token.as_deref())
-            .target(target)
-            .from_ip(self.actor.client_ip.as_deref())
-    }
-}
 
 pub fn check_password(password: &Password, username: &str) -> Result<(), AppError> {
     check_password_field("password", password, username)
@@ -177,9 +70,9 @@ async fn hash(
     })
 }
 
-async fn parse_privileges(state: &Core, raw: &str) -> Result<PrivilegeSet, AppError> {
+async fn parse_privileges(state: &Core, names: &[String]) -> Result<PrivilegeSet, AppError> {
     let catalog = privileges::catalog(&state.db).await?;
-    catalog.parse(raw).map_err(|e| AppError::invalid("privileges", e))
+    catalog.parse_names(names).map_err(|e| AppError::invalid("privileges", e))
 }
 
 async fn record(
@@ -201,22 +94,22 @@ pub async fn find(state: &Core, name: &str) -> Result<Account, AppError> {
 /// Creates an account. The name is unique regardless of case, enforced by the database.
 pub async fn create(
     state: &Core,
-    admin: &Admin,
+    actor: &Actor,
     name: &AccountName,
     password: Password,
-    privileges: &str,
+    privileges: &[String],
 ) -> Result<Account, AppError> {
-    admin.require(CREATE_ACCOUNTS)?;
+    actor.require(CREATE_ACCOUNTS)?;
     check_password(&password, name.as_str())?;
     let privileges = parse_privileges(state, privileges).await?;
-    admin.may_grant(&privileges)?;
+    actor.may_grant(&privileges)?;
     let hash = hash(state, password).await?;
     let now = state.clock.now();
     let account =
         accounts::insert(&state.db, name, hash, &privileges, now).await.on_unique_violation(|| name_in_use(name))?;
     let detail = format!("privileges: {}", privileges.to_storage());
-    record(state, admin.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
-    tracing::info!(account = %account.username, by = %admin.actor.name, "account created");
+    record(state, actor.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
+    tracing::info!(account = %account.username, by = %actor.name(), "account created");
     Ok(account)
 }
 
@@ -225,21 +118,21 @@ pub async fn list(state: &Core) -> Result<Vec<Account>, AppError> {
     Ok(accounts::list(&state.db).await?)
 }
 
-pub fn summary(account: &Account, token_count: u64, admin: &Admin) -> AccountSummary {
+pub fn summary(account: &Account, token_count: u64, actor: &Actor) -> AccountSummary {
     AccountSummary {
         username: account.username.clone(),
         privileges: PrivilegeSet::from_storage(&account.privileges).iter().map(str::to_owned).collect(),
         suspended: account.suspended,
         created_at: account.created_at,
         token_count,
-        is_self: admin.is_self(account),
+        is_self: actor.is_self(account),
         locked_until: None,
     }
 }
 
 /// One page of accounts matching the search, with how many tokens each owns.
-pub async fn page(state: &Core, admin: &Admin, query: &AccountQuery) -> Result<AccountPage, AppError> {
-    admin.require(LIST_ACCOUNTS)?;
+pub async fn page(state: &Core, actor: &Actor, query: &AccountQuery) -> Result<AccountPage, AppError> {
+    actor.require(LIST_ACCOUNTS)?;
     if !PAGE_SIZES.contains(&query.per_page) {
         return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 accounts per page."));
     }
@@ -251,7 +144,7 @@ pub async fn page(state: &Core, admin: &Admin, query: &AccountQuery) -> Result<A
     let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
     let counts = accounts::token_counts(&state.db, &ids).await?;
     Ok(AccountPage {
-        accounts: found.iter().map(|a| summary(a, counts.get(&a.id).copied().unwrap_or_default(), admin)).collect(),
+        accounts: found.iter().map(|a| summary(a, counts.get(&a.id).copied().unwrap_or_default(), actor)).collect(),
         total,
         page: query.page,
         per_page: query.per_page,
@@ -259,22 +152,22 @@ pub async fn page(state: &Core, admin: &Admin, query: &AccountQuery) -> Result<A
 }
 
 /// Every account whose name contains `search`, with its token count (WHM `listaccts`).
-pub async fn list_all(state: &Core, admin: &Admin, search: &str) -> Result<Vec<AccountSummary>, AppError> {
-    admin.require(LIST_ACCOUNTS)?;
+pub async fn list_all(state: &Core, actor: &Actor, search: &str) -> Result<Vec<AccountSummary>, AppError> {
+    actor.require(LIST_ACCOUNTS)?;
     let (found, _) = accounts::page(&state.db, search, 0, u64::MAX >> 1).await?;
     let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
     let counts = accounts::token_counts(&state.db, &ids).await?;
-    Ok(found.iter().map(|a| summary(a, counts.get(&a.id).copied().unwrap_or_default(), admin)).collect())
+    Ok(found.iter().map(|a| summary(a, counts.get(&a.id).copied().unwrap_or_default(), actor)).collect())
 }
 
 /// One account as an admin sees it, with its token count; `NotFound` when there is none of that name.
-pub async fn get(state: &Core, admin: &Admin, name: &str) -> Result<AccountSummary, AppError> {
-    admin.require(LIST_ACCOUNTS)?;
+pub async fn get(state: &Core, actor: &Actor, name: &str) -> Result<AccountSummary, AppError> {
+    actor.require(LIST_ACCOUNTS)?;
     let account = accounts::find_by_name(&state.db, name).await?.ok_or(AppError::NotFound)?;
     let counts = accounts::token_counts(&state.db, &[account.id]).await?;
     let lock = crate::store::sign_in::active_lock(&state.db, &account.username.to_ascii_lowercase(), state.clock.now())
         .await?;
-    let summary = summary(&account, counts.get(&account.id).copied().unwrap_or_default(), admin);
+    let summary = summary(&account, counts.get(&account.id).copied().unwrap_or_default(), actor);
     Ok(AccountSummary { locked_until: lock.map(|lock| lock.locked_until), ..summary })
 }
 
@@ -314,11 +207,11 @@ async fn update_keeping_an_admin(
 }
 
 /// Suspends or unsuspends an account. Suspending ends its sessions; its tokens are refused until unsuspended.
-pub async fn set_suspended(state: &Core, admin: &Admin, name: &str, suspended: bool) -> Result<Account, AppError> {
-    admin.require(SUSPEND_ACCOUNTS)?;
+pub async fn set_suspended(state: &Core, actor: &Actor, name: &str, suspended: bool) -> Result<Account, AppError> {
+    actor.require(SUSPEND_ACCOUNTS)?;
     let account = find(state, name).await?;
-    admin.may_act_on(&account)?;
-    if suspended && admin.is_self(&account) {
+    actor.may_act_on(&account)?;
+    if suspended && actor.is_self(&account) {
         return Err(AppError::invalid("account", "You cannot suspend your own account."));
     }
     if account.suspended == suspended {
@@ -330,26 +223,26 @@ pub async fn set_suspended(state: &Core, admin: &Admin, name: &str, suspended: b
         sessions::delete_for_account(&state.db, account.id).await?;
     }
     let action = if suspended { "account.suspend" } else { "account.unsuspend" };
-    record(state, admin.event(action, &updated.username), Some(updated.id), None).await?;
-    tracing::info!(account = %updated.username, by = %admin.actor.name, suspended, "account suspension changed");
+    record(state, actor.event(action, &updated.username), Some(updated.id), None).await?;
+    tracing::info!(account = %updated.username, by = %actor.name(), suspended, "account suspension changed");
     Ok(updated)
 }
 
 /// Lifts an account's sign-in lock (after too many failed sign-ins) before it runs out and forgets its failures.
 /// Answers whether it was locked.
-pub async fn unlock(state: &Core, admin: &Admin, name: &str) -> Result<bool, AppError> {
-    admin.require(SUSPEND_ACCOUNTS)?;
+pub async fn unlock(state: &Core, actor: &Actor, name: &str) -> Result<bool, AppError> {
+    actor.require(SUSPEND_ACCOUNTS)?;
     let account = find(state, name).await?;
-    admin.may_act_on(&account)?;
+    actor.may_act_on(&account)?;
     let key = account.username.to_ascii_lowercase();
-    super::sign_in_limits::unlock(state, &key, &admin.actor).await
+    super::sign_in_limits::unlock(state, &key, actor).await
 }
 
 /// Renames an account. Its tokens keep working; API clients send the new name from now on.
-pub async fn rename(state: &Core, admin: &Admin, name: &str, new: &AccountName) -> Result<Account, AppError> {
-    admin.require(EDIT_ACCOUNTS)?;
+pub async fn rename(state: &Core, actor: &Actor, name: &str, new: &AccountName) -> Result<Account, AppError> {
+    actor.require(EDIT_ACCOUNTS)?;
     let account = find(state, name).await?;
-    admin.may_act_on(&account)?;
+    actor.may_act_on(&account)?;
     if new.as_str() == account.username {
         return Ok(account);
     }
@@ -358,31 +251,31 @@ pub async fn rename(state: &Core, admin: &Admin, name: &str, new: &AccountName) 
         .await
         .on_unique_violation(|| name_in_use(new))?;
     let detail = format!("renamed from {}", account.username);
-    record(state, admin.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
+    record(state, actor.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
     Ok(updated)
 }
 
 /// Replaces an account's privileges. Added privileges must be held by the admin; the last administrator keeps
 /// `all`. Tokens lose removed privileges at once (their effective set is intersected with the owner's).
-pub async fn set_privileges(state: &Core, admin: &Admin, name: &str, raw: &str) -> Result<Account, AppError> {
-    admin.require(EDIT_ACCOUNTS)?;
+pub async fn set_privileges(state: &Core, actor: &Actor, name: &str, names: &[String]) -> Result<Account, AppError> {
+    actor.require(EDIT_ACCOUNTS)?;
     let account = find(state, name).await?;
-    admin.may_act_on(&account)?;
-    let privileges = parse_privileges(state, raw).await?;
-    admin.may_grant(&privileges)?;
+    actor.may_act_on(&account)?;
+    let privileges = parse_privileges(state, names).await?;
+    actor.may_grant(&privileges)?;
     let changes = Changes { privileges: Some(&privileges), ..Changes::default() };
     let updated = update_keeping_an_admin(state, &account, changes, "stripped of “all”").await?;
     let detail = format!("privileges: {} (were: {})", privileges.to_storage(), account.privileges);
-    record(state, admin.event("account.privileges", &updated.username), Some(updated.id), Some(detail)).await?;
+    record(state, actor.event("account.privileges", &updated.username), Some(updated.id), Some(detail)).await?;
     Ok(updated)
 }
 
 /// Sets a new password for another account (an admin's reset). Ends every session of that account.
-pub async fn reset_password(state: &Core, admin: &Admin, name: &str, password: Password) -> Result<(), AppError> {
-    admin.require(CHANGE_PASSWORDS)?;
+pub async fn reset_password(state: &Core, actor: &Actor, name: &str, password: Password) -> Result<(), AppError> {
+    actor.require(CHANGE_PASSWORDS)?;
     let account = find(state, name).await?;
-    admin.may_act_on(&account)?;
-    if admin.is_self(&account) {
+    actor.may_act_on(&account)?;
+    if actor.is_self(&account) {
         // Re-authentication (ASVS 2.1.6): one's own password changes only with the current one, even with
         // `passwd`, so a stolen session or token cannot take the account over.
         return Err(AppError::invalid(
@@ -395,7 +288,7 @@ pub async fn reset_password(state: &Core, admin: &Admin, name: &str, password: P
     let changes = Changes { password_hash: Some(hash), ..Changes::default() };
     accounts::update(&state.db, account.id, changes, state.clock.now()).await?;
     sessions::delete_for_account(&state.db, account.id).await?;
-    record(state, admin.event("account.password.reset", &account.username), Some(account.id), None).await
+    record(state, actor.event("account.password.reset", &account.username), Some(account.id), None).await
 }
 
 /// An account changes its own password; the current one is required. Every other session of the account
@@ -422,11 +315,11 @@ pub async fn change_own_password(
 }
 
 /// Deletes an account: every token it owns is revoked and every session ends. Returns how many tokens went.
-pub async fn delete(state: &Core, admin: &Admin, name: &str) -> Result<u64, AppError> {
-    admin.require(DELETE_ACCOUNTS)?;
+pub async fn delete(state: &Core, actor: &Actor, name: &str) -> Result<u64, AppError> {
+    actor.require(DELETE_ACCOUNTS)?;
     let account = find(state, name).await?;
-    admin.may_act_on(&account)?;
-    if admin.is_self(&account) {
+    actor.may_act_on(&account)?;
+    if actor.is_self(&account) {
         return Err(AppError::invalid("account", "You cannot delete your own account."));
     }
     let txn = store::begin_account_change(&state.db).await?;
@@ -438,8 +331,8 @@ pub async fn delete(state: &Core, admin: &Admin, name: &str) -> Result<u64, AppE
     }
     txn.commit().await?;
     let detail = format!("{tokens} token(s) revoked");
-    record(state, admin.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
-    tracing::info!(account = %account.username, by = %admin.actor.name, tokens, "account deleted");
+    record(state, actor.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
+    tracing::info!(account = %account.username, by = %actor.name(), tokens, "account deleted");
     Ok(tokens)
 }
 
@@ -457,7 +350,7 @@ pub async fn bootstrap_admin(state: &Core, admin_password: Option<String>) -> Re
         }
     };
     let name = AccountName::parse(ADMIN_NAME).map_err(|_| AppError::Internal)?;
-    match create(state, &Admin::operator(), &name, Password::new(password), ALL).await {
+    match create(state, &Actor::operator(), &name, Password::new(password), &[ALL.to_owned()]).await {
         Ok(_) => Ok(generated),
         // Another instance sharing the database created it first.
         Err(AppError::Conflict { .. }) => Ok(None),

@@ -1,7 +1,7 @@
 //! Reading the audit log (SPEC §1 [+]): every account sees the events by or about itself; accounts holding
 //! `all` (and the operator) see every event.
 
-use super::accounts::Admin;
+use super::Actor;
 use crate::{
     domain::ALL,
     error::AppError,
@@ -36,7 +36,7 @@ pub fn entry(event: AuditEvent, zone: chrono_tz::Tz) -> AuditEntry {
     }
 }
 
-pub async fn page(state: &Core, viewer: &Admin, query: &AuditQuery) -> Result<AuditPage, AppError> {
+pub async fn page(state: &Core, viewer: &Actor, query: &AuditQuery) -> Result<AuditPage, AppError> {
     if !PAGE_SIZES.contains(&query.per_page) {
         return Err(AppError::invalid("per_page", "Show 20, 50, 100 or 200 events per page."));
     }
@@ -57,7 +57,7 @@ pub async fn page(state: &Core, viewer: &Admin, query: &AuditQuery) -> Result<Au
         target: query.target.clone(),
         since: query.since.map(|d| start_of(d, zone)),
         until: query.until.and_then(|d| d.checked_add_days(Days::new(1))).map(|d| start_of(d, zone)),
-        visible_to: if everything { None } else { viewer.actor.account_id },
+        visible_to: if everything { None } else { viewer.account().map(|account| account.id) },
     };
     let offset = (query.page - 1).saturating_mul(query.per_page);
     let (events, total) = audit::page(&state.db, &filter, offset, query.per_page).await?;

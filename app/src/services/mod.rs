@@ -2,6 +2,7 @@
 //! app's server functions, the CLI and the HTTP API all go through here.
 
 pub mod accounts;
+pub mod actor;
 pub mod audit;
 pub mod auth;
 pub mod clock;
@@ -16,4 +17,5 @@ pub mod sign_in_limits;
 pub mod tokens;
 pub mod verify;
 
+pub use actor::Actor;
 pub use core::{Core, CoreConfig, OpenError};

@@ -2,38 +2,33 @@
 //! with Tessera. They appear in the token and account forms and work with `/api/v1/auth?privilege=NAME`.
 //! Defining or removing one needs `all`; removing one takes it off every account and token.
 
-use super::accounts::Admin;
+use super::Actor;
 use crate::{
     domain::{Catalog, PrivilegeInfo, builtin, check_custom_name, check_label},
     error::AppError,
     error::OnConstraint,
     model::accounts::PrivilegeRemoval,
     services::Core,
-    store::{
-        audit::{self, NewEvent},
-        privileges,
-    },
+    store::{audit, privileges},
 };
 
 pub async fn catalog(state: &Core) -> Result<Catalog, AppError> {
     Ok(privileges::catalog(&state.db).await?)
 }
 
-async fn record(state: &Core, admin: &Admin, action: &str, target: &str, detail: String) -> Result<(), AppError> {
-    let event = NewEvent::new(action, &admin.actor.name, admin.actor.account_id)
-        .target(target)
-        .from_ip(admin.actor.client_ip.as_deref());
+async fn record(state: &Core, actor: &Actor, action: &str, target: &str, detail: String) -> Result<(), AppError> {
+    let event = actor.event(action, target);
     Ok(audit::record_about(&state.db, event, None, Some(detail), state.clock.now()).await?)
 }
 
 pub async fn add(
     state: &Core,
-    admin: &Admin,
+    actor: &Actor,
     name: &str,
     label: &str,
     dangerous: bool,
 ) -> Result<PrivilegeInfo, AppError> {
-    admin.require_all()?;
+    actor.require_all()?;
     let name = name.trim();
     check_custom_name(name).map_err(|e| AppError::invalid("name", e))?;
     let label = check_label(label).map_err(|e| AppError::invalid("label", e))?;
@@ -41,13 +36,13 @@ pub async fn add(
         .await
         .on_unique_violation(|| AppError::conflict("name", format!("The privilege “{name}” already exists.")))?;
     let detail = format!("label: {label}{}", if dangerous { " (dangerous)" } else { "" });
-    record(state, admin, "privilege.add", name, detail).await?;
+    record(state, actor, "privilege.add", name, detail).await?;
     Ok(PrivilegeInfo { name: name.to_owned(), label: label.to_owned(), dangerous, builtin: false })
 }
 
 /// Removes an operator-defined privilege from the catalog, every account and every token.
-pub async fn remove(state: &Core, admin: &Admin, name: &str) -> Result<PrivilegeRemoval, AppError> {
-    admin.require_all()?;
+pub async fn remove(state: &Core, actor: &Actor, name: &str) -> Result<PrivilegeRemoval, AppError> {
+    actor.require_all()?;
     if builtin(name).is_some() {
         return Err(AppError::invalid("name", format!("“{name}” is a built-in privilege and cannot be removed.")));
     }
@@ -55,6 +50,6 @@ pub async fn remove(state: &Core, admin: &Admin, name: &str) -> Result<Privilege
         .await?
         .ok_or_else(|| AppError::invalid("name", format!("There is no privilege named “{name}”.")))?;
     let detail = format!("taken from {} account(s) and {} token(s)", removed.accounts, removed.tokens);
-    record(state, admin, "privilege.remove", name, detail).await?;
+    record(state, actor, "privilege.remove", name, detail).await?;
     Ok(PrivilegeRemoval { accounts: removed.accounts, tokens: removed.tokens })
 }

@@ -3,7 +3,7 @@
 //! exists (so the answer says nothing about which names do); too many from an address makes that address wait
 //! (429 with `Retry-After`). Everything is in the database, so it survives restarts and holds across instances.
 
-use super::accounts::Actor;
+use super::Actor;
 use crate::{
     error::AppError,
     services::Core,
@@ -96,10 +96,7 @@ pub async fn unlock(state: &Core, account_key: &str, by: &Actor) -> Result<bool,
     let was_locked = sign_in::unlock(&state.db, account_key).await?;
     sign_in::clear_account_failures(&state.db, account_key).await?;
     if was_locked {
-        let event = NewEvent::new("login.unlocked", &by.name, by.account_id)
-            .target(account_key)
-            .from_ip(by.client_ip.as_deref());
-        audit::record(&state.db, event, state.clock.now()).await?;
+        audit::record(&state.db, by.event("login.unlocked", account_key), state.clock.now()).await?;
     }
     Ok(was_locked)
 }

@@ -1,5 +1,5 @@
 //! The token lifecycle (SPEC §2): create, list, get, rename, update, rotate, revoke. Every operation
-//! authorises its caller, is scoped to the caller's own account (another account's token is simply "not
+//! authorises its actor, is scoped to the actor's own account (another account's token is simply "not
 //! found"), validates with the domain rules, and records an audit event. The web app, the CLI and the HTTP API
 //! all come through here.
 
@@ -12,7 +12,7 @@ use crate::{
         IssuedToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenSpec,
         TokenView,
     },
-    services::Core,
+    services::{Actor, Core},
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
@@ -27,123 +27,71 @@ use std::collections::BTreeSet;
 /// The longest a rotated-out secret may keep working.
 pub const MAX_GRACE_MINUTES: u32 = 24 * 60;
 
-/// The token a request came through, with what it may pass on: tokens it creates or edits stay within these.
-#[derive(Debug, Clone)]
-pub struct TokenGrant {
-    /// The calling token's row id: a token may always act on itself.
-    pub id: i64,
-    pub name: String,
-    /// Effective privileges: the token's own set intersected with the owner's current set.
-    pub privileges: PrivilegeSet,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub allowlist: IpAllowlist,
+/// What `actor` may put on a token: the owner's privileges (`all` expanded to the catalog), narrowed to the
+/// calling token's.
+pub fn grantable(actor: &Actor, owner: &Account, catalog: &Catalog) -> BTreeSet<String> {
+    let owned = catalog.expand(&PrivilegeSet::from_storage(&owner.privileges));
+    match actor.grant() {
+        Some(grant) if grant.privileges.holds_all() => owned,
+        Some(grant) => owned.into_iter().filter(|p| grant.privileges.grants(p)).collect(),
+        None => owned,
+    }
 }
 
-/// How the caller reached Tessera.
-#[derive(Debug, Clone)]
-pub enum Via {
-    /// Signed in to the web app.
-    Session,
-    /// An API token (no escalation beyond it).
-    Token(TokenGrant),
-    /// The operator at the command line, acting for the account.
-    Cli,
+/// Managing tokens needs `manage-api-tokens` and an account whose tokens they are; answers that account.
+fn authorise(actor: &Actor) -> Result<&Account, AppError> {
+    actor.require(MANAGE_API_TOKENS)?;
+    actor.account().ok_or_else(|| AppError::invalid("account", "Name the account whose tokens to manage."))
 }
 
-/// Who is acting on which account's tokens.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub account: Account,
-    pub via: Via,
-    pub client_ip: Option<String>,
-}
-
-impl Caller {
-    pub fn session(account: Account, client_ip: Option<String>) -> Self {
-        Self { account, via: Via::Session, client_ip }
+/// Through a token, refuses to act on another token that reaches further than the calling one: more
+/// privileges, more addresses or a longer life (SPEC §2 "No escalation"; issue 11). Otherwise a narrow token
+/// could rotate a broad one and walk away with its secret. Sessions and the CLI act as the owner and pass.
+fn within_grant(
+    actor: &Actor,
+    owner: &Account,
+    target: &Token,
+    now: DateTime<Utc>,
+    reviving: bool,
+) -> Result<(), AppError> {
+    let Some(grant) = actor.grant() else { return Ok(()) };
+    if grant.id == target.id {
+        return Ok(());
     }
-
-    pub fn cli(account: Account) -> Self {
-        Self { account, via: Via::Cli, client_ip: None }
-    }
-
-    fn grant(&self) -> Option<&TokenGrant> {
-        match &self.via {
-            Via::Token(grant) => Some(grant),
-            Via::Session | Via::Cli => None,
+    let beyond = |why: String| {
+        AppError::BeyondCallingToken(format!(
+            "The token “{}” reaches beyond the token you are using ({why}); sign in or use a broader token.",
+            target.name
+        ))
+    };
+    if !grant.privileges.holds_all() {
+        let own = PrivilegeSet::from_storage(&target.privileges);
+        if own.holds_all() {
+            return Err(beyond(format!("it holds “{ALL}”, yours does not")));
+        }
+        let effective = super::verify::effective_privileges(&target.privileges, &owner.privileges);
+        if let Some(extra) = effective.iter().find(|p| !grant.privileges.grants(p)) {
+            return Err(beyond(format!("it holds “{extra}”, yours does not")));
         }
     }
-
-    /// What this caller may put on a token: the owner's privileges (`all` expanded to the catalog), narrowed
-    /// to the calling token's.
-    pub fn grantable(&self, catalog: &Catalog) -> BTreeSet<String> {
-        let owner = catalog.expand(&PrivilegeSet::from_storage(&self.account.privileges));
-        match self.grant() {
-            Some(grant) if grant.privileges.holds_all() => owner,
-            Some(grant) => owner.into_iter().filter(|p| grant.privileges.grants(p)).collect(),
-            None => owner,
+    if !IpAllowlist::from_storage(&target.allowlist).is_within(&grant.allowlist) {
+        return Err(beyond("it may be used from addresses yours may not".to_owned()));
+    }
+    if let Some(limit) = grant.expires_at {
+        match target.expires_at {
+            None => return Err(beyond("it never expires, yours does".to_owned())),
+            Some(at) if at > limit => return Err(beyond("it outlives yours".to_owned())),
+            Some(_) => {}
         }
     }
-
-    fn authorise(&self) -> Result<(), AppError> {
-        let allowed = match &self.via {
-            Via::Cli => true,
-            Via::Session => PrivilegeSet::from_storage(&self.account.privileges).grants(MANAGE_API_TOKENS),
-            Via::Token(grant) => grant.privileges.grants(MANAGE_API_TOKENS),
-        };
-        if allowed { Ok(()) } else { Err(AppError::Forbidden(MANAGE_API_TOKENS.into())) }
+    if reviving && target.expires_at.is_some_and(|at| at <= now) {
+        return Err(AppError::BeyondCallingToken(format!(
+            "The token “{}” has expired and cannot be revived through another token: revoke it and create a \
+             new one, or sign in to rotate it.",
+            target.name
+        )));
     }
-
-    /// Through a token, refuses to act on another token that reaches further than the calling one: more
-    /// privileges, more addresses or a longer life (SPEC §2 "No escalation"; issue 11). Otherwise a narrow token
-    /// could rotate a broad one and walk away with its secret. Sessions and the CLI act as the owner and pass.
-    fn ensure_within_grant(&self, target: &Token, now: DateTime<Utc>, reviving: bool) -> Result<(), AppError> {
-        let Some(grant) = self.grant() else { return Ok(()) };
-        if grant.id == target.id {
-            return Ok(());
-        }
-        let beyond = |why: String| {
-            AppError::BeyondCallingToken(format!(
-                "The token “{}” reaches beyond the token you are using ({why}); sign in or use a broader token.",
-                target.name
-            ))
-        };
-        if !grant.privileges.holds_all() {
-            let own = PrivilegeSet::from_storage(&target.privileges);
-            if own.holds_all() {
-                return Err(beyond(format!("it holds “{ALL}”, yours does not")));
-            }
-            let effective = super::verify::effective_privileges(&target.privileges, &self.account.privileges);
-            if let Some(extra) = effective.iter().find(|p| !grant.privileges.grants(p)) {
-                return Err(beyond(format!("it holds “{extra}”, yours does not")));
-            }
-        }
-        if !IpAllowlist::from_storage(&target.allowlist).is_within(&grant.allowlist) {
-            return Err(beyond("it may be used from addresses yours may not".to_owned()));
-        }
-        if let Some(limit) = grant.expires_at {
-            match target.expires_at {
-                None => return Err(beyond("it never expires, yours does".to_owned())),
-                Some(at) if at > limit => return Err(beyond("it outlives yours".to_owned())),
-                Some(_) => {}
-            }
-        }
-        if reviving && target.expires_at.is_some_and(|at| at <= now) {
-            return Err(AppError::BeyondCallingToken(format!(
-                "The token “{}” has expired and cannot be revived through another token: revoke it and create a \
-                 new one, or sign in to rotate it.",
-                target.name
-            )));
-        }
-        Ok(())
-    }
-
-    fn event<'a>(&'a self, action: &'a str, target: &'a str) -> NewEvent<'a> {
-        NewEvent::by(action, &self.account)
-            .via(self.grant().map(|g| g.name.as_str()))
-            .target(target)
-            .from_ip(self.client_ip.as_deref())
-    }
+    Ok(())
 }
 
 pub fn view(token: &Token) -> TokenView {
@@ -173,12 +121,12 @@ pub fn expiry_instant(state: &Core, date: NaiveDate) -> DateTime<Utc> {
 }
 
 /// The instant `expiry` ends, refused when it lies in the past or, through a token, after the calling token's.
-fn expiry_for(state: &Core, caller: &Caller, expiry: Expiry) -> Result<Option<DateTime<Utc>>, AppError> {
+fn expiry_for(state: &Core, actor: &Actor, expiry: Expiry) -> Result<Option<DateTime<Utc>>, AppError> {
     if expiry.date().is_some_and(|date| date < today(state)) {
         return Err(AppError::invalid("expires", crate::domain::ExpiryError::InPast));
     }
     let instant = expiry.date().map(|date| expiry_instant(state, date));
-    if let Some(limit) = caller.grant().and_then(|g| g.expires_at)
+    if let Some(limit) = actor.grant().and_then(|g| g.expires_at)
         && instant.is_none_or(|at| at > limit)
     {
         return Err(AppError::invalid(
@@ -193,8 +141,8 @@ fn expiry_for(state: &Core, caller: &Caller, expiry: Expiry) -> Result<Option<Da
 }
 
 /// The allowlist a token gets: through a token, none means the calling token's, and any other must lie within it.
-fn allowlist_for(caller: &Caller, allowlist: IpAllowlist) -> Result<IpAllowlist, AppError> {
-    match caller.grant() {
+fn allowlist_for(actor: &Actor, allowlist: IpAllowlist) -> Result<IpAllowlist, AppError> {
+    match actor.grant() {
         // Through a token, no allowlist means the calling token's own.
         Some(grant) if allowlist.is_any() => Ok(grant.allowlist.clone()),
         Some(grant) if !allowlist.is_within(&grant.allowlist) => Err(AppError::invalid(
@@ -209,14 +157,19 @@ async fn catalog(state: &Core) -> Result<Catalog, AppError> {
     Ok(crate::store::privileges::catalog(&state.db).await?)
 }
 
-async fn parse_privileges(state: &Core, caller: &Caller, names: &[String]) -> Result<PrivilegeSet, AppError> {
+async fn parse_privileges(
+    state: &Core,
+    actor: &Actor,
+    owner: &Account,
+    names: &[String],
+) -> Result<PrivilegeSet, AppError> {
     let catalog = catalog(state).await?;
-    let set = catalog.parse(&names.join(",")).map_err(|e| AppError::invalid("privileges", e))?;
-    let grantable = caller.grantable(&catalog);
+    let set = catalog.parse_names(names).map_err(|e| AppError::invalid("privileges", e))?;
+    let grantable = grantable(actor, owner, &catalog);
     if let Some(missing) = set.iter().find(|p| !grantable.contains(*p)) {
         return Err(AppError::invalid(
             "privileges",
-            match caller.grant() {
+            match actor.grant() {
                 Some(_) => format!("You cannot grant “{missing}”: the token you are using does not hold it."),
                 None => format!("You cannot grant “{missing}”: your account does not hold it."),
             },
@@ -229,27 +182,26 @@ fn name_in_use(name: &str) -> AppError {
     AppError::conflict("name", format!("The name “{name}” is already in use."))
 }
 
-async fn find(state: &Core, caller: &Caller, name: &str) -> Result<Token, AppError> {
-    tokens::find_by_name(&state.db, caller.account.id, name)
-        .await?
-        .ok_or_else(|| AppError::NoSuchToken(name.to_owned()))
+async fn find(state: &Core, owner: &Account, name: &str) -> Result<Token, AppError> {
+    tokens::find_by_name(&state.db, owner.id, name).await?.ok_or_else(|| AppError::NoSuchToken(name.to_owned()))
 }
 
-/// [`Caller::ensure_within_grant`], with a refusal recorded in the audit log under `action`.
+/// [`within_grant`], with a refusal recorded in the audit log under `action`.
 async fn ensure_within_grant(
     state: &Core,
-    caller: &Caller,
+    actor: &Actor,
+    owner: &Account,
     target: &Token,
     action: &str,
     reviving: bool,
 ) -> Result<(), AppError> {
-    let refusal = match caller.ensure_within_grant(target, state.clock.now(), reviving) {
+    let refusal = match within_grant(actor, owner, target, state.clock.now(), reviving) {
         Ok(()) => return Ok(()),
         Err(refusal) => refusal,
     };
-    let event = caller.event(action, &target.name).outcome(Outcome::Refused);
+    let event = actor.event(action, &target.name).outcome(Outcome::Refused);
     record(state, event).await?;
-    tracing::warn!(account = %caller.account.username, token = %target.name, action, "refused: beyond the calling token");
+    tracing::warn!(account = %owner.username, token = %target.name, action, "refused: beyond the calling token");
     Err(refusal)
 }
 
@@ -257,10 +209,10 @@ async fn record(state: &Core, event: NewEvent<'_>) -> Result<(), AppError> {
     Ok(audit::record(&state.db, event, state.clock.now()).await?)
 }
 
-pub async fn form_options(state: &Core, caller: &Caller) -> Result<TokenFormOptions, AppError> {
-    caller.authorise()?;
+pub async fn form_options(state: &Core, actor: &Actor) -> Result<TokenFormOptions, AppError> {
+    let owner = authorise(actor)?;
     let catalog = catalog(state).await?;
-    let grantable = caller.grantable(&catalog);
+    let grantable = grantable(actor, owner, &catalog);
     let today = today(state);
     Ok(TokenFormOptions {
         privileges: catalog
@@ -274,19 +226,19 @@ pub async fn form_options(state: &Core, caller: &Caller) -> Result<TokenFormOpti
     })
 }
 
-pub async fn create(state: &Core, caller: &Caller, spec: TokenSpec) -> Result<IssuedToken, AppError> {
-    caller.authorise()?;
-    if caller.account.suspended {
+pub async fn create(state: &Core, actor: &Actor, spec: TokenSpec) -> Result<IssuedToken, AppError> {
+    let owner = authorise(actor)?;
+    if owner.suspended {
         return Err(AppError::AccountSuspended);
     }
     let TokenSpec { name, expiry, allowlist, privileges } = spec;
-    let expires_at = expiry_for(state, caller, expiry)?;
-    let allowlist = allowlist_for(caller, allowlist)?;
-    let privileges = parse_privileges(state, caller, &privileges).await?;
+    let expires_at = expiry_for(state, actor, expiry)?;
+    let allowlist = allowlist_for(actor, allowlist)?;
+    let privileges = parse_privileges(state, actor, owner, &privileges).await?;
 
     let secret = TokenSecret::generate();
     let row = tokens::NewToken {
-        account_id: caller.account.id,
+        account_id: owner.id,
         name: name.as_str(),
         secret_hash: sha256_hex(secret.expose()),
         hint: secret.hint(),
@@ -296,13 +248,13 @@ pub async fn create(state: &Core, caller: &Caller, spec: TokenSpec) -> Result<Is
         privileges: privileges.to_storage(),
     };
     let token = tokens::insert(&state.db, row).await.on_unique_violation(|| name_in_use(name.as_str()))?;
-    record(state, caller.event("token.create", &token.name)).await?;
-    tracing::info!(account = %caller.account.username, token = %token.name, "token created");
+    record(state, actor.event("token.create", &token.name)).await?;
+    tracing::info!(account = %owner.username, token = %token.name, "token created");
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
 
-pub async fn list(state: &Core, caller: &Caller, query: &TokenQuery) -> Result<TokenPage, AppError> {
-    caller.authorise()?;
+pub async fn list(state: &Core, actor: &Actor, query: &TokenQuery) -> Result<TokenPage, AppError> {
+    let owner = authorise(actor)?;
     if !PAGE_SIZES.contains(&query.per_page) {
         return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 tokens per page."));
     }
@@ -312,71 +264,70 @@ pub async fn list(state: &Core, caller: &Caller, query: &TokenQuery) -> Result<T
     let order = query.sort;
     let offset = (query.page - 1).saturating_mul(query.per_page);
     let (rows, total) =
-        tokens::page(&state.db, caller.account.id, &query.search, order, query.descending, offset, query.per_page)
-            .await?;
+        tokens::page(&state.db, owner.id, &query.search, order, query.descending, offset, query.per_page).await?;
     Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })
 }
 
-/// Every token of the caller's account in one order, for the API functions and commands that list them all
+/// Every token of the actor's account in one order, for the API functions and commands that list them all
 /// (UAPI `list`, WHM `api_token_list`, `tessera token list`).
 pub async fn list_all(
     state: &Core,
-    caller: &Caller,
+    actor: &Actor,
     sort: TokenSort,
     descending: bool,
 ) -> Result<Vec<TokenView>, AppError> {
-    caller.authorise()?;
-    let (rows, _) = tokens::page(&state.db, caller.account.id, "", sort, descending, 0, u64::MAX >> 1).await?;
+    let owner = authorise(actor)?;
+    let (rows, _) = tokens::page(&state.db, owner.id, "", sort, descending, 0, u64::MAX >> 1).await?;
     Ok(rows.iter().map(view).collect())
 }
 
 /// Whether `name` is free for a new token, or for renaming the token now called `current` (which may take its
 /// own name in another case): the forms ask while the name is typed, so "already in use" shows before submitting.
 /// Creating and renaming still rely on the unique index, which settles any race with a token created meanwhile.
-pub async fn check_name_free(state: &Core, caller: &Caller, name: &str, current: Option<&str>) -> Result<(), AppError> {
-    caller.authorise()?;
+pub async fn check_name_free(state: &Core, actor: &Actor, name: &str, current: Option<&str>) -> Result<(), AppError> {
+    let owner = authorise(actor)?;
     let name = TokenName::parse(name).map_err(|e| AppError::invalid("name", e))?;
-    let taken = tokens::find_by_name(&state.db, caller.account.id, name.as_str())
+    let taken = tokens::find_by_name(&state.db, owner.id, name.as_str())
         .await?
         .is_some_and(|token| current.is_none_or(|current| !current.eq_ignore_ascii_case(&token.name)));
     if taken { Err(name_in_use(name.as_str())) } else { Ok(()) }
 }
 
-pub async fn get(state: &Core, caller: &Caller, name: &str) -> Result<TokenView, AppError> {
-    caller.authorise()?;
-    Ok(view(&find(state, caller, name).await?))
+pub async fn get(state: &Core, actor: &Actor, name: &str) -> Result<TokenView, AppError> {
+    let owner = authorise(actor)?;
+    Ok(view(&find(state, owner, name).await?))
 }
 
-pub async fn rename(state: &Core, caller: &Caller, name: &str, new_name: &str) -> Result<TokenView, AppError> {
-    caller.authorise()?;
+pub async fn rename(state: &Core, actor: &Actor, name: &str, new_name: &str) -> Result<TokenView, AppError> {
+    let owner = authorise(actor)?;
     let new_name = TokenName::parse(new_name).map_err(|e| AppError::invalid("name", e))?;
-    let token = find(state, caller, name).await?;
-    ensure_within_grant(state, caller, &token, "token.rename", false).await?;
+    let token = find(state, owner, name).await?;
+    ensure_within_grant(state, actor, owner, &token, "token.rename", false).await?;
     let old_name = token.name.clone();
     let mut changes = token.into_active_model();
     changes.name = Set(new_name.as_str().to_owned());
     changes.name_key = Set(new_name.key());
     let token = tokens::save(&state.db, changes).await.on_unique_violation(|| name_in_use(new_name.as_str()))?;
     let target = format!("{old_name} → {}", token.name);
-    record(state, caller.event("token.rename", &target)).await?;
+    record(state, actor.event("token.rename", &target)).await?;
     Ok(view(&token))
 }
 
 pub async fn update(
     state: &Core,
-    caller: &Caller,
+    actor: &Actor,
     name: &str,
     allowlist: Option<IpAllowlist>,
     privileges: Option<&[String]>,
 ) -> Result<TokenView, AppError> {
-    caller.authorise()?;
-    let allowlist = allowlist.map(|allowlist| allowlist_for(caller, allowlist)).transpose()?;
+    let owner = authorise(actor)?;
+    let allowlist = allowlist.map(|allowlist| allowlist_for(actor, allowlist)).transpose()?;
     let privileges = match privileges {
-        Some(names) => Some(parse_privileges(state, caller, names).await?),
+        Some(names) => Some(parse_privileges(state, actor, owner, names).await?),
         None => None,
     };
-    let token = find(state, caller, name).await?;
-    ensure_within_grant(state, caller, &token, "token.update", false).await?;
+    let token = find(state, owner, name).await?;
+    ensure_within_grant(state, actor, owner, &token, "token.update", false).await?;
     let mut changes = token.into_active_model();
     if let Some(allowlist) = allowlist {
         changes.allowlist = Set(allowlist.to_storage());
@@ -385,24 +336,24 @@ pub async fn update(
         changes.privileges = Set(privileges.to_storage());
     }
     let token = tokens::save(&state.db, changes).await?;
-    record(state, caller.event("token.update", &token.name)).await?;
+    record(state, actor.event("token.update", &token.name)).await?;
     Ok(view(&token))
 }
 
 pub async fn rotate(
     state: &Core,
-    caller: &Caller,
+    actor: &Actor,
     name: &str,
     expiry: Option<Expiry>,
     grace_minutes: u32,
 ) -> Result<IssuedToken, AppError> {
-    caller.authorise()?;
+    let owner = authorise(actor)?;
     if grace_minutes > MAX_GRACE_MINUTES {
         return Err(AppError::invalid("grace", "The grace period can be at most 24 hours."));
     }
-    let new_expiry = expiry.map(|expiry| expiry_for(state, caller, expiry)).transpose()?;
-    let token = find(state, caller, name).await?;
-    ensure_within_grant(state, caller, &token, "token.rotate", true).await?;
+    let new_expiry = expiry.map(|expiry| expiry_for(state, actor, expiry)).transpose()?;
+    let token = find(state, owner, name).await?;
+    ensure_within_grant(state, actor, owner, &token, "token.rotate", true).await?;
     let now = state.clock.now();
     let secret = TokenSecret::generate();
     let old_hash = token.secret_hash.clone();
@@ -420,32 +371,32 @@ pub async fn rotate(
         changes.previous_valid_until = Set(None);
     }
     let token = tokens::save(&state.db, changes).await?;
-    record(state, caller.event("token.rotate", &token.name)).await?;
+    record(state, actor.event("token.rotate", &token.name)).await?;
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
 
 /// Revokes the named tokens that exist; "not found" when none of them does.
-pub async fn revoke(state: &Core, caller: &Caller, names: &[String]) -> Result<Vec<String>, AppError> {
-    caller.authorise()?;
+pub async fn revoke(state: &Core, actor: &Actor, names: &[String]) -> Result<Vec<String>, AppError> {
+    let owner = authorise(actor)?;
     if names.is_empty() {
         return Err(AppError::invalid("names", "Choose at least one token to revoke."));
     }
-    let revoked = tokens::delete_by_names(&state.db, caller.account.id, names).await?;
+    let revoked = tokens::delete_by_names(&state.db, owner.id, names).await?;
     if revoked.is_empty() {
         return Err(AppError::NoSuchToken(names.join(", ")));
     }
     for name in &revoked {
-        record(state, caller.event("token.revoke", name)).await?;
+        record(state, actor.event("token.revoke", name)).await?;
     }
     Ok(revoked)
 }
 
-/// Revokes every token of the caller's account; answers how many there were.
-pub async fn revoke_all(state: &Core, caller: &Caller) -> Result<u64, AppError> {
-    caller.authorise()?;
-    let revoked = tokens::delete_all(&state.db, caller.account.id).await?;
+/// Revokes every token of the actor's account; answers how many there were.
+pub async fn revoke_all(state: &Core, actor: &Actor) -> Result<u64, AppError> {
+    let owner = authorise(actor)?;
+    let revoked = tokens::delete_all(&state.db, owner.id).await?;
     for name in &revoked {
-        record(state, caller.event("token.revoke", name)).await?;
+        record(state, actor.event("token.revoke", name)).await?;
     }
     Ok(revoked.len() as u64)
 }

@@ -1,11 +1,11 @@
 //! Verifying an API call's token (SPEC §3), in the order the spec gives: parse the header, check the secret's
 //! shape and checksum (no database work for junk), look the hash up, check the owner, expiry, suspension, the
 //! client IP against the allowlist and finally the privilege the function needs. Every API endpoint comes
-//! through [`verify`]; its result becomes a [`Caller`] for the token services, so their no-escalation rules apply.
+//! through [`verify`]; its result becomes an [`Actor`] for the services, so their no-escalation rules apply.
 
 use super::{
+    actor::{Actor, TokenGrant},
     random::sha256_hex,
-    tokens::{Caller, TokenGrant, Via},
 };
 use crate::{
     domain::{IpAllowlist, PrivilegeSet, SecretError, TokenSecret},
@@ -120,19 +120,16 @@ impl Verified {
         self.privileges.grants(privilege)
     }
 
-    /// The caller for the token services: acting for the owner, limited to this token (no escalation).
-    pub fn caller(&self) -> Caller {
-        Caller {
-            account: Account::clone(&self.account),
-            via: Via::Token(TokenGrant {
-                id: self.token.id,
-                name: self.token.name.clone(),
-                privileges: PrivilegeSet::clone(&self.privileges),
-                expires_at: self.token.expires_at,
-                allowlist: IpAllowlist::from_storage(&self.token.allowlist),
-            }),
-            client_ip: Some(self.client_ip.to_canonical().to_string()),
-        }
+    /// The actor for the services: acting for the owner, limited to this token (no escalation).
+    pub fn actor(&self) -> Actor {
+        let grant = TokenGrant {
+            id: self.token.id,
+            name: self.token.name.clone(),
+            privileges: PrivilegeSet::clone(&self.privileges),
+            expires_at: self.token.expires_at,
+            allowlist: IpAllowlist::from_storage(&self.token.allowlist),
+        };
+        Actor::token(Account::clone(&self.account), grant, Some(self.client_ip.to_canonical().to_string()))
     }
 }
 

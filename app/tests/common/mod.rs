@@ -4,13 +4,7 @@
 use app::{
     api::{IssuedToken, NewToken},
     error::AppError,
-    services::{
-        Core, CoreConfig,
-        accounts::{self, Admin},
-        clock::ManualClock,
-        password::Password,
-        tokens::{self, Caller},
-    },
+    services::{Actor, Core, CoreConfig, accounts, clock::ManualClock, password::Password, tokens},
     store,
 };
 use chrono::{TimeZone, Utc};
@@ -45,26 +39,26 @@ pub async fn test_store() -> TestStore {
 
 impl TestStore {
     /// An account with `privileges`, signed in to the web app.
-    pub async fn account(&self, name: &str, privileges: &str) -> Caller {
+    pub async fn account(&self, name: &str, privileges: &str) -> Actor {
         let account = accounts::create(
             &self.state,
-            &Admin::operator(),
+            &Actor::operator(),
             &app::domain::AccountName::parse(name).expect("a valid account name"),
             Password::new("a-long-password".into()),
-            privileges,
+            &[privileges.to_owned()],
         )
         .await
         .unwrap();
-        Caller::session(account, Some("192.0.2.1".into()))
+        Actor::session(account, Some("192.0.2.1".into()))
     }
 
     /// Creates a token the way the edges do: the fields parsed first, then the service.
-    pub async fn create(&self, caller: &Caller, new: NewToken) -> Result<IssuedToken, AppError> {
+    pub async fn create(&self, caller: &Actor, new: NewToken) -> Result<IssuedToken, AppError> {
         tokens::create(&self.state, caller, new.parse(tokens::today(&self.state))?).await
     }
 
     /// Creates a token with the defaults a user would pick (one year, any address, manage-api-tokens).
-    pub async fn create_named(&self, caller: &Caller, name: &str) -> IssuedToken {
+    pub async fn create_named(&self, caller: &Actor, name: &str) -> IssuedToken {
         self.create(caller, token(name)).await.unwrap()
     }
 

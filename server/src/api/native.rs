@@ -295,7 +295,7 @@ pub async fn list_tokens(
     params: Params<Native>,
 ) -> NativeResult<Json<TokenPage>> {
     let query = list_query(&params)?;
-    let page = tokens::list(&state, &caller.verified.caller(), &query).await?;
+    let page = tokens::list(&state, &caller.verified.actor(), &query).await?;
     Ok(Json(page))
 }
 
@@ -344,7 +344,7 @@ pub async fn create_token(
         allowlist: model::parse_allowlist_entries(request.allowlist)?,
         privileges: request.privileges,
     };
-    let issued = tokens::create(&state, &verified.caller(), spec).await?;
+    let issued = tokens::create(&state, &verified.actor(), spec).await?;
     Ok((StatusCode::CREATED, Json(issued)))
 }
 
@@ -360,7 +360,7 @@ pub async fn get_token(
     caller: ApiCaller<Native>,
     TokenPath(name): TokenPath,
 ) -> NativeResult<Json<TokenView>> {
-    Ok(Json(tokens::get(&state, &caller.verified.caller(), &name).await?))
+    Ok(Json(tokens::get(&state, &caller.verified.actor(), &name).await?))
 }
 
 /// Rename a token, or replace its allowlist or privileges. Expiry cannot change: rotate instead.
@@ -377,20 +377,20 @@ pub async fn update_token(
     TokenPath(mut name): TokenPath,
     JsonBody(request): JsonBody<UpdateTokenRequest>,
 ) -> NativeResult<Json<TokenView>> {
-    let as_caller = caller.verified.caller();
+    let actor = caller.verified.actor();
     let allowlist = request.allowlist.map(model::parse_allowlist_entries).transpose()?;
     let mut current = None;
     if allowlist.is_some() || request.privileges.is_some() {
-        current = Some(tokens::update(&state, &as_caller, &name, allowlist, request.privileges.as_deref()).await?);
+        current = Some(tokens::update(&state, &actor, &name, allowlist, request.privileges.as_deref()).await?);
     }
     if let Some(new_name) = request.name {
-        let renamed = tokens::rename(&state, &as_caller, &name, &new_name).await?;
+        let renamed = tokens::rename(&state, &actor, &name, &new_name).await?;
         name = renamed.name.clone();
         current = Some(renamed);
     }
     let token = match current {
         Some(token) => token,
-        None => tokens::get(&state, &as_caller, &name).await?,
+        None => tokens::get(&state, &actor, &name).await?,
     };
     Ok(Json(token))
 }
@@ -407,7 +407,7 @@ pub async fn revoke_token(
     caller: ApiCaller<Native>,
     TokenPath(name): TokenPath,
 ) -> NativeResult<StatusCode> {
-    tokens::revoke(&state, &caller.verified.caller(), std::slice::from_ref(&name)).await?;
+    tokens::revoke(&state, &caller.verified.actor(), std::slice::from_ref(&name)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -426,7 +426,7 @@ pub async fn rotate_token(
     JsonBody(request): JsonBody<RotateTokenRequest>,
 ) -> NativeResult<Json<IssuedToken>> {
     let expiry = request.expires.map(|raw| model::parse_expiry(&raw, tokens::today(&state))).transpose()?;
-    let issued = tokens::rotate(&state, &caller.verified.caller(), &name, expiry, request.grace_minutes).await?;
+    let issued = tokens::rotate(&state, &caller.verified.actor(), &name, expiry, request.grace_minutes).await?;
     Ok(Json(issued))
 }
 

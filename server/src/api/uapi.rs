@@ -72,7 +72,7 @@ async fn run(
         return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Call UAPI functions with GET or POST."));
     }
     let verified = &caller.verified;
-    let as_caller = verified.caller();
+    let actor = verified.actor();
     match function(path) {
         Some(("Tokens", "create_full_access")) => {
             let spec = TokenSpec {
@@ -82,32 +82,31 @@ async fn run(
                 allowlist: IpAllowlist::default(),
                 privileges: common::full_access(verified),
             };
-            let issued = tokens::create(state, &as_caller, spec).await?;
+            let issued = tokens::create(state, &actor, spec).await?;
             Ok(json!({"create_time": common::unix(issued.token.created_at), "token": issued.secret}))
         }
         Some(("Tokens", "list")) => {
-            let listed =
-                tokens::list_all(state, &as_caller, TokenSort::Created, true).await?.into_iter().map(|token| {
-                    let full = token.has_full_access();
-                    json!({
-                        "name": token.name,
-                        "create_time": common::unix(token.created_at),
-                        "expires_at": token.expires_at.map(common::unix),
-                        "has_full_access": u8::from(full),
-                        "features": if full { Vec::new() } else { token.privileges },
-                    })
-                });
+            let listed = tokens::list_all(state, &actor, TokenSort::Created, true).await?.into_iter().map(|token| {
+                let full = token.has_full_access();
+                json!({
+                    "name": token.name,
+                    "create_time": common::unix(token.created_at),
+                    "expires_at": token.expires_at.map(common::unix),
+                    "has_full_access": u8::from(full),
+                    "features": if full { Vec::new() } else { token.privileges },
+                })
+            });
             Ok(Value::Array(listed.collect()))
         }
         Some(("Tokens", "rename")) => {
             let name = params.require("name")?;
             let new_name = params.require("new_name")?;
-            tokens::rename(state, &as_caller, name, new_name).await?;
+            tokens::rename(state, &actor, name, new_name).await?;
             Ok(Value::Null)
         }
         Some(("Tokens", "revoke")) => {
             let name = params.require("name")?;
-            match tokens::revoke(state, &as_caller, &[name.to_owned()]).await {
+            match tokens::revoke(state, &actor, &[name.to_owned()]).await {
                 Ok(_) | Err(AppError::NoSuchToken(_)) => Ok(json!(1)),
                 Err(err) => Err(err.into()),
             }

@@ -258,7 +258,7 @@ async fn a_rotated_out_secret_works_only_during_its_grace_period() {
     let app = spawn_app().await;
     app.create_account("alice", "all").await;
     let old = app.simple_token("alice", "ci", &["all"]).await;
-    let caller = app::services::tokens::Caller::cli(app.account_row("alice").await);
+    let caller = app::services::Actor::operator_for(app.account_row("alice").await);
     let new = app::services::tokens::rotate(&app.state, &caller, "ci", None, 10).await.unwrap().secret;
 
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {old}")).await.status(), 200);
@@ -295,7 +295,7 @@ async fn last_use_is_recorded_at_most_once_a_minute() {
     assert_eq!(row.last_used_at, Some(later));
 
     // And the web app's list shows it.
-    let caller = app::services::tokens::Caller::cli(app.account_row("alice").await);
+    let caller = app::services::Actor::operator_for(app.account_row("alice").await);
     let view = app::services::tokens::get(&app.state, &caller, "ci").await.unwrap();
     assert_eq!((view.last_used_at, view.last_used_ip.as_deref()), (Some(later), Some("127.0.0.1")));
 }

@@ -118,7 +118,7 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
             expires: "never",
         })
         .await;
-    let caller = app::services::tokens::Caller::cli(app.account_row("alice").await);
+    let caller = app::services::Actor::operator_for(app.account_row("alice").await);
     app::services::tokens::revoke(&app.state, &caller, &["old".to_owned()]).await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();

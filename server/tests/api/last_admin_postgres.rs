@@ -3,10 +3,7 @@
 //! other administrator still there; account changes that can remove one are serialised.
 
 use crate::common::{PASSWORD, account_name, postgres::PgCluster, state_on};
-use app::services::{
-    accounts::{self, Admin},
-    password::Password,
-};
+use app::services::{Actor, accounts, password::Password};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_demotions_never_leave_no_administrator() {
@@ -14,11 +11,11 @@ async fn concurrent_demotions_never_leave_no_administrator() {
     let url = cluster.database().await;
     // Two instances on one database, as in a scale-out.
     let (one, two) = (state_on(&url).await, state_on(&url).await);
-    let operator = Admin::operator();
+    let operator = Actor::operator();
     for round in 0..15 {
         let (a, b) = (format!("root-a-{round}"), format!("root-b-{round}"));
         for name in [&a, &b] {
-            accounts::create(&one, &operator, &account_name(name), Password::new(PASSWORD.into()), "all")
+            accounts::create(&one, &operator, &account_name(name), Password::new(PASSWORD.into()), &["all".into()])
                 .await
                 .unwrap();
         }
@@ -28,14 +25,15 @@ async fn concurrent_demotions_never_leave_no_administrator() {
                 let _ = accounts::delete(&one, &operator, &earlier).await;
             }
         }
-        let demote_a = accounts::set_privileges(&one, &operator, &a, "list-accts");
+        let list_only = ["list-accts".to_owned()];
+        let demote_a = accounts::set_privileges(&one, &operator, &a, &list_only);
         let demote_b = accounts::set_suspended(&two, &operator, &b, true);
         let (ra, rb) = tokio::join!(demote_a, demote_b);
         let active = app::store::accounts::active_admins(&one.db).await.unwrap();
         assert!(!active.is_empty(), "round {round}: both demotions went through ({ra:?}, {rb:?})");
         assert!(ra.is_ok() != rb.is_ok(), "round {round}: exactly one may succeed ({ra:?}, {rb:?})");
         // Put the demoted one back for the next round's clean-up.
-        let _ = accounts::set_privileges(&one, &operator, &a, "all").await;
+        let _ = accounts::set_privileges(&one, &operator, &a, &["all".into()]).await;
         let _ = accounts::set_suspended(&one, &operator, &b, false).await;
     }
 }

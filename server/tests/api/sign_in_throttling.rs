@@ -6,7 +6,7 @@
 use crate::common::{PASSWORD, TestApp, spawn_app_with_proxies};
 use app::{
     domain::IpRange,
-    services::{accounts::Admin, auth, password::Password, sign_in_limits},
+    services::{Actor, auth, password::Password, sign_in_limits},
 };
 use chrono::Duration;
 
@@ -127,8 +127,8 @@ async fn locks_live_in_the_database_for_a_restart_or_another_instance() {
 async fn an_administrator_unlocks_early_and_it_is_audited() {
     let app = app_behind_proxy().await;
     fail_ten_times(&app, "alice").await;
-    assert!(app::services::accounts::unlock(&app.state, &Admin::operator(), "ALICE").await.unwrap());
-    assert!(!app::services::accounts::unlock(&app.state, &Admin::operator(), "alice").await.unwrap());
+    assert!(app::services::accounts::unlock(&app.state, &Actor::operator(), "ALICE").await.unwrap());
+    assert!(!app::services::accounts::unlock(&app.state, &Actor::operator(), "alice").await.unwrap());
     assert_eq!(actions(&app.audit_actions().await, "login.unlocked"), ["alice"]);
     assert_eq!(sign_in_from(&app, "203.0.113.1", "alice", PASSWORD).await.0, 200);
 

@@ -7,7 +7,8 @@ use app::{
     domain::PrivilegeSet,
     model::accounts::parse_account_name,
     services::{
-        accounts::{self, Admin, *},
+        Actor,
+        accounts::{self, *},
         password::Password,
     },
     state::WebState,
@@ -38,7 +39,7 @@ fn user(params: &Params<Whm>) -> Result<&str, ApiError> {
 /// Runs an account function; `None` when `command` is not one.
 pub async fn run(
     state: &WebState,
-    admin: &Admin,
+    admin: &Actor,
     command: &str,
     params: &Params<Whm>,
 ) -> Option<Result<Value, ApiError>> {
@@ -46,7 +47,7 @@ pub async fn run(
     Some(execute(state, admin, command, params).await)
 }
 
-async fn execute(state: &WebState, admin: &Admin, command: &str, params: &Params<Whm>) -> Result<Value, ApiError> {
+async fn execute(state: &WebState, admin: &Actor, command: &str, params: &Params<Whm>) -> Result<Value, ApiError> {
     match command {
         "listaccts" => {
             let search = params.get("search")?.unwrap_or_default();
@@ -85,7 +86,7 @@ async fn execute(state: &WebState, admin: &Admin, command: &str, params: &Params
                 admin,
                 &parse_account_name(name)?,
                 Password::new(password.to_owned()),
-                &acls.join(","),
+                &acls,
             )
             .await?;
             Ok(json!({

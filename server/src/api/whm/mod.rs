@@ -64,9 +64,7 @@ async fn run(
         return Err(ApiError::bad_request("This server speaks WHM API 1 only: add api.version=1 to the request."));
     }
     let verified = &caller.verified;
-    let as_caller = verified.caller();
-    let admin = app::services::accounts::Admin::from_caller(&as_caller);
-    if let Some(result) = accounts::run(state, &admin, command, params).await {
+    if let Some(result) = accounts::run(state, &verified.actor(), command, params).await {
         return result;
     }
     if let Some(result) = tokens::run(state, verified, command, params).await {

@@ -38,7 +38,7 @@ async fn execute(
     command: &str,
     params: &Params<Whm>,
 ) -> Result<Value, ApiError> {
-    let as_caller = verified.caller();
+    let actor = verified.actor();
     match command {
         "api_token_create" => {
             let acls = params.list("acl")?;
@@ -48,7 +48,7 @@ async fn execute(
                 allowlist: model::parse_allowlist_entries(params.list("whitelist_ip")?)?,
                 privileges: if acls.is_empty() { common::full_access(verified) } else { acls },
             };
-            let issued = tokens::create(state, &as_caller, spec).await?;
+            let issued = tokens::create(state, &actor, spec).await?;
             let mut data = details(&issued.token);
             data.insert("token".into(), Value::String(issued.secret));
             Ok(Value::Object(data))
@@ -56,7 +56,7 @@ async fn execute(
         "api_token_list" => {
             let grantable = common::owner_grantable(state, verified).await?;
             let mut listed = Map::new();
-            for token in tokens::list_all(state, &as_caller, TokenSort::Created, true).await? {
+            for token in tokens::list_all(state, &actor, TokenSort::Created, true).await? {
                 let full = token.has_full_access();
                 let acls: Map<String, Value> = grantable
                     .iter()
@@ -76,7 +76,7 @@ async fn execute(
             }
             let mut name = params.require("token_name")?.to_owned();
             if let Some(new_name) = params.get("new_name")?.filter(|n| !n.is_empty()) {
-                let renamed = tokens::rename(state, &as_caller, &name, new_name).await?;
+                let renamed = tokens::rename(state, &actor, &name, new_name).await?;
                 name = renamed.name;
             }
             let acls = params.list("acl")?;
@@ -88,9 +88,9 @@ async fn execute(
             };
             let privileges = (!acls.is_empty()).then_some(acls);
             let token = if allowlist.is_some() || privileges.is_some() {
-                tokens::update(state, &as_caller, &name, allowlist, privileges.as_deref()).await
+                tokens::update(state, &actor, &name, allowlist, privileges.as_deref()).await
             } else {
-                tokens::get(state, &as_caller, &name).await
+                tokens::get(state, &actor, &name).await
             }?;
             Ok(Value::Object(details(&token)))
         }
@@ -99,7 +99,7 @@ async fn execute(
             if names.is_empty() {
                 return Err(ApiError::bad_request("The parameter “token_name” is required."));
             }
-            let revoked = match tokens::revoke(state, &as_caller, &names).await {
+            let revoked = match tokens::revoke(state, &actor, &names).await {
                 Ok(revoked) => revoked,
                 Err(AppError::NoSuchToken(_)) => Vec::new(),
                 Err(err) => return Err(err.into()),

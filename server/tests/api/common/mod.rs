@@ -5,12 +5,7 @@
 pub mod postgres;
 
 use app::{
-    services::{
-        Core, CoreConfig,
-        accounts::{self, Admin},
-        clock::ManualClock,
-        password::Password,
-    },
+    services::{Actor, Core, CoreConfig, accounts, clock::ManualClock, password::Password},
     state::{WebSettings, WebState},
     store,
 };
@@ -92,10 +87,10 @@ impl TestApp {
     pub async fn create_account(&self, name: &str, privileges: &str) {
         accounts::create(
             &self.state,
-            &Admin::operator(),
+            &Actor::operator(),
             &account_name(name),
             Password::new(PASSWORD.into()),
-            privileges,
+            &[privileges.to_owned()],
         )
         .await
         .expect("create account");
@@ -150,7 +145,7 @@ impl TestApp {
 
     /// Creates a token for `spec.account` (as the operator would) and returns its secret.
     pub async fn token(&self, spec: TokenSpec<'_>) -> String {
-        let caller = app::services::tokens::Caller::cli(self.account_row(spec.account).await);
+        let caller = app::services::Actor::operator_for(self.account_row(spec.account).await);
         let new = app::api::NewToken {
             name: spec.name.into(),
             expires: spec.expires.into(),
