@@ -281,13 +281,15 @@ async fn rotation_replaces_the_secret_and_may_keep_the_old_one_for_a_grace_perio
     let second = tokens::rotate(&store.state, &alice, "rotate-me", None, 0).await.unwrap();
     assert_ne!(second.secret, first.secret);
     assert_eq!(second.token.expires_at, first.token.expires_at, "no new expiry given: kept");
-    let row = token_store::find_by_name(&store.state.db, alice.account().unwrap().id, "rotate-me").await.unwrap().unwrap();
+    let row =
+        token_store::find_by_name(&store.state.db, alice.account().unwrap().id, "rotate-me").await.unwrap().unwrap();
     assert_eq!(row.secret_hash, app::services::random::sha256_hex(&second.secret));
     assert_eq!(row.previous_secret_hash, None, "without grace the old secret stops at once");
 
     let third = tokens::rotate(&store.state, &alice, "rotate-me", Some(Expiry::Never), 60).await.unwrap();
     assert_eq!(third.token.expires_at, None, "rotation may choose a new expiry");
-    let row = token_store::find_by_name(&store.state.db, alice.account().unwrap().id, "rotate-me").await.unwrap().unwrap();
+    let row =
+        token_store::find_by_name(&store.state.db, alice.account().unwrap().id, "rotate-me").await.unwrap().unwrap();
     assert_eq!(row.previous_secret_hash.as_deref(), Some(app::services::random::sha256_hex(&second.secret).as_str()));
     assert_eq!(row.previous_valid_until, Some(store.clock.now() + Duration::minutes(60)));
 

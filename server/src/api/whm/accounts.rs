@@ -81,14 +81,9 @@ async fn execute(state: &WebState, admin: &Actor, command: &str, params: &Params
                 ));
             }
             acls.dedup();
-            let account = accounts::create(
-                state,
-                admin,
-                &parse_account_name(name)?,
-                Password::new(password.to_owned()),
-                &acls,
-            )
-            .await?;
+            let account =
+                accounts::create(state, admin, &parse_account_name(name)?, Password::new(password.to_owned()), &acls)
+                    .await?;
             Ok(json!({
                 "user": account.username,
                 "acls": PrivilegeSet::from_storage(&account.privileges).iter().collect::<Vec<_>>(),
