@@ -59,8 +59,11 @@ lint:
 	cargo clippy --package app --package tessera --all-targets -- -D warnings
 	cargo clippy --package frontend --target wasm32-unknown-unknown -- -D warnings
 
+# The integration suite (server/tests/api) runs twice from the same code: on SQLite, then on a throw-away
+# PostgreSQL cluster the tests start and stop themselves.
 test-rust:
 	cargo test --package app --package tessera
+	TESSERA_TEST_BACKEND=postgres cargo test --package tessera --test api
 
 test-e2e:
 	end2end/run.sh $(BIN)

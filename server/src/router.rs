@@ -100,7 +100,12 @@ impl<B> OnResponse<B> for CountResponses {
 
 /// Prometheus text (SPEC §4). No authentication and no secrets: counters only; README says where to expose it.
 async fn metrics(State(state): State<WebState>) -> Response {
-    let gauges = Gauges { verification_cache_entries: state.token_reader.as_ref().map(|r| r.cached_entries()) };
+    let lookup = &state.token_lookup;
+    let gauges = Gauges {
+        verification_cache_entries: lookup.cached_entries(),
+        verification_cache_hits: lookup.cache_hits(),
+        verification_feed_listening: lookup.feed_listening(),
+    };
     let mut response = state.metrics.render(gauges).into_response();
     response
         .headers_mut()

@@ -54,6 +54,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
         core: CoreConfig {
             sessions,
             last_used_flush: Some(Duration::from_secs(1)),
+            cache_verifications: true,
             ..CoreConfig::new(database_url, time_zone)
         },
         addr: args.addr,

@@ -203,6 +203,7 @@ async fn update_keeping_an_admin(
         }
     }
     txn.commit().await?;
+    state.verification_changed();
     Ok(updated)
 }
 
@@ -250,6 +251,7 @@ pub async fn rename(state: &Core, actor: &Actor, name: &str, new: &AccountName) 
     let updated = accounts::update(&state.db, account.id, Changes { name: Some(new), ..Changes::default() }, now)
         .await
         .on_unique_violation(|| name_in_use(new))?;
+    state.verification_changed();
     let detail = format!("renamed from {}", account.username);
     record(state, actor.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
     Ok(updated)
@@ -330,6 +332,7 @@ pub async fn delete(state: &Core, actor: &Actor, name: &str) -> Result<u64, AppE
         return Err(last_admin(&account, "deleted"));
     }
     txn.commit().await?;
+    state.verification_changed();
     let detail = format!("{tokens} token(s) revoked");
     record(state, actor.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
     tracing::info!(account = %account.username, by = %actor.name(), tokens, "account deleted");

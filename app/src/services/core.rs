@@ -9,7 +9,7 @@ use super::{
     metrics::Metrics,
     password::{PasswordError, Passwords},
 };
-use crate::store::{self, token_reader::TokenReader};
+use crate::store::{self, token_lookup::TokenLookup};
 use sea_orm::{DatabaseConnection, DbErr};
 use std::{sync::Arc, time::Duration};
 
@@ -23,8 +23,8 @@ pub struct Core {
     pub time_zone: chrono_tz::Tz,
     /// Writes tokens' "last used" time and IP off the request path.
     pub last_used: LastUsedRecorder,
-    /// Token look-ups for verification on a SQLite file (`TokenReader::open`); `None`: through `db` (PostgreSQL).
-    pub token_reader: Option<Arc<TokenReader>>,
+    /// Token look-ups for verification, cached per backend (`store::token_lookup`).
+    pub token_lookup: Arc<TokenLookup>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
 }
@@ -39,6 +39,9 @@ pub struct CoreConfig {
     pub hash_concurrency: usize,
     /// Record tokens' last use, writing every this often; `None` (the command line): do not record.
     pub last_used_flush: Option<Duration>,
+    /// Keep verified rows in memory, kept fresh by the database's change feed (the server; not the command line,
+    /// which verifies nothing and would only hold a listening connection open).
+    pub cache_verifications: bool,
 }
 
 impl CoreConfig {
@@ -51,6 +54,7 @@ impl CoreConfig {
             clock: Arc::new(SystemClock),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             last_used_flush: None,
+            cache_verifications: false,
         }
     }
 }
@@ -64,10 +68,15 @@ pub enum OpenError {
 }
 
 impl Core {
+    /// A change that may alter a verification's answer was committed here (see `TokenLookup::changed_here`).
+    pub fn verification_changed(&self) {
+        self.token_lookup.changed_here();
+    }
+
     /// Opens (and migrates) the database and sets everything up.
     pub async fn open(config: CoreConfig) -> Result<Self, OpenError> {
         let db = store::connect(&config.database_url).await?;
-        let token_reader = TokenReader::open(&config.database_url)?.map(Arc::new);
+        let token_lookup = Arc::new(TokenLookup::open(&config.database_url, config.cache_verifications)?);
         let last_used = match config.last_used_flush {
             Some(every) => LastUsedRecorder::spawn(db.clone(), every),
             None => LastUsedRecorder::disabled(),
@@ -79,7 +88,7 @@ impl Core {
             sessions: Arc::new(config.sessions),
             time_zone: config.time_zone,
             last_used,
-            token_reader,
+            token_lookup,
             metrics: Arc::default(),
         })
     }

@@ -58,8 +58,12 @@ pub struct Metrics {
 /// Values read at scrape time from elsewhere.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Gauges {
-    /// Token rows held by the SQLite fast path (`None`: no fast path, e.g. PostgreSQL).
+    /// Token rows held in memory for verification (`None`: no cache).
     pub verification_cache_entries: Option<usize>,
+    /// Verifications answered from memory since start (`None`: no cache).
+    pub verification_cache_hits: Option<u64>,
+    /// On PostgreSQL, whether the change listener is connected (while it is not, nothing is answered from memory).
+    pub verification_feed_listening: Option<bool>,
 }
 
 impl Metrics {
@@ -107,10 +111,25 @@ impl Metrics {
         }
         if let Some(entries) = gauges.verification_cache_entries {
             out.push_str(
-                "# HELP tessera_verification_cache_entries Token rows held in memory by the SQLite fast path.\n\
+                "# HELP tessera_verification_cache_entries Token rows held in memory for verification.\n\
                  # TYPE tessera_verification_cache_entries gauge\n",
             );
             let _ = writeln!(out, "tessera_verification_cache_entries {entries}");
+        }
+        if let Some(hits) = gauges.verification_cache_hits {
+            out.push_str(
+                "# HELP tessera_verification_cache_hits_total Token look-ups answered from memory.\n\
+                 # TYPE tessera_verification_cache_hits_total counter\n",
+            );
+            let _ = writeln!(out, "tessera_verification_cache_hits_total {hits}");
+        }
+        if let Some(listening) = gauges.verification_feed_listening {
+            out.push_str(
+                "# HELP tessera_verification_feed_up Whether the PostgreSQL change listener is connected (1) or \
+                 every look-up reads the database until it reconnects (0).\n\
+                 # TYPE tessera_verification_feed_up gauge\n",
+            );
+            let _ = writeln!(out, "tessera_verification_feed_up {}", u8::from(listening));
         }
         out.push_str("# HELP tessera_build_info The running version of Tessera.\n# TYPE tessera_build_info gauge\n");
         let _ = writeln!(out, "tessera_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
@@ -133,7 +152,11 @@ mod tests {
         metrics.count_response(404);
         metrics.count_response(503);
         metrics.count_response(42);
-        let text = metrics.render(Gauges { verification_cache_entries: Some(3) });
+        let text = metrics.render(Gauges {
+            verification_cache_entries: Some(3),
+            verification_cache_hits: Some(7),
+            verification_feed_listening: Some(false),
+        });
         for line in [
             "tessera_api_verifications_total{outcome=\"ok\"} 2",
             "tessera_api_verifications_total{outcome=\"invalid\"} 1",
@@ -144,6 +167,8 @@ mod tests {
             "tessera_http_requests_total{class=\"5xx\"} 1",
             "tessera_http_requests_total{class=\"1xx\"} 0",
             "tessera_verification_cache_entries 3",
+            "tessera_verification_cache_hits_total 7",
+            "tessera_verification_feed_up 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
         }

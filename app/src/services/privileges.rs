@@ -49,6 +49,7 @@ pub async fn remove(state: &Core, actor: &Actor, name: &str) -> Result<Privilege
     let removed = privileges::remove(&state.db, name)
         .await?
         .ok_or_else(|| AppError::invalid("name", format!("There is no privilege named “{name}”.")))?;
+    state.verification_changed();
     let detail = format!("taken from {} account(s) and {} token(s)", removed.accounts, removed.tokens);
     record(state, actor, "privilege.remove", name, detail).await?;
     Ok(PrivilegeRemoval { accounts: removed.accounts, tokens: removed.tokens })

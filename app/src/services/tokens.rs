@@ -308,6 +308,7 @@ pub async fn rename(state: &Core, actor: &Actor, name: &str, new_name: &str) -> 
     changes.name = Set(new_name.as_str().to_owned());
     changes.name_key = Set(new_name.key());
     let token = tokens::save(&state.db, changes).await.on_unique_violation(|| name_in_use(new_name.as_str()))?;
+    state.verification_changed();
     let target = format!("{old_name} → {}", token.name);
     record(state, actor.event("token.rename", &target)).await?;
     Ok(view(&token))
@@ -336,6 +337,7 @@ pub async fn update(
         changes.privileges = Set(privileges.to_storage());
     }
     let token = tokens::save(&state.db, changes).await?;
+    state.verification_changed();
     record(state, actor.event("token.update", &token.name)).await?;
     Ok(view(&token))
 }
@@ -371,6 +373,7 @@ pub async fn rotate(
         changes.previous_valid_until = Set(None);
     }
     let token = tokens::save(&state.db, changes).await?;
+    state.verification_changed();
     record(state, actor.event("token.rotate", &token.name)).await?;
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
@@ -382,6 +385,7 @@ pub async fn revoke(state: &Core, actor: &Actor, names: &[String]) -> Result<Vec
         return Err(AppError::invalid("names", "Choose at least one token to revoke."));
     }
     let revoked = tokens::delete_by_names(&state.db, owner.id, names).await?;
+    state.verification_changed();
     if revoked.is_empty() {
         return Err(AppError::NoSuchToken(names.join(", ")));
     }
@@ -395,6 +399,7 @@ pub async fn revoke(state: &Core, actor: &Actor, names: &[String]) -> Result<Vec
 pub async fn revoke_all(state: &Core, actor: &Actor) -> Result<u64, AppError> {
     let owner = authorise(actor)?;
     let revoked = tokens::delete_all(&state.db, owner.id).await?;
+    state.verification_changed();
     for name in &revoked {
         record(state, actor.event("token.revoke", name)).await?;
     }

@@ -13,7 +13,7 @@ use crate::{
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
-        tokens::{self, Token, TokenAndOwner},
+        tokens::{Token, TokenAndOwner},
     },
 };
 use chrono::{DateTime, Utc};
@@ -163,11 +163,8 @@ pub async fn resolve(state: &Core, secret: &TokenSecret) -> Result<Option<(Arc<T
 async fn resolve_row(state: &Core, secret: &TokenSecret) -> Result<Option<TokenAndOwner>, Refusal> {
     let now = state.clock.now();
     let hash = sha256_hex(secret.expose());
-    // SQLite: the fast reader (same row, same freshness, see store::token_reader); otherwise SeaORM.
-    let found = match &state.token_reader {
-        Some(reader) => reader.find_by_secret_hash(&hash)?,
-        None => tokens::find_by_secret_hash(&state.db, &hash).await?,
-    };
+    // From memory while the backend's change feed vouches for it (store::token_lookup).
+    let found = state.token_lookup.find_by_secret_hash(&state.db, &hash).await?;
     let Some(found) = found else {
         return Ok(None);
     };

@@ -4,11 +4,14 @@ pub mod accounts;
 pub mod audit;
 pub mod entities;
 pub mod migrations;
+pub mod pg_changes;
 pub mod privileges;
 pub mod sessions;
 pub mod sign_in;
+pub mod token_lookup;
 pub mod token_reader;
 pub mod tokens;
+pub mod verification_cache;
 mod wal_watch;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, sea_query::LikeExpr};
@@ -76,8 +79,55 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         options.max_connections(16);
     }
     let db = Database::connect(options).await?;
-    migrations::Migrator::up(&db, None).await?;
+    migrate(&db).await?;
     Ok(db)
+}
+
+/// Brings the schema up to date, exactly once however many instances start together: on PostgreSQL under an
+/// advisory lock held by one connection while the migrations run (the others wait, then find nothing to do); on
+/// SQLite the database's write lock serialises them. A database upgraded by a newer Tessera is refused first.
+async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, TransactionTrait};
+    /// Any constant will do, as long as only this code takes it.
+    const MIGRATIONS: i64 = 0x7465_7373_6572_6102;
+    let guard = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATIONS})")).await?;
+            Some(txn)
+        }
+        _ => None,
+    };
+    refuse_newer_schema(db).await?;
+    migrations::Migrator::up(db, None).await?;
+    if let Some(txn) = guard {
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
+/// Refuses a database holding a migration this binary does not know: a newer Tessera upgraded it, and an older
+/// one must not write to a schema it does not understand.
+async fn refuse_newer_schema(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm_migration::SchemaManager;
+    if !SchemaManager::new(db).has_table("seaql_migrations").await? {
+        return Ok(());
+    }
+    let known: Vec<String> = migrations::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let applied = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT version FROM seaql_migrations"))
+        .await?;
+    for row in applied {
+        let version: String = row.try_get("", "version")?;
+        if !known.contains(&version) {
+            return Err(DbErr::Custom(format!(
+                "this database was upgraded by a newer Tessera: it has schema migration “{version}”, which this \
+                 version does not know. Run that newer version (or a later one) against it; this one changed nothing."
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Creates the folder of a SQLite file URL (0700) and the empty file itself (0600) when missing: whoever can

@@ -4,34 +4,29 @@
 //! - Synchronous reads on the calling thread with rusqlite (same bundled libsqlite3 as sqlx), prepared
 //!   statements cached per connection, a small pool of read-only (`query_only`) connections. A WAL read never
 //!   waits for the writer.
-//! - Rows already read are kept in memory, but only while nothing that could change a verification's answer
-//!   has been committed: each look-up first checks whether anything at all was committed since the last look,
-//!   by any connection in any process (the WAL-index header, read lock-free from the mapped `-shm` file by
-//!   `wal_watch`; where it cannot be mapped, `PRAGMA data_version`), and, when something was, reads the
-//!   verification generation that triggers bump with every relevant token or account change (migration
-//!   m0003). A new generation empties the cache. A revocation, suspension, rename or privilege change committed by anyone is therefore seen by
-//!   the next look-up that starts after the commit. There is no time-based expiry to go stale.
-//!
-//! Only the rows are cached; every rule (expiry, grace period, suspension, owner, allowlist, privilege) is still
-//! checked on each request by `services::verify`.
+//! - Rows already read are kept in memory (`verification_cache`, shared with PostgreSQL), but only while nothing
+//!   that could change a verification's answer has been committed: each look-up first checks whether anything at
+//!   all was committed since the last look, by any connection in any process (the WAL-index header, read
+//!   lock-free from the mapped `-shm` file by `wal_watch`; where it cannot be mapped, `PRAGMA data_version`),
+//!   and, when something was, reads the verification generation that triggers bump with every relevant token or
+//!   account change (migration m0003). A new generation empties the cache. A revocation, suspension, rename or
+//!   privilege change committed by anyone is therefore seen by the next look-up that starts after the commit.
+//!   There is no time-based expiry to go stale.
 
 use super::{
     accounts::Account,
     entities::account::StoredPasswordHash,
     tokens::{Token, TokenAndOwner},
+    verification_cache::VerificationCache,
     wal_watch::{WalHeader, WalWatch},
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use sea_orm::DbErr;
 use std::{
-    collections::HashMap,
     path::{Path, PathBuf},
     sync::{Mutex, MutexGuard},
     time::Duration,
 };
-
-/// Rows kept in memory at most; when full, the cache starts over (one read each to fill it again).
-const CACHE_CAPACITY: usize = 65_536;
 /// Idle connections kept open; more are opened when requests overlap, and closed afterwards.
 const IDLE_CONNECTIONS: usize = 8;
 
@@ -47,7 +42,7 @@ const DATA_VERSION: &str = "PRAGMA data_version";
 pub struct TokenReader {
     path: PathBuf,
     idle: Mutex<Vec<ReadConnection>>,
-    cache: Mutex<Cache>,
+    cache: VerificationCache<WalHeader>,
     /// Lock-free "anything committed?" (see `wal_watch`); without it every look-up asks `PRAGMA data_version`.
     watch: Option<WalWatch>,
 }
@@ -60,23 +55,13 @@ struct ReadConnection {
     generation: i64,
 }
 
-#[derive(Default)]
-struct Cache {
-    /// The generation the entries were read at (or later).
-    generation: i64,
-    /// A WAL-index header at which `generation` was confirmed current: while the header is still this one,
-    /// nothing has been committed since, and the entries can be used without asking SQLite.
-    confirmed_at: Option<WalHeader>,
-    entries: HashMap<String, TokenAndOwner>,
-}
-
 impl TokenReader {
     /// A reader for the SQLite database at `url`, or `None` when it is not a SQLite file (PostgreSQL, or an
     /// in-memory database, which only its own connection can see). Call after `store::connect` (the schema,
     /// with its triggers, must exist).
     pub fn open(url: &str) -> Result<Option<Self>, DbErr> {
         let Some(path) = sqlite_file(url) else { return Ok(None) };
-        let mut reader = Self { path, idle: Mutex::new(Vec::new()), cache: Mutex::new(Cache::default()), watch: None };
+        let mut reader = Self { path, idle: Mutex::new(Vec::new()), cache: VerificationCache::default(), watch: None };
         // Open one now, so a wrong path fails at start, not on the first request.
         let first = reader.connect()?;
         lock(&reader.idle).push(first);
@@ -94,7 +79,12 @@ impl TokenReader {
 
     /// Rows held in memory now (for `/metrics`).
     pub fn cached_entries(&self) -> usize {
-        lock(&self.cache).entries.len()
+        self.cache.len()
+    }
+
+    /// Look-ups answered from memory since start (for `/metrics`).
+    pub fn cache_hits(&self) -> u64 {
+        self.cache.hits()
     }
 
     fn connect(&self) -> Result<ReadConnection, DbErr> {
@@ -112,13 +102,8 @@ impl TokenReader {
     pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
         // Read before anything else: whatever SQLite says below is at least as new as this header.
         let header = self.watch.as_ref().map(WalWatch::header);
-        if let Some(header) = header {
-            let cache = lock(&self.cache);
-            if cache.confirmed_at == Some(header)
-                && let Some(found) = cache.entries.get(hash)
-            {
-                return Ok(Some(found.clone()));
-            }
+        if let Some(found) = header.and_then(|header| self.cache.get_confirmed(header, hash)) {
+            return Ok(Some(found));
         }
         let popped = lock(&self.idle).pop();
         let mut read = match popped {
@@ -150,22 +135,8 @@ impl TokenReader {
             read.data_version = Some(data_version);
         }
         let generation = read.generation;
-        {
-            let mut cache = lock(&self.cache);
-            if cache.generation < generation {
-                cache.entries.clear();
-                cache.generation = generation;
-            }
-            if cache.generation == generation {
-                cache.confirmed_at = header;
-            }
-            // An older generation here means another look-up has already seen a newer one: this one raced a
-            // change, and reads the database below instead of trusting the cache.
-            if cache.generation == generation
-                && let Some(found) = cache.entries.get(hash)
-            {
-                return Ok(Some(found.clone()));
-            }
+        if let Some(found) = self.cache.get(generation, header, hash) {
+            return Ok(Some(found));
         }
         let found = read
             .conn
@@ -174,15 +145,7 @@ impl TokenReader {
             .map_err(db_err)?
             .map(|(token, account)| TokenAndOwner::new(token, account));
         if let Some(found) = &found {
-            let mut cache = lock(&self.cache);
-            // Read at `generation` or later; a newer generation seen meanwhile emptied the cache, and the row
-            // must not come back into it.
-            if cache.generation == generation {
-                if cache.entries.len() >= CACHE_CAPACITY {
-                    cache.entries.clear();
-                }
-                cache.entries.insert(hash.to_owned(), found.clone());
-            }
+            self.cache.insert(generation, hash, found);
         }
         Ok(found)
     }

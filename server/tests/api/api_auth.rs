@@ -108,9 +108,9 @@ async fn unknown_wrong_user_revoked_expired_and_suspended_all_get_the_same_401()
     check(format!("Bearer {short}")).await;
 
     // Suspended: every token of the account stops working, and works again after.
-    app.sql("UPDATE accounts SET suspended = 1 WHERE username = 'alice'").await;
+    app.sql("UPDATE accounts SET suspended = TRUE WHERE username = 'alice'").await;
     check(format!("Bearer {keeper}")).await;
-    app.sql("UPDATE accounts SET suspended = 0 WHERE username = 'alice'").await;
+    app.sql("UPDATE accounts SET suspended = FALSE WHERE username = 'alice'").await;
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {keeper}")).await.status(), 200);
 }
 

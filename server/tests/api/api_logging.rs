@@ -5,7 +5,7 @@ use std::process::Command;
 #[test]
 fn api_secrets_never_reach_the_server_log() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("tessera.db").display());
+    let db = crate::common::fresh_database_blocking(dir.path());
     let tessera = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_tessera")).args(args).env("DATABASE_URL", &db).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

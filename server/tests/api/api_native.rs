@@ -46,7 +46,7 @@ async fn introspection_describes_active_tokens_and_only_says_inactive_otherwise(
         let (status, body) = introspect(gateway.clone(), inactive).await;
         assert_eq!((status, body), (200, json!({"active": false})));
     }
-    app.sql("UPDATE accounts SET suspended = 1 WHERE username = 'alice'").await;
+    app.sql("UPDATE accounts SET suspended = TRUE WHERE username = 'alice'").await;
     assert_eq!(introspect(gateway.clone(), alice.clone()).await.1, json!({"active": false}));
 
     // The caller needs `introspect`, and must say which token.

@@ -29,7 +29,7 @@ fn text(bytes: &[u8]) -> String {
 
 fn temp_db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/cli.db", dir.path().display());
+    let url = crate::common::fresh_database_blocking(dir.path());
     (dir, url)
 }
 

@@ -11,7 +11,7 @@ use std::{
 
 fn server(extra: &[&str]) -> (tempfile::TempDir, LoggedServer) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/limits.db", dir.path().display());
+    let url = crate::common::fresh_database_blocking(dir.path());
     let server = LoggedServer::start_with(&url, dir.path(), extra);
     (dir, server)
 }

@@ -6,6 +6,7 @@ mod m0001_initial;
 mod m0002_privileges_audit_subject;
 pub mod m0003_verification_generation;
 mod m0004_sign_in_throttle;
+mod m0005_pg_change_notify;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_privileges_audit_subject::Migration),
             Box::new(m0003_verification_generation::Migration),
             Box::new(m0004_sign_in_throttle::Migration),
+            Box::new(m0005_pg_change_notify::Migration),
         ]
     }
 }

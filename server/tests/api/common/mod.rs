@@ -1,5 +1,9 @@
-//! `spawn_app()`: a real tessera server on a free loopback port with its own SQLite file and a manual clock,
-//! plus a client that keeps cookies like a browser. Tests read like the spec.
+//! `spawn_app()`: a real tessera server on a free loopback port with its own database and a manual clock, plus a
+//! client that keeps cookies like a browser. Tests read like the spec.
+//!
+//! The database is a SQLite file, or, when `TESSERA_TEST_BACKEND=postgres`, a fresh database on a throw-away
+//! PostgreSQL cluster that this process starts and stops (`postgres::shared`). `make test` runs this suite once
+//! on each, from the same test code.
 #![allow(dead_code)] // each test file uses a different part of this helper
 
 pub mod postgres;
@@ -16,11 +20,41 @@ use tessera_server::startup::{Application, Config};
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// The database the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `TESSERA_TEST_BACKEND`: `sqlite` (the default) or `postgres`.
+pub fn backend() -> Backend {
+    match std::env::var("TESSERA_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("TESSERA_TEST_BACKEND must be sqlite or postgres, not {other}"),
+    }
+}
+
+/// A new, empty database of the suite's backend: a SQLite file in `dir`, or a database on the shared cluster.
+pub async fn fresh_database(dir: &std::path::Path) -> String {
+    match backend() {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("tessera.db").display()),
+        Backend::Postgres => postgres::shared_database().await,
+    }
+}
+
+/// [`fresh_database`] for a test without a runtime of its own.
+pub fn fresh_database_blocking(dir: &std::path::Path) -> String {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(fresh_database(dir))
+}
+
 pub struct TestApp {
     pub base: String,
     pub state: WebState,
     pub clock: Arc<ManualClock>,
-    pub db_path: std::path::PathBuf,
+    /// The SQLite file, on that backend.
+    pub db_path: Option<std::path::PathBuf>,
     pub database_url: String,
     _dir: TempDir,
     server: tokio::task::JoinHandle<()>,
@@ -49,6 +83,7 @@ fn core_config(database_url: &str) -> (CoreConfig, Arc<ManualClock>) {
         clock: clock.clone(),
         hash_concurrency: 2,
         last_used_flush: Some(std::time::Duration::from_millis(50)),
+        cache_verifications: true,
         ..CoreConfig::new(database_url, chrono_tz::Tz::Europe__Berlin)
     };
     (config, clock)
@@ -58,8 +93,8 @@ fn core_config(database_url: &str) -> (CoreConfig, Arc<ManualClock>) {
 /// `tessera serve` starts (`Application::build`).
 pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, web: WebSettings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db_path = dir.path().join("tessera.db");
-    let database_url = format!("sqlite://{}", db_path.display());
+    let database_url = fresh_database(dir.path()).await;
+    let db_path = database_url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
     let (core, clock) = core_config(&database_url);
     let config = Config {
         core,
@@ -71,6 +106,7 @@ pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, web: Web
     };
     let application = Application::build(config).await.expect("build the application");
     let state = application.state().clone();
+    wait_until_caching(&state).await;
     let addr = application.local_addr();
     let server = tokio::spawn(async move {
         let _ = application.run_until(std::future::pending()).await;
@@ -78,7 +114,22 @@ pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, web: Web
     TestApp { base: format!("http://{addr}"), state, clock, db_path, database_url, _dir: dir, server }
 }
 
+/// On PostgreSQL the verification cache is used once the change listener is listening: tests start from there,
+/// as a server does a moment after start.
+pub async fn wait_until_caching(core: &Core) {
+    let started = std::time::Instant::now();
+    while !core.token_lookup.is_caching() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "the change listener never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 impl TestApp {
+    /// Token look-ups answered from memory so far.
+    pub fn cache_hits(&self) -> u64 {
+        self.state.token_lookup.cache_hits().expect("test servers cache verifications")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -167,10 +218,25 @@ impl TestApp {
         self.token(TokenSpec { account, name, privileges, allowlist: "", expires: "never" }).await
     }
 
-    /// Runs SQL on the server's database, as an administrator would behind its back.
+    /// Runs SQL on the server's database, as an administrator would behind its back. On PostgreSQL a change to
+    /// tokens or accounts reaches the verification cache as a notification: this waits (up to a second) until the
+    /// server has heard it, as the next request a second later would find.
     pub async fn sql(&self, statement: &str) {
+        use app::store::token_lookup::TokenLookup;
         use sea_orm::ConnectionTrait;
+        let before = match &*self.state.token_lookup {
+            TokenLookup::Postgres(lookup) => Some((lookup, lookup.generation())),
+            _ => None,
+        };
         self.state.db.execute_unprepared(statement).await.expect("sql");
+        let changes = statement.starts_with("UPDATE") || statement.starts_with("DELETE");
+        if let (Some((lookup, generation)), true) = (before, changes) {
+            let started = std::time::Instant::now();
+            while lookup.generation() == generation {
+                assert!(started.elapsed() < std::time::Duration::from_secs(1), "no notification for {statement}");
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
     }
 
     pub async fn token_row(&self, name: &str) -> Option<app::store::tokens::Token> {
@@ -180,6 +246,38 @@ impl TestApp {
             .one(&self.state.db)
             .await
             .expect("query")
+    }
+
+    /// Everything the database holds, as text: the SQLite file's bytes (after a checkpoint, so the WAL is in
+    /// it), or every row of every table on PostgreSQL. For looking for plaintext secrets.
+    pub async fn database_text(&self) -> String {
+        use sea_orm::{ConnectionTrait, Statement};
+        match &self.db_path {
+            Some(path) => {
+                self.state.db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.expect("checkpoint");
+                String::from_utf8_lossy(&std::fs::read(path).expect("read the database file")).into_owned()
+            }
+            None => {
+                let backend = self.state.db.get_database_backend();
+                let tables = self
+                    .state
+                    .db
+                    .query_all_raw(Statement::from_string(
+                        backend,
+                        "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = 'public'",
+                    ))
+                    .await
+                    .expect("list tables");
+                let mut text = String::new();
+                for table in tables {
+                    let name: String = table.try_get("", "name").expect("table name");
+                    let sql = format!("SELECT coalesce(string_agg(t::text, E'\\n'), '') AS rows FROM \"{name}\" t");
+                    let rows = self.state.db.query_one_raw(Statement::from_string(backend, sql)).await.expect("dump");
+                    text += &rows.map(|r| r.try_get::<String>("", "rows").expect("rows")).unwrap_or_default();
+                }
+                text
+            }
+        }
     }
 
     pub async fn audit_actions(&self) -> Vec<(String, Option<String>, String)> {

@@ -1,6 +1,9 @@
 //! A throw-away PostgreSQL for tests: `initdb` into a temp dir, a server on a free loopback port and a socket in
 //! that dir (fsync off), stopped by PID when dropped. Uses Debian's `postgresql` package (installed by
 //! `.ci/setup test`); as root it runs as the `postgres` user, since PostgreSQL refuses to run as root.
+//!
+//! [`shared`] is one cluster for the whole test process (each test takes its own database on it), stopped by
+//! PID when the process exits (an `atexit` hook: statics are never dropped).
 
 use std::{
     os::unix::process::CommandExt,
@@ -14,6 +17,30 @@ pub struct PgCluster {
     pub port: u16,
     child: Child,
     _dir: tempfile::TempDir,
+}
+
+static SHARED: std::sync::OnceLock<std::sync::Mutex<Option<PgCluster>>> = std::sync::OnceLock::new();
+
+/// The process's shared cluster, started on first use.
+pub fn shared() -> u16 {
+    let cell = SHARED.get_or_init(|| {
+        let cluster = PgCluster::start();
+        extern "C" fn stop_shared() {
+            if let Some(mutex) = SHARED.get() {
+                // Taking it out drops it: stopped by PID, its directory removed.
+                drop(mutex.lock().unwrap_or_else(|p| p.into_inner()).take());
+            }
+        }
+        // SAFETY: registers a plain function to run at process exit; it touches only the static above.
+        unsafe { libc::atexit(stop_shared) };
+        std::sync::Mutex::new(Some(cluster))
+    });
+    cell.lock().unwrap_or_else(|p| p.into_inner()).as_ref().expect("the shared cluster is running").port
+}
+
+/// A new, empty database on the process's shared cluster: its URL.
+pub async fn shared_database() -> String {
+    database_on(shared()).await
 }
 
 /// The newest `/usr/lib/postgresql/<version>/bin`.
@@ -97,16 +124,21 @@ impl PgCluster {
 
     /// A new, empty database on this cluster: its URL.
     pub async fn database(&self) -> String {
-        use sea_orm::ConnectionTrait;
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let name = format!("tessera_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
-        let admin = sea_orm::Database::connect(format!("postgres://postgres@127.0.0.1:{}/postgres", self.port))
-            .await
-            .expect("connect to the cluster");
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
-        admin.close().await.ok();
-        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+        database_on(self.port).await
     }
+}
+
+/// A new, empty database on the cluster at `port`: its URL.
+async fn database_on(port: u16) -> String {
+    use sea_orm::ConnectionTrait;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!("tessera_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+    let admin = sea_orm::Database::connect(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+        .await
+        .expect("connect to the cluster");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+    admin.close().await.ok();
+    format!("postgres://postgres@127.0.0.1:{port}/{name}")
 }
 
 impl Drop for PgCluster {

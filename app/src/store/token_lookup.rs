@@ -1,0 +1,85 @@
+//! How verification finds a token by its secret's hash, per backend: the same answer as
+//! [`super::tokens::find_by_secret_hash`] in every case, from memory when the backend's change feed says nothing
+//! has changed (`verification_cache`).
+
+use super::{pg_changes::PgLookup, token_reader::TokenReader, tokens::TokenAndOwner};
+use sea_orm::{DatabaseConnection, DbErr};
+
+#[allow(clippy::large_enum_variant)] // one per process, behind an `Arc`
+pub enum TokenLookup {
+    /// A SQLite file: synchronous reads and the WAL-index/generation feed (`token_reader`).
+    Sqlite(TokenReader),
+    /// PostgreSQL: SeaORM reads and the `LISTEN`/`NOTIFY` feed (`pg_changes`).
+    Postgres(PgLookup),
+    /// No cache: every look-up reads the database (an in-memory SQLite database, or the command line, which
+    /// verifies nothing).
+    Direct,
+}
+
+impl TokenLookup {
+    /// The look-up for the database at `url`; `cache`: keep rows in memory (the server), else read each time.
+    pub fn open(url: &str, cache: bool) -> Result<Self, DbErr> {
+        if !cache {
+            return Ok(Self::Direct);
+        }
+        if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            return Ok(Self::Postgres(PgLookup::start(url)));
+        }
+        Ok(TokenReader::open(url)?.map_or(Self::Direct, Self::Sqlite))
+    }
+
+    pub async fn find_by_secret_hash(
+        &self,
+        db: &DatabaseConnection,
+        hash: &str,
+    ) -> Result<Option<TokenAndOwner>, DbErr> {
+        match self {
+            Self::Sqlite(reader) => reader.find_by_secret_hash(hash),
+            Self::Postgres(lookup) => lookup.find_by_secret_hash(db, hash).await,
+            Self::Direct => super::tokens::find_by_secret_hash(db, hash).await,
+        }
+    }
+
+    /// This process committed a change that may alter a verification's answer. SQLite sees every commit
+    /// by itself; PostgreSQL's feed is told at once rather than when its own notification comes back.
+    pub fn changed_here(&self) {
+        if let Self::Postgres(lookup) = self {
+            lookup.changed_here();
+        }
+    }
+
+    /// Rows held in memory (for `/metrics`); `None` without a cache.
+    pub fn cached_entries(&self) -> Option<usize> {
+        match self {
+            Self::Sqlite(reader) => Some(reader.cached_entries()),
+            Self::Postgres(lookup) => Some(lookup.cached_entries()),
+            Self::Direct => None,
+        }
+    }
+
+    /// Look-ups answered from memory since start; `None` without a cache.
+    pub fn cache_hits(&self) -> Option<u64> {
+        match self {
+            Self::Sqlite(reader) => Some(reader.cache_hits()),
+            Self::Postgres(lookup) => Some(lookup.cache_hits()),
+            Self::Direct => None,
+        }
+    }
+
+    /// PostgreSQL: whether the change listener is listening; `None` on other backends.
+    pub fn feed_listening(&self) -> Option<bool> {
+        match self {
+            Self::Postgres(lookup) => Some(lookup.is_listening()),
+            Self::Sqlite(_) | Self::Direct => None,
+        }
+    }
+
+    /// Whether the cache can be used now: always on SQLite; on PostgreSQL while the listener is listening.
+    pub fn is_caching(&self) -> bool {
+        match self {
+            Self::Sqlite(_) => true,
+            Self::Postgres(lookup) => lookup.is_listening(),
+            Self::Direct => false,
+        }
+    }
+}
