@@ -85,6 +85,11 @@ pub struct ServeArgs {
     /// Connections open at once; more wait to be accepted until one closes.
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Database connections this instance keeps open at most (PostgreSQL; SQLite uses 8). With several instances
+    /// on one PostgreSQL, their pools together (plus one listening connection each) must stay under the server's
+    /// `max_connections`.
+    #[arg(long, env = "TESSERA_DATABASE_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool_size: u32,
     /// Failed sign-ins (per account name, and per client address) within the window that lock the account
     /// name, and make the address wait (429).
     #[arg(long, env = "TESSERA_SIGN_IN_MAX_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]

@@ -55,6 +55,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
             sessions,
             last_used_flush: Some(Duration::from_secs(1)),
             cache_verifications: true,
+            database_pool_size: args.database_pool_size,
             ..CoreConfig::new(database_url, time_zone)
         },
         addr: args.addr,

@@ -198,7 +198,8 @@ async fn update_keeping_an_admin(
     if is_admin(account) && !is_admin(&updated) {
         let admins = accounts::active_admins(&txn).await?;
         if admins.is_empty() {
-            // Dropping the transaction rolls it back.
+            // Rolled back now, not when the connection is next used: on PostgreSQL it holds the advisory lock.
+            txn.rollback().await?;
             return Err(last_admin(account, what));
         }
     }
@@ -329,6 +330,7 @@ pub async fn delete(state: &Core, actor: &Actor, name: &str) -> Result<u64, AppE
     let tokens = counts.get(&account.id).copied().unwrap_or_default();
     accounts::delete(&txn, account.id).await?;
     if is_admin(&account) && accounts::active_admins(&txn).await?.is_empty() {
+        txn.rollback().await?;
         return Err(last_admin(&account, "deleted"));
     }
     txn.commit().await?;

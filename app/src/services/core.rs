@@ -39,6 +39,8 @@ pub struct CoreConfig {
     pub hash_concurrency: usize,
     /// Record tokens' last use, writing every this often; `None` (the command line): do not record.
     pub last_used_flush: Option<Duration>,
+    /// Database connections kept open at most on PostgreSQL (SQLite uses 8).
+    pub database_pool_size: u32,
     /// Keep verified rows in memory, kept fresh by the database's change feed (the server; not the command line,
     /// which verifies nothing and would only hold a listening connection open).
     pub cache_verifications: bool,
@@ -55,6 +57,7 @@ impl CoreConfig {
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             last_used_flush: None,
             cache_verifications: false,
+            database_pool_size: store::DEFAULT_POOL_SIZE,
         }
     }
 }
@@ -75,7 +78,7 @@ impl Core {
 
     /// Opens (and migrates) the database and sets everything up.
     pub async fn open(config: CoreConfig) -> Result<Self, OpenError> {
-        let db = store::connect(&config.database_url).await?;
+        let db = store::connect_with(&config.database_url, config.database_pool_size).await?;
         let token_lookup = Arc::new(TokenLookup::open(&config.database_url, config.cache_verifications)?);
         let last_used = match config.last_used_flush {
             Some(every) => LastUsedRecorder::spawn(db.clone(), every),

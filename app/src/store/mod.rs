@@ -57,11 +57,19 @@ pub(crate) fn like(text: &str, prefix: bool) -> LikeExpr {
 /// The database used when none is configured: a SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tessera.db";
 
+/// PostgreSQL connections an instance keeps open at most, unless configured.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+
 /// Opens the database named by `url` and brings its schema up to date.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, DEFAULT_POOL_SIZE).await
+}
+
+/// [`connect`] with at most `pool_size` connections to PostgreSQL.
 ///
 /// SQLite gets WAL (readers never wait for the writer, so the CLI can run beside the server), enforced foreign
 /// keys and a busy timeout; the file and its folder are created when missing.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
@@ -76,10 +84,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(5))
         });
     } else {
-        options.max_connections(16);
+        options.max_connections(pool_size);
     }
     let db = Database::connect(options).await?;
-    migrate(&db).await?;
+    if let Err(err) = migrate(&db).await {
+        let _ = db.close().await;
+        return Err(err);
+    }
     Ok(db)
 }
 
@@ -98,12 +109,19 @@ async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         }
         _ => None,
     };
-    refuse_newer_schema(db).await?;
-    migrations::Migrator::up(db, None).await?;
+    let migrated = match refuse_newer_schema(db).await {
+        Ok(()) => migrations::Migrator::up(db, None).await,
+        Err(err) => Err(err),
+    };
+    // Ended explicitly either way: a transaction merely dropped is rolled back only when its connection is next
+    // used, and until then it would hold the lock against every other instance.
     if let Some(txn) = guard {
-        txn.commit().await?;
+        match &migrated {
+            Ok(()) => txn.commit().await?,
+            Err(_) => txn.rollback().await?,
+        }
     }
-    Ok(())
+    migrated
 }
 
 /// Refuses a database holding a migration this binary does not know: a newer Tessera upgraded it, and an older
@@ -114,7 +132,7 @@ async fn refuse_newer_schema(db: &DatabaseConnection) -> Result<(), DbErr> {
     if !SchemaManager::new(db).has_table("seaql_migrations").await? {
         return Ok(());
     }
-    let known: Vec<String> = migrations::Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+    let known = migrations::names();
     let applied = db
         .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT version FROM seaql_migrations"))
         .await?;

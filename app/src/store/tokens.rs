@@ -172,6 +172,13 @@ pub async fn record_last_use(db: &sea_orm::DatabaseConnection, uses: &[LastUse])
             .col_expr(token::Column::LastUsedAt, sea_orm::sea_query::Expr::value(last.at))
             .col_expr(token::Column::LastUsedIp, sea_orm::sea_query::Expr::value(last.ip.clone()))
             .filter(token::Column::Id.eq(last.token_id))
+            // Never backwards, when instances sharing the database flush uses out of order. (On SQLite the times
+            // are RFC 3339 text in UTC, which sorts in time order.)
+            .filter(
+                sea_orm::Condition::any()
+                    .add(token::Column::LastUsedAt.is_null())
+                    .add(token::Column::LastUsedAt.lt(last.at)),
+            )
             .exec(&txn)
             .await?;
     }

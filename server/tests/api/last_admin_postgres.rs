@@ -2,13 +2,12 @@
 //! the same moment by different requests must not leave none. Read-committed transactions would each see the
 //! other administrator still there; account changes that can remove one are serialised.
 
-use crate::common::{PASSWORD, account_name, postgres::PgCluster, state_on};
+use crate::common::{PASSWORD, account_name, postgres, state_on};
 use app::services::{Actor, accounts, password::Password};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_demotions_never_leave_no_administrator() {
-    let cluster = PgCluster::start();
-    let url = cluster.database().await;
+    let url = postgres::shared_database().await;
     // Two instances on one database, as in a scale-out.
     let (one, two) = (state_on(&url).await, state_on(&url).await);
     let operator = Actor::operator();

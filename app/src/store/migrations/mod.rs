@@ -22,3 +22,8 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// The names of every migration this binary knows, in order.
+pub fn names() -> Vec<String> {
+    Migrator::migrations().iter().map(|m| m.name().to_owned()).collect()
+}

@@ -94,6 +94,28 @@ fn core_config(database_url: &str) -> (CoreConfig, Arc<ManualClock>) {
 pub async fn spawn_app_with(trusted_proxies: Vec<app::domain::IpRange>, web: WebSettings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(dir.path()).await;
+    spawn_app_on(dir, database_url, trusted_proxies, web).await
+}
+
+/// A server on the database at `database_url` (which may already hold data).
+pub async fn spawn_app_at(database_url: String) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_on(dir, database_url, Vec::new(), WebSettings::default()).await
+}
+
+/// Another instance on the database of `app`, as a second server sharing it would be (its own manual clock, at
+/// the same start time).
+pub async fn spawn_instance_of(app: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_on(dir, app.database_url.clone(), Vec::new(), WebSettings::default()).await
+}
+
+async fn spawn_app_on(
+    dir: TempDir,
+    database_url: String,
+    trusted_proxies: Vec<app::domain::IpRange>,
+    web: WebSettings,
+) -> TestApp {
     let db_path = database_url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
     let (core, clock) = core_config(&database_url);
     let config = Config {
@@ -310,6 +332,25 @@ impl TestApp {
         (status, response.json().await.expect("a JSON answer"))
     }
 
+    /// GET `path` with `authorization` until it answers `status`. A change made by another process (the command
+    /// line, another instance, SQL) must show: on SQLite in the very next answer; on PostgreSQL, where it arrives
+    /// as a notification on commit, within a second.
+    pub async fn answers_soon(&self, path: &str, authorization: &str, status: u16) -> reqwest::Response {
+        let bound = match backend() {
+            Backend::Sqlite => std::time::Duration::ZERO,
+            Backend::Postgres => std::time::Duration::from_secs(1),
+        };
+        let started = std::time::Instant::now();
+        loop {
+            let response = self.get_with(path, authorization).await;
+            if response.status() == status || started.elapsed() > bound {
+                assert_eq!(response.status(), status, "{path} after {:?}", started.elapsed());
+                return response;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    }
+
     /// GET `path` with `Authorization: authorization`.
     pub async fn get_with(&self, path: &str, authorization: &str) -> reqwest::Response {
         reqwest::Client::new().get(self.url(path)).header("authorization", authorization).send().await.expect("request")
@@ -353,6 +394,13 @@ impl LoggedServer {
 
     /// [`LoggedServer::start`] with more `tessera serve` arguments.
     pub fn start_with(database_url: &str, dir: &std::path::Path, extra: &[&str]) -> Self {
+        let server = Self::spawn(database_url, dir, extra);
+        server.wait_until_listening();
+        server
+    }
+
+    /// Starts the server without waiting for it (see [`LoggedServer::wait_until_listening`]).
+    pub fn spawn(database_url: &str, dir: &std::path::Path, extra: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = dir.join("server.log");
         let log_file = std::fs::File::create(&log).unwrap();
@@ -367,13 +415,29 @@ impl LoggedServer {
             .stderr(log_file)
             .spawn()
             .unwrap();
+        Self { base: format!("http://127.0.0.1:{port}"), log, child }
+    }
+
+    /// Waits (up to 10 s) until the server accepts connections.
+    pub fn wait_until_listening(&self) {
+        let addr = self.base.trim_start_matches("http://");
         for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        Self { base: format!("http://127.0.0.1:{port}"), log, child }
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash or `kill -9` would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Stops the server and returns everything it logged.

@@ -21,10 +21,22 @@ pub struct PgCluster {
 
 static SHARED: std::sync::OnceLock<std::sync::Mutex<Option<PgCluster>>> = std::sync::OnceLock::new();
 
-/// The process's shared cluster, started on first use.
+/// The process's shared cluster, started on first use. It is started from a thread that lives as long as the
+/// process, so PostgreSQL's parent-death signal (see [`PgCluster::start`]) fires only when the process ends,
+/// however it ends; a normal exit also removes its directory (`atexit`).
 pub fn shared() -> u16 {
     let cell = SHARED.get_or_init(|| {
-        let cluster = PgCluster::start();
+        let (started, cluster) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("postgres-cluster".into())
+            .spawn(move || {
+                let _ = started.send(PgCluster::start());
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("start the cluster's thread");
+        let cluster = cluster.recv().expect("the cluster started");
         extern "C" fn stop_shared() {
             if let Some(mutex) = SHARED.get() {
                 // Taking it out drops it: stopped by PID, its directory removed.
@@ -96,7 +108,20 @@ impl PgCluster {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = std::fs::File::create(dir.path().join("postgres.log")).unwrap();
         chown(&dir.path().join("postgres.log"), user);
-        let child = as_cluster_user(&mut Command::new(bin.join("postgres")), user)
+        let mut command = Command::new(bin.join("postgres"));
+        // SAFETY: prctl is async-signal-safe. When the thread that started it ends (the test process was killed,
+        // say), PostgreSQL gets SIGINT, its fast shutdown, instead of running on orphaned. Set after the switch
+        // to the cluster's user (which would clear it), and kept across exec.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let child = as_cluster_user(&mut command, user)
             .args(["-D", data.to_str().unwrap(), "-p", &port.to_string(), "-k", dir.path().to_str().unwrap()])
             .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off"])
             .args(["-c", "synchronous_commit=off", "-c", "max_connections=200"])
