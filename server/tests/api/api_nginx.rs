@@ -1,8 +1,10 @@
 //! Forward-auth through a real nginx: `auth_request` to `/api/v1/auth` in front of a tiny upstream. A valid token
 //! reaches the upstream with `X-Tessera-User` set; a revoked one gets 401, a token from the wrong address 403.
 //! nginx runs as a child of this test, on loopback, with every path in a temporary directory.
+//!
+//! Also three instances on one PostgreSQL behind nginx (round robin), one of them killed under load (issue 12).
 
-use crate::common::{TokenSpec, spawn_app_with_proxies};
+use crate::common::{LoggedServer, TokenSpec, postgres, spawn_app_with_proxies, state_on};
 use std::{path::Path, process::Stdio, time::Duration};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -102,6 +104,35 @@ impl Drop for Nginx {
     }
 }
 
+impl Nginx {
+    /// nginx with `conf` (its paths in `dir`), once it answers on `listen`.
+    async fn start(dir: &Path, conf: &str, listen: u16) -> Self {
+        assert!(Path::new(NGINX).exists(), "nginx is needed for this test: apt-get install -y nginx (make setup-test)");
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = std::process::Command::new(NGINX)
+            .arg("-p")
+            .arg(dir)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .arg("-c")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nginx");
+        let nginx = Self(child);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", listen)).await.is_ok() {
+                return nginx;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("nginx did not start: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
+    }
+}
+
 #[tokio::test]
 async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
     assert!(Path::new(NGINX).exists(), "nginx is needed for this test: apt-get install -y nginx (make setup-test)");
@@ -125,21 +156,7 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
     let upstream = spawn_upstream().await;
     let listen = free_port();
     let tessera_port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
-    let conf = dir.path().join("nginx.conf");
-    std::fs::write(&conf, nginx_conf(dir.path(), listen, tessera_port, upstream)).unwrap();
-    let child = std::process::Command::new(NGINX)
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-e")
-        .arg(dir.path().join("error.log"))
-        .arg("-c")
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nginx");
-    let _nginx = Nginx(child);
+    let _nginx = Nginx::start(dir.path(), &nginx_conf(dir.path(), listen, tessera_port, upstream), listen).await;
 
     let url = format!("http://127.0.0.1:{listen}/protected");
     let client = reqwest::Client::new();
@@ -170,4 +187,146 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
     let response =
         client.get(&url).bearer_auth(&elsewhere).header("x-forwarded-for", "192.0.2.9").send().await.unwrap();
     assert_eq!(response.status(), 403);
+}
+
+/// nginx balancing over `instances` (round robin), retrying idempotent requests on the next one when one fails.
+fn balancer_conf(dir: &Path, listen: u16, instances: &[u16]) -> String {
+    let d = dir.display();
+    let servers: String = instances
+        .iter()
+        .map(|port| format!("        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n"))
+        .collect();
+    format!(
+        r#"worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}/client_body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    upstream tessera {{
+{servers}        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{listen};
+        location / {{
+            proxy_pass http://tessera;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries 3;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_behind_nginx_lose_nothing_when_one_is_killed_under_load() {
+    use app::services::{Actor, tokens};
+    let url = postgres::shared_database().await;
+    let core = state_on(&url).await;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut servers: Vec<LoggedServer> =
+        dirs.iter().map(|dir| LoggedServer::spawn(&url, dir.path(), &["--trusted-proxy", "127.0.0.1"])).collect();
+    for server in &servers {
+        server.wait_until_listening();
+    }
+    crate::common::create_account_on(&core, "alice", "manage-api-tokens list-accts").await;
+    let alice = Actor::operator_for(app::store::accounts::find_by_name(&core.db, "alice").await.unwrap().unwrap());
+    let issue = |name: &'static str, privileges: &[&str]| {
+        let new = app::model::tokens::NewToken {
+            name: name.into(),
+            expires: "never".into(),
+            allowlist: String::new(),
+            privileges: privileges.iter().map(|p| (*p).to_owned()).collect(),
+        };
+        let spec = new.parse(tokens::today(&core)).unwrap();
+        let (core, alice) = (&core, &alice);
+        async move { tokens::create(core, alice, spec).await.unwrap().secret }
+    };
+    let reader = issue("reader", &["list-accts"]).await;
+    let writer = issue("writer", &["manage-api-tokens", "list-accts"]).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let listen = free_port();
+    let ports: Vec<u16> = servers.iter().map(|s| s.base.rsplit(':').next().unwrap().parse().unwrap()).collect();
+    let _nginx = Nginx::start(dir.path(), &balancer_conf(dir.path(), listen, &ports), listen).await;
+    let base = format!("http://127.0.0.1:{listen}");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+
+    let load_for = Duration::from_secs(3);
+    let started = std::time::Instant::now();
+    // Idempotent calls: forward-auth and listing, four at a time.
+    let readers: Vec<_> = (0..4)
+        .map(|i| {
+            let (client, base, reader, writer) = (client.clone(), base.clone(), reader.clone(), writer.clone());
+            tokio::spawn(async move {
+                let (mut ok, mut failed) = (0u32, Vec::new());
+                while started.elapsed() < load_for {
+                    let response = if i % 2 == 0 {
+                        client.get(format!("{base}/api/v1/auth?privilege=list-accts")).bearer_auth(&reader).send().await
+                    } else {
+                        client.get(format!("{base}/api/v1/tokens")).bearer_auth(&writer).send().await
+                    };
+                    match response {
+                        Ok(r) if r.status() == 200 => ok += 1,
+                        Ok(r) => failed.push(r.status().to_string()),
+                        Err(e) => failed.push(e.to_string()),
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    // Writes (token creation, a POST nginx does not retry once sent): every one acknowledged must be there after.
+    let writes = {
+        let (client, base, writer) = (client.clone(), base.clone(), writer.clone());
+        tokio::spawn(async move {
+            let (mut acknowledged, mut failed) = (Vec::new(), 0u32);
+            let mut n = 0;
+            while started.elapsed() < load_for {
+                n += 1;
+                let name = format!("w{n}");
+                let body = serde_json::json!({"name": name, "expires": "never", "privileges": ["list-accts"]});
+                match client.post(format!("{base}/api/v1/tokens")).bearer_auth(&writer).json(&body).send().await {
+                    Ok(r) if r.status() == 201 => acknowledged.push(name),
+                    _ => failed += 1,
+                }
+            }
+            (acknowledged, failed)
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    servers[1].kill();
+
+    let mut served = 0;
+    for reader in readers {
+        let (ok, failed) = reader.await.unwrap();
+        assert!(failed.is_empty(), "idempotent calls failed while an instance died: {failed:?}");
+        served += ok;
+    }
+    let (acknowledged, unacknowledged) = writes.await.unwrap();
+    assert!(served > 100 && acknowledged.len() > 20, "too little load: {served} reads, {} writes", acknowledged.len());
+    for name in &acknowledged {
+        assert!(
+            app::store::tokens::find_by_name(&core.db, alice.account().unwrap().id, name).await.unwrap().is_some(),
+            "the acknowledged token {name} is gone"
+        );
+    }
+    eprintln!(
+        "behind nginx, one of three killed: {served} idempotent calls all served, {} writes acknowledged and all \
+         kept, {unacknowledged} refused or cut off in the kill",
+        acknowledged.len()
+    );
+    // The survivors carry on.
+    let response = client.get(format!("{base}/api/v1/auth")).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(response.status(), 200);
 }

@@ -196,6 +196,19 @@ impl TestApp {
     }
 }
 
+/// An account with `privileges` and password [`PASSWORD`], made on `core` directly.
+pub async fn create_account_on(core: &Core, name: &str, privileges: &str) {
+    accounts::create(
+        core,
+        &Actor::operator(),
+        &account_name(name),
+        Password::new(PASSWORD.into()),
+        &[privileges.to_owned()],
+    )
+    .await
+    .expect("create account");
+}
+
 /// A token made the way the CLI makes it, for API tests: its secret.
 pub struct TokenSpec<'a> {
     pub account: &'a str,
