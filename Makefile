@@ -65,8 +65,11 @@ test-rust:
 	cargo test --package app --package tessera
 	TESSERA_TEST_BACKEND=postgres cargo test --package tessera --test api
 
+# Every journey on SQLite, then the core ones (sign in, create, revoke, the CLI's account) on a throw-away
+# PostgreSQL.
 test-e2e:
 	end2end/run.sh $(BIN)
+	E2E_BACKEND=postgres end2end/run.sh $(BIN) sign_in create_token_with_mouse revoke_one_token
 
 ## screenshots: refresh the README's screenshots from the last release build.
 screenshots:

@@ -1,17 +1,59 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite against a freshly started tessera server: a free loopback port, a throw-away
 # database, a known admin password. Stops the server (by its PID) whatever happens.
-# Usage: end2end/run.sh path/to/tessera [playwright args...]
+# With E2E_BACKEND=postgres the database is a throw-away PostgreSQL cluster (initdb in a temp dir, a free port,
+# stopped by its PID at the end) instead of a SQLite file.
+# Usage: [E2E_BACKEND=postgres] end2end/run.sh path/to/tessera [playwright args...]
 set -euo pipefail
 
 bin=$(realpath "$1")
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d -t tessera-e2e.XXXXXX)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+pg_pid=""
+pg_dir=""
+server=""
+cleanup() {
+  if [ -n "$server" ]; then
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
+  if [ -n "$pg_pid" ]; then
+    # SIGINT: PostgreSQL's fast shutdown.
+    kill -INT "$pg_pid" 2>/dev/null || true
+    wait "$pg_pid" 2>/dev/null || true
+    rm -rf "$pg_dir"
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 export TESSERA_BIN="$bin"
 export DATABASE_URL="sqlite://$work/e2e.db"
+if [ "${E2E_BACKEND:-sqlite}" = postgres ]; then
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  pg_dir=$(mktemp -d -t tessera-e2e-pg.XXXXXX)
+  pg_port=$(free_port)
+  # PostgreSQL refuses to run as root: as root, run it as the `postgres` user (setpriv execs, so $! is its PID).
+  as_pg=()
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$pg_dir"
+    as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups)
+  fi
+  "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
+  "${as_pg[@]}" "$pg_bin/postgres" -D "$pg_dir/data" -p "$pg_port" -k "$pg_dir" \
+    -c listen_addresses=127.0.0.1 -c fsync=off >"$pg_dir/postgres.log" 2>&1 &
+  pg_pid=$!
+  for _ in $(seq 1 100); do
+    if "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; then break; fi
+    sleep 0.1
+  done
+  "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE tessera_e2e" postgres
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/tessera_e2e"
+fi
 export TESSERA_ADMIN_PASSWORD="e2e-$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
 export TESSERA_BASE_URL="http://127.0.0.1:$port"
 
@@ -19,12 +61,6 @@ export TESSERA_BASE_URL="http://127.0.0.1:$port"
 # purpose name their own client address (X-Forwarded-For), so the throttling of 127.0.0.1 never blocks the rest.
 "$bin" serve --addr "127.0.0.1:$port" --trusted-proxy 127.0.0.1 >"$work/server.log" 2>&1 &
 server=$!
-cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 for _ in $(seq 1 100); do
   if curl -fsS "$TESSERA_BASE_URL/healthz" >/dev/null 2>&1; then break; fi
