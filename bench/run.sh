@@ -2,6 +2,8 @@
 # `make bench`: how fast Tessera verifies tokens. Starts the release server on a database seeded with 100,000 tokens
 # across 1,000 accounts, loads it over loopback with wrk (closed loop, for rates) and bench_paced (open loop at a
 # fixed 10,000 req/s, for latency), several bounded rounds each, and writes the medians to bench/RESULTS.md.
+# Then the same verification on PostgreSQL: one instance, and three behind nginx (round robin), same data, same
+# client, fewer rounds.
 # Usage: bench/run.sh BIN EXAMPLES_DIR   (the Makefile passes both)
 set -euo pipefail
 
@@ -19,8 +21,15 @@ paced_low=5000
 
 work=$(mktemp -d)
 server_pid=""
+pg_servers=()
+nginx_pid=""
+# shellcheck source=../scripts/pg_throwaway.sh
+. "$root/scripts/pg_throwaway.sh"
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for pid in "${pg_servers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [ -n "$nginx_pid" ]; then kill -TERM "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
+  pg_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -103,6 +112,84 @@ for round in $(seq "$rounds"); do
   echo "paced_healthz $sent $ok $p50 $p99 $max" >>"$work/results"
 done
 
+# PostgreSQL: the same data in a throw-away cluster, one instance, then three behind nginx.
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+pg_rounds=${BENCH_PG_ROUNDS:-3}
+log "PostgreSQL: seeding the same $tokens tokens"
+pg_start
+pg_url=$(pg_createdb tessera_bench)
+mkdir -p "$work/pg"
+"$examples/bench_seed" "$pg_url" "$accounts" "$tokens" "$work/pg" >&2
+# serve_pg PORT: an instance on the PostgreSQL database, waited for.
+serve_pg() {
+  RUST_LOG=warn TESSERA_ADMIN_PASSWORD=bench-admin-password DATABASE_URL=$pg_url \
+    "$bin" serve --addr "127.0.0.1:$1" --trusted-proxy 127.0.0.1 >>"$work/pg-server.log" 2>&1 &
+  pg_servers+=($!)
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$1/healthz" >/dev/null && return 0; sleep 0.1; done
+  cat "$work/pg-server.log" >&2
+  return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pg_ports=("$(free_port)")
+serve_pg "${pg_ports[0]}"
+base="http://127.0.0.1:${pg_ports[0]}"
+run_wrk warmup /api/v1/auth?privilege=list-accts "$work/pg/valid.txt" >/dev/null
+for round in $(seq "$pg_rounds"); do
+  log "PostgreSQL, one instance: round $round/$pg_rounds"
+  run_wrk pg_healthz /healthz "$work/pg/valid.txt" >>"$work/results"
+  run_wrk pg_valid "/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" >>"$work/results"
+  read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" "$paced_low" "$seconds")
+  echo "pg_paced_low $sent $ok $p50 $p99 $max" >>"$work/results"
+done
+pg_ports+=("$(free_port)" "$(free_port)")
+serve_pg "${pg_ports[1]}"
+serve_pg "${pg_ports[2]}"
+nginx_port=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/client_body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    upstream tessera {
+        server 127.0.0.1:${pg_ports[0]};
+        server 127.0.0.1:${pg_ports[1]};
+        server 127.0.0.1:${pg_ports[2]};
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$nginx_port;
+        location / {
+            proxy_pass http://tessera;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For \$remote_addr;
+        }
+    }
+}
+NGINX
+/usr/sbin/nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" &
+nginx_pid=$!
+base="http://127.0.0.1:$nginx_port"
+for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+run_wrk warmup /api/v1/auth?privilege=list-accts "$work/pg/valid.txt" >/dev/null
+for round in $(seq "$pg_rounds"); do
+  log "PostgreSQL, three instances behind nginx: round $round/$pg_rounds"
+  run_wrk pg3_healthz /healthz "$work/pg/valid.txt" >>"$work/results"
+  run_wrk pg3_valid "/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" >>"$work/results"
+  read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" "$paced_low" "$seconds")
+  echo "pg3_paced_low $sent $ok $p50 $p99 $max" >>"$work/results"
+done
+pg_valid_non2xx=$(awk '$1=="pg_valid" || $1=="pg3_valid" {s+=$5} END {print s+0}' "$work/results")
+
 col() { awk -v s="$1" -v c="$2" '$1==s {print $c}' "$work/results" | median; }
 healthz_rps=$(col healthz 2); valid_rps=$(col valid 2); malformed_rps=$(col malformed 2)
 healthz_p99=$(col healthz 4); valid_p99=$(col valid 4); malformed_p99=$(col malformed 4)
@@ -146,6 +233,25 @@ Written by \`make bench\` (bench/run.sh). Do not edit by hand; rerun it.
 | \`GET /healthz\` at a fixed $paced_rate req/s (open loop; the client's and stack's floor) | $paced_rate offered | $floor_p50 ms | $floor_p99 ms (max $floor_max ms) |
 
 Non-2xx answers to valid tokens over all rounds: $valid_non2xx.
+
+## PostgreSQL (issue 12)
+
+The same $tokens tokens in a throw-away PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') cluster on this
+machine (fsync off), the same client; $pg_rounds rounds, medians. With three instances, everything (three servers,
+nginx, PostgreSQL and the client) shares the same $(nproc) cores, so this shows what the proxy hop costs, not how
+far three machines scale.
+
+| scenario | requests/s | p50 | p99 |
+|---|---:|---:|---:|
+| one instance, \`GET /healthz\` | $(col pg_healthz 2) | $(col pg_healthz 3) ms | $(col pg_healthz 4) ms |
+| one instance, valid tokens | $(col pg_valid 2) | $(col pg_valid 3) ms | $(col pg_valid 4) ms |
+| one instance, valid tokens at a fixed $paced_low req/s (open loop) | $(col pg_paced_low 3) of $(col pg_paced_low 2) answered 200 | $(col pg_paced_low 4) ms | $(col pg_paced_low 5) ms |
+| three instances behind nginx, \`GET /healthz\` | $(col pg3_healthz 2) | $(col pg3_healthz 3) ms | $(col pg3_healthz 4) ms |
+| three instances behind nginx, valid tokens | $(col pg3_valid 2) | $(col pg3_valid 3) ms | $(col pg3_valid 4) ms |
+| three instances behind nginx, valid tokens at a fixed $paced_low req/s | $(col pg3_paced_low 3) of $(col pg3_paced_low 2) answered 200 | $(col pg3_paced_low 4) ms | $(col pg3_paced_low 5) ms |
+
+Valid tokens on one PostgreSQL instance: $(printf '%.3f' "$(echo "scale=3; $(col pg_valid 2) / $valid_rps" | bc)") × the
+SQLite rate above. Non-2xx answers to valid tokens on PostgreSQL over all rounds: $pg_valid_non2xx.
 
 ## Targets (issue 5)
 

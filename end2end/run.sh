@@ -13,20 +13,15 @@ work=$(mktemp -d -t tessera-e2e.XXXXXX)
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-pg_pid=""
-pg_dir=""
+# shellcheck source=../scripts/pg_throwaway.sh
+. "$here/../scripts/pg_throwaway.sh"
 server=""
 cleanup() {
   if [ -n "$server" ]; then
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
   fi
-  if [ -n "$pg_pid" ]; then
-    # SIGINT: PostgreSQL's fast shutdown.
-    kill -INT "$pg_pid" 2>/dev/null || true
-    wait "$pg_pid" 2>/dev/null || true
-    rm -rf "$pg_dir"
-  fi
+  pg_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,25 +29,9 @@ trap cleanup EXIT
 export TESSERA_BIN="$bin"
 export DATABASE_URL="sqlite://$work/e2e.db"
 if [ "${E2E_BACKEND:-sqlite}" = postgres ]; then
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-  pg_dir=$(mktemp -d -t tessera-e2e-pg.XXXXXX)
-  pg_port=$(free_port)
-  # PostgreSQL refuses to run as root: as root, run it as the `postgres` user (setpriv execs, so $! is its PID).
-  as_pg=()
-  if [ "$(id -u)" = 0 ]; then
-    chown postgres:postgres "$pg_dir"
-    as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups)
-  fi
-  "${as_pg[@]}" "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 --no-sync >/dev/null
-  "${as_pg[@]}" "$pg_bin/postgres" -D "$pg_dir/data" -p "$pg_port" -k "$pg_dir" \
-    -c listen_addresses=127.0.0.1 -c fsync=off >"$pg_dir/postgres.log" 2>&1 &
-  pg_pid=$!
-  for _ in $(seq 1 100); do
-    if "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port"; then break; fi
-    sleep 0.1
-  done
-  "$pg_bin/psql" -q -h 127.0.0.1 -p "$pg_port" -U postgres -c "CREATE DATABASE tessera_e2e" postgres
-  export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/tessera_e2e"
+  pg_start
+  DATABASE_URL=$(pg_createdb tessera_e2e)
+  export DATABASE_URL
 fi
 export TESSERA_ADMIN_PASSWORD="e2e-$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
 export TESSERA_BASE_URL="http://127.0.0.1:$port"
