@@ -25,6 +25,7 @@ use std::{
     sync::{Arc, OnceLock},
     time::Duration,
 };
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::{
     compression::CompressionLayer,
     set_header::SetResponseHeaderLayer,
@@ -71,12 +72,27 @@ pub fn app(state: WebState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        // A panic anywhere else (a page, a server function): a logged 500 instead of a dropped connection.
+        .layer(CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send + 'static>| {
+            log_panic(panic.as_ref());
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.").into_response()
+        }))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_response(CountResponses { metrics: state.metrics.clone() }),
         )
         .with_state(state)
+}
+
+/// Logs a request's panic by its message (a `&str` or `String` payload).
+pub fn log_panic(panic: &(dyn std::any::Any + Send)) {
+    let message = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request panicked; answered 500");
 }
 
 /// The span of one request: method and path only. Never the headers (`Authorization` holds token secrets) and

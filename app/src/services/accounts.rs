@@ -4,6 +4,8 @@
 //! and keeps at least one active administrator (an account holding `all`). The web app, the WHM API and the
 //! CLI all come through here.
 
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
+
 use super::{
     password::Password,
     random::{base62, sha256_hex},
@@ -75,13 +77,15 @@ async fn parse_privileges(state: &Core, names: &[String]) -> Result<PrivilegeSet
     catalog.parse_names(names).map_err(|e| AppError::invalid("privileges", e))
 }
 
+/// Records `event` on `db`: the transaction of the change it describes, so both are kept or neither.
 async fn record(
+    db: &impl ConnectionTrait,
     state: &Core,
     event: NewEvent<'_>,
     subject: Option<i64>,
     detail: Option<String>,
 ) -> Result<(), AppError> {
-    Ok(audit::record_about(&state.db, event, subject, detail, state.clock.now()).await?)
+    Ok(audit::record_about(db, event, subject, detail, state.clock.now()).await?)
 }
 
 /// The account named `name` (any case), or a clear error naming it.
@@ -105,10 +109,16 @@ pub async fn create(
     actor.may_grant(&privileges)?;
     let hash = hash(state, password).await?;
     let now = state.clock.now();
-    let account =
-        accounts::insert(&state.db, name, hash, &privileges, now).await.on_unique_violation(|| name_in_use(name))?;
-    let detail = format!("privileges: {}", privileges.to_storage());
-    record(state, actor.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
+    let txn = store::begin_write(&state.db).await?;
+    let created: Result<_, AppError> = async {
+        let account =
+            accounts::insert(&txn, name, hash, &privileges, now).await.on_unique_violation(|| name_in_use(name))?;
+        let detail = format!("privileges: {}", privileges.to_storage());
+        record(&txn, state, actor.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
+        Ok(account)
+    }
+    .await;
+    let account = store::finish(txn, created).await?;
     tracing::info!(account = %account.username, by = %actor.name(), "account created");
     Ok(account)
 }
@@ -133,13 +143,7 @@ pub fn summary(account: &Account, token_count: u64, actor: &Actor) -> AccountSum
 /// One page of accounts matching the search, with how many tokens each owns.
 pub async fn page(state: &Core, actor: &Actor, query: &AccountQuery) -> Result<AccountPage, AppError> {
     actor.require(LIST_ACCOUNTS)?;
-    if !PAGE_SIZES.contains(&query.per_page) {
-        return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 accounts per page."));
-    }
-    if query.page == 0 {
-        return Err(AppError::invalid("page", "Pages are numbered from 1."));
-    }
-    let offset = (query.page - 1).saturating_mul(query.per_page);
+    let offset = super::paging::offset(query.page, query.per_page, &PAGE_SIZES, "accounts")?;
     let (found, total) = accounts::page(&state.db, &query.search, offset, query.per_page).await?;
     let ids: Vec<i64> = found.iter().map(|a| a.id).collect();
     let counts = accounts::token_counts(&state.db, &ids).await?;
@@ -186,25 +190,19 @@ fn last_admin(account: &Account, what: &str) -> AppError {
     )
 }
 
-/// Applies `changes` in a transaction that fails (changing nothing) when no active administrator would remain.
+/// Applies `changes` in `txn` (begun by `store::begin_account_change`), refused when no active administrator
+/// would remain.
 async fn update_keeping_an_admin(
+    txn: &DatabaseTransaction,
     state: &Core,
     account: &Account,
     changes: Changes<'_>,
     what: &str,
 ) -> Result<Account, AppError> {
-    let txn = store::begin_account_change(&state.db).await?;
-    let updated = accounts::update(&txn, account.id, changes, state.clock.now()).await?;
-    if is_admin(account) && !is_admin(&updated) {
-        let admins = accounts::active_admins(&txn).await?;
-        if admins.is_empty() {
-            // Rolled back now, not when the connection is next used: on PostgreSQL it holds the advisory lock.
-            txn.rollback().await?;
-            return Err(last_admin(account, what));
-        }
+    let updated = accounts::update(txn, account.id, changes, state.clock.now()).await?;
+    if is_admin(account) && !is_admin(&updated) && accounts::active_admins(txn).await?.is_empty() {
+        return Err(last_admin(account, what));
     }
-    txn.commit().await?;
-    state.verification_changed();
     Ok(updated)
 }
 
@@ -220,12 +218,19 @@ pub async fn set_suspended(state: &Core, actor: &Actor, name: &str, suspended: b
         return Ok(account);
     }
     let changes = Changes { suspended: Some(suspended), ..Changes::default() };
-    let updated = update_keeping_an_admin(state, &account, changes, "suspended").await?;
-    if suspended {
-        sessions::delete_for_account(&state.db, account.id).await?;
-    }
     let action = if suspended { "account.suspend" } else { "account.unsuspend" };
-    record(state, actor.event(action, &updated.username), Some(updated.id), None).await?;
+    let txn = store::begin_account_change(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        let updated = update_keeping_an_admin(&txn, state, &account, changes, "suspended").await?;
+        if suspended {
+            sessions::delete_for_account(&txn, account.id).await?;
+        }
+        record(&txn, state, actor.event(action, &updated.username), Some(updated.id), None).await?;
+        Ok(updated)
+    }
+    .await;
+    let updated = store::finish(txn, done).await?;
+    state.verification_changed();
     tracing::info!(account = %updated.username, by = %actor.name(), suspended, "account suspension changed");
     Ok(updated)
 }
@@ -249,12 +254,18 @@ pub async fn rename(state: &Core, actor: &Actor, name: &str, new: &AccountName) 
         return Ok(account);
     }
     let now = state.clock.now();
-    let updated = accounts::update(&state.db, account.id, Changes { name: Some(new), ..Changes::default() }, now)
-        .await
-        .on_unique_violation(|| name_in_use(new))?;
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        let updated = accounts::update(&txn, account.id, Changes { name: Some(new), ..Changes::default() }, now)
+            .await
+            .on_unique_violation(|| name_in_use(new))?;
+        let detail = format!("renamed from {}", account.username);
+        record(&txn, state, actor.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
+        Ok(updated)
+    }
+    .await;
+    let updated = store::finish(txn, done).await?;
     state.verification_changed();
-    let detail = format!("renamed from {}", account.username);
-    record(state, actor.event("account.rename", &updated.username), Some(updated.id), Some(detail)).await?;
     Ok(updated)
 }
 
@@ -267,9 +278,17 @@ pub async fn set_privileges(state: &Core, actor: &Actor, name: &str, names: &[St
     let privileges = parse_privileges(state, names).await?;
     actor.may_grant(&privileges)?;
     let changes = Changes { privileges: Some(&privileges), ..Changes::default() };
-    let updated = update_keeping_an_admin(state, &account, changes, "stripped of “all”").await?;
     let detail = format!("privileges: {} (were: {})", privileges.to_storage(), account.privileges);
-    record(state, actor.event("account.privileges", &updated.username), Some(updated.id), Some(detail)).await?;
+    let txn = store::begin_account_change(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        let updated = update_keeping_an_admin(&txn, state, &account, changes, "stripped of “all”").await?;
+        let event = actor.event("account.privileges", &updated.username);
+        record(&txn, state, event, Some(updated.id), Some(detail)).await?;
+        Ok(updated)
+    }
+    .await;
+    let updated = store::finish(txn, done).await?;
+    state.verification_changed();
     Ok(updated)
 }
 
@@ -289,9 +308,14 @@ pub async fn reset_password(state: &Core, actor: &Actor, name: &str, password: P
     check_password(&password, &account.username)?;
     let hash = hash(state, password).await?;
     let changes = Changes { password_hash: Some(hash), ..Changes::default() };
-    accounts::update(&state.db, account.id, changes, state.clock.now()).await?;
-    sessions::delete_for_account(&state.db, account.id).await?;
-    record(state, actor.event("account.password.reset", &account.username), Some(account.id), None).await
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        accounts::update(&txn, account.id, changes, state.clock.now()).await?;
+        sessions::delete_for_account(&txn, account.id).await?;
+        record(&txn, state, actor.event("account.password.reset", &account.username), Some(account.id), None).await
+    }
+    .await;
+    store::finish(txn, done).await
 }
 
 /// An account changes its own password; the current one is required. Every other session of the account
@@ -310,11 +334,16 @@ pub async fn change_own_password(
     }
     let hash = hash(state, new).await?;
     let changes = Changes { password_hash: Some(hash), ..Changes::default() };
-    accounts::update(&state.db, account.id, changes, state.clock.now()).await?;
     let keep = keep_session.map(sha256_hex);
-    sessions::delete_for_account_except(&state.db, account.id, keep.as_deref()).await?;
     let event = NewEvent::by("account.password.change", account).target(account.username.as_str()).from_ip(client_ip);
-    record(state, event, Some(account.id), None).await
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        accounts::update(&txn, account.id, changes, state.clock.now()).await?;
+        sessions::delete_for_account_except(&txn, account.id, keep.as_deref()).await?;
+        record(&txn, state, event, Some(account.id), None).await
+    }
+    .await;
+    store::finish(txn, done).await
 }
 
 /// Deletes an account: every token it owns is revoked and every session ends. Returns how many tokens went.
@@ -326,17 +355,20 @@ pub async fn delete(state: &Core, actor: &Actor, name: &str) -> Result<u64, AppE
         return Err(AppError::invalid("account", "You cannot delete your own account."));
     }
     let txn = store::begin_account_change(&state.db).await?;
-    let counts = accounts::token_counts(&txn, &[account.id]).await?;
-    let tokens = counts.get(&account.id).copied().unwrap_or_default();
-    accounts::delete(&txn, account.id).await?;
-    if is_admin(&account) && accounts::active_admins(&txn).await?.is_empty() {
-        txn.rollback().await?;
-        return Err(last_admin(&account, "deleted"));
+    let done: Result<_, AppError> = async {
+        let counts = accounts::token_counts(&txn, &[account.id]).await?;
+        let tokens = counts.get(&account.id).copied().unwrap_or_default();
+        accounts::delete(&txn, account.id).await?;
+        if is_admin(&account) && accounts::active_admins(&txn).await?.is_empty() {
+            return Err(last_admin(&account, "deleted"));
+        }
+        let detail = format!("{tokens} token(s) revoked");
+        record(&txn, state, actor.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
+        Ok(tokens)
     }
-    txn.commit().await?;
+    .await;
+    let tokens = store::finish(txn, done).await?;
     state.verification_changed();
-    let detail = format!("{tokens} token(s) revoked");
-    record(state, actor.event("account.delete", &account.username), Some(account.id), Some(detail)).await?;
     tracing::info!(account = %account.username, by = %actor.name(), tokens, "account deleted");
     Ok(tokens)
 }

@@ -37,12 +37,7 @@ pub fn entry(event: AuditEvent, zone: chrono_tz::Tz) -> AuditEntry {
 }
 
 pub async fn page(state: &Core, viewer: &Actor, query: &AuditQuery) -> Result<AuditPage, AppError> {
-    if !PAGE_SIZES.contains(&query.per_page) {
-        return Err(AppError::invalid("per_page", "Show 20, 50, 100 or 200 events per page."));
-    }
-    if query.page == 0 {
-        return Err(AppError::invalid("page", "Pages are numbered from 1."));
-    }
+    let offset = super::paging::offset(query.page, query.per_page, &PAGE_SIZES, "events")?;
     if let (Some(since), Some(until)) = (query.since, query.until)
         && until < since
     {
@@ -59,7 +54,6 @@ pub async fn page(state: &Core, viewer: &Actor, query: &AuditQuery) -> Result<Au
         until: query.until.and_then(|d| d.checked_add_days(Days::new(1))).map(|d| start_of(d, zone)),
         visible_to: if everything { None } else { viewer.account().map(|account| account.id) },
     };
-    let offset = (query.page - 1).saturating_mul(query.per_page);
     let (events, total) = audit::page(&state.db, &filter, offset, query.per_page).await?;
     Ok(AuditPage {
         entries: events.into_iter().map(|e| entry(e, zone)).collect(),

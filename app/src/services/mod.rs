@@ -10,6 +10,7 @@ pub mod common_passwords;
 mod core;
 pub mod last_used;
 pub mod metrics;
+pub mod paging;
 pub mod password;
 pub mod privileges;
 pub mod random;

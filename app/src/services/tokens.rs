@@ -14,6 +14,7 @@ use crate::{
     },
     services::{Actor, Core},
     store::{
+        self,
         accounts::Account,
         audit::{self, NewEvent, Outcome},
         entities::token,
@@ -21,7 +22,7 @@ use crate::{
     },
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
-use sea_orm::{ActiveValue::Set, IntoActiveModel};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
 use std::collections::BTreeSet;
 
 /// The longest a rotated-out secret may keep working.
@@ -200,13 +201,14 @@ async fn ensure_within_grant(
         Err(refusal) => refusal,
     };
     let event = actor.event(action, &target.name).outcome(Outcome::Refused);
-    record(state, event).await?;
+    record(&state.db, state, event).await?;
     tracing::warn!(account = %owner.username, token = %target.name, action, "refused: beyond the calling token");
     Err(refusal)
 }
 
-async fn record(state: &Core, event: NewEvent<'_>) -> Result<(), AppError> {
-    Ok(audit::record(&state.db, event, state.clock.now()).await?)
+/// Records `event` on `db`: the transaction of the change it describes, so both are kept or neither.
+async fn record(db: &impl ConnectionTrait, state: &Core, event: NewEvent<'_>) -> Result<(), AppError> {
+    Ok(audit::record(db, event, state.clock.now()).await?)
 }
 
 pub async fn form_options(state: &Core, actor: &Actor) -> Result<TokenFormOptions, AppError> {
@@ -247,22 +249,22 @@ pub async fn create(state: &Core, actor: &Actor, spec: TokenSpec) -> Result<Issu
         allowlist: allowlist.to_storage(),
         privileges: privileges.to_storage(),
     };
-    let token = tokens::insert(&state.db, row).await.on_unique_violation(|| name_in_use(name.as_str()))?;
-    record(state, actor.event("token.create", &token.name)).await?;
+    let txn = store::begin_write(&state.db).await?;
+    let created: Result<_, AppError> = async {
+        let token = tokens::insert(&txn, row).await.on_unique_violation(|| name_in_use(name.as_str()))?;
+        record(&txn, state, actor.event("token.create", &token.name)).await?;
+        Ok(token)
+    }
+    .await;
+    let token = store::finish(txn, created).await?;
     tracing::info!(account = %owner.username, token = %token.name, "token created");
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
 
 pub async fn list(state: &Core, actor: &Actor, query: &TokenQuery) -> Result<TokenPage, AppError> {
     let owner = authorise(actor)?;
-    if !PAGE_SIZES.contains(&query.per_page) {
-        return Err(AppError::invalid("per_page", "Show 10, 20, 50 or 100 tokens per page."));
-    }
-    if query.page == 0 {
-        return Err(AppError::invalid("page", "Pages are numbered from 1."));
-    }
+    let offset = super::paging::offset(query.page, query.per_page, &PAGE_SIZES, "tokens")?;
     let order = query.sort;
-    let offset = (query.page - 1).saturating_mul(query.per_page);
     let (rows, total) =
         tokens::page(&state.db, owner.id, &query.search, order, query.descending, offset, query.per_page).await?;
     Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })
@@ -298,20 +300,22 @@ pub async fn get(state: &Core, actor: &Actor, name: &str) -> Result<TokenView, A
     Ok(view(&find(state, owner, name).await?))
 }
 
+/// What an edit changes; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct TokenEdit<'a> {
+    pub name: Option<&'a str>,
+    pub allowlist: Option<IpAllowlist>,
+    pub privileges: Option<&'a [String]>,
+}
+
+impl TokenEdit<'_> {
+    fn changes_access(&self) -> bool {
+        self.allowlist.is_some() || self.privileges.is_some()
+    }
+}
+
 pub async fn rename(state: &Core, actor: &Actor, name: &str, new_name: &str) -> Result<TokenView, AppError> {
-    let owner = authorise(actor)?;
-    let new_name = TokenName::parse(new_name).map_err(|e| AppError::invalid("name", e))?;
-    let token = find(state, owner, name).await?;
-    ensure_within_grant(state, actor, owner, &token, "token.rename", false).await?;
-    let old_name = token.name.clone();
-    let mut changes = token.into_active_model();
-    changes.name = Set(new_name.as_str().to_owned());
-    changes.name_key = Set(new_name.key());
-    let token = tokens::save(&state.db, changes).await.on_unique_violation(|| name_in_use(new_name.as_str()))?;
-    state.verification_changed();
-    let target = format!("{old_name} → {}", token.name);
-    record(state, actor.event("token.rename", &target)).await?;
-    Ok(view(&token))
+    edit(state, actor, name, TokenEdit { name: Some(new_name), ..TokenEdit::default() }).await
 }
 
 pub async fn update(
@@ -321,24 +325,54 @@ pub async fn update(
     allowlist: Option<IpAllowlist>,
     privileges: Option<&[String]>,
 ) -> Result<TokenView, AppError> {
+    edit(state, actor, name, TokenEdit { name: None, allowlist, privileges }).await
+}
+
+/// Renames a token and/or replaces its allowlist or privileges, all or nothing (one request, one change): every
+/// value is checked before anything is written, and the row and its audit events are written in one transaction.
+pub async fn edit(state: &Core, actor: &Actor, name: &str, edit: TokenEdit<'_>) -> Result<TokenView, AppError> {
     let owner = authorise(actor)?;
-    let allowlist = allowlist.map(|allowlist| allowlist_for(actor, allowlist)).transpose()?;
-    let privileges = match privileges {
+    let new_name = edit.name.map(|new| TokenName::parse(new).map_err(|e| AppError::invalid("name", e))).transpose()?;
+    let changes_access = edit.changes_access();
+    let allowlist = edit.allowlist.map(|allowlist| allowlist_for(actor, allowlist)).transpose()?;
+    let privileges = match edit.privileges {
         Some(names) => Some(parse_privileges(state, actor, owner, names).await?),
         None => None,
     };
     let token = find(state, owner, name).await?;
-    ensure_within_grant(state, actor, owner, &token, "token.update", false).await?;
+    let action = if changes_access { "token.update" } else { "token.rename" };
+    ensure_within_grant(state, actor, owner, &token, action, false).await?;
+    if new_name.is_none() && !changes_access {
+        return Ok(view(&token));
+    }
+    let old_name = token.name.clone();
     let mut changes = token.into_active_model();
+    if let Some(new_name) = &new_name {
+        changes.name = Set(new_name.as_str().to_owned());
+        changes.name_key = Set(new_name.key());
+    }
     if let Some(allowlist) = allowlist {
         changes.allowlist = Set(allowlist.to_storage());
     }
     if let Some(privileges) = privileges {
         changes.privileges = Set(privileges.to_storage());
     }
-    let token = tokens::save(&state.db, changes).await?;
+    let txn = store::begin_write(&state.db).await?;
+    let saved: Result<_, AppError> = async {
+        let token = tokens::save(&txn, changes)
+            .await
+            .on_unique_violation(|| name_in_use(new_name.as_ref().map_or(name, TokenName::as_str)))?;
+        if new_name.is_some() {
+            record(&txn, state, actor.event("token.rename", &format!("{old_name} → {}", token.name))).await?;
+        }
+        if changes_access {
+            record(&txn, state, actor.event("token.update", &token.name)).await?;
+        }
+        Ok(token)
+    }
+    .await;
+    let token = store::finish(txn, saved).await?;
     state.verification_changed();
-    record(state, actor.event("token.update", &token.name)).await?;
     Ok(view(&token))
 }
 
@@ -372,9 +406,15 @@ pub async fn rotate(
         changes.previous_secret_hash = Set(None);
         changes.previous_valid_until = Set(None);
     }
-    let token = tokens::save(&state.db, changes).await?;
+    let txn = store::begin_write(&state.db).await?;
+    let saved: Result<_, AppError> = async {
+        let token = tokens::save(&txn, changes).await?;
+        record(&txn, state, actor.event("token.rotate", &token.name)).await?;
+        Ok(token)
+    }
+    .await;
+    let token = store::finish(txn, saved).await?;
     state.verification_changed();
-    record(state, actor.event("token.rotate", &token.name)).await?;
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
 
@@ -384,24 +424,36 @@ pub async fn revoke(state: &Core, actor: &Actor, names: &[String]) -> Result<Vec
     if names.is_empty() {
         return Err(AppError::invalid("names", "Choose at least one token to revoke."));
     }
-    let revoked = tokens::delete_by_names(&state.db, owner.id, names).await?;
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        let revoked = tokens::delete_by_names(&txn, owner.id, names).await?;
+        if revoked.is_empty() {
+            return Err(AppError::NoSuchToken(names.join(", ")));
+        }
+        for name in &revoked {
+            record(&txn, state, actor.event("token.revoke", name)).await?;
+        }
+        Ok(revoked)
+    }
+    .await;
+    let revoked = store::finish(txn, done).await?;
     state.verification_changed();
-    if revoked.is_empty() {
-        return Err(AppError::NoSuchToken(names.join(", ")));
-    }
-    for name in &revoked {
-        record(state, actor.event("token.revoke", name)).await?;
-    }
     Ok(revoked)
 }
 
 /// Revokes every token of the actor's account; answers how many there were.
 pub async fn revoke_all(state: &Core, actor: &Actor) -> Result<u64, AppError> {
     let owner = authorise(actor)?;
-    let revoked = tokens::delete_all(&state.db, owner.id).await?;
-    state.verification_changed();
-    for name in &revoked {
-        record(state, actor.event("token.revoke", name)).await?;
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        let revoked = tokens::delete_all(&txn, owner.id).await?;
+        for name in &revoked {
+            record(&txn, state, actor.event("token.revoke", name)).await?;
+        }
+        Ok(revoked)
     }
+    .await;
+    let revoked = store::finish(txn, done).await?;
+    state.verification_changed();
     Ok(revoked.len() as u64)
 }

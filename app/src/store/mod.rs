@@ -30,6 +30,24 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     db.begin_with_options(options).await
 }
 
+/// Ends `txn` by `result`: commits it when the work succeeded, else rolls it back at once (a transaction merely
+/// dropped is rolled back only when its connection is next used, holding its locks until then). One request's
+/// change and its audit event go through here, so they are kept together or not at all.
+pub async fn finish<T, E: From<DbErr>>(txn: sea_orm::DatabaseTransaction, result: Result<T, E>) -> Result<T, E> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) = txn.rollback().await {
+                tracing::warn!(error = %rollback, "rolling back a refused change");
+            }
+            Err(err)
+        }
+    }
+}
+
 /// Starts a write transaction for a change that may take away an administrator (suspension, privileges,
 /// deletion), serialised with every other such change so the "one active administrator remains" check cannot
 /// race: SQLite's `BEGIN IMMEDIATE` already admits one writer at a time; PostgreSQL's read-committed
@@ -67,8 +85,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// [`connect`] with at most `pool_size` connections to PostgreSQL.
 ///
-/// SQLite gets WAL (readers never wait for the writer, so the CLI can run beside the server), enforced foreign
-/// keys and a busy timeout; the file and its folder are created when missing.
+/// SQLite gets WAL (readers never wait for the writer, so the CLI can run beside the server) with full
+/// synchronisation, enforced foreign keys and a busy timeout; the file and its folder are created when missing.
 pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
@@ -79,7 +97,9 @@ pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnectio
         options.max_connections(pool_size).map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                // FULL: a commit is on disk before it is acknowledged, so an acknowledged revocation survives a
+                // power cut too (NORMAL would keep the database intact but could lose the last commits).
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });

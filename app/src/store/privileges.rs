@@ -4,10 +4,7 @@
 use super::entities::{account, privilege, token};
 use crate::domain::{Catalog, PrivilegeInfo, PrivilegeSet};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 pub use privilege::Model as CustomPrivilege;
 
@@ -52,32 +49,31 @@ pub struct Removed {
 }
 
 /// Removes a privilege and takes it off every account and token. `None` when there was no such privilege.
-pub async fn remove(db: &DatabaseConnection, name: &str) -> Result<Option<Removed>, DbErr> {
-    let txn = super::begin_write(db).await?;
-    let deleted = privilege::Entity::delete_by_id(name.to_owned()).exec(&txn).await?;
+/// In `txn`, the caller's write transaction (with the audit event of the removal).
+pub async fn remove(txn: &impl ConnectionTrait, name: &str) -> Result<Option<Removed>, DbErr> {
+    let deleted = privilege::Entity::delete_by_id(name.to_owned()).exec(txn).await?;
     if deleted.rows_affected == 0 {
         return Ok(None);
     }
     // Candidates by a coarse LIKE, then exact set arithmetic in Rust (names may contain LIKE wildcards).
     let pattern = || super::like(name, false);
     let mut removed = Removed::default();
-    for found in account::Entity::find().filter(account::Column::Privileges.like(pattern())).all(&txn).await? {
+    for found in account::Entity::find().filter(account::Column::Privileges.like(pattern())).all(txn).await? {
         if let Some(kept) = without(&found.privileges, name) {
             let mut row: account::ActiveModel = found.into();
             row.privileges = Set(kept);
-            row.update(&txn).await?;
+            row.update(txn).await?;
             removed.accounts += 1;
         }
     }
-    for found in token::Entity::find().filter(token::Column::Privileges.like(pattern())).all(&txn).await? {
+    for found in token::Entity::find().filter(token::Column::Privileges.like(pattern())).all(txn).await? {
         if let Some(kept) = without(&found.privileges, name) {
             let mut row: token::ActiveModel = found.into();
             row.privileges = Set(kept);
-            row.update(&txn).await?;
+            row.update(txn).await?;
             removed.tokens += 1;
         }
     }
-    txn.commit().await?;
     Ok(Some(removed))
 }
 

@@ -16,6 +16,7 @@ use axum::{
     response::Response,
     routing::{any, get, post},
 };
+use tower_http::catch_panic::{CatchPanicLayer, ResponseForPanic};
 
 /// Requests and form bodies larger than this are refused (413) before they are parsed.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -69,11 +70,12 @@ pub trait Flavor: Send + Sync + 'static {
     fn render(path: &str, err: ApiError) -> Response;
 }
 
-/// The API routes, merged into the app's router.
+/// The API routes, merged into the app's router. A panic in a handler (a bug: every bad input has its own 4xx)
+/// becomes a logged 500 in that API's own envelope rather than a dropped connection.
 pub fn routes() -> Router<WebState> {
-    Router::new()
-        .route("/execute/{*function}", any(uapi::execute))
-        .route("/json-api/{*function}", any(whm::execute))
+    let uapi = Router::new().route("/execute/{*function}", any(uapi::execute)).layer(on_panic::<uapi::Uapi>());
+    let whm = Router::new().route("/json-api/{*function}", any(whm::execute)).layer(on_panic::<whm::Whm>());
+    let native = Router::new()
         .route("/api/v1/introspect", post(native::introspect))
         .route("/api/v1/auth", any(native::forward_auth))
         .route("/api/v1/tokens", get(native::list_tokens).post(native::create_token))
@@ -81,4 +83,67 @@ pub fn routes() -> Router<WebState> {
         .route("/api/v1/tokens/{name}/rotate", post(native::rotate_token))
         .route("/api/v1/openapi.json", get(native::openapi))
         .route("/api/v1/{*rest}", any(native::unknown))
+        .layer(on_panic::<native::Native>());
+    uapi.merge(whm).merge(native)
+}
+
+fn on_panic<F: Flavor>() -> CatchPanicLayer<PanicAnswer<F>> {
+    CatchPanicLayer::custom(PanicAnswer(std::marker::PhantomData))
+}
+
+/// The answer to a request whose handler panicked: 500 in API `F`'s envelope, the panic logged (its message
+/// only: never the request).
+pub struct PanicAnswer<F>(std::marker::PhantomData<F>);
+
+impl<F> Clone for PanicAnswer<F> {
+    fn clone(&self) -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<F: Flavor> ResponseForPanic for PanicAnswer<F> {
+    type ResponseBody = axum::body::Body;
+
+    fn response_for_panic(&mut self, panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+        crate::router::log_panic(panic.as_ref());
+        F::render("", ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("a bug")
+    }
+
+    async fn panicking(layer: CatchPanicLayer<PanicAnswer<impl Flavor>>, path: &str) -> (StatusCode, String) {
+        let router: Router = Router::new().route(path, get(boom)).layer(layer);
+        let request = axum::http::Request::get(path).body(axum::body::Body::empty()).expect("request");
+        let response = router.oneshot(request).await.expect("an answer, not a dropped connection");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.expect("body");
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_handler_is_a_500_in_that_apis_envelope() {
+        let (status, body) = panicking(on_panic::<native::Native>(), "/api/v1/tokens").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = serde_json::from_str(&body).expect("native JSON");
+        assert_eq!(body["error"], "internal", "{body}");
+
+        let (status, body) = panicking(on_panic::<whm::Whm>(), "/json-api/listaccts").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = serde_json::from_str(&body).expect("WHM JSON");
+        assert_eq!(body["metadata"]["result"], 0, "{body}");
+
+        let (status, body) = panicking(on_panic::<uapi::Uapi>(), "/execute/Tokens/list").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = serde_json::from_str(&body).expect("UAPI JSON");
+        assert_eq!(body["status"], 0, "{body}");
+    }
 }

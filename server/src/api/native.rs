@@ -374,25 +374,13 @@ pub async fn get_token(
 pub async fn update_token(
     State(state): State<WebState>,
     caller: ApiCaller<Native>,
-    TokenPath(mut name): TokenPath,
+    TokenPath(name): TokenPath,
     JsonBody(request): JsonBody<UpdateTokenRequest>,
 ) -> NativeResult<Json<TokenView>> {
-    let actor = caller.verified.actor();
     let allowlist = request.allowlist.map(model::parse_allowlist_entries).transpose()?;
-    let mut current = None;
-    if allowlist.is_some() || request.privileges.is_some() {
-        current = Some(tokens::update(&state, &actor, &name, allowlist, request.privileges.as_deref()).await?);
-    }
-    if let Some(new_name) = request.name {
-        let renamed = tokens::rename(&state, &actor, &name, &new_name).await?;
-        name = renamed.name.clone();
-        current = Some(renamed);
-    }
-    let token = match current {
-        Some(token) => token,
-        None => tokens::get(&state, &actor, &name).await?,
-    };
-    Ok(Json(token))
+    let edit =
+        tokens::TokenEdit { name: request.name.as_deref(), allowlist, privileges: request.privileges.as_deref() };
+    Ok(Json(tokens::edit(&state, &caller.verified.actor(), &name, edit).await?))
 }
 
 /// Revoke a token.

@@ -18,6 +18,7 @@ mod last_admin_postgres;
 mod login;
 mod misc_http;
 mod no_escalation;
+mod reliability;
 mod scale_out;
 mod sessions_and_csrf;
 mod sign_in_throttling;

@@ -74,11 +74,8 @@ async fn execute(
                     "A token's expiry cannot change after creation: rotate the token to choose a new one.",
                 ));
             }
-            let mut name = params.require("token_name")?.to_owned();
-            if let Some(new_name) = params.get("new_name")?.filter(|n| !n.is_empty()) {
-                let renamed = tokens::rename(state, &actor, &name, new_name).await?;
-                name = renamed.name;
-            }
+            let name = params.require("token_name")?;
+            let new_name = params.get("new_name")?.filter(|n| !n.is_empty());
             let acls = params.list("acl")?;
             let ips = params.list("whitelist_ip")?;
             let allowlist = match ips.as_slice() {
@@ -87,11 +84,9 @@ async fn execute(
                 _ => Some(model::parse_allowlist_entries(ips)?),
             };
             let privileges = (!acls.is_empty()).then_some(acls);
-            let token = if allowlist.is_some() || privileges.is_some() {
-                tokens::update(state, &actor, &name, allowlist, privileges.as_deref()).await
-            } else {
-                tokens::get(state, &actor, &name).await
-            }?;
+            // One change, all or nothing: a refused privilege leaves the name as it was.
+            let edit = tokens::TokenEdit { name: new_name, allowlist, privileges: privileges.as_deref() };
+            let token = tokens::edit(state, &actor, name, edit).await?;
             Ok(Value::Object(details(&token)))
         }
         "api_token_revoke" => {
