@@ -65,7 +65,10 @@ impl TokenReader {
         // Open one now, so a wrong path fails at start, not on the first request.
         let first = reader.connect()?;
         lock(&reader.idle).push(first);
-        reader.watch = WalWatch::open(&reader.path, reader.connect()?.conn);
+        // `make bench` compares this reader with and without the WAL-index watch (issue 12); nothing else sets it.
+        if std::env::var_os("TESSERA_BENCH_WITHOUT_WAL_WATCH").is_none() {
+            reader.watch = WalWatch::open(&reader.path, reader.connect()?.conn);
+        }
         if reader.watch.is_none() {
             tracing::info!("token look-ups ask SQLite for changes on every request (the WAL index is not mapped)");
         }
