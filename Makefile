@@ -22,7 +22,7 @@ LEPTOS_BUILD_ENV := LEPTOS_OUTPUT_NAME=tessera LEPTOS_SITE_ROOT=target/site LEPT
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/tessera.db
 
-.PHONY: run build test test-rust test-e2e lint setup setup-test screenshots bench clean
+.PHONY: run build test test-rust test-e2e test-api-schema fuzz lint setup setup-test screenshots bench clean
 
 setup:
 	@.ci/setup build
@@ -51,8 +51,9 @@ run: build
 	@mkdir -p data
 	$(BIN) serve --addr $(ADDR) --database-url $(DATABASE_URL)
 
-## test: lint, unit and integration tests, then the browser tests against the release binary.
-test: setup-test lint test-rust build test-e2e
+## test: lint, unit and integration tests, then the browser tests and the schema-driven API attack against the
+## release binary.
+test: setup-test lint test-rust build test-e2e test-api-schema
 
 lint:
 	cargo fmt --all -- --check
@@ -70,6 +71,14 @@ test-rust:
 test-e2e:
 	end2end/run.sh $(BIN)
 	E2E_BACKEND=postgres end2end/run.sh $(BIN) sign_in create_token_with_mouse revoke_one_token
+
+# The native API attacked from its OpenAPI document by schemathesis (bounded here; `make fuzz` runs more).
+test-api-schema:
+	scripts/schemathesis.sh $(BIN) 25
+
+## fuzz: the schema-driven API attack with many more examples (several minutes; not part of `make test`).
+fuzz: build setup-test
+	scripts/schemathesis.sh $(BIN) 500
 
 ## screenshots: refresh the README's screenshots from the last release build.
 screenshots:

@@ -25,9 +25,7 @@ pg_servers=()
 nginx_pid=""
 # shellcheck source=../scripts/pg_throwaway.sh
 . "$root/scripts/pg_throwaway.sh"
-dv_pid=""
 cleanup() {
-  if [ -n "$dv_pid" ]; then kill "$dv_pid" 2>/dev/null || true; wait "$dv_pid" 2>/dev/null || true; fi
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   for pid in "${pg_servers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   if [ -n "$nginx_pid" ]; then kill -TERM "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
@@ -52,15 +50,6 @@ RUST_LOG=warn TESSERA_ADMIN_PASSWORD=bench-admin-password DATABASE_URL=$db \
 server_pid=$!
 for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
 curl -fs "$base/healthz" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
-
-# A second server on the same file whose token reader asks SQLite `PRAGMA data_version` on every look-up instead of
-# reading the mapped WAL index (issue 12: keep the WAL-index reader only if it wins by more than the noise).
-dv_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-dv_base="http://127.0.0.1:$dv_port"
-RUST_LOG=warn TESSERA_BENCH_WITHOUT_WAL_WATCH=1 DATABASE_URL=$db \
-  "$bin" serve --addr "127.0.0.1:$dv_port" >"$work/server-dv.log" 2>&1 &
-dv_pid=$!
-for _ in $(seq 100); do curl -fs "$dv_base/healthz" >/dev/null && break; sleep 0.1; done
 
 # A sanity check before measuring: valid tokens pass, malformed ones are refused.
 valid_one=$(head -1 "$work/valid.txt" | cut -d' ' -f2)
@@ -114,9 +103,6 @@ for round in $(seq "$rounds"); do
   run_wrk healthz /healthz "$work/valid.txt" >>"$work/results"
   run_wrk valid "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >>"$work/results"
   run_wrk malformed "/api/v1/auth?privilege=list-accts" "$work/malformed.txt" >>"$work/results"
-  base_wal=$base; base=$dv_base
-  run_wrk valid_dv "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >>"$work/results"
-  base=$base_wal
   read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_rate" "$seconds")
   echo "paced $sent $ok $p50 $p99 $max" >>"$work/results"
   read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_low" "$seconds")
@@ -127,7 +113,7 @@ for round in $(seq "$rounds"); do
 done
 
 # PostgreSQL: the same data in a throw-away cluster, one instance, then three behind nginx.
-kill "$server_pid" "$dv_pid"; wait "$server_pid" "$dv_pid" 2>/dev/null || true; server_pid=""; dv_pid=""
+kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 pg_rounds=${BENCH_PG_ROUNDS:-3}
 log "PostgreSQL: seeding the same $tokens tokens"
 pg_start
@@ -247,19 +233,6 @@ Written by \`make bench\` (bench/run.sh). Do not edit by hand; rerun it.
 | \`GET /healthz\` at a fixed $paced_rate req/s (open loop; the client's and stack's floor) | $paced_rate offered | $floor_p50 ms | $floor_p99 ms (max $floor_max ms) |
 
 Non-2xx answers to valid tokens over all rounds: $valid_non2xx.
-
-## SQLite: WAL-index watch vs \`PRAGMA data_version\` (issue 12)
-
-Valid tokens through the token reader as shipped (it notices commits by reading the WAL-index header from the
-mapped \`-shm\` file) against a second server on the same file whose reader asks SQLite \`PRAGMA data_version\` on
-every look-up instead; same client, interleaved in every round.
-
-| reader | requests/s (median) | per-round ratio WAL-index / data_version (min, median, max) |
-|---|---:|---|
-| WAL-index watch (shipped) | $valid_rps | $(awk '$1=="valid" {v[++n]=$2} $1=="valid_dv" {d[++m]=$2} END {for (i=1;i<=n;i++) print v[i]/d[i]}' "$work/results" | sort -g | awk '{a[NR]=$1} END {printf "%.3f, %.3f, %.3f", a[1], (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2), a[NR]}') |
-| \`PRAGMA data_version\` on every look-up | $(col valid_dv 2) | |
-
-Round-to-round spread of the shipped reader alone (min, max of valid tokens/s): $(awk '$1=="valid" {print $2}' "$work/results" | sort -g | sed -n '1p;$p' | paste -sd, -).
 
 ## PostgreSQL (issue 12)
 

@@ -12,7 +12,6 @@ pub mod token_lookup;
 pub mod token_reader;
 pub mod tokens;
 pub mod verification_cache;
-mod wal_watch;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, sea_query::LikeExpr};
 use sea_orm_migration::MigratorTrait;

@@ -63,7 +63,7 @@ impl Feed {
 /// Token look-ups on PostgreSQL: through SeaORM, with the rows cached while the listener vouches for them.
 pub struct PgLookup {
     feed: Arc<Feed>,
-    cache: VerificationCache<()>,
+    cache: VerificationCache,
     listener: tokio::task::JoinHandle<()>,
 }
 
@@ -85,7 +85,7 @@ impl PgLookup {
         let Some(generation) = self.feed.current() else {
             return tokens::find_by_secret_hash(db, hash).await;
         };
-        if let Some(found) = self.cache.get(generation, None, hash) {
+        if let Some(found) = self.cache.get(generation, hash) {
             return Ok(Some(found));
         }
         let found = tokens::find_by_secret_hash(db, hash).await?;

@@ -5,11 +5,11 @@
 //!   statements cached per connection, a small pool of read-only (`query_only`) connections. A WAL read never
 //!   waits for the writer.
 //! - Rows already read are kept in memory (`verification_cache`, shared with PostgreSQL), but only while nothing
-//!   that could change a verification's answer has been committed: each look-up first checks whether anything at
-//!   all was committed since the last look, by any connection in any process (the WAL-index header, read
-//!   lock-free from the mapped `-shm` file by `wal_watch`; where it cannot be mapped, `PRAGMA data_version`),
+//!   that could change a verification's answer has been committed: each look-up first asks SQLite whether
+//!   anything at all was committed since the last look, by any connection in any process (`PRAGMA data_version`),
 //!   and, when something was, reads the verification generation that triggers bump with every relevant token or
-//!   account change (migration m0003). A new generation empties the cache. A revocation, suspension, rename or
+//!   account change (migration m0003). (Reading the WAL-index header from the mapped `-shm` file instead was
+//!   measured in `make bench` and did not beat `data_version`, so it was removed.) A new generation empties the cache. A revocation, suspension, rename or
 //!   privilege change committed by anyone is therefore seen by the next look-up that starts after the commit.
 //!   There is no time-based expiry to go stale.
 
@@ -18,7 +18,6 @@ use super::{
     entities::account::StoredPasswordHash,
     tokens::{Token, TokenAndOwner},
     verification_cache::VerificationCache,
-    wal_watch::{WalHeader, WalWatch},
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use sea_orm::DbErr;
@@ -42,9 +41,7 @@ const DATA_VERSION: &str = "PRAGMA data_version";
 pub struct TokenReader {
     path: PathBuf,
     idle: Mutex<Vec<ReadConnection>>,
-    cache: VerificationCache<WalHeader>,
-    /// Lock-free "anything committed?" (see `wal_watch`); without it every look-up asks `PRAGMA data_version`.
-    watch: Option<WalWatch>,
+    cache: VerificationCache,
 }
 
 struct ReadConnection {
@@ -61,23 +58,11 @@ impl TokenReader {
     /// with its triggers, must exist).
     pub fn open(url: &str) -> Result<Option<Self>, DbErr> {
         let Some(path) = sqlite_file(url) else { return Ok(None) };
-        let mut reader = Self { path, idle: Mutex::new(Vec::new()), cache: VerificationCache::default(), watch: None };
+        let reader = Self { path, idle: Mutex::new(Vec::new()), cache: VerificationCache::default() };
         // Open one now, so a wrong path fails at start, not on the first request.
         let first = reader.connect()?;
         lock(&reader.idle).push(first);
-        // `make bench` compares this reader with and without the WAL-index watch (issue 12); nothing else sets it.
-        if std::env::var_os("TESSERA_BENCH_WITHOUT_WAL_WATCH").is_none() {
-            reader.watch = WalWatch::open(&reader.path, reader.connect()?.conn);
-        }
-        if reader.watch.is_none() {
-            tracing::info!("token look-ups ask SQLite for changes on every request (the WAL index is not mapped)");
-        }
         Ok(Some(reader))
-    }
-
-    /// Whether commits are seen through the mapped WAL index (else through `PRAGMA data_version`).
-    pub fn watches_wal_index(&self) -> bool {
-        self.watch.is_some()
     }
 
     /// Rows held in memory now (for `/metrics`).
@@ -103,17 +88,12 @@ impl TokenReader {
     /// [`super::tokens::find_by_secret_hash`]). Blocks for a few microseconds: SQLite reads in WAL mode do not wait
     /// for writers, so this runs on the async worker rather than paying for a hop to a blocking thread.
     pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
-        // Read before anything else: whatever SQLite says below is at least as new as this header.
-        let header = self.watch.as_ref().map(WalWatch::header);
-        if let Some(found) = header.and_then(|header| self.cache.get_confirmed(header, hash)) {
-            return Ok(Some(found));
-        }
         let popped = lock(&self.idle).pop();
         let mut read = match popped {
             Some(read) => read,
             None => self.connect()?,
         };
-        let found = self.find_with(&mut read, hash, header);
+        let found = self.find_with(&mut read, hash);
         // A connection that failed may be broken: only healthy ones go back.
         if found.is_ok() {
             let mut idle = lock(&self.idle);
@@ -124,12 +104,7 @@ impl TokenReader {
         found
     }
 
-    fn find_with(
-        &self,
-        read: &mut ReadConnection,
-        hash: &str,
-        header: Option<WalHeader>,
-    ) -> Result<Option<TokenAndOwner>, DbErr> {
+    fn find_with(&self, read: &mut ReadConnection, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
         let data_version: i64 =
             read.conn.prepare_cached(DATA_VERSION).and_then(|mut s| s.query_row([], |r| r.get(0))).map_err(db_err)?;
         if read.data_version != Some(data_version) {
@@ -138,7 +113,7 @@ impl TokenReader {
             read.data_version = Some(data_version);
         }
         let generation = read.generation;
-        if let Some(found) = self.cache.get(generation, header, hash) {
+        if let Some(found) = self.cache.get(generation, hash) {
             return Ok(Some(found));
         }
         let found = read

@@ -2,8 +2,8 @@
 //! tagged with the *generation* they were read at, and a newer generation empties the cache. Only the change feed
 //! differs per backend (what a generation is, and how a change moves it on):
 //!
-//! - SQLite (`token_reader`): a counter in the database that triggers bump with every relevant change, noticed
-//!   through the WAL index or `PRAGMA data_version`;
+//! - SQLite (`token_reader`): a counter in the database that triggers bump with every relevant change, read
+//!   again whenever `PRAGMA data_version` says anything was committed;
 //! - PostgreSQL (`pg_changes`): a counter in this process that moves on with every `NOTIFY` the triggers send
 //!   on commit, and with every reconnect of the listener.
 //!
@@ -22,41 +22,27 @@ use std::{
 /// Rows kept in memory at most; when full, the cache starts over (one read each to fill it again).
 const CAPACITY: usize = 65_536;
 
-/// Rows by secret hash, each valid for the generation the cache is at. `S` is a backend's stamp for "nothing
-/// was committed since" (SQLite's WAL-index header), for answering without asking the feed at all.
-pub struct VerificationCache<S> {
-    inner: Mutex<Inner<S>>,
+/// Rows by secret hash, each valid for the generation the cache is at.
+pub struct VerificationCache {
+    inner: Mutex<Inner>,
     hits: AtomicU64,
 }
 
-struct Inner<S> {
+struct Inner {
     /// The generation the entries were read at (or later).
     generation: i64,
-    /// A stamp at which `generation` was confirmed current: while the backend's stamp is still this one, the
-    /// entries can be used without asking.
-    confirmed_at: Option<S>,
     entries: HashMap<String, TokenAndOwner>,
 }
 
-impl<S> Default for VerificationCache<S> {
+impl Default for VerificationCache {
     fn default() -> Self {
-        Self {
-            inner: Mutex::new(Inner { generation: i64::MIN, confirmed_at: None, entries: HashMap::new() }),
-            hits: AtomicU64::new(0),
-        }
+        Self { inner: Mutex::new(Inner { generation: i64::MIN, entries: HashMap::new() }), hits: AtomicU64::new(0) }
     }
 }
 
-impl<S: Copy + PartialEq> VerificationCache<S> {
-    fn lock(&self) -> MutexGuard<'_, Inner<S>> {
+impl VerificationCache {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The row for `hash` when the backend's stamp is still the one the current generation was confirmed at.
-    pub fn get_confirmed(&self, stamp: S, hash: &str) -> Option<TokenAndOwner> {
-        let inner = self.lock();
-        let found = if inner.confirmed_at == Some(stamp) { inner.entries.get(hash).cloned() } else { None };
-        self.hit(found)
     }
 
     fn hit(&self, found: Option<TokenAndOwner>) -> Option<TokenAndOwner> {
@@ -71,10 +57,10 @@ impl<S: Copy + PartialEq> VerificationCache<S> {
         self.hits.load(Ordering::Relaxed)
     }
 
-    /// The row for `hash` at `generation` (the current one, just read from the feed), confirmed at `stamp`. A
-    /// newer generation first empties the cache; an older one (this look-up raced a change another look-up has
-    /// already seen) answers nothing, so the caller reads the database.
-    pub fn get(&self, generation: i64, stamp: Option<S>, hash: &str) -> Option<TokenAndOwner> {
+    /// The row for `hash` at `generation` (the current one, just read from the feed). A newer generation first
+    /// empties the cache; an older one (this look-up raced a change another look-up has already seen) answers
+    /// nothing, so the caller reads the database.
+    pub fn get(&self, generation: i64, hash: &str) -> Option<TokenAndOwner> {
         let mut inner = self.lock();
         if inner.generation < generation {
             inner.entries.clear();
@@ -83,7 +69,6 @@ impl<S: Copy + PartialEq> VerificationCache<S> {
         if inner.generation != generation {
             return None;
         }
-        inner.confirmed_at = stamp;
         let found = inner.entries.get(hash).cloned();
         drop(inner);
         self.hit(found)
@@ -151,32 +136,23 @@ mod tests {
 
     #[test]
     fn a_newer_generation_empties_the_cache() {
-        let cache = VerificationCache::<()>::default();
-        assert!(cache.get(1, None, "h").is_none());
+        let cache = VerificationCache::default();
+        assert!(cache.get(1, "h").is_none());
         cache.insert(1, "h", &row("ci"));
-        assert_eq!(cache.get(1, None, "h").map(|r| r.token.name.clone()).as_deref(), Some("ci"));
-        assert!(cache.get(2, None, "h").is_none(), "generation 2 must not see a row read at 1");
+        assert_eq!(cache.get(1, "h").map(|r| r.token.name.clone()).as_deref(), Some("ci"));
+        assert!(cache.get(2, "h").is_none(), "generation 2 must not see a row read at 1");
         assert!(cache.is_empty());
     }
 
     #[test]
     fn a_row_read_before_a_change_never_enters_the_cache_after_it() {
-        let cache = VerificationCache::<()>::default();
-        assert!(cache.get(1, None, "h").is_none());
+        let cache = VerificationCache::default();
+        assert!(cache.get(1, "h").is_none());
         // Another look-up sees generation 2 while this one was reading the database at 1.
-        assert!(cache.get(2, None, "other").is_none());
+        assert!(cache.get(2, "other").is_none());
         cache.insert(1, "h", &row("stale"));
-        assert!(cache.get(2, None, "h").is_none());
+        assert!(cache.get(2, "h").is_none());
         // A late look-up still at generation 1 is told nothing, so it reads the database.
-        assert!(cache.get(1, None, "h").is_none());
-    }
-
-    #[test]
-    fn a_stamp_answers_only_while_it_stands() {
-        let cache = VerificationCache::<u32>::default();
-        assert!(cache.get(5, Some(7), "h").is_none());
-        cache.insert(5, "h", &row("ci"));
-        assert!(cache.get_confirmed(7, "h").is_some());
-        assert!(cache.get_confirmed(8, "h").is_none(), "a new stamp means something was committed");
+        assert!(cache.get(1, "h").is_none());
     }
 }

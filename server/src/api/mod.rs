@@ -77,7 +77,17 @@ pub fn routes() -> Router<WebState> {
     let whm = Router::new().route("/json-api/{*function}", any(whm::execute)).layer(on_panic::<whm::Whm>());
     let native = Router::new()
         .route("/api/v1/introspect", post(native::introspect))
-        .route("/api/v1/auth", any(native::forward_auth))
+        // Any method a proxy forwards (nginx's auth_request keeps the original one); TRACE and CONNECT are 405.
+        .route(
+            "/api/v1/auth",
+            get(native::forward_auth)
+                .head(native::forward_auth)
+                .post(native::forward_auth)
+                .put(native::forward_auth)
+                .patch(native::forward_auth)
+                .delete(native::forward_auth)
+                .options(native::forward_auth),
+        )
         .route("/api/v1/tokens", get(native::list_tokens).post(native::create_token))
         .route("/api/v1/tokens/{name}", get(native::get_token).patch(native::update_token).delete(native::revoke_token))
         .route("/api/v1/tokens/{name}/rotate", post(native::rotate_token))
@@ -113,7 +123,6 @@ impl<F: Flavor> ResponseForPanic for PanicAnswer<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::routing::get;
     use tower::ServiceExt;
 
     async fn boom() -> &'static str {

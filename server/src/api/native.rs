@@ -100,13 +100,16 @@ pub struct ErrorBody {
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// 1–50 of `A-Z a-z 0-9 - _`, unique per account.
+    #[schema(min_length = 1, max_length = 50, pattern = "^[A-Za-z0-9_-]+$")]
     pub name: String,
     /// `never` or the last day the token works, `YYYY-MM-DD`. Default: the calling token's expiry date, or never.
+    #[schema(pattern = "^(never|[0-9]{4}-[0-9]{2}-[0-9]{2})$")]
     pub expires: Option<String>,
     /// Addresses or CIDR ranges; empty or absent: the calling token's allowlist.
     #[serde(default)]
     pub allowlist: Vec<String>,
     /// At least one; within the calling token's effective privileges.
+    #[schema(min_items = 1)]
     pub privileges: Vec<String>,
 }
 
@@ -114,10 +117,12 @@ pub struct CreateTokenRequest {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTokenRequest {
     /// A new name.
+    #[schema(min_length = 1, max_length = 50, pattern = "^[A-Za-z0-9_-]+$")]
     pub name: Option<String>,
     /// Replaces the allowlist.
     pub allowlist: Option<Vec<String>>,
-    /// Replaces the privileges.
+    /// Replaces the privileges (at least one).
+    #[schema(min_items = 1)]
     pub privileges: Option<Vec<String>>,
 }
 
@@ -125,9 +130,11 @@ pub struct UpdateTokenRequest {
 #[serde(deny_unknown_fields)]
 pub struct RotateTokenRequest {
     /// A new expiry (`never` or `YYYY-MM-DD`); absent: keep the current one.
+    #[schema(pattern = "^(never|[0-9]{4}-[0-9]{2}-[0-9]{2})$")]
     pub expires: Option<String>,
     /// Minutes the old secret keeps working (0–1440).
     #[serde(default)]
+    #[schema(maximum = 1440)]
     pub grace_minutes: u32,
 }
 
@@ -138,18 +145,22 @@ pub struct ListQuery {
     /// Part of a name, case-insensitive.
     pub search: Option<String>,
     /// `created` (default), `name`, `expires` or `last_used`.
+    #[param(pattern = "^(created|name|expires|last_used)$")]
     pub sort: Option<String>,
     /// Default `true`.
     pub descending: Option<bool>,
-    /// From 1.
+    /// From 1 to 1,000,000.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u64>,
     /// 10, 20 (default), 50 or 100.
+    #[param(minimum = 10, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
 /// RFC 7662 introspection request (form-encoded).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct IntrospectRequest {
+    #[schema(min_length = 1)]
     pub token: String,
 }
 
@@ -254,7 +265,7 @@ const X_TESSERA_PRIVILEGES: HeaderName = HeaderName::from_static("x-tessera-priv
 
 /// Forward-auth for reverse proxies (nginx `auth_request`, Traefik `forwardAuth`, Caddy `forward_auth`).
 #[utoipa::path(
-    get, path = "/api/v1/auth", tag = "forward-auth",
+    method(get, head, post, put, patch, delete, options), path = "/api/v1/auth", tag = "forward-auth",
     params(("privilege" = Option<String>, Query, description = "The privilege the protected resource needs")),
     responses(
         (status = 200, description = "Allowed; `X-Tessera-User`, `X-Tessera-Token` and `X-Tessera-Privileges` name the caller"),
@@ -423,6 +434,43 @@ pub async fn unknown() -> NativeError {
     ApiError::not_found("No such API endpoint; see /api/v1/openapi.json.").into()
 }
 
+/// The refusals every operation may give before its own logic runs, documented once: malformed parameters (400),
+/// a body over the limit (413) and, where the body is JSON, another content type (415).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            ResponseBuilder::new().description(description).content("application/json", content).build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.head,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+                &mut item.options,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let json_body = matches!(&operation.request_body, Some(utoipa::openapi::RefOr::T(body))
+                    if body.content.contains_key("application/json"));
+                let responses = &mut operation.responses.responses;
+                responses.entry("400".into()).or_insert_with(|| error("Malformed parameters or body").into());
+                responses.entry("413".into()).or_insert_with(|| error("The body is larger than 64 KiB").into());
+                if json_body {
+                    responses
+                        .entry("415".into())
+                        .or_insert_with(|| error("The body is not JSON (`Content-Type: application/json`)").into());
+                }
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -449,7 +497,7 @@ impl Modify for BearerAuth {
         ErrorBody, TokenView, TokenPage, IssuedToken, CreateTokenRequest, UpdateTokenRequest,
         RotateTokenRequest, IntrospectRequest, Introspection
     )),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonResponses)
 )]
 pub struct ApiDoc;
 

@@ -11,6 +11,7 @@ mod api_native;
 mod api_nginx;
 mod api_uapi;
 mod api_whm;
+mod bad_input;
 mod cli;
 mod config;
 mod connection_limits;
