@@ -23,10 +23,8 @@ export DATABASE_URL="sqlite://$work/schemathesis.db"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 echo "schemathesis-password-1" | "$bin" account create fuzzer --privileges all --password-stdin >/dev/null
-# The calling token must survive the run (schemathesis renames, rotates and revokes tokens by the names it
-# generates): a long random name it cannot guess.
-name="schemathesis-$(python3 -c 'import secrets; print(secrets.token_hex(18))')"
-token=$("$bin" token create --account fuzzer --name "$name" --privilege all --expires never)
+# The calling token comes from scripts/schemathesis_hooks.py, re-issued whenever a test rotated or revoked it.
+export TESSERA_BIN="$bin" TESSERA_FUZZ_TOKEN_PREFIX="schemathesis-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
 
 TESSERA_ADMIN_PASSWORD=unused-admin-password "$bin" serve --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server=$!
@@ -36,8 +34,9 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-"$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
-  --header "Authorization: Bearer $token" \
+export TESSERA_BASE_URL="$base"
+here=$(cd "$(dirname "$0")" && pwd)
+PYTHONPATH="$here" SCHEMATHESIS_HOOKS=schemathesis_hooks "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples "$examples" --seed 20261130 \
   --phases examples,coverage,fuzzing,stateful \
