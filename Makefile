@@ -22,7 +22,7 @@ LEPTOS_BUILD_ENV := LEPTOS_OUTPUT_NAME=tessera LEPTOS_SITE_ROOT=target/site LEPT
 ADDR ?= 127.0.0.1:3000
 DATABASE_URL ?= sqlite://data/tessera.db
 
-.PHONY: run build test test-rust test-e2e test-api-schema fuzz lint setup setup-test screenshots bench clean
+.PHONY: run build test test-rust test-e2e test-api-schema test-soak soak fuzz lint setup setup-test screenshots bench clean
 
 setup:
 	@.ci/setup build
@@ -53,7 +53,7 @@ run: build
 
 ## test: lint, unit and integration tests, then the browser tests and the schema-driven API attack against the
 ## release binary.
-test: setup-test lint test-rust build test-e2e test-api-schema
+test: setup-test lint test-rust build test-e2e test-api-schema test-soak
 
 lint:
 	cargo fmt --all -- --check
@@ -79,6 +79,14 @@ test-api-schema:
 ## fuzz: the schema-driven API attack with many more examples (several minutes; not part of `make test`).
 fuzz: build setup-test
 	scripts/schemathesis.sh $(BIN) 500
+
+# Two minutes of mixed traffic: memory and descriptors flat, no failed request (`make soak` runs thirty).
+test-soak:
+	scripts/soak.sh $(BIN) 120 $${TMPDIR:-/tmp}/tessera-soak-$$$$/SOAK.md
+
+## soak: thirty minutes of mixed traffic against the release binary; writes bench/SOAK.md and its plot.
+soak: build setup-test
+	scripts/soak.sh $(BIN) 1800 bench/SOAK.md
 
 ## screenshots: refresh the README's screenshots from the last release build.
 screenshots:

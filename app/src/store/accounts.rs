@@ -15,6 +15,9 @@ use std::collections::HashMap;
 pub use account::Model as Account;
 
 pub async fn find_by_name(db: &impl ConnectionTrait, name: &str) -> Result<Option<Account>, DbErr> {
+    if !super::could_be_stored(name) {
+        return Ok(None);
+    }
     account::Entity::find().filter(account::Column::UsernameKey.eq(name.to_ascii_lowercase())).one(db).await
 }
 

@@ -63,10 +63,19 @@ pub async fn begin_account_change(db: &DatabaseConnection) -> Result<sea_orm::Da
     Ok(txn)
 }
 
+/// Whether `text` could be stored at all: nothing stored holds a NUL (every name is checked on the way in), and
+/// PostgreSQL refuses the character outright, so a look-up for text with one finds nothing, on either backend,
+/// instead of failing.
+pub(crate) fn could_be_stored(text: &str) -> bool {
+    !text.contains('\0')
+}
+
 /// A `LIKE` pattern matching `text` anywhere (`%text%`), or at the start (`text%`) when `prefix`. `%`, `_`
-/// (a legal name character) and `\` in `text` match themselves.
+/// (a legal name character) and `\` in `text` match themselves. A NUL, which nothing stored holds and PostgreSQL
+/// cannot take, becomes U+FFFF, which nothing stored holds either: the pattern then matches nothing, alike on both
+/// backends.
 pub(crate) fn like(text: &str, prefix: bool) -> LikeExpr {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_").replace('\0', "\u{FFFF}");
     let pattern = if prefix { format!("{escaped}%") } else { format!("%{escaped}%") };
     LikeExpr::new(pattern).escape('\\')
 }

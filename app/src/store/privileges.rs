@@ -51,6 +51,9 @@ pub struct Removed {
 /// Removes a privilege and takes it off every account and token. `None` when there was no such privilege.
 /// In `txn`, the caller's write transaction (with the audit event of the removal).
 pub async fn remove(txn: &impl ConnectionTrait, name: &str) -> Result<Option<Removed>, DbErr> {
+    if !super::could_be_stored(name) {
+        return Ok(None);
+    }
     let deleted = privilege::Entity::delete_by_id(name.to_owned()).exec(txn).await?;
     if deleted.rows_affected == 0 {
         return Ok(None);

@@ -42,6 +42,9 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewToken<'_>) -> Result<Toke
 }
 
 pub async fn find_by_name(db: &impl ConnectionTrait, account_id: i64, name: &str) -> Result<Option<Token>, DbErr> {
+    if !super::could_be_stored(name) {
+        return Ok(None);
+    }
     token::Entity::find()
         .filter(token::Column::AccountId.eq(account_id))
         .filter(token::Column::NameKey.eq(name.to_ascii_lowercase()))
@@ -90,7 +93,8 @@ pub async fn delete_by_names(
     account_id: i64,
     names: &[String],
 ) -> Result<Vec<String>, DbErr> {
-    let keys: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    let keys: Vec<String> =
+        names.iter().filter(|n| super::could_be_stored(n)).map(|n| n.to_ascii_lowercase()).collect();
     let found = token::Entity::find()
         .filter(token::Column::AccountId.eq(account_id))
         .filter(token::Column::NameKey.is_in(keys))

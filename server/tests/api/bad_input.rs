@@ -129,3 +129,25 @@ async fn uapi_and_whm_answer_every_bad_input_with_their_own_error_never_a_5xx() 
     // Still standing, and the tokens it was given are as they were or changed only by valid calls.
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {token}")).await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_nul_in_a_name_or_a_search_finds_nothing_on_either_backend_and_fails_nothing() {
+    // Nothing stored holds a NUL and PostgreSQL refuses the character outright: look-ups must not pass it on.
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let token = app.simple_token("alice", "admin", &["all"]).await;
+    let auth = format!("Bearer {token}");
+    let response = app.get_with("/api/v1/tokens?search=ad%00min", &auth).await;
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(page["total"], 0, "{page}");
+    assert_eq!(app.get_with("/api/v1/tokens/ad%00min", &auth).await.status(), 404);
+    let revoke = reqwest::Client::new().delete(app.url("/api/v1/tokens/ad%00min")).bearer_auth(&token).send().await;
+    assert_eq!(revoke.unwrap().status(), 404);
+    let (status, body) = app.whm(&format!("whm alice:{token}"), "suspendacct?api.version=1&user=ali%00ce").await;
+    assert!(status < 500 && body["metadata"]["result"] == 0, "{status} {body}");
+    let (status, body) = app.whm(&format!("whm alice:{token}"), "listaccts?api.version=1&search=a%00").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["acct"].as_array().map(Vec::len), Some(0), "{body}");
+    assert_eq!(app.get_with("/api/v1/auth", &auth).await.status(), 200, "the caller's own token is untouched");
+}
