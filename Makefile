@@ -82,7 +82,8 @@ fuzz: build setup-test
 
 # Two minutes of mixed traffic: memory and descriptors flat, no failed request (`make soak` runs thirty).
 test-soak:
-	scripts/soak.sh $(BIN) 120 $${TMPDIR:-/tmp}/tessera-soak-$$$$/SOAK.md
+	@dir=$$(mktemp -d -t tessera-soak-report.XXXXXX); scripts/soak.sh $(BIN) 120 "$$dir/SOAK.md"; \
+	status=$$?; rm -rf "$$dir"; exit $$status
 
 ## soak: thirty minutes of mixed traffic against the release binary; writes bench/SOAK.md and its plot.
 soak: build setup-test
