@@ -76,8 +76,17 @@ test-e2e:
 test-api-schema:
 	scripts/schemathesis.sh $(BIN) 25
 
-## fuzz: the schema-driven API attack with many more examples (several minutes; not part of `make test`).
+## fuzz: a minute of cargo fuzz on each parser (nightly toolchain; new inputs join fuzz/corpus/), then the
+## schema-driven API attack with many more examples. Several minutes; not part of `make test`, which replays the
+## stored corpus (app/tests/fuzz_corpus.rs) and runs the attack with fewer examples.
+FUZZ_TARGETS := token_secret authorization allowlist expiry names privileges forwarded
+FUZZ_SECONDS ?= 60
 fuzz: build setup-test
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		cargo +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096 || exit 1; \
+	done
 	scripts/schemathesis.sh $(BIN) 500
 
 # Two minutes of mixed traffic: memory and descriptors flat, no failed request (`make soak` runs thirty).
