@@ -133,14 +133,19 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 pg_ports=("$(free_port)")
 serve_pg "${pg_ports[0]}"
 base="http://127.0.0.1:${pg_ports[0]}"
-run_wrk warmup /api/v1/auth?privilege=list-accts "$work/pg/valid.txt" >/dev/null
-for round in $(seq "$pg_rounds"); do
-  log "PostgreSQL, one instance: round $round/$pg_rounds"
-  run_wrk pg_healthz /healthz "$work/pg/valid.txt" >>"$work/results"
-  run_wrk pg_valid "/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" >>"$work/results"
-  read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" "$paced_low" "$seconds")
-  echo "pg_paced_low $sent $ok $p50 $p99 $max" >>"$work/results"
-done
+# pg_rounds_against LABEL WHAT: the PostgreSQL rounds against $base, results named LABEL_healthz, LABEL_valid,
+# LABEL_paced_low.
+pg_rounds_against() {
+  run_wrk warmup /api/v1/auth?privilege=list-accts "$work/pg/valid.txt" >/dev/null
+  for round in $(seq "$pg_rounds"); do
+    log "PostgreSQL, $2: round $round/$pg_rounds"
+    run_wrk "$1_healthz" /healthz "$work/pg/valid.txt" >>"$work/results"
+    run_wrk "$1_valid" "/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" >>"$work/results"
+    read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" "$paced_low" "$seconds")
+    echo "$1_paced_low $sent $ok $p50 $p99 $max" >>"$work/results"
+  done
+}
+pg_rounds_against pg "one instance"
 pg_ports+=("$(free_port)" "$(free_port)")
 serve_pg "${pg_ports[1]}"
 serve_pg "${pg_ports[2]}"
@@ -180,14 +185,7 @@ NGINX
 nginx_pid=$!
 base="http://127.0.0.1:$nginx_port"
 for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
-run_wrk warmup /api/v1/auth?privilege=list-accts "$work/pg/valid.txt" >/dev/null
-for round in $(seq "$pg_rounds"); do
-  log "PostgreSQL, three instances behind nginx: round $round/$pg_rounds"
-  run_wrk pg3_healthz /healthz "$work/pg/valid.txt" >>"$work/results"
-  run_wrk pg3_valid "/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" >>"$work/results"
-  read -r sent ok p50 p99 max < <("$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/pg/valid.txt" "$paced_low" "$seconds")
-  echo "pg3_paced_low $sent $ok $p50 $p99 $max" >>"$work/results"
-done
+pg_rounds_against pg3 "three instances behind nginx"
 pg_valid_non2xx=$(awk '$1=="pg_valid" || $1=="pg3_valid" {s+=$5} END {print s+0}' "$work/results")
 
 col() { awk -v s="$1" -v c="$2" '$1==s {print $c}' "$work/results" | median; }

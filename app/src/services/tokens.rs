@@ -424,10 +424,32 @@ pub async fn revoke(state: &Core, actor: &Actor, names: &[String]) -> Result<Vec
     if names.is_empty() {
         return Err(AppError::invalid("names", "Choose at least one token to revoke."));
     }
+    delete(state, actor, owner, Some(names)).await
+}
+
+/// Revokes every token of the actor's account; answers how many there were.
+pub async fn revoke_all(state: &Core, actor: &Actor) -> Result<u64, AppError> {
+    let owner = authorise(actor)?;
+    Ok(delete(state, actor, owner, None).await?.len() as u64)
+}
+
+/// Deletes the named tokens of `owner` (`None`: all of them) with a `token.revoke` event each, in one transaction;
+/// answers the names deleted. Naming only tokens that do not exist is "not found".
+async fn delete(
+    state: &Core,
+    actor: &Actor,
+    owner: &Account,
+    names: Option<&[String]>,
+) -> Result<Vec<String>, AppError> {
     let txn = store::begin_write(&state.db).await?;
     let done: Result<_, AppError> = async {
-        let revoked = tokens::delete_by_names(&txn, owner.id, names).await?;
-        if revoked.is_empty() {
+        let revoked = match names {
+            Some(names) => tokens::delete_by_names(&txn, owner.id, names).await?,
+            None => tokens::delete_all(&txn, owner.id).await?,
+        };
+        if let Some(names) = names
+            && revoked.is_empty()
+        {
             return Err(AppError::NoSuchToken(names.join(", ")));
         }
         for name in &revoked {
@@ -439,21 +461,4 @@ pub async fn revoke(state: &Core, actor: &Actor, names: &[String]) -> Result<Vec
     let revoked = store::finish(txn, done).await?;
     state.verification_changed();
     Ok(revoked)
-}
-
-/// Revokes every token of the actor's account; answers how many there were.
-pub async fn revoke_all(state: &Core, actor: &Actor) -> Result<u64, AppError> {
-    let owner = authorise(actor)?;
-    let txn = store::begin_write(&state.db).await?;
-    let done: Result<_, AppError> = async {
-        let revoked = tokens::delete_all(&txn, owner.id).await?;
-        for name in &revoked {
-            record(&txn, state, actor.event("token.revoke", name)).await?;
-        }
-        Ok(revoked)
-    }
-    .await;
-    let revoked = store::finish(txn, done).await?;
-    state.verification_changed();
-    Ok(revoked.len() as u64)
 }

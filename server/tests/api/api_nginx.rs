@@ -49,14 +49,15 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn nginx_conf(dir: &Path, listen: u16, tessera: u16, upstream: u16) -> String {
+/// The start of every test's nginx.conf: one worker in the foreground, every path in `dir`, then `http {` open.
+fn prologue(dir: &Path, connections: u32) -> String {
     let d = dir.display();
     format!(
         r#"worker_processes 1;
 daemon off;
 pid {d}/nginx.pid;
 error_log {d}/error.log info;
-events {{ worker_connections 64; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log {d}/access.log;
     client_body_temp_path {d}/client_body;
@@ -64,7 +65,14 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-    server {{
+"#
+    )
+}
+
+fn nginx_conf(dir: &Path, listen: u16, tessera: u16, upstream: u16) -> String {
+    let prologue = prologue(dir, 64);
+    format!(
+        r#"{prologue}    server {{
         listen 127.0.0.1:{listen};
         location = /_tessera_auth {{
             internal;
@@ -191,25 +199,13 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
 
 /// nginx balancing over `instances` (round robin), retrying idempotent requests on the next one when one fails.
 fn balancer_conf(dir: &Path, listen: u16, instances: &[u16]) -> String {
-    let d = dir.display();
+    let prologue = prologue(dir, 256);
     let servers: String = instances
         .iter()
         .map(|port| format!("        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n"))
         .collect();
     format!(
-        r#"worker_processes 1;
-daemon off;
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{ worker_connections 256; }}
-http {{
-    access_log {d}/access.log;
-    client_body_temp_path {d}/client_body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    upstream tessera {{
+        r#"{prologue}    upstream tessera {{
 {servers}        keepalive 16;
     }}
     server {{

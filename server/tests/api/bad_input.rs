@@ -62,6 +62,17 @@ fn corpus(params: &[&str], extra: &str) -> Vec<String> {
     cases
 }
 
+/// POSTs `query` as a form body, as cPanel clients send parameters.
+async fn post_form(client: &reqwest::Client, url: &str, auth: &str, query: &str) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(url)
+        .header("authorization", auth)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(query.to_owned())
+        .send()
+        .await
+}
+
 /// Asserts `response` is not a 5xx and is in the API's envelope (JSON); answers the JSON.
 async fn in_envelope(response: reqwest::Response, what: &str) -> Value {
     let status = response.status();
@@ -92,15 +103,7 @@ async fn uapi_and_whm_answer_every_bad_input_with_their_own_error_never_a_5xx() 
             if !body.is_null() {
                 assert!(body.get("status").is_some(), "{what}: {body}");
             }
-            let post = client
-                .post(&url)
-                .header("authorization", &auth)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(query.clone())
-                .send()
-                .await
-                .expect(&what);
-            in_envelope(post, &what).await;
+            in_envelope(post_form(&client, &url, &auth, &query).await.expect(&what), &what).await;
             requests += 2;
         }
     }
@@ -109,14 +112,7 @@ async fn uapi_and_whm_answer_every_bad_input_with_their_own_error_never_a_5xx() 
         for query in corpus(params, "api.version=1") {
             let what = format!("WHM {function}?{query}");
             let auth = format!("whm alice:{token}");
-            let post = client
-                .post(&url)
-                .header("authorization", &auth)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(query.clone())
-                .send()
-                .await
-                .expect(&what);
+            let post = post_form(&client, &url, &auth, &query).await.expect(&what);
             let status = post.status();
             let body = in_envelope(post, &what).await;
             if !body.is_null() && !status.is_success() {

@@ -158,15 +158,7 @@ impl TestApp {
 
     /// An account with `privileges`, password [`PASSWORD`].
     pub async fn create_account(&self, name: &str, privileges: &str) {
-        accounts::create(
-            &self.state,
-            &Actor::operator(),
-            &account_name(name),
-            Password::new(PASSWORD.into()),
-            &[privileges.to_owned()],
-        )
-        .await
-        .expect("create account");
+        create_account_on(&self.state, name, privileges).await;
     }
 
     /// A client that keeps cookies and does not follow redirects, so tests see them.
