@@ -36,6 +36,8 @@ done
 status=0
 export TESSERA_BASE_URL="$base"
 here=$(cd "$(dirname "$0")" && pwd)
+# From the temp dir: schemathesis keeps a cache in the directory it runs in.
+cd "$work"
 PYTHONPATH="$here" SCHEMATHESIS_HOOKS=schemathesis_hooks "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples "$examples" --seed 20261130 \
