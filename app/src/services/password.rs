@@ -78,7 +78,7 @@ pub struct Passwords {
 /// in that thread's arena: a sign-in storm left hundreds of MiB resident for good (issue 17 measured 392 MB after
 /// 150 sign-ins). On threads of their own, that memory is bounded by the number of threads.
 struct HashPool {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -119,7 +119,7 @@ impl HashPool {
                 })
                 .map_err(|e| PasswordError::Hash(format!("starting a hashing thread: {e}")))?;
         }
-        Ok(Self { jobs: Mutex::new(jobs) })
+        Ok(Self { jobs })
     }
 
     /// Runs `work` on a hashing thread and waits for its answer without blocking the executor.
@@ -128,11 +128,7 @@ impl HashPool {
         let job: Job = Box::new(move || {
             let _ = answer.send(work());
         });
-        self.jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .send(job)
-            .map_err(|_| PasswordError::Cancelled)?;
+        self.jobs.send(job).map_err(|_| PasswordError::Cancelled)?;
         answered.await.map_err(|_| PasswordError::Cancelled)
     }
 }

@@ -141,15 +141,12 @@ async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
         Ok(()) => migrations::Migrator::up(db, None).await,
         Err(err) => Err(err),
     };
-    // Ended explicitly either way: a transaction merely dropped is rolled back only when its connection is next
-    // used, and until then it would hold the lock against every other instance.
-    if let Some(txn) = guard {
-        match &migrated {
-            Ok(()) => txn.commit().await?,
-            Err(_) => txn.rollback().await?,
-        }
+    // Ended explicitly either way (`finish`): a transaction merely dropped would hold the lock against every other
+    // instance until its connection is next used.
+    match guard {
+        Some(txn) => finish(txn, migrated).await,
+        None => migrated,
     }
-    migrated
 }
 
 /// Refuses a database holding a migration this binary does not know: a newer Tessera upgraded it, and an older

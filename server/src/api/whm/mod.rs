@@ -64,10 +64,11 @@ async fn run(
         return Err(ApiError::bad_request("This server speaks WHM API 1 only: add api.version=1 to the request."));
     }
     let verified = &caller.verified;
-    if let Some(result) = accounts::run(state, &verified.actor(), command, params).await {
+    let actor = verified.actor();
+    if let Some(result) = accounts::run(state, &actor, command, params).await {
         return result;
     }
-    if let Some(result) = tokens::run(state, verified, command, params).await {
+    if let Some(result) = tokens::run(state, verified, &actor, command, params).await {
         return result;
     }
     Err(ApiError::not_found(format!("Unknown app (“{command}”) requested for this version (1) of the API.")))

@@ -9,7 +9,7 @@ use app::{
     error::AppError,
     model::tokens::{self as model, TokenSpec},
     services::{
-        tokens,
+        Actor, tokens,
         verify::{self, Verified},
     },
     state::WebState,
@@ -25,20 +25,21 @@ pub fn required_privilege(command: &str) -> Option<&'static str> {
 pub async fn run(
     state: &WebState,
     verified: &Verified,
+    actor: &Actor,
     command: &str,
     params: &Params<Whm>,
 ) -> Option<Result<Value, ApiError>> {
     required_privilege(command)?;
-    Some(execute(state, verified, command, params).await)
+    Some(execute(state, verified, actor, command, params).await)
 }
 
 async fn execute(
     state: &WebState,
     verified: &Verified,
+    actor: &Actor,
     command: &str,
     params: &Params<Whm>,
 ) -> Result<Value, ApiError> {
-    let actor = verified.actor();
     match command {
         "api_token_create" => {
             let acls = params.list("acl")?;
@@ -48,7 +49,7 @@ async fn execute(
                 allowlist: model::parse_allowlist_entries(params.list("whitelist_ip")?)?,
                 privileges: if acls.is_empty() { common::full_access(verified) } else { acls },
             };
-            let issued = tokens::create(state, &actor, spec).await?;
+            let issued = tokens::create(state, actor, spec).await?;
             let mut data = details(&issued.token);
             data.insert("token".into(), Value::String(issued.secret));
             Ok(Value::Object(data))
@@ -56,7 +57,7 @@ async fn execute(
         "api_token_list" => {
             let grantable = common::owner_grantable(state, verified).await?;
             let mut listed = Map::new();
-            for token in tokens::list_all(state, &actor, TokenSort::Created, true).await? {
+            for token in tokens::list_all(state, actor, TokenSort::Created, true).await? {
                 let full = token.has_full_access();
                 let acls: Map<String, Value> = grantable
                     .iter()
@@ -86,7 +87,7 @@ async fn execute(
             let privileges = (!acls.is_empty()).then_some(acls);
             // One change, all or nothing: a refused privilege leaves the name as it was.
             let edit = tokens::TokenEdit { name: new_name, allowlist, privileges: privileges.as_deref() };
-            let token = tokens::edit(state, &actor, name, edit).await?;
+            let token = tokens::edit(state, actor, name, edit).await?;
             Ok(Value::Object(details(&token)))
         }
         "api_token_revoke" => {
@@ -94,7 +95,7 @@ async fn execute(
             if names.is_empty() {
                 return Err(ApiError::bad_request("The parameter “token_name” is required."));
             }
-            let revoked = match tokens::revoke(state, &actor, &names).await {
+            let revoked = match tokens::revoke(state, actor, &names).await {
                 Ok(revoked) => revoked,
                 Err(AppError::NoSuchToken(_)) => Vec::new(),
                 Err(err) => return Err(err.into()),
