@@ -79,7 +79,7 @@ test-api-schema:
 ## fuzz: a minute of cargo fuzz on each parser (nightly toolchain; new inputs join fuzz/corpus/), then the
 ## schema-driven API attack with many more examples. Several minutes; not part of `make test`, which replays the
 ## stored corpus (app/tests/fuzz_corpus.rs) and runs the attack with fewer examples.
-FUZZ_TARGETS := token_secret authorization allowlist expiry names privileges forwarded
+FUZZ_TARGETS := token_secret authorization allowlist expiry names privileges forwarded parameters
 FUZZ_SECONDS ?= 60
 fuzz: build setup-test
 	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

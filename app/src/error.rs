@@ -57,6 +57,13 @@ pub enum AppError {
     /// The request itself was malformed (missing or undecodable arguments).
     #[error("The request was malformed: {0}")]
     BadRequest(String),
+    /// The database cannot take writes right now: its disk is full, or its file or filesystem is read-only.
+    /// Nothing was changed, and reads (verification of existing tokens among them) go on working (503).
+    #[error(
+        "Tessera cannot save changes right now: its database is full or read-only. Nothing was changed, and \
+         existing tokens still work. Try again later, or tell your administrator."
+    )]
+    Unavailable,
     /// Something failed on the server; details are in the server log, not here.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -100,20 +107,59 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::BadRequest(_) => 400,
             Self::Internal => 500,
+            Self::Unavailable => 503,
             Self::Network(_) => 502,
         }
     }
 }
 
-/// A database failure is ours, not the caller's: logged here, once, and answered with the generic message.
+/// A database failure is ours, not the caller's: logged here, once, and answered with the generic message, or
+/// with [`AppError::Unavailable`] when the database cannot store anything (full disk, read-only file).
 /// Services put `?` on every database call; no error text from the database ever reaches the wire.
 #[cfg(feature = "ssr")]
 impl From<sea_orm::DbErr> for AppError {
     #[track_caller]
     fn from(err: sea_orm::DbErr) -> Self {
         let at = std::panic::Location::caller();
+        if cannot_store(&err) {
+            tracing::error!(error = %err, %at, "the database refuses writes (disk full or read-only)");
+            return Self::Unavailable;
+        }
         tracing::error!(error = %err, %at, "database failure");
         Self::Internal
+    }
+}
+
+/// Whether `err` says the database cannot store anything right now, rather than that the statement was wrong:
+/// SQLite's `SQLITE_FULL`, `SQLITE_READONLY` and `SQLITE_IOERR` families, PostgreSQL's `disk_full` (53100) and
+/// `read_only_sql_transaction` (25006, a standby or a read-only default), or the file system saying so directly.
+#[cfg(feature = "ssr")]
+pub fn cannot_store(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let (DbErr::Exec(RuntimeErr::SqlxError(err))
+    | DbErr::Query(RuntimeErr::SqlxError(err))
+    | DbErr::Conn(RuntimeErr::SqlxError(err))) = err
+    else {
+        return false;
+    };
+    match err.as_ref() {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // Extended result codes keep the primary code in the low byte.
+                const SQLITE_READONLY: i32 = 8;
+                const SQLITE_IOERR: i32 = 10;
+                const SQLITE_FULL: i32 = 13;
+                code.parse::<i32>()
+                    .is_ok_and(|code| matches!(code & 0xff, SQLITE_READONLY | SQLITE_IOERR | SQLITE_FULL))
+            } else {
+                matches!(code.as_ref(), "53100" | "25006")
+            }
+        }
+        sqlx::Error::Io(io) => {
+            matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::ReadOnlyFilesystem)
+        }
+        _ => false,
     }
 }
 

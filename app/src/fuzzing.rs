@@ -22,6 +22,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("names", names),
     ("privileges", privileges),
     ("forwarded", forwarded),
+    ("parameters", parameters),
 ];
 
 fn text(data: &[u8]) -> Option<&str> {
@@ -114,5 +115,31 @@ pub fn forwarded(data: &[u8]) {
         let proxies = TrustedProxies { ranges: vec![proxy], header };
         let _ = client_ip(peer, &headers, &proxies);
         assert_eq!(client_ip(stranger, &headers, &proxies), Ok(stranger), "an untrusted peer's header is ignored");
+    }
+}
+
+/// UAPI and WHM parameters (`application/x-www-form-urlencoded`, query string and body, split at the first
+/// newline): decoded or refused, never a panic; decoded pairs encode to text that decodes to the same pairs; a
+/// parameter given twice is an error, once is its value; a WHM list holds only non-blank values.
+pub fn parameters(data: &[u8]) {
+    use crate::domain::form::{self, FormError, FormParams};
+    let Some(raw) = text(data) else { return };
+    let (query, body) = match raw.split_once('\n') {
+        Some((query, body)) => (query, Some(body)),
+        None => (raw, None),
+    };
+    let Ok(params) = FormParams::parse(query, body) else { return };
+    let pairs = params.pairs();
+    assert_eq!(form::decode(&form::encode(pairs)).as_deref(), Ok(pairs));
+    for (key, value) in pairs {
+        let count = pairs.iter().filter(|(other, _)| other == key).count();
+        match params.get(key) {
+            Ok(found) => assert_eq!((count, found), (1, Some(value.as_str()))),
+            Err(err) => assert_eq!((count > 1, err), (true, FormError::Repeated(key.clone()))),
+        }
+        let base = key.rsplit_once('-').map_or(key.as_str(), |(base, _)| base);
+        if let Ok(list) = params.list(base) {
+            assert!(list.iter().all(|value| !value.trim().is_empty()));
+        }
     }
 }

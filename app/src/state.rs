@@ -25,6 +25,9 @@ pub struct WebSettings {
     pub public_origin: Option<String>,
     /// `Strict-Transport-Security: max-age=…` on every answer (HTTPS only).
     pub hsts_max_age: Option<u64>,
+    /// The PEM text of the public keys leak reports must be signed with (`--leak-report-key`); `None`: unsigned
+    /// reports are accepted (a report can only revoke).
+    pub leak_report_keys: Option<String>,
 }
 
 impl Deref for WebState {

@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// How many minutes a locked account name stays locked (an administrator can unlock it sooner).
     #[arg(long, env = "TESSERA_SIGN_IN_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10080))]
     pub sign_in_lockout_minutes: u32,
+    /// A PEM file of ECDSA P-256 public keys (GitHub's secret scanning keys, or your scanner's): leak reports to
+    /// `POST /api/v1/leaks` must then carry a valid `Github-Public-Key-Signature`. Without it, unsigned reports
+    /// are accepted (a report can only revoke the tokens it names).
+    #[arg(long, env = "TESSERA_LEAK_REPORT_KEY")]
+    pub leak_report_key: Option<std::path::PathBuf>,
 }
 
 /// `scheme://host[:port]` of a public URL (path dropped), lower-cased.

@@ -50,7 +50,7 @@ pub fn app(state: WebState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(api::routes())
+        .merge(api::routes(&state.web))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -41,6 +41,16 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     let https = tls.is_some()
         || args.secure_cookies
         || args.public_url.as_deref().is_some_and(|url| url.starts_with("https://"));
+    let leak_report_keys = match &args.leak_report_key {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|err| anyhow::anyhow!("cannot read --leak-report-key {}: {err}", path.display()))?;
+            crate::api::leaks::read_keys(&pem)
+                .map_err(|err| anyhow::anyhow!("--leak-report-key {}: {err}", path.display()))?;
+            Some(pem)
+        }
+        None => None,
+    };
     let sessions = SessionSettings {
         idle_timeout: chrono::Duration::minutes(i64::from(args.session_idle_minutes)),
         absolute_timeout: chrono::Duration::hours(i64::from(args.session_max_hours)),
@@ -63,6 +73,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
             secure_cookie: https,
             public_origin: args.public_url.clone(),
             hsts_max_age: args.hsts_max_age.filter(|_| https),
+            leak_report_keys,
         },
         trusted_proxies: TrustedProxies { ranges: args.trusted_proxies, header: args.forwarded_header },
         limits: ConnectionLimits {

@@ -37,10 +37,13 @@ pub struct PrivilegesScreen {
 
 #[server(prefix = "/rpc", endpoint = "accounts_screen")]
 pub async fn load_accounts(query: AccountQuery) -> Result<AccountsScreen, AppError> {
-    let (state, admin) = super::context::acting().await?;
-    let page = crate::services::accounts::page(&state, &admin, &query).await?;
-    let (rights, grantable) = rights_and_grantable(&state, &admin).await?;
-    Ok(AccountsScreen { page, rights, grantable, time_zone: state.time_zone.name().into() })
+    super::context::guarded("load_accounts", async move {
+        let (state, admin) = super::context::acting().await?;
+        let page = crate::services::accounts::page(&state, &admin, &query).await?;
+        let (rights, grantable) = rights_and_grantable(&state, &admin).await?;
+        Ok(AccountsScreen { page, rights, grantable, time_zone: state.time_zone.name().into() })
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "create_account")]
@@ -119,9 +122,12 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 
 #[server(prefix = "/rpc", endpoint = "privileges_screen")]
 pub async fn load_privileges() -> Result<PrivilegesScreen, AppError> {
-    let (state, admin) = super::context::acting().await?;
-    let catalog = crate::services::privileges::catalog(&state).await?;
-    Ok(PrivilegesScreen { catalog: catalog.iter().cloned().collect(), can_edit: admin.holds(crate::domain::ALL) })
+    super::context::guarded("load_privileges", async move {
+        let (state, admin) = super::context::acting().await?;
+        let catalog = crate::services::privileges::catalog(&state).await?;
+        Ok(PrivilegesScreen { catalog: catalog.iter().cloned().collect(), can_edit: admin.holds(crate::domain::ALL) })
+    })
+    .await
 }
 
 #[server(prefix = "/rpc", endpoint = "add_privilege")]
@@ -148,14 +154,17 @@ pub struct AccountEditor {
 /// The form data for creating an account (`name: None`) or managing the named one.
 #[server(prefix = "/rpc", endpoint = "account_editor")]
 pub async fn load_account_editor(name: Option<String>) -> Result<AccountEditor, AppError> {
-    use crate::services::accounts as service;
-    let (state, admin) = super::context::acting().await?;
-    let account = match name {
-        Some(name) => Some(service::get(&state, &admin, &name).await?),
-        None => None,
-    };
-    let (rights, grantable) = rights_and_grantable(&state, &admin).await?;
-    Ok(AccountEditor { account, rights, grantable })
+    super::context::guarded("load_account_editor", async move {
+        use crate::services::accounts as service;
+        let (state, admin) = super::context::acting().await?;
+        let account = match name {
+            Some(name) => Some(service::get(&state, &admin, &name).await?),
+            None => None,
+        };
+        let (rights, grantable) = rights_and_grantable(&state, &admin).await?;
+        Ok(AccountEditor { account, rights, grantable })
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]

@@ -8,6 +8,9 @@ pub use crate::model::audit::{AuditEntry, AuditPage, AuditQuery};
 
 #[server(prefix = "/rpc", endpoint = "audit_log")]
 pub async fn load_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
-    let (state, viewer) = super::context::acting().await?;
-    crate::services::audit::page(&state, &viewer, &query).await
+    super::context::guarded("load_audit", async move {
+        let (state, viewer) = super::context::acting().await?;
+        crate::services::audit::page(&state, &viewer, &query).await
+    })
+    .await
 }

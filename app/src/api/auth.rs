@@ -61,12 +61,15 @@ pub async fn logout() -> Result<(), AppError> {
 /// The signed-in account, or `None` when nobody is signed in (or the session has ended).
 #[server(prefix = "/rpc", endpoint = "current_account")]
 pub async fn current_account() -> Result<Option<AccountView>, AppError> {
-    use super::context::{signed_in, state};
+    super::context::guarded("current_account", async move {
+        use super::context::{signed_in, state};
 
-    let state = state()?;
-    match signed_in(&state).await {
-        Ok(account) => Ok(Some(AccountView::from(&account))),
-        Err(AppError::Unauthenticated) => Ok(None),
-        Err(err) => Err(err),
-    }
+        let state = state()?;
+        match signed_in(&state).await {
+            Ok(account) => Ok(Some(AccountView::from(&account))),
+            Err(AppError::Unauthenticated) => Ok(None),
+            Err(err) => Err(err),
+        }
+    })
+    .await
 }

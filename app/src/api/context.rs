@@ -66,3 +66,42 @@ pub async fn acting() -> Result<(WebState, crate::services::Actor), AppError> {
     let account = signed_in(&state).await?;
     Ok((state, crate::services::Actor::session(account, ip)))
 }
+
+/// Runs the work of a server function that a page loads through a resource, turning a panic inside it into a
+/// logged [`AppError::Internal`]. In the browser's calls a panic is caught by the HTTP layer, but during the
+/// server-side render the resource's task would just die, leaving the page waiting for data that never comes until
+/// the request timeout; with this guard the page renders its error state at once.
+pub async fn guarded<T>(
+    server_function: &'static str,
+    work: impl Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    use std::{
+        panic::{AssertUnwindSafe, catch_unwind},
+        task::Poll,
+    };
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| work.as_mut().poll(cx))) {
+        Ok(poll) => poll,
+        Err(_) => {
+            tracing::error!(server_function, "a panic while loading page data; answered as an internal error");
+            Poll::Ready(Err(AppError::Internal))
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_loading_is_an_internal_error_not_a_task_that_never_ends() {
+        let answer: Result<u8, AppError> = guarded("test", async {
+            tokio::task::yield_now().await;
+            panic!("a bug in page data loading");
+        })
+        .await;
+        assert_eq!(answer, Err(AppError::Internal));
+        assert_eq!(guarded("test", async { Ok(7) }).await, Ok(7));
+    }
+}

@@ -113,27 +113,33 @@ pub struct TokenTable {
 
 #[server(prefix = "/rpc", endpoint = "token_table")]
 pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError> {
-    let (state, actor) = super::context::acting().await?;
-    let page = crate::services::tokens::list(&state, &actor, &query).await?;
-    let now = state.clock.now();
-    let rows = page.tokens.into_iter().map(|token| row(token, now, state.time_zone)).collect();
-    Ok(TokenTable {
-        rows,
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
-        time_zone: state.time_zone.name().into(),
+    super::context::guarded("load_token_table", async move {
+        let (state, actor) = super::context::acting().await?;
+        let page = crate::services::tokens::list(&state, &actor, &query).await?;
+        let now = state.clock.now();
+        let rows = page.tokens.into_iter().map(|token| row(token, now, state.time_zone)).collect();
+        Ok(TokenTable {
+            rows,
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+            time_zone: state.time_zone.name().into(),
+        })
     })
+    .await
 }
 
 /// Everything the Manage page shows, in one call: the token as a row, and the form's options.
 /// (One call, so the request context is read once, before anything is awaited.)
 #[server(prefix = "/rpc", endpoint = "manage_token")]
 pub async fn load_manage_token(name: String) -> Result<(TokenRow, TokenFormOptions), AppError> {
-    let (state, actor) = super::context::acting().await?;
-    let token = crate::services::tokens::get(&state, &actor, &name).await?;
-    let options = crate::services::tokens::form_options(&state, &actor).await?;
-    Ok((row(token, state.clock.now(), state.time_zone), options))
+    super::context::guarded("load_manage_token", async move {
+        let (state, actor) = super::context::acting().await?;
+        let token = crate::services::tokens::get(&state, &actor, &name).await?;
+        let options = crate::services::tokens::form_options(&state, &actor).await?;
+        Ok((row(token, state.clock.now(), state.time_zone), options))
+    })
+    .await
 }
 
 /// Formats a token for display in `zone`, with its expiry status at `now`.

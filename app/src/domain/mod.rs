@@ -3,6 +3,7 @@
 
 mod allowlist;
 mod expiry;
+pub mod form;
 mod name;
 mod password;
 mod privilege;

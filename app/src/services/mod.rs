@@ -9,6 +9,7 @@ pub mod clock;
 pub mod common_passwords;
 mod core;
 pub mod last_used;
+pub mod leaks;
 pub mod metrics;
 pub mod paging;
 pub mod password;

@@ -433,6 +433,17 @@ pub async fn revoke_all(state: &Core, actor: &Actor) -> Result<u64, AppError> {
     Ok(delete(state, actor, owner, None).await?.len() as u64)
 }
 
+/// Revokes the token the actor calls with, whatever its privileges: a token can always end itself (as GitLab's
+/// `DELETE /personal_access_tokens/self`), e.g. when its holder suspects it leaked. Answers its name.
+pub async fn revoke_itself(state: &Core, actor: &Actor) -> Result<String, AppError> {
+    let (Some(grant), Some(owner)) = (actor.grant(), actor.account()) else {
+        return Err(AppError::BadRequest("Only an API token can revoke itself.".into()));
+    };
+    let names = [grant.name.clone()];
+    let mut revoked = delete(state, actor, owner, Some(&names)).await?;
+    revoked.pop().ok_or_else(|| AppError::NoSuchToken(grant.name.clone()))
+}
+
 /// Deletes the named tokens of `owner` (`None`: all of them) with a `token.revoke` event each, in one transaction;
 /// answers the names deleted. Naming only tokens that do not exist is "not found".
 async fn delete(

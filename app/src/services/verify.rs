@@ -145,7 +145,7 @@ pub fn effective_privileges(token: &str, owner: &str) -> PrivilegeSet {
 }
 
 /// Whether `presented` hashes to the token's current secret, or to its previous one within the grace period.
-fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
+pub(crate) fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
     let current: bool = token.secret_hash.as_bytes().ct_eq(hash.as_bytes()).into();
     let previous = match (&token.previous_secret_hash, token.previous_valid_until) {
         (Some(previous), Some(until)) if now < until => previous.as_bytes().ct_eq(hash.as_bytes()).into(),

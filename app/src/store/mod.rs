@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod entities;
+pub mod leaks;
 pub mod migrations;
 pub mod pg_changes;
 pub mod privileges;

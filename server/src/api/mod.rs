@@ -4,6 +4,7 @@
 
 pub mod caller;
 mod common;
+pub mod leaks;
 pub mod native;
 pub mod params;
 pub mod uapi;
@@ -14,7 +15,7 @@ use axum::{
     Router,
     http::{StatusCode, request::Parts},
     response::Response,
-    routing::{any, get, post},
+    routing::{any, delete, get, post},
 };
 use tower_http::catch_panic::{CatchPanicLayer, ResponseForPanic};
 
@@ -72,7 +73,8 @@ pub trait Flavor: Send + Sync + 'static {
 
 /// The API routes, merged into the app's router. A panic in a handler (a bug: every bad input has its own 4xx)
 /// becomes a logged 500 in that API's own envelope rather than a dropped connection.
-pub fn routes() -> Router<WebState> {
+pub fn routes(web: &app::state::WebSettings) -> Router<WebState> {
+    let leak_intake = std::sync::Arc::new(leaks::LeakIntake::new(web.leak_report_keys.as_deref()));
     let uapi = Router::new().route("/execute/{*function}", any(uapi::execute)).layer(on_panic::<uapi::Uapi>());
     let whm = Router::new().route("/json-api/{*function}", any(whm::execute)).layer(on_panic::<whm::Whm>());
     let native = Router::new()
@@ -88,7 +90,9 @@ pub fn routes() -> Router<WebState> {
                 .delete(native::forward_auth)
                 .options(native::forward_auth),
         )
+        .route("/api/v1/leaks", post(leaks::report).layer(axum::Extension(leak_intake)))
         .route("/api/v1/tokens", get(native::list_tokens).post(native::create_token))
+        .route("/api/v1/tokens/self", delete(native::revoke_self))
         .route("/api/v1/tokens/{name}", get(native::get_token).patch(native::update_token).delete(native::revoke_token))
         .route("/api/v1/tokens/{name}/rotate", post(native::rotate_token))
         .route("/api/v1/openapi.json", get(native::openapi))

@@ -29,10 +29,13 @@ impl Flavor for Native {
         let path = parts.uri.path();
         if path == "/api/v1/introspect" {
             Ok(Some(INTROSPECT.to_owned()))
+        } else if path == "/api/v1/tokens/self" {
+            // A token may always revoke itself.
+            Ok(None)
         } else if path == "/api/v1/tokens" || path.starts_with("/api/v1/tokens/") {
             Ok(Some(MANAGE_API_TOKENS.to_owned()))
         } else if path == "/api/v1/auth" {
-            let pairs = super::params::decode(parts.uri.query().unwrap_or_default())?;
+            let pairs = app::domain::form::decode(parts.uri.query().unwrap_or_default())?;
             let mut wanted = pairs.into_iter().filter(|(key, _)| key == "privilege").map(|(_, value)| value);
             match (wanted.next(), wanted.next()) {
                 (_, Some(_)) => Err(ApiError::bad_request("The parameter “privilege” was given more than once.")),
@@ -53,6 +56,8 @@ impl Flavor for Native {
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             status if status.is_server_error() => "internal",
             _ => "bad_request",
         };
@@ -410,6 +415,18 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Revoke the calling token itself (any token may, whatever its privileges): for a holder who suspects it leaked.
+/// The path `self` always means the calling token; a token named "self" is reached by its name only elsewhere.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/self", tag = "tokens",
+    responses((status = 204, description = "The calling token is revoked"), (status = 401, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn revoke_self(State(state): State<WebState>, caller: ApiCaller<Native>) -> NativeResult<StatusCode> {
+    tokens::revoke_itself(&state, &caller.verified.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Replace a token's secret, keeping its name, allowlist and privileges.
 #[utoipa::path(
     post, path = "/api/v1/tokens/{name}/rotate", tag = "tokens", params(("name" = String, Path)),
@@ -461,6 +478,10 @@ impl Modify for CommonResponses {
                 let responses = &mut operation.responses.responses;
                 responses.entry("400".into()).or_insert_with(|| error("Malformed parameters or body").into());
                 responses.entry("413".into()).or_insert_with(|| error("The body is larger than 64 KiB").into());
+                responses.entry("503".into()).or_insert_with(|| {
+                    error("The database cannot store changes right now (disk full or read-only); nothing was changed")
+                        .into()
+                });
                 if json_body {
                     responses
                         .entry("415".into())
@@ -492,10 +513,14 @@ impl Modify for BearerAuth {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tessera native API", description = "Token introspection, forward-auth and API token management."),
-    paths(introspect, forward_auth, list_tokens, create_token, get_token, update_token, revoke_token, rotate_token),
+    paths(
+        introspect, forward_auth, list_tokens, create_token, get_token, update_token, revoke_token, revoke_self,
+        rotate_token, super::leaks::report
+    ),
     components(schemas(
         ErrorBody, TokenView, TokenPage, IssuedToken, CreateTokenRequest, UpdateTokenRequest,
-        RotateTokenRequest, IntrospectRequest, Introspection
+        RotateTokenRequest, IntrospectRequest, Introspection, super::leaks::LeakReportBody,
+        super::leaks::LeakVerdictBody
     )),
     modifiers(&BearerAuth, &CommonResponses)
 )]

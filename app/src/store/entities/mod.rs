@@ -7,3 +7,4 @@ pub mod session;
 pub mod sign_in_failure;
 pub mod sign_in_lock;
 pub mod token;
+pub mod token_leak;
