@@ -274,6 +274,51 @@ pub async fn audit(database_url: &str, time_zone: Tz, args: AuditArgs) -> Outcom
     Ok(out)
 }
 
+/// `tessera token revoke-leaked`: one line per secret, saying what became of it (the operator may know more than a
+/// scanner is told). Fails when a secret was not a Tessera token at all, so a script notices a bad paste.
+async fn revoke_leaked(state: &Core, secrets: Vec<String>, url: Option<String>) -> Outcome {
+    use app::services::leaks::{self, LeakReport, Outcome as Leak, Reporter};
+    let mut given = Vec::new();
+    for secret in secrets {
+        if secret == "-" {
+            for line in std::io::stdin().lock().lines() {
+                let line = line.map_err(anyhow::Error::from)?;
+                if !line.trim().is_empty() {
+                    given.push(line.trim().to_owned());
+                }
+            }
+        } else {
+            given.push(secret);
+        }
+    }
+    let reports: Vec<LeakReport> = given
+        .iter()
+        .map(|token| LeakReport { token: token.clone(), url: url.clone(), ..LeakReport::default() })
+        .collect();
+    let outcomes = leaks::report(state, &reports, &Reporter::Operator).await?;
+    let mut out = String::new();
+    let mut malformed = 0;
+    for (report, outcome) in reports.iter().zip(&outcomes) {
+        // Never the whole secret back on the terminal: its public prefix and first characters identify it.
+        let shown: String = report.token.chars().take(10).collect();
+        let line = match outcome {
+            Leak::Revoked { account, token } => format!("{shown}…  revoked: token “{token}” of {account}"),
+            Leak::AlreadyRevoked => format!("{shown}…  already revoked after an earlier report"),
+            Leak::Unknown => format!("{shown}…  no token has this secret (never issued, revoked or replaced)"),
+            Leak::Malformed => {
+                malformed += 1;
+                format!("{shown}…  not a Tessera token (wrong form or checksum)")
+            }
+        };
+        out += &line;
+        out.push('\n');
+    }
+    if malformed > 0 {
+        return Err(CliError::Refused(format!("{out}{malformed} of the secrets given are not Tessera tokens.")));
+    }
+    Ok(out)
+}
+
 /// The account a token command acts for, looked up by name.
 async fn caller_for(state: &Core, account: &str) -> Result<Actor, CliError> {
     let found = account_store::find_by_name(&state.db, account).await.map_err(anyhow::Error::from)?;
@@ -320,6 +365,7 @@ pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> 
             let token = tokens::rename(&state, &caller, &old, &new).await?;
             Ok(format!("Renamed {old} to {}.\n", token.name))
         }
+        TokenCommand::RevokeLeaked { secrets, url } => revoke_leaked(&state, secrets, url).await,
         TokenCommand::Revoke { account, all, names } => {
             let caller = caller_for(&state, &account).await?;
             if all {

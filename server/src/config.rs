@@ -268,4 +268,14 @@ pub enum TokenCommand {
         #[arg(required_unless_present = "all")]
         names: Vec<String>,
     },
+    /// Revoke the tokens whose secrets were found in public (any account's), as a leak report would, and say
+    /// what each secret was. `-` reads secrets from standard input, one per line (keeps them out of `ps`).
+    RevokeLeaked {
+        /// Secrets, or `-` for standard input.
+        #[arg(required = true)]
+        secrets: Vec<String>,
+        /// Where they were found (kept in the audit log and shown to each token's owner).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }

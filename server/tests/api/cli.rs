@@ -425,3 +425,28 @@ async fn audit_prints_the_log_newest_first_as_a_table_or_json() {
     }
     assert!(!ok(&app, &["audit"]).contains("not-the-password"), "never a password");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_leaked_revokes_from_stdin_says_what_each_secret_was_and_fails_on_a_bad_paste() {
+    let app = crate::common::spawn_app().await;
+    app.create_account("alice", "all").await;
+    let leaked = app.simple_token("alice", "ci-deploy", &["list-accts"]).await;
+    let unknown = app::domain::TokenSecret::generate().expose().to_owned();
+    let input = format!("{leaked}\n\n{unknown}\n");
+    let out = tessera(
+        &app.database_url,
+        &["token", "revoke-leaked", "-", "--url", "https://example.com/paste"],
+        Some(&input),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("revoked: token “ci-deploy” of alice"), "{stdout}");
+    assert!(stdout.contains("no token has this secret"), "{stdout}");
+    assert!(!stdout.contains(&leaked), "the secret is not printed back whole");
+    app.answers_soon("/api/v1/auth", &format!("Bearer {leaked}"), 401).await;
+    assert!(app.database_text().await.contains("found at https://example.com/paste"));
+
+    let again = refused(&app, &["token", "revoke-leaked", &leaked, "tsr_typo"]);
+    assert!(again.contains("already revoked after an earlier report"), "{again}");
+    assert!(again.contains("not a Tessera token"), "{again}");
+}
