@@ -2,7 +2,7 @@
 //! rule (message on stderr), 2 usage error (from clap).
 
 use crate::{
-    config::{AccountCommand, AuditArgs, PrivilegeCommand, TokenCommand},
+    config::{AccountCommand, AuditArgs, PrivilegeCommand, TokenCommand, WebhookCommand},
     serve,
 };
 use anyhow::Context;
@@ -134,6 +134,12 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
                 None => format!("Set a new password for {name}.\n"),
             })
         }
+        AccountCommand::SetEmail { name, email } => {
+            match accounts::set_contact_email(&state, &Actor::operator(), &name, &email).await? {
+                Some(email) => Ok(format!("{name}'s contact e-mail is now {email}.\n")),
+                None => Ok(format!("{name} has no contact e-mail now.\n")),
+            }
+        }
         AccountCommand::Grant { name, privileges } => {
             let account = accounts::find(&state, &name).await?;
             let mut held: Vec<String> =
@@ -171,6 +177,62 @@ fn read_or_generate_password(from_stdin: bool) -> Result<(String, Option<String>
     } else {
         let password = base62(20);
         Ok((password.clone(), Some(password)))
+    }
+}
+
+pub async fn webhook(database_url: &str, time_zone: Tz, command: WebhookCommand) -> Outcome {
+    use app::services::webhooks;
+    let mut state = open(database_url, time_zone).await?;
+    let operator = Actor::operator();
+    match command {
+        WebhookCommand::Add { url, events, allow_http } => {
+            if allow_http {
+                let settings = app::services::notify::NotificationSettings {
+                    allow_http_webhooks: true,
+                    ..state.notifications.settings.clone()
+                };
+                let notifications = app::services::notify::Notifications::new(settings).map_err(anyhow::Error::from)?;
+                state.notifications = std::sync::Arc::new(notifications);
+            }
+            let added = webhooks::add(&state, &operator, &url, &events).await?;
+            Ok(format!(
+                "Added webhook {} for {} ({}).\nSigning secret (shown only now): {}\n",
+                added.webhook.id,
+                added.webhook.url,
+                added.webhook.events.join(", "),
+                added.secret
+            ))
+        }
+        WebhookCommand::List { json } => {
+            let screen = webhooks::screen(&state, &operator).await?;
+            if json {
+                return Ok(serde_json::to_string_pretty(&screen.webhooks).map_err(anyhow::Error::from)? + "\n");
+            }
+            let mut out = String::new();
+            for hook in &screen.webhooks {
+                out += &format!("{}  {}  {}\n", hook.id, hook.url, hook.events.join(","));
+                for d in &hook.deliveries {
+                    let code = d.last_status_code.map_or_else(String::new, |c| format!(" {c}"));
+                    let error = d.last_error.as_deref().map_or_else(String::new, |e| format!(" ({e})"));
+                    out += &format!(
+                        "    {}  {:<18} {:<9} attempts {}{code}{error}\n",
+                        d.created, d.event_type, d.status, d.attempts
+                    );
+                }
+            }
+            if out.is_empty() {
+                out = "No webhooks.\n".into();
+            }
+            Ok(out)
+        }
+        WebhookCommand::Remove { id } => {
+            webhooks::remove(&state, &operator, id).await?;
+            Ok(format!("Removed webhook {id}.\n"))
+        }
+        WebhookCommand::Test { id } => {
+            webhooks::send_test(&state, &operator, id).await?;
+            Ok(format!("Queued a test event for webhook {id}; the running server sends it.\n"))
+        }
     }
 }
 

@@ -35,6 +35,35 @@ pub enum Command {
     Privilege(PrivilegeCommand),
     /// Read the audit log, newest first.
     Audit(AuditArgs),
+    /// Manage webhook endpoints (events about tokens and accounts, signed as Standard Webhooks says).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint and print its signing secret (`whsec_…`), shown only this once.
+    Add {
+        /// The endpoint's URL (https://; http:// only with --allow-http).
+        url: String,
+        /// An event to send there (repeatable): token.created, token.revoked, token.expiring, token.expired,
+        /// token.leaked, account.suspended.
+        #[arg(long = "event", required = true)]
+        events: Vec<String>,
+        /// Accept an http:// URL (a receiver on the same host or network).
+        #[arg(long)]
+        allow_http: bool,
+    },
+    /// List endpoints with their latest deliveries.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an endpoint (by the id `list` shows) and its deliveries.
+    Remove { id: i64 },
+    /// Queue a `webhook.test` event for an endpoint (a running server sends it).
+    Test { id: i64 },
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +134,16 @@ pub struct ServeArgs {
     /// are accepted (a report can only revoke the tokens it names).
     #[arg(long, env = "TESSERA_LEAK_REPORT_KEY")]
     pub leak_report_key: Option<std::path::PathBuf>,
+    /// Send e-mail (expiry warnings, leaked tokens) through this SMTP server: `smtp://host:port` (plain),
+    /// `smtp://host:587?tls=required` (STARTTLS) or `smtps://host:465`; user and password may be in the URL.
+    #[arg(long, env = "TESSERA_SMTP_URL", requires = "mail_from")]
+    pub smtp_url: Option<String>,
+    /// The sender of Tessera's e-mails, e.g. `Tessera <tessera@example.com>`.
+    #[arg(long, env = "TESSERA_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Accept `http://` webhook URLs (otherwise `https://` only): for a receiver on the same host or network.
+    #[arg(long, env = "TESSERA_ALLOW_HTTP_WEBHOOKS")]
+    pub allow_http_webhooks: bool,
 }
 
 /// `scheme://host[:port]` of a public URL (path dropped), lower-cased.
@@ -169,6 +208,8 @@ pub enum AccountCommand {
         #[arg(required = true)]
         privileges: Vec<String>,
     },
+    /// Set the account's contact e-mail, where expiry warnings and leak notices go ("" removes it).
+    SetEmail { name: String, email: String },
     /// Take privileges away from an account (and so from the effective privileges of its tokens, at once).
     RevokePrivilege {
         name: String,

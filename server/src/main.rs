@@ -40,6 +40,7 @@ async fn main() -> ExitCode {
         Command::Token(command) => cli::token(&args.database_url, time_zone, command).await,
         Command::Privilege(command) => cli::privilege(&args.database_url, time_zone, command).await,
         Command::Audit(audit_args) => cli::audit(&args.database_url, time_zone, audit_args).await,
+        Command::Webhook(command) => cli::webhook(&args.database_url, time_zone, command).await,
     };
     match outcome {
         Ok(out) => {

@@ -12,6 +12,7 @@ use app::{
     services::{
         CoreConfig, accounts,
         auth::SessionSettings,
+        notify::NotificationSettings,
         sign_in_limits::{self, SignInLimits},
     },
     state::{WebSettings, WebState},
@@ -66,6 +67,13 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
             last_used_flush: Some(Duration::from_secs(1)),
             cache_verifications: true,
             database_pool_size: args.database_pool_size,
+            notifications: NotificationSettings {
+                smtp_url: args.smtp_url.clone(),
+                mail_from: args.mail_from.clone(),
+                allow_http_webhooks: args.allow_http_webhooks,
+                public_url: args.public_url.clone(),
+                every: Some(Duration::from_secs(5)),
+            },
             ..CoreConfig::new(database_url, time_zone)
         },
         addr: args.addr,

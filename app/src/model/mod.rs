@@ -5,3 +5,4 @@
 pub mod accounts;
 pub mod audit;
 pub mod tokens;
+pub mod webhooks;

@@ -103,7 +103,20 @@ pub async fn create(
     password: Password,
     privileges: &[String],
 ) -> Result<Account, AppError> {
+    create_with_contact(state, actor, name, password, privileges, "").await
+}
+
+/// [`create`] with a contact e-mail (empty: none), set in the same transaction.
+pub async fn create_with_contact(
+    state: &Core,
+    actor: &Actor,
+    name: &AccountName,
+    password: Password,
+    privileges: &[String],
+    contact_email: &str,
+) -> Result<Account, AppError> {
     actor.require(CREATE_ACCOUNTS)?;
+    let contact_email = parse_contact_email(contact_email)?;
     check_password(&password, name.as_str())?;
     let privileges = parse_privileges(state, privileges).await?;
     actor.may_grant(&privileges)?;
@@ -115,6 +128,9 @@ pub async fn create(
             accounts::insert(&txn, name, hash, &privileges, now).await.on_unique_violation(|| name_in_use(name))?;
         let detail = format!("privileges: {}", privileges.to_storage());
         record(&txn, state, actor.event("account.create", &account.username), Some(account.id), Some(detail)).await?;
+        if let Some(email) = &contact_email {
+            store::contacts::set(&txn, account.id, Some(email)).await?;
+        }
         Ok(account)
     }
     .await;
@@ -224,6 +240,9 @@ pub async fn set_suspended(state: &Core, actor: &Actor, name: &str, suspended: b
         let updated = update_keeping_an_admin(&txn, state, &account, changes, "suspended").await?;
         if suspended {
             sessions::delete_for_account(&txn, account.id).await?;
+            let data = serde_json::json!({"account": updated.username, "by": actor.name()});
+            let event = super::notify::Event { kind: "account.suspended", data, mail: None };
+            super::notify::emit(&txn, state, event).await?;
         }
         record(&txn, state, actor.event(action, &updated.username), Some(updated.id), None).await?;
         Ok(updated)
@@ -231,6 +250,7 @@ pub async fn set_suspended(state: &Core, actor: &Actor, name: &str, suspended: b
     .await;
     let updated = store::finish(txn, done).await?;
     state.verification_changed();
+    state.notifications.wake();
     tracing::info!(account = %updated.username, by = %actor.name(), suspended, "account suspension changed");
     Ok(updated)
 }
@@ -267,6 +287,60 @@ pub async fn rename(state: &Core, actor: &Actor, name: &str, new: &AccountName) 
     let updated = store::finish(txn, done).await?;
     state.verification_changed();
     Ok(updated)
+}
+
+/// Checks a contact e-mail address (an empty one means "none"): one address, as SMTP takes it, at most 254
+/// characters.
+pub fn parse_contact_email(raw: &str) -> Result<Option<String>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.len() > 254 {
+        return Err(AppError::invalid("email", "An e-mail address is at most 254 characters."));
+    }
+    let address: lettre::Address = raw
+        .parse()
+        .map_err(|_| AppError::invalid("email", format!("“{raw}” is not an e-mail address (name@example.com).")))?;
+    Ok(Some(address.to_string()))
+}
+
+/// The account's contact e-mail: its own, or any through `edit-accounts`.
+pub async fn contact_email(state: &Core, actor: &Actor, name: &str) -> Result<Option<String>, AppError> {
+    let account = find(state, name).await?;
+    if !actor.is_self(&account) {
+        actor.require(EDIT_ACCOUNTS)?;
+        actor.may_act_on(&account)?;
+    }
+    Ok(store::contacts::get(&state.db, account.id).await?)
+}
+
+/// Sets the contact e-mail where expiry warnings and leak notices go (empty: none). An account sets its own; an
+/// administrator with `edit-accounts` sets anyone's they may act on.
+pub async fn set_contact_email(
+    state: &Core,
+    actor: &Actor,
+    name: &str,
+    email: &str,
+) -> Result<Option<String>, AppError> {
+    let account = find(state, name).await?;
+    if !actor.is_self(&account) {
+        actor.require(EDIT_ACCOUNTS)?;
+        actor.may_act_on(&account)?;
+    }
+    let email = parse_contact_email(email)?;
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<_, AppError> = async {
+        store::contacts::set(&txn, account.id, email.as_deref()).await?;
+        let detail = match &email {
+            Some(email) => format!("contact e-mail set to {email}"),
+            None => "contact e-mail removed".to_owned(),
+        };
+        record(&txn, state, actor.event("account.contact", &account.username), Some(account.id), Some(detail)).await?;
+        Ok(email)
+    }
+    .await;
+    store::finish(txn, done).await
 }
 
 /// Replaces an account's privileges. Added privileges must be held by the admin; the last administrator keeps

@@ -7,6 +7,7 @@ use super::{
     clock::{Clock, SystemClock},
     last_used::LastUsedRecorder,
     metrics::Metrics,
+    notify::{NotificationSettings, Notifications, NotifyError},
     password::{PasswordError, Passwords},
 };
 use crate::store::{self, token_lookup::TokenLookup};
@@ -27,6 +28,8 @@ pub struct Core {
     pub token_lookup: Arc<TokenLookup>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Webhooks and e-mail (`services::notify`).
+    pub notifications: Arc<Notifications>,
 }
 
 /// How to open a [`Core`].
@@ -44,6 +47,8 @@ pub struct CoreConfig {
     /// Keep verified rows in memory, kept fresh by the database's change feed (the server; not the command line,
     /// which verifies nothing and would only hold a listening connection open).
     pub cache_verifications: bool,
+    /// Webhooks, e-mail, and whether this process runs the delivery worker and expiry scan.
+    pub notifications: NotificationSettings,
 }
 
 impl CoreConfig {
@@ -58,6 +63,7 @@ impl CoreConfig {
             last_used_flush: None,
             cache_verifications: false,
             database_pool_size: store::DEFAULT_POOL_SIZE,
+            notifications: NotificationSettings::default(),
         }
     }
 }
@@ -68,6 +74,8 @@ pub enum OpenError {
     Database(#[from] DbErr),
     #[error("setting up password hashing: {0}")]
     Passwords(#[from] PasswordError),
+    #[error("setting up notifications: {0}")]
+    Notifications(#[from] NotifyError),
 }
 
 impl Core {
@@ -84,7 +92,8 @@ impl Core {
             Some(every) => LastUsedRecorder::spawn(db.clone(), every),
             None => LastUsedRecorder::disabled(),
         };
-        Ok(Self {
+        let every = config.notifications.every;
+        let core = Self {
             db,
             passwords: Passwords::new(config.hash_concurrency)?,
             clock: config.clock,
@@ -93,6 +102,11 @@ impl Core {
             last_used,
             token_lookup,
             metrics: Arc::default(),
-        })
+            notifications: Arc::new(Notifications::new(config.notifications)?),
+        };
+        if let Some(every) = every {
+            super::notify::spawn(core.clone(), every);
+        }
+        Ok(core)
     }
 }

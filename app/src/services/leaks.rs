@@ -6,7 +6,12 @@
 //! whichever of its secrets leaked (the current one, or the previous one still inside its rotation grace period),
 //! and whether or not it has expired: an expired token can be given a new expiry, a leaked one must not come back.
 
-use super::{Core, random::sha256_hex, verify::secret_matches};
+use super::{
+    Core,
+    notify::{self, Event, Mail},
+    random::sha256_hex,
+    verify::secret_matches,
+};
 use crate::{
     domain::TokenSecret,
     error::AppError,
@@ -154,6 +159,7 @@ pub async fn report(state: &Core, reports: &[LeakReport], reporter: &Reporter) -
             audit::record_about(&txn, event, Some(owner.id), detail, now).await?;
             let leak = NewLeak { account_id: owner.id, token_name: &token.name, secret_hash: &hash, url, source };
             leaks::insert(&txn, leak, now).await?;
+            notify::emit(&txn, state, leaked_event(state, owner, &token.name, url, source)).await?;
             tracing::warn!(account = %owner.username, token = %token.name, url, "revoked a leaked token");
             outcomes.push(Outcome::Revoked { account: owner.username.clone(), token: token.name.clone() });
         }
@@ -163,8 +169,33 @@ pub async fn report(state: &Core, reports: &[LeakReport], reporter: &Reporter) -
     let outcomes = store::finish(txn, done).await?;
     if outcomes.iter().any(|outcome| matches!(outcome, Outcome::Revoked { .. })) {
         state.verification_changed();
+        state.notifications.wake();
     }
     Ok(outcomes)
+}
+
+/// `token.leaked` for webhooks, and an e-mail to the owner.
+fn leaked_event(
+    state: &Core,
+    owner: &crate::store::accounts::Account,
+    token: &str,
+    url: Option<&str>,
+    source: Option<&str>,
+) -> Event {
+    let place = url.unwrap_or("an unnamed place");
+    Event {
+        kind: "token.leaked",
+        data: serde_json::json!({"account": owner.username, "token": {"name": token}, "url": url, "source": source}),
+        mail: Some(Mail {
+            account_id: owner.id,
+            subject: format!("Your Tessera API token “{token}” was found in public and has been revoked"),
+            text: format!(
+                "A secret scanner found the API token “{token}” of account {} at:\n{place}\n\nTessera revoked it at                  once: requests made with it are refused. Create a new token for whatever used it, keep its secret                  out of code and logs, and check where the old one was used:\n{}\n",
+                owner.username,
+                notify::link(state, "/tokens"),
+            ),
+        }),
+    }
 }
 
 /// The answer GitHub expects: one verdict per reported secret, in order.

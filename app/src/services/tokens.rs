@@ -3,7 +3,10 @@
 //! found"), validates with the domain rules, and records an audit event. The web app, the CLI and the HTTP API
 //! all come through here.
 
-use super::random::sha256_hex;
+use super::{
+    notify::{self, Event},
+    random::sha256_hex,
+};
 use crate::{
     domain::{ALL, Catalog, Expiry, IpAllowlist, MANAGE_API_TOKENS, PrivilegeSet, TokenName, TokenSecret},
     error::AppError,
@@ -23,6 +26,7 @@ use crate::{
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel};
+use serde_json::json;
 use std::collections::BTreeSet;
 
 /// The longest a rotated-out secret may keep working.
@@ -253,10 +257,22 @@ pub async fn create(state: &Core, actor: &Actor, spec: TokenSpec) -> Result<Issu
     let created: Result<_, AppError> = async {
         let token = tokens::insert(&txn, row).await.on_unique_violation(|| name_in_use(name.as_str()))?;
         record(&txn, state, actor.event("token.create", &token.name)).await?;
+        let data = json!({
+            "account": owner.username,
+            "token": {
+                "name": token.name,
+                "expires_at": token.expires_at,
+                "privileges": token.privileges.split_whitespace().collect::<Vec<_>>(),
+                "allowlist": allowlist.to_string(),
+            },
+            "by": actor.name(),
+        });
+        notify::emit(&txn, state, Event { kind: "token.created", data, mail: None }).await?;
         Ok(token)
     }
     .await;
     let token = store::finish(txn, created).await?;
+    state.notifications.wake();
     tracing::info!(account = %owner.username, token = %token.name, "token created");
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
@@ -465,11 +481,14 @@ async fn delete(
         }
         for name in &revoked {
             record(&txn, state, actor.event("token.revoke", name)).await?;
+            let data = json!({"account": owner.username, "token": {"name": name}, "by": actor.name()});
+            notify::emit(&txn, state, Event { kind: "token.revoked", data, mail: None }).await?;
         }
         Ok(revoked)
     }
     .await;
     let revoked = store::finish(txn, done).await?;
     state.verification_changed();
+    state.notifications.wake();
     Ok(revoked)
 }

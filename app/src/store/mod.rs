@@ -2,7 +2,9 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod contacts;
 pub mod entities;
+pub mod expiry_warnings;
 pub mod leaks;
 pub mod migrations;
 pub mod pg_changes;
@@ -13,6 +15,7 @@ pub mod token_lookup;
 pub mod token_reader;
 pub mod tokens;
 pub mod verification_cache;
+pub mod webhooks;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, sea_query::LikeExpr};
 use sea_orm_migration::MigratorTrait;

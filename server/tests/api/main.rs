@@ -21,6 +21,7 @@ mod leaks;
 mod login;
 mod misc_http;
 mod no_escalation;
+mod notifications;
 mod reliability;
 mod scale_out;
 mod sessions_and_csrf;

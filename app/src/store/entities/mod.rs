@@ -1,10 +1,14 @@
 //! SeaORM entities, one file per table.
 
 pub mod account;
+pub mod account_contact;
 pub mod audit_event;
+pub mod delivery;
+pub mod expiry_warning;
 pub mod privilege;
 pub mod session;
 pub mod sign_in_failure;
 pub mod sign_in_lock;
 pub mod token;
 pub mod token_leak;
+pub mod webhook_endpoint;

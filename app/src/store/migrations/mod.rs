@@ -7,7 +7,7 @@ mod m0002_privileges_audit_subject;
 pub mod m0003_verification_generation;
 mod m0004_sign_in_throttle;
 mod m0005_pg_change_notify;
-mod m0006_token_leaks;
+mod m0006_token_hygiene;
 
 pub struct Migrator;
 
@@ -20,7 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_verification_generation::Migration),
             Box::new(m0004_sign_in_throttle::Migration),
             Box::new(m0005_pg_change_notify::Migration),
-            Box::new(m0006_token_leaks::Migration),
+            Box::new(m0006_token_hygiene::Migration),
         ]
     }
 }

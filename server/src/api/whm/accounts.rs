@@ -81,8 +81,10 @@ async fn execute(state: &WebState, admin: &Actor, command: &str, params: &Params
                 ));
             }
             acls.dedup();
+            let contact = params.get("contactemail")?.unwrap_or_default();
+            let password = Password::new(password.to_owned());
             let account =
-                accounts::create(state, admin, &parse_account_name(name)?, Password::new(password.to_owned()), &acls)
+                accounts::create_with_contact(state, admin, &parse_account_name(name)?, password, &acls, contact)
                     .await?;
             Ok(json!({
                 "user": account.username,

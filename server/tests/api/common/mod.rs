@@ -8,6 +8,7 @@
 
 pub mod postgres;
 
+use app::services::notify::NotificationSettings;
 use app::{
     services::{Actor, Core, CoreConfig, accounts, clock::ManualClock, password::Password},
     state::{WebSettings, WebState},
@@ -75,18 +76,40 @@ pub async fn spawn_app_with_proxies(trusted_proxies: Vec<app::domain::IpRange>) 
     spawn_app_with(trusted_proxies, WebSettings::default()).await
 }
 
+/// The notification settings of every test server unless a test gives its own: no e-mail, `http://` webhooks
+/// allowed (receivers run on loopback), the delivery worker and expiry scan every 50 ms.
+pub fn test_notifications() -> NotificationSettings {
+    NotificationSettings {
+        allow_http_webhooks: true,
+        every: Some(std::time::Duration::from_millis(50)),
+        ..NotificationSettings::default()
+    }
+}
+
 /// The services' settings of every test server: a manual clock at 2026-11-22 10:00 UTC, Europe/Berlin, two
 /// hashes at once, last use written every 50 ms.
-fn core_config(database_url: &str) -> (CoreConfig, Arc<ManualClock>) {
+fn core_config(database_url: &str, notifications: NotificationSettings) -> (CoreConfig, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()));
     let config = CoreConfig {
         clock: clock.clone(),
         hash_concurrency: 2,
         last_used_flush: Some(std::time::Duration::from_millis(50)),
         cache_verifications: true,
+        notifications,
         ..CoreConfig::new(database_url, chrono_tz::Tz::Europe__Berlin)
     };
     (config, clock)
+}
+
+/// A server with these notification settings (e-mail, webhooks, the worker's pace), on a fresh database or
+/// on `database_url`.
+pub async fn spawn_app_notifying(notifications: NotificationSettings, database_url: Option<String>) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match database_url {
+        Some(url) => url,
+        None => fresh_database(dir.path()).await,
+    };
+    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), notifications).await
 }
 
 /// A server with these trusted proxies and web settings (Secure cookies, a public URL), started the way
@@ -116,8 +139,18 @@ async fn spawn_app_on(
     trusted_proxies: Vec<app::domain::IpRange>,
     web: WebSettings,
 ) -> TestApp {
+    spawn_app_configured(dir, database_url, trusted_proxies, web, test_notifications()).await
+}
+
+async fn spawn_app_configured(
+    dir: TempDir,
+    database_url: String,
+    trusted_proxies: Vec<app::domain::IpRange>,
+    web: WebSettings,
+    notifications: NotificationSettings,
+) -> TestApp {
     let db_path = database_url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
-    let (core, clock) = core_config(&database_url);
+    let (core, clock) = core_config(&database_url, notifications);
     let config = Config {
         core,
         addr: ([127, 0, 0, 1], 0).into(),
@@ -467,6 +500,6 @@ pub fn account_name(raw: &str) -> app::domain::AccountName {
 
 /// The services' core on any database (SQLite or PostgreSQL), with a manual clock and no web server.
 pub async fn state_on(database_url: &str) -> Core {
-    let (config, _) = core_config(database_url);
+    let (config, _) = core_config(database_url, NotificationSettings::default());
     Core::open(config).await.expect("open the core")
 }
