@@ -100,6 +100,25 @@ pub async fn delete_account(name: String) -> Result<u64, AppError> {
     crate::services::accounts::delete(&state, &admin, &name).await
 }
 
+/// The contact e-mail of the named account (`None`: the signed-in one).
+#[server(prefix = "/rpc", endpoint = "contact_email")]
+pub async fn load_contact_email(name: Option<String>) -> Result<Option<String>, AppError> {
+    super::context::guarded("load_contact_email", async move {
+        let (state, actor) = super::context::acting().await?;
+        let name = name.or_else(|| actor.account().map(|a| a.username.clone())).ok_or(AppError::Unauthenticated)?;
+        crate::services::accounts::contact_email(&state, &actor, &name).await
+    })
+    .await
+}
+
+/// Sets the contact e-mail of the named account (`None`: the signed-in one); empty removes it.
+#[server(prefix = "/rpc", endpoint = "set_contact_email")]
+pub async fn set_contact_email(name: Option<String>, email: String) -> Result<Option<String>, AppError> {
+    let (state, actor) = super::context::acting().await?;
+    let name = name.or_else(|| actor.account().map(|a| a.username.clone())).ok_or(AppError::Unauthenticated)?;
+    crate::services::accounts::set_contact_email(&state, &actor, &name, &email).await
+}
+
 /// The signed-in account changes its own password. Its other sessions end; this one stays signed in.
 #[server(prefix = "/rpc", endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {

@@ -11,21 +11,27 @@ pub(crate) mod context;
 #[cfg(feature = "ssr")]
 pub mod session_cookie;
 mod tokens;
+mod webhooks;
 
 pub use accounts::{
     AccountEditor, AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights,
-    ChangePassword, CreateAccount, DeleteAccount, LoadAccountEditor, LoadAccounts, LoadPrivileges, PrivilegeRemoval,
-    PrivilegesScreen, RemovePrivilege, RenameAccount, ResetAccountPassword, SetAccountPrivileges, SuspendAccount,
-    UnlockAccount, add_privilege, change_password, create_account, delete_account, load_account_editor, load_accounts,
-    load_privileges, remove_privilege, rename_account, reset_account_password, set_account_privileges, suspend_account,
-    unlock_account,
+    ChangePassword, CreateAccount, DeleteAccount, LoadAccountEditor, LoadAccounts, LoadContactEmail, LoadPrivileges,
+    PrivilegeRemoval, PrivilegesScreen, RemovePrivilege, RenameAccount, ResetAccountPassword, SetAccountPrivileges,
+    SetContactEmail, SuspendAccount, UnlockAccount, add_privilege, change_password, create_account, delete_account,
+    load_account_editor, load_accounts, load_contact_email, load_privileges, remove_privilege, rename_account,
+    reset_account_password, set_account_privileges, set_contact_email, suspend_account, unlock_account,
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, load_audit};
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};
 pub use tokens::{
-    CheckTokenName, CreateToken, GetToken, IssuedToken, ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable,
-    NewToken, PAGE_SIZES, PrivilegeOption, RenameToken, RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions,
-    TokenPage, TokenQuery, TokenRow, TokenSort, TokenTable, TokenView, UpdateToken, check_token_name, create_token,
-    get_token, list_tokens, load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens,
-    revoke_tokens, rotate_token, update_token,
+    CheckTokenName, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice, ListTokens,
+    LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken, PAGE_SIZES, PrivilegeOption, RenameToken,
+    RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage, TokenQuery, TokenRow, TokenSort,
+    TokenTable, TokenView, UpdateToken, check_token_name, create_token, dismiss_leak, get_token, list_tokens,
+    load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens, revoke_tokens, rotate_token,
+    update_token,
+};
+pub use webhooks::{
+    AddWebhook, AddedWebhook, DeliveryView, LoadWebhooks, RemoveWebhook, SendTestWebhook, WebhookView, WebhooksScreen,
+    add_webhook, load_webhooks, remove_webhook, send_test_webhook,
 };

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use crate::model::tokens::{
-    IssuedToken, NewToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage, TokenQuery, TokenSort, TokenView,
+    EXPIRING_DAYS, IssuedToken, LeakNotice, NewToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage,
+    TokenQuery, TokenSort, TokenView,
 };
 
 #[server(prefix = "/rpc", endpoint = "token_form_options")]
@@ -84,6 +85,14 @@ pub async fn revoke_all_tokens() -> Result<u64, AppError> {
     crate::services::tokens::revoke_all(&state, &actor).await
 }
 
+/// Dismisses one of the signed-in account's leak notices.
+#[server(prefix = "/rpc", endpoint = "dismiss_leak")]
+pub async fn dismiss_leak(id: i64) -> Result<(), AppError> {
+    let (state, actor) = super::context::acting().await?;
+    let account = actor.account().ok_or(AppError::Unauthenticated)?;
+    crate::services::leaks::dismiss(&state, account.id, id).await
+}
+
 /// A row of the tokens table: the token plus what the server says about it, formatted in the server's time
 /// zone (so the page renders the same on the server and in the browser).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +118,11 @@ pub struct TokenTable {
     pub page: u64,
     pub per_page: u64,
     pub time_zone: String,
+    /// The account's live tokens that expire within 7 days, soonest first (the first five), and how many.
+    pub expiring: Vec<TokenRow>,
+    pub expiring_total: u64,
+    /// Leaked tokens revoked on a report, not yet dismissed.
+    pub leaks: Vec<LeakNotice>,
 }
 
 #[server(prefix = "/rpc", endpoint = "token_table")]
@@ -118,12 +132,20 @@ pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError>
         let page = crate::services::tokens::list(&state, &actor, &query).await?;
         let now = state.clock.now();
         let rows = page.tokens.into_iter().map(|token| row(token, now, state.time_zone)).collect();
+        let (expiring, expiring_total) = crate::services::tokens::expiring_soon(&state, &actor).await?;
+        let leaks = match actor.account() {
+            Some(account) => crate::services::leaks::notices(&state, account.id).await?,
+            None => Vec::new(),
+        };
         Ok(TokenTable {
             rows,
             total: page.total,
             page: page.page,
             per_page: page.per_page,
             time_zone: state.time_zone.name().into(),
+            expiring: expiring.into_iter().map(|token| row(token, now, state.time_zone)).collect(),
+            expiring_total,
+            leaks,
         })
     })
     .await

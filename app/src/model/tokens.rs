@@ -39,6 +39,9 @@ impl TokenView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenQuery {
     pub search: String,
+    /// Only live tokens that expire within [`EXPIRING_DAYS`] days.
+    #[serde(default)]
+    pub expiring: bool,
     pub sort: TokenSort,
     pub descending: bool,
     pub page: u64,
@@ -48,9 +51,19 @@ pub struct TokenQuery {
 impl Default for TokenQuery {
     /// Newest first, 20 a page.
     fn default() -> Self {
-        Self { search: String::new(), sort: TokenSort::Created, descending: true, page: 1, per_page: 20 }
+        Self {
+            search: String::new(),
+            expiring: false,
+            sort: TokenSort::Created,
+            descending: true,
+            page: 1,
+            per_page: 20,
+        }
     }
 }
+
+/// "Expiring soon": the tokens page's banner and filter, in days.
+pub const EXPIRING_DAYS: i64 = 7;
 
 /// The page sizes on offer.
 pub const PAGE_SIZES: [u64; 4] = [10, 20, 50, 100];
@@ -151,4 +164,16 @@ pub struct TokenFormOptions {
     pub today: NaiveDate,
     /// The suggested expiry date: one year from today.
     pub default_expiry: NaiveDate,
+}
+
+/// A leaked token, revoked on a secret scanner's report, shown to its owner until dismissed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeakNotice {
+    pub id: i64,
+    pub token_name: String,
+    /// Where it was found.
+    pub url: Option<String>,
+    pub source: Option<String>,
+    /// When it was reported, formatted in the server's time zone.
+    pub reported: String,
 }

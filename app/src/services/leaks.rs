@@ -211,16 +211,7 @@ pub fn verdicts(reports: &[LeakReport], outcomes: &[Outcome]) -> Vec<Verdict> {
         .collect()
 }
 
-/// A leak shown to the token's owner.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeakNotice {
-    pub id: i64,
-    pub token_name: String,
-    pub url: Option<String>,
-    pub source: Option<String>,
-    /// When it was reported, formatted in the server's time zone.
-    pub reported: String,
-}
+pub use crate::model::tokens::LeakNotice;
 
 /// The signed-in account's leaks not yet dismissed, newest first.
 pub async fn notices(state: &Core, account_id: i64) -> Result<Vec<LeakNotice>, AppError> {

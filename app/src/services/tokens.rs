@@ -21,7 +21,7 @@ use crate::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
         entities::token,
-        tokens::{self, Token},
+        tokens::{self, Token, TokenFilter},
     },
 };
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -277,12 +277,28 @@ pub async fn create(state: &Core, actor: &Actor, spec: TokenSpec) -> Result<Issu
     Ok(IssuedToken { token: view(&token), secret: secret.expose().to_owned() })
 }
 
+/// Now, and [`EXPIRING_DAYS`] from now: a live token expiring in between is "expiring soon".
+fn expiring_window(state: &Core) -> (DateTime<Utc>, DateTime<Utc>) {
+    let now = state.clock.now();
+    (now, now + Duration::days(crate::model::tokens::EXPIRING_DAYS))
+}
+
+/// The names and expiry of the actor's live tokens that expire within [`EXPIRING_DAYS`] days, soonest first.
+pub async fn expiring_soon(state: &Core, actor: &Actor) -> Result<(Vec<TokenView>, u64), AppError> {
+    let owner = authorise(actor)?;
+    let filter = TokenFilter { search: "", expiring_between: Some(expiring_window(state)) };
+    let (rows, total) = tokens::page(&state.db, owner.id, filter, TokenSort::Expires, false, 0, 5).await?;
+    Ok((rows.iter().map(view).collect(), total))
+}
+
 pub async fn list(state: &Core, actor: &Actor, query: &TokenQuery) -> Result<TokenPage, AppError> {
     let owner = authorise(actor)?;
     let offset = super::paging::offset(query.page, query.per_page, &PAGE_SIZES, "tokens")?;
     let order = query.sort;
+    let filter =
+        TokenFilter { search: &query.search, expiring_between: query.expiring.then(|| expiring_window(state)) };
     let (rows, total) =
-        tokens::page(&state.db, owner.id, &query.search, order, query.descending, offset, query.per_page).await?;
+        tokens::page(&state.db, owner.id, filter, order, query.descending, offset, query.per_page).await?;
     Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })
 }
 
@@ -295,7 +311,8 @@ pub async fn list_all(
     descending: bool,
 ) -> Result<Vec<TokenView>, AppError> {
     let owner = authorise(actor)?;
-    let (rows, _) = tokens::page(&state.db, owner.id, "", sort, descending, 0, u64::MAX >> 1).await?;
+    let (rows, _) =
+        tokens::page(&state.db, owner.id, TokenFilter::default(), sort, descending, 0, u64::MAX >> 1).await?;
     Ok(rows.iter().map(view).collect())
 }
 

@@ -53,19 +53,31 @@ pub async fn find_by_name(db: &impl ConnectionTrait, account_id: i64, name: &str
 }
 
 /// One page of an account's tokens whose names contain `search` (case-insensitively), and how many match in all.
+/// Which of an account's tokens a page lists.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenFilter<'a> {
+    /// Part of the name (any case); empty: every name.
+    pub search: &'a str,
+    /// Only tokens expiring after the first time and at or before the second.
+    pub expiring_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
 pub async fn page(
     db: &impl ConnectionTrait,
     account_id: i64,
-    search: &str,
+    filter: TokenFilter<'_>,
     order: TokenSort,
     descending: bool,
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<Token>, u64), DbErr> {
     let mut query = token::Entity::find().filter(token::Column::AccountId.eq(account_id));
-    let search = search.trim().to_ascii_lowercase();
+    let search = filter.search.trim().to_ascii_lowercase();
     if !search.is_empty() {
         query = query.filter(token::Column::NameKey.like(super::like(&search, false)));
+    }
+    if let Some((from, to)) = filter.expiring_between {
+        query = query.filter(token::Column::ExpiresAt.gt(from)).filter(token::Column::ExpiresAt.lte(to));
     }
     let total = query.clone().count(db).await?;
     let column = match order {

@@ -55,6 +55,7 @@ fn AppShell(account: AccountView) -> impl IntoView {
                 <A href="/tokens">"API Tokens"</A>
                 {lists_accounts.then(|| view! { <A href="/accounts">"Accounts"</A> })}
                 {holds_all.then(|| view! { <A href="/privileges">"Privileges"</A> })}
+                {holds_all.then(|| view! { <A href="/webhooks">"Webhooks"</A> })}
                 <A href="/audit">"Audit log"</A>
                 <A href="/account">"Account"</A>
             </nav>

@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod browser;
+mod contact;
 mod date_picker;
 mod dialog;
 mod layout;
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("accounts/manage/:name") view=admin::ManageAccountPage />
                     <Route path=path!("privileges") view=admin::PrivilegesPage />
                     <Route path=path!("audit") view=admin::AuditPage />
+                    <Route path=path!("webhooks") view=admin::WebhooksPage />
                 </ParentRoute>
             </Routes>
             <toast::ToastRegion />

@@ -149,6 +149,8 @@ pub struct RotateTokenRequest {
 pub struct ListQuery {
     /// Part of a name, case-insensitive.
     pub search: Option<String>,
+    /// `true`: only live tokens that expire within 7 days.
+    pub expiring: Option<bool>,
     /// `created` (default), `name`, `expires` or `last_used`.
     #[param(pattern = "^(created|name|expires|last_used)$")]
     pub sort: Option<String>,
@@ -322,6 +324,9 @@ fn list_query(params: &Params<Native>) -> Result<TokenQuery, ApiError> {
     }
     if let Some(sort) = params.get("sort")? {
         query.sort = sort.parse().map_err(|e: app::domain::UnknownSort| ApiError::bad_request(e.to_string()))?;
+    }
+    if let Some(expiring) = params.get("expiring")? {
+        query.expiring = expiring.parse().map_err(|_| ApiError::bad_request("“expiring” is true or false."))?;
     }
     if let Some(descending) = params.get("descending")? {
         query.descending = descending.parse().map_err(|_| ApiError::bad_request("“descending” is true or false."))?;

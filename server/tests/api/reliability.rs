@@ -323,10 +323,17 @@ fn acknowledged_writes_survive_kill_dash_nine_twenty_times_in_a_row() {
         // token was not revoked has its token.
         let events = app::store::audit::recent(&core.db, 100_000).await.unwrap();
         let alice = app::store::accounts::find_by_name(&core.db, "alice").await.unwrap().unwrap();
-        let (rows, _) =
-            app::store::tokens::page(&core.db, alice.id, "", app::domain::TokenSort::Name, false, 0, 100_000)
-                .await
-                .unwrap();
+        let (rows, _) = app::store::tokens::page(
+            &core.db,
+            alice.id,
+            Default::default(),
+            app::domain::TokenSort::Name,
+            false,
+            0,
+            100_000,
+        )
+        .await
+        .unwrap();
         for token in &rows {
             assert!(
                 events.iter().any(|e| e.action == "token.create" && e.target.as_deref() == Some(token.name.as_str()))

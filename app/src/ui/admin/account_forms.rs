@@ -9,7 +9,10 @@ use crate::{
     },
     domain::{AccountName, PASSWORD_MIN_LEN},
     error::AppError,
-    ui::{dialog::ConfirmDialog, password::PasswordField, toast::use_toasts, tokens::fields::PrivilegesField},
+    ui::{
+        contact::ContactEmailCard, dialog::ConfirmDialog, password::PasswordField, toast::use_toasts,
+        tokens::fields::PrivilegesField,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -291,11 +294,16 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
         1 => "Its 1 API token will be revoked, and its sessions end. This cannot be undone.".to_owned(),
         n => format!("All {n} of its API tokens will be revoked, and its sessions end. This cannot be undone."),
     };
+    let contact_of = current.clone();
     view! {
         <div class="page-header">
             <h1>{format!("Account “{current}”")}</h1>
             <p class="muted">
-                {if suspended { "Suspended" } else { "Active" }}
+                {match (suspended, locked_until.is_some()) {
+                    (true, _) => "Suspended",
+                    (false, true) => "Sign-in locked",
+                    (false, false) => "Active",
+                }}
                 {format!(" · {tokens} API token{} · created {}", if tokens == 1 { "" } else { "s" }, account.created_at.format("%b %-d, %Y"))}
             </p>
         </div>
@@ -337,6 +345,7 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
                             </button>
                         </div>
                     </form>
+                    <ContactEmailCard name=Some(contact_of.clone()) />
                 </Show>
                 <Show when=move || rights.password>
                     <form class="card form" on:submit={

@@ -1,14 +1,16 @@
-//! The admin screens: Accounts (list, create, manage), Privileges (the operator's own) and the Audit log.
+//! The admin screens: Accounts (list, create, manage), Privileges (the operator's own), Webhooks and the Audit log.
 
 mod account_forms;
 mod accounts;
 mod audit;
 mod privileges;
+mod webhooks;
 
 pub use account_forms::{CreateAccountPage, ManageAccountPage};
 pub use accounts::AccountsPage;
 pub use audit::AuditPage;
 pub use privileges::PrivilegesPage;
+pub use webhooks::WebhooksPage;
 
 use crate::{api::PrivilegeOption, domain::PrivilegeInfo};
 

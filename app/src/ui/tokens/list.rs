@@ -2,7 +2,7 @@
 //! page size, selection with bulk revoke, and yellow/red rows for tokens about to expire or expired. Search,
 //! page, page size and sort live in the URL, so reload and back/forward keep them.
 
-use super::manage_href;
+use super::{manage_href, notices::TokenNotices};
 use crate::{
     api::{
         PAGE_SIZES, TokenQuery, TokenRow, TokenSort, TokenTable, load_token_table, revoke_all_tokens, revoke_tokens,
@@ -37,6 +37,7 @@ fn href(query: &TokenQuery) -> String {
         "/tokens",
         &[
             ("q", query.search.clone()),
+            ("expiring", if query.expiring { "true".to_owned() } else { String::new() }),
             ("sort", sort),
             ("dir", dir),
             ("page", unless_default(query.page, 1)),
@@ -52,6 +53,7 @@ fn query_from(get: impl Fn(&str) -> Option<String>) -> TokenQuery {
     let sort = get("sort").and_then(|s| s.parse::<TokenSort>().ok());
     TokenQuery {
         search: get("q").unwrap_or_default(),
+        expiring: get("expiring").as_deref() == Some("true"),
         sort: sort.unwrap_or(defaults.sort),
         descending: match get("dir").as_deref() {
             Some("asc") => false,
@@ -241,7 +243,21 @@ pub fn TokensPage() -> impl IntoView {
                 match table.await {
                     Ok(data) => {
                         total.set(data.total);
+                        let filtered = query.get_untracked().expiring;
                         view! {
+                        <TokenNotices
+                            leaks=data.leaks.clone()
+                            expiring=data.expiring.clone()
+                            expiring_total=data.expiring_total
+                            filtered
+                            on_change=Callback::new(move |()| refresh.update(|n| *n += 1))
+                        />
+                        <Show when=move || filtered>
+                            <div class="callout callout-warning filter-note" role="status">
+                                {format!("Showing the tokens that expire within {} days. ", crate::api::EXPIRING_DAYS)}
+                                <button type="button" class="link-button" on:click=move |_| update(&|q| { q.expiring = false; q.page = 1; }, false)>"Show all tokens"</button>
+                            </div>
+                        </Show>
                         <TokenTableView data query selected update=Callback::new(move |q: TokenQuery| go.with_value(|go| go(q, false))) on_revoke=Callback::new(move |name: String| ask_revoke(vec![name])) />
                         }.into_any()
                     }
@@ -291,6 +307,15 @@ fn TokenTableView(
     on_revoke: Callback<String>,
 ) -> impl IntoView {
     let q = query.get_untracked();
+    if data.total == 0 && q.expiring {
+        return view! {
+            <section class="card empty-state" aria-live="polite">
+                <h2>{format!("No tokens expire within {} days", crate::api::EXPIRING_DAYS)}</h2>
+                <A href="/tokens" attr:class="button">"Show all tokens"</A>
+            </section>
+        }
+        .into_any();
+    }
     if data.total == 0 && q.search.is_empty() {
         return view! {
             <section class="card empty-state" aria-labelledby="no-tokens">
@@ -479,7 +504,14 @@ mod tests {
     #[test]
     fn the_url_keeps_only_what_differs_from_the_defaults() {
         assert_eq!(href(&TokenQuery::default()), "/tokens");
-        let q = TokenQuery { search: "ci bot".into(), sort: TokenSort::Name, descending: false, page: 3, per_page: 50 };
+        let q = TokenQuery {
+            search: "ci bot".into(),
+            expiring: false,
+            sort: TokenSort::Name,
+            descending: false,
+            page: 3,
+            per_page: 50,
+        };
         assert_eq!(href(&q), "/tokens?q=ci%20bot&sort=name&dir=asc&page=3&per_page=50");
     }
 
@@ -501,7 +533,14 @@ mod tests {
     fn an_address_reads_back_as_the_query_it_was_made_from() {
         for q in [
             TokenQuery::default(),
-            TokenQuery { search: "ci bot".into(), sort: TokenSort::Name, descending: false, page: 3, per_page: 50 },
+            TokenQuery {
+                search: "ci bot".into(),
+                expiring: false,
+                sort: TokenSort::Name,
+                descending: false,
+                page: 3,
+                per_page: 50,
+            },
             TokenQuery { sort: TokenSort::LastUsed, descending: true, ..TokenQuery::default() },
             TokenQuery { sort: TokenSort::Created, descending: false, per_page: 100, ..TokenQuery::default() },
         ] {

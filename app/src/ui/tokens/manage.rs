@@ -205,7 +205,7 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
                 </p>
             </section>
 
-            <section class="card form" aria-labelledby="rotate-heading">
+            <section id="rotate" class="card form" aria-labelledby="rotate-heading">
                 <h2 id="rotate-heading">"Rotate"</h2>
                 <p class="muted">"Replace the secret, keeping the name, allowlist and privileges."</p>
                 <fieldset class="field">

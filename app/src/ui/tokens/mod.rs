@@ -5,6 +5,7 @@ mod create;
 pub(crate) mod fields;
 mod list;
 mod manage;
+mod notices;
 mod reveal;
 
 pub use create::CreateTokenPage;
