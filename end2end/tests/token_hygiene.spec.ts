@@ -58,7 +58,7 @@ test("expiring and leaked tokens are shown on the tokens page, and the owner set
   await expect(page.locator(".banner-danger")).toHaveCount(0);
 
   // The contact e-mail: checked, saved, shown again after a reload.
-  await page.getByRole("link", { name: "Account" }).click();
+  await page.getByRole("link", { name: "Account", exact: true }).click();
   await expect(page).toHaveURL(/\/account$/);
   const email = page.getByLabel("E-mail address");
   await email.fill("not-an-address");

@@ -98,8 +98,10 @@ impl Notifications {
         Ok(Self { settings, mailer, http, wake: tokio::sync::Notify::new() })
     }
 
-    pub fn sends_mail(&self) -> bool {
-        self.mailer.is_some()
+    /// Whether e-mail events are queued: when this process sends mail, and also when it runs no worker (the
+    /// command line), since the server that sends what it queues may well send mail.
+    pub fn queues_mail(&self) -> bool {
+        self.mailer.is_some() || self.settings.every.is_none()
     }
 
     /// Something was queued: the worker looks at once instead of at its next round.
@@ -147,7 +149,7 @@ pub async fn emit(db: &impl ConnectionTrait, state: &Core, event: Event) -> Resu
         }
     }
     if let Some(mail) = event.mail
-        && state.notifications.sends_mail()
+        && state.notifications.queues_mail()
         && let Some(address) = contacts::get(db, mail.account_id).await?
     {
         let payload = json!({"subject": mail.subject, "text": mail.text}).to_string();
@@ -242,6 +244,18 @@ struct Attempt {
     delivered: bool,
     status_code: Option<i32>,
     error: Option<String>,
+    /// Retrying cannot help (e-mail is not set up here): failed at once.
+    final_failure: bool,
+}
+
+impl Attempt {
+    fn delivered(status_code: Option<i32>) -> Self {
+        Self { delivered: true, status_code, error: None, final_failure: false }
+    }
+
+    fn failed(status_code: Option<i32>, error: impl Into<String>) -> Self {
+        Self { delivered: false, status_code, error: Some(error.into()), final_failure: false }
+    }
 }
 
 async fn attempt(core: &Core, delivery: Delivery) -> Result<(), DbErr> {
@@ -254,7 +268,7 @@ async fn attempt(core: &Core, delivery: Delivery) -> Result<(), DbErr> {
     };
     let now = core.clock.now();
     // `attempts` was counted by the claim: this was attempt number `delivery.attempts + 1`.
-    let retry_at = (!outcome.delivered)
+    let retry_at = (!outcome.delivered && !outcome.final_failure)
         .then(|| RETRY_AFTER.get(usize::try_from(delivery.attempts).unwrap_or(usize::MAX)))
         .flatten()
         .map(|after| now + chrono::Duration::from_std(*after).unwrap_or_default());
@@ -275,11 +289,7 @@ async fn call(notifications: &Notifications, endpoint: &store::Endpoint, deliver
     // The signature's time is the wall clock's: receivers check it against theirs.
     let timestamp = Utc::now().timestamp();
     let Some(signature) = sign(&endpoint.secret, &delivery.message_id, timestamp, &delivery.payload) else {
-        return Attempt {
-            delivered: false,
-            status_code: None,
-            error: Some("the endpoint's secret is unreadable".into()),
-        };
+        return Attempt::failed(None, "the endpoint's secret is unreadable");
     };
     let sent = notifications
         .http
@@ -296,30 +306,26 @@ async fn call(notifications: &Notifications, endpoint: &store::Endpoint, deliver
             let status = response.status();
             let code = Some(i32::from(status.as_u16()));
             if status.is_success() {
-                Attempt { delivered: true, status_code: code, error: None }
+                Attempt::delivered(code)
             } else if status.is_redirection() {
-                let error = format!("answered {status}: redirects are not followed");
-                Attempt { delivered: false, status_code: code, error: Some(error) }
+                Attempt::failed(code, format!("answered {status}: redirects are not followed"))
             } else {
-                Attempt { delivered: false, status_code: code, error: Some(format!("answered {status}")) }
+                Attempt::failed(code, format!("answered {status}"))
             }
         }
-        Err(err) if err.is_timeout() => {
-            let error = format!("no answer within {} s", TIMEOUT.as_secs());
-            Attempt { delivered: false, status_code: None, error: Some(error) }
-        }
+        Err(err) if err.is_timeout() => Attempt::failed(None, format!("no answer within {} s", TIMEOUT.as_secs())),
         Err(err) => {
-            let error = if err.is_connect() { "could not connect".to_owned() } else { "the request failed".to_owned() };
             tracing::debug!(error = %err, "webhook request");
-            Attempt { delivered: false, status_code: None, error: Some(error) }
+            Attempt::failed(None, if err.is_connect() { "could not connect" } else { "the request failed" })
         }
     }
 }
 
 async fn mail(notifications: &Notifications, delivery: &Delivery) -> Attempt {
-    let failed = |error: String| Attempt { delivered: false, status_code: None, error: Some(error) };
+    let failed = |error: String| Attempt::failed(None, error);
     let Some((transport, from)) = &notifications.mailer else {
-        return failed("e-mail is not set up (--smtp-url)".into());
+        let error = "e-mail is not set up on this server (--smtp-url)".to_owned();
+        return Attempt { final_failure: true, ..Attempt::failed(None, error) };
     };
     let Some(recipient) = delivery.recipient.as_deref() else { return failed("no recipient".into()) };
     let Ok(to) = recipient.parse::<Mailbox>() else { return failed(format!("{recipient} is not an address")) };
@@ -338,7 +344,8 @@ async fn mail(notifications: &Notifications, delivery: &Delivery) -> Attempt {
         Err(err) => return failed(format!("the message could not be built: {err}")),
     };
     match transport.send(message).await {
-        Ok(response) => Attempt { delivered: response.is_positive(), status_code: None, error: None },
+        Ok(response) if response.is_positive() => Attempt::delivered(None),
+        Ok(response) => failed(format!("the mail server answered {}", response.code())),
         Err(err) => failed(format!("the mail server refused or failed: {err}")),
     }
 }

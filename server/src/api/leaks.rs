@@ -95,6 +95,7 @@ fn refuse(err: ApiError) -> Response {
         (status = 200, body = Vec<LeakVerdictBody>,
             description = "One verdict per reported secret, in order; each live token reported is now revoked"),
         (status = 401, body = super::native::ErrorBody, description = "The signature is missing or wrong"),
+        (status = 415, body = super::native::ErrorBody, description = "The body is not JSON"),
         (status = 429, body = super::native::ErrorBody, description = "Too many reports from this address"),
     )
 )]
@@ -119,6 +120,15 @@ pub async fn report(
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return response;
+    }
+    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+        t.split(';').next().is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return refuse(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the report as JSON (Content-Type: application/json).",
+        ));
     }
     let body: Bytes = match axum::body::to_bytes(body, LEAK_BODY_LIMIT).await {
         Ok(body) => body,
@@ -146,8 +156,9 @@ pub async fn report(
     }
 }
 
-/// A JSON array of reports. An entry that is not a `{token, type?, url?, source?}` object is not refused with
-/// the whole report: it is answered `false_positive` in its place, like any other secret that is not a live token.
+/// A JSON array of `{token, type?, url?, source?}` objects (other fields are ignored). An entry of another shape
+/// refuses the whole report, naming it; a `token` that is not a live Tessera token is only answered
+/// `false_positive` in its place.
 fn parse(body: &[u8]) -> Result<Vec<LeakReport>, ApiError> {
     let entries: Vec<serde_json::Value> = serde_json::from_slice(body).map_err(|_| {
         ApiError::bad_request(
@@ -160,15 +171,18 @@ fn parse(body: &[u8]) -> Result<Vec<LeakReport>, ApiError> {
             format!("A report may carry at most {} secrets; this one has {}.", leaks::MAX_REPORTED, entries.len()),
         ));
     }
-    Ok(entries
+    entries
         .into_iter()
-        .map(|entry| {
-            serde_json::from_value::<LeakReport>(entry.clone()).unwrap_or_else(|_| LeakReport {
-                token: entry.get("token").and_then(|t| t.as_str()).unwrap_or_default().to_owned(),
-                ..LeakReport::default()
+        .enumerate()
+        .map(|(index, entry)| {
+            serde_json::from_value::<LeakReport>(entry).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "Entry {} is not a {{\"token\": string, \"type\", \"url\", \"source\": string or null}} object.",
+                    index + 1
+                ))
             })
         })
-        .collect())
+        .collect()
 }
 
 /// One reported secret (the OpenAPI document's view of [`LeakReport`]).

@@ -424,7 +424,8 @@ pub async fn revoke_token(
 /// The path `self` always means the calling token; a token named "self" is reached by its name only elsewhere.
 #[utoipa::path(
     delete, path = "/api/v1/tokens/self", tag = "tokens",
-    responses((status = 204, description = "The calling token is revoked"), (status = 401, body = ErrorBody)),
+    responses((status = 204, description = "The calling token is revoked"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
     security(("bearer" = []))
 )]
 pub async fn revoke_self(State(state): State<WebState>, caller: ApiCaller<Native>) -> NativeResult<StatusCode> {

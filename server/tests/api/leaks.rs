@@ -85,37 +85,43 @@ async fn every_entry_gets_a_verdict_in_order_and_the_answer_says_nothing_more_th
         entry(&unknown, "https://example.com/1"),
         entry("not a token at all", "https://example.com/2"),
         entry(&mistyped, "https://example.com/3"),
-        42,
-        {"url": "https://example.com/no-token"},
+        {"token": "", "extra": "ignored"},
         entry(&live, "https://example.com/4"),
     ]);
     let verdicts: Value = report(&app, &body).await.json().await.unwrap();
     let labels: Vec<&str> = verdicts.as_array().unwrap().iter().map(|v| v["label"].as_str().unwrap()).collect();
-    assert_eq!(
-        labels,
-        ["false_positive", "false_positive", "false_positive", "false_positive", "false_positive", "true_positive"]
-    );
+    assert_eq!(labels, ["false_positive", "false_positive", "false_positive", "false_positive", "true_positive"]);
     assert_eq!(verdicts[0]["token_raw"], unknown);
     assert_eq!(verdicts[2]["token_raw"], mistyped);
     assert_eq!(verifies(&app, &live).await, 401);
 
-    // The whole report refused, and nothing changed: not JSON, not an array, too many entries.
+    // The whole report refused, and nothing changed: not JSON, not an array, an entry of another shape (named),
+    // too many entries, another content type.
     let other = app.simple_token("alice", "other", &["list-accts"]).await;
-    for (body, status) in [
-        (reqwest::Body::from("{"), 400),
-        (reqwest::Body::from(json!({"token": other}).to_string()), 400),
-        (reqwest::Body::from(json!(vec![entry(&other, "u"); 1001]).to_string()), 413),
+    for (body, content_type, status, says) in [
+        (reqwest::Body::from("{"), "application/json", 400, "JSON array"),
+        (reqwest::Body::from(json!({"token": other}).to_string()), "application/json", 400, "JSON array"),
+        (reqwest::Body::from(json!([entry(&other, "u"), 42]).to_string()), "application/json", 400, "Entry 2 "),
+        (reqwest::Body::from(json!([{"url": "u"}]).to_string()), "application/json", 400, "Entry 1 "),
+        (reqwest::Body::from(json!([{"token": 7}]).to_string()), "application/json", 400, "Entry 1 "),
+        (
+            reqwest::Body::from(json!(vec![entry(&other, "u"); 1001]).to_string()),
+            "application/json",
+            413,
+            "at most 1000",
+        ),
+        (reqwest::Body::from(json!([entry(&other, "u")]).to_string()), "text/plain", 415, "JSON"),
     ] {
         let response = reqwest::Client::new()
             .post(app.url("/api/v1/leaks"))
-            .header("content-type", "application/json")
+            .header("content-type", content_type)
             .body(body)
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), status);
+        assert_eq!(response.status(), status, "{says}");
         let error: Value = response.json().await.unwrap();
-        assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{error}");
+        assert!(error["message"].as_str().is_some_and(|m| m.contains(says)), "{error}");
     }
     assert_eq!(verifies(&app, &other).await, 200);
     // 1,000 entries are fine.

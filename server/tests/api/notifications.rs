@@ -594,3 +594,27 @@ async fn contact_emails_are_checked_set_by_their_owner_or_an_administrator_and_t
         Some("ops@shop.example")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leak_reported_at_the_command_line_is_mailed_by_the_running_server() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_notifying(mail.settings(), None).await;
+    app.create_account("alice", "all").await;
+    accounts::set_contact_email(&app.state, &Actor::operator(), "alice", "alice@example.com").await.unwrap();
+    let secret = app.simple_token("alice", "pasted", &["list-accts"]).await;
+    // The command line queues (it runs no worker and does not know the server's mail settings)...
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["token", "revoke-leaked", &secret, "--url", "https://pastebin.example/abc"])
+        .env("DATABASE_URL", &app.database_url)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // ...and the server sends it, once its clock (the test's, which started days before the wall clock the
+    // command line used) reaches the time the message was queued.
+    app.clock.advance(chrono::Duration::days(30));
+    let messages = mail.wait_for(1).await;
+    let decoded = parsed(&messages);
+    assert_eq!(decoded[0]["subject"], "Your Tessera API token “pasted” was found in public and has been revoked");
+    assert!(decoded[0]["body"].as_str().unwrap().contains("https://pastebin.example/abc"));
+}
