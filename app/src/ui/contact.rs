@@ -31,7 +31,7 @@ pub fn ContactEmailCard(
         None => {}
     });
     view! {
-        <form class="card form narrow-form" aria-labelledby="contact-heading" on:submit=move |ev| {
+        <form class="card form narrow-form" aria-labelledby="contact-heading" novalidate=true on:submit=move |ev| {
             ev.prevent_default();
             save.dispatch(email.get_untracked());
         }>

@@ -234,7 +234,7 @@ fn AddWebhook(
         "https:// only. Redirects are not followed."
     };
     view! {
-        <form class="card form" aria-labelledby="add-webhook-heading" on:submit=move |ev| {
+        <form class="card form" aria-labelledby="add-webhook-heading" novalidate=true on:submit=move |ev| {
             ev.prevent_default();
             if valid() {
                 add.dispatch((url.get_untracked().trim().to_owned(), chosen.get_untracked().into_iter().collect()));
