@@ -406,6 +406,7 @@ async fn a_token_cannot_mint_more_than_it_holds() {
             ]),
             expires_at: Some(parent_expiry),
             allowlist: app::domain::IpAllowlist::parse("10.0.0.0/8").unwrap(),
+            rate_limit: None,
         },
         alice.client_ip().map(str::to_owned),
     );
@@ -414,6 +415,7 @@ async fn a_token_cannot_mint_more_than_it_holds() {
         expires: expires.into(),
         allowlist: ips.into(),
         privileges: privileges.iter().map(|p| p.to_string()).collect(),
+        rate_limit: String::new(),
     };
 
     let error = field_error(store.create(&through_token, child(&["passwd"], "2027-01-01", "")).await, "privileges");

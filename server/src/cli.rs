@@ -381,6 +381,13 @@ async fn revoke_leaked(state: &Core, secrets: Vec<String>, url: Option<String>) 
     Ok(out)
 }
 
+fn bucket_title(bucket: app::services::usage::Bucket) -> &'static str {
+    match bucket {
+        app::services::usage::Bucket::Day => "DAY",
+        app::services::usage::Bucket::Hour => "HOUR",
+    }
+}
+
 /// The account a token command acts for, looked up by name.
 async fn caller_for(state: &Core, account: &str) -> Result<Actor, CliError> {
     let found = account_store::find_by_name(&state.db, account).await.map_err(anyhow::Error::from)?;
@@ -390,10 +397,16 @@ async fn caller_for(state: &Core, account: &str) -> Result<Actor, CliError> {
 pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> Outcome {
     let state = open(database_url, time_zone).await?;
     match command {
-        TokenCommand::Create { account, name, expires, ips, privileges } => {
+        TokenCommand::Create { account, name, expires, ips, privileges, rate_limit } => {
             let caller = caller_for(&state, &account).await?;
             let expires = expires.unwrap_or_else(|| Expiry::default_for(tokens::today(&state)).to_string());
-            let new = NewToken { name, expires, allowlist: ips.join("\n"), privileges };
+            let new = NewToken {
+                name,
+                expires,
+                allowlist: ips.join("\n"),
+                privileges,
+                rate_limit: rate_limit.unwrap_or_default(),
+            };
             let issued = tokens::create(&state, &caller, new.parse(tokens::today(&state))?).await?;
             // The secret alone, so `$(tessera token create ...)` captures exactly it.
             Ok(format!("{}\n", issued.secret))
@@ -428,6 +441,41 @@ pub async fn token(database_url: &str, time_zone: Tz, command: TokenCommand) -> 
             Ok(format!("Renamed {old} to {}.\n", token.name))
         }
         TokenCommand::RevokeLeaked { secrets, url } => revoke_leaked(&state, secrets, url).await,
+        TokenCommand::Usage { account, name, days, bucket, json } => {
+            use app::services::usage::{self, Bucket};
+            let caller = caller_for(&state, &account).await?;
+            let bucket: Bucket = bucket.parse()?;
+            let to = state.clock.now();
+            let from = to - chrono::Duration::days(i64::from(days));
+            let report = usage::report(&state, &caller, &name, Some(from), Some(to), bucket).await?;
+            if json {
+                return Ok(serde_json::to_string_pretty(&report).map_err(anyhow::Error::from)? + "\n");
+            }
+            let format = if matches!(bucket, Bucket::Day) { "%Y-%m-%d" } else { "%Y-%m-%d %H:00" };
+            let mut out = format!("{:<16}  {:>10}  {:>10}  REFUSED FOR\n", bucket_title(bucket), "ACCEPTED", "REFUSED");
+            for b in report.buckets.iter().filter(|b| b.accepted + b.refused > 0) {
+                let reasons: Vec<String> = b
+                    .outcomes
+                    .iter()
+                    .filter(|(name, _)| name.as_str() != "accepted")
+                    .map(|(name, n)| format!("{name} {n}"))
+                    .collect();
+                let start = b.start.with_timezone(&time_zone).format(format).to_string();
+                out += &format!("{start:<16}  {:>10}  {:>10}  {}\n", b.accepted, b.refused, reasons.join(", "));
+            }
+            let total: u64 = report.buckets.iter().map(|b| b.accepted + b.refused).sum();
+            out += &format!("{total} call(s) in the last {days} day(s).\n");
+            if !report.addresses.is_empty() {
+                out += "\nADDRESS                                   FIRST SEEN           LAST SEEN\n";
+                for a in &report.addresses {
+                    let local = |at: chrono::DateTime<chrono::Utc>| {
+                        at.with_timezone(&time_zone).format("%Y-%m-%d %H:%M:%S").to_string()
+                    };
+                    out += &format!("{:<40}  {}  {}\n", a.ip, local(a.first_seen), local(a.last_seen));
+                }
+            }
+            Ok(out)
+        }
         TokenCommand::Revoke { account, all, names } => {
             let caller = caller_for(&state, &account).await?;
             if all {

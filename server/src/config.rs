@@ -283,6 +283,9 @@ pub enum TokenCommand {
         /// A privilege to grant (repeatable; at least one; only privileges the account holds).
         #[arg(long = "privilege")]
         privileges: Vec<String>,
+        /// At most this many calls: `N/second`, `N/minute` or `N/hour` (enforced by each server instance).
+        #[arg(long)]
+        rate_limit: Option<String>,
     },
     /// List an account's tokens.
     List {
@@ -308,6 +311,21 @@ pub enum TokenCommand {
         all: bool,
         #[arg(required_unless_present = "all")]
         names: Vec<String>,
+    },
+    /// A token's calls over the last days, by day (or hour) and outcome, and the addresses it was used from.
+    Usage {
+        #[arg(long)]
+        account: String,
+        name: String,
+        /// How many days back.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=400))]
+        days: u32,
+        /// `day` or `hour` (hours: at most 31 days).
+        #[arg(long, default_value = "day")]
+        bucket: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Revoke the tokens whose secrets were found in public (any account's), as a leak report would, and say
     /// what each secret was. `-` reads secrets from standard input, one per line (keeps them out of `ps`).

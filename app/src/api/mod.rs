@@ -13,6 +13,7 @@ pub mod session_cookie;
 mod tokens;
 mod webhooks;
 
+pub use crate::model::usage::{AddressRow, DayUsage, UsageSummary};
 pub use accounts::{
     AccountEditor, AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights,
     ChangePassword, CreateAccount, DeleteAccount, LoadAccountEditor, LoadAccounts, LoadContactEmail, LoadPrivileges,

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::model::usage::UsageSummary;
+
 pub use crate::model::tokens::{
     EXPIRING_DAYS, IssuedToken, LeakNotice, NewToken, PAGE_SIZES, PrivilegeOption, TokenFormOptions, TokenPage,
     TokenQuery, TokenSort, TokenView,
@@ -55,10 +57,15 @@ pub async fn update_token(
     name: String,
     allowlist: Option<String>,
     privileges: Option<Vec<String>>,
+    /// `None`: unchanged; empty: removed.
+    rate_limit: Option<String>,
 ) -> Result<TokenView, AppError> {
     let (state, actor) = super::context::acting().await?;
     let allowlist = allowlist.as_deref().map(crate::model::tokens::parse_allowlist).transpose()?;
-    crate::services::tokens::update(&state, &actor, &name, allowlist, privileges.as_deref()).await
+    let rate_limit = rate_limit.as_deref().map(crate::model::tokens::parse_rate_limit).transpose()?;
+    let edit =
+        crate::services::tokens::TokenEdit { name: None, allowlist, privileges: privileges.as_deref(), rate_limit };
+    crate::services::tokens::edit(&state, &actor, &name, edit).await
 }
 
 /// Replaces the secret. `expires` (`never` or `YYYY-MM-DD`) sets a new expiry, `None` keeps the current one;
@@ -108,6 +115,9 @@ pub struct TokenRow {
     pub status: crate::domain::ExpiryStatus,
     /// "Expires in 5 hours" / "Expired on …": the notice for yellow and red rows.
     pub notice: Option<String>,
+    /// Calls in the last 30 days (every outcome).
+    #[serde(default)]
+    pub requests_30d: u64,
 }
 
 /// One page of the tokens table.
@@ -131,7 +141,16 @@ pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError>
         let (state, actor) = super::context::acting().await?;
         let page = crate::services::tokens::list(&state, &actor, &query).await?;
         let now = state.clock.now();
-        let rows = page.tokens.into_iter().map(|token| row(token, now, state.time_zone)).collect();
+        let names: Vec<String> = page.tokens.iter().map(|token| token.name.clone()).collect();
+        let requests = crate::services::usage::last_30_days(&state, &actor, &names).await?;
+        let rows = page
+            .tokens
+            .into_iter()
+            .map(|token| {
+                let requests_30d = requests.get(&token.name).copied().unwrap_or(0);
+                TokenRow { requests_30d, ..row(token, now, state.time_zone) }
+            })
+            .collect();
         let (expiring, expiring_total) = crate::services::tokens::expiring_soon(&state, &actor).await?;
         let leaks = match actor.account() {
             Some(account) => crate::services::leaks::notices(&state, account.id).await?,
@@ -154,12 +173,13 @@ pub async fn load_token_table(query: TokenQuery) -> Result<TokenTable, AppError>
 /// Everything the Manage page shows, in one call: the token as a row, and the form's options.
 /// (One call, so the request context is read once, before anything is awaited.)
 #[server(prefix = "/rpc", endpoint = "manage_token")]
-pub async fn load_manage_token(name: String) -> Result<(TokenRow, TokenFormOptions), AppError> {
+pub async fn load_manage_token(name: String) -> Result<(TokenRow, TokenFormOptions, UsageSummary), AppError> {
     super::context::guarded("load_manage_token", async move {
         let (state, actor) = super::context::acting().await?;
         let token = crate::services::tokens::get(&state, &actor, &name).await?;
         let options = crate::services::tokens::form_options(&state, &actor).await?;
-        Ok((row(token, state.clock.now(), state.time_zone), options))
+        let usage = crate::services::usage::summary(&state, &actor, &token.name).await?;
+        Ok((row(token, state.clock.now(), state.time_zone), options, usage))
     })
     .await
 }
@@ -176,6 +196,7 @@ fn row(token: TokenView, now: DateTime<Utc>, zone: chrono_tz::Tz) -> TokenRow {
         _ => None,
     };
     TokenRow {
+        requests_30d: 0,
         created: local(token.created_at),
         created_iso: token.created_at.with_timezone(&zone).to_rfc3339(),
         expires: token.expires_at.map(local),

@@ -7,6 +7,7 @@ pub mod form;
 mod name;
 mod password;
 mod privilege;
+mod rate_limit;
 mod secret;
 mod sort;
 
@@ -20,5 +21,6 @@ pub use privilege::{
     PrivilegeDef, PrivilegeError, PrivilegeInfo, PrivilegeSet, SUSPEND_ACCOUNTS, builtin, check_custom_name,
     check_label,
 };
+pub use rate_limit::{Period, RATE_LIMIT_MAX, RateLimit, RateLimitError};
 pub use secret::{SECRET_LEN, SECRET_PREFIX, SecretError, TokenSecret};
 pub use sort::{TokenSort, UnknownSort};

@@ -5,4 +5,5 @@
 pub mod accounts;
 pub mod audit;
 pub mod tokens;
+pub mod usage;
 pub mod webhooks;

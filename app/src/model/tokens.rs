@@ -3,7 +3,7 @@
 //! options.
 
 use crate::{
-    domain::{Expiry, IpAllowlist, TokenName},
+    domain::{Expiry, IpAllowlist, RateLimit, TokenName},
     error::AppError,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,6 +24,9 @@ pub struct TokenView {
     pub privileges: Vec<String>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub last_used_ip: Option<String>,
+    /// `N/second`, `N/minute` or `N/hour`, enforced by each instance; `None`: unlimited.
+    #[serde(default)]
+    pub rate_limit: Option<String>,
 }
 
 pub use crate::domain::TokenSort;
@@ -86,6 +89,9 @@ pub struct NewToken {
     pub expires: String,
     pub allowlist: String,
     pub privileges: Vec<String>,
+    /// `N/second`, `N/minute` or `N/hour`; empty: unlimited.
+    #[serde(default)]
+    pub rate_limit: String,
 }
 
 /// A new token's fields once parsed: what the token service takes. Each edge (server function, HTTP API, CLI)
@@ -98,6 +104,8 @@ pub struct TokenSpec {
     /// Empty: any address (through a token: the calling token's allowlist).
     pub allowlist: IpAllowlist,
     pub privileges: Vec<String>,
+    /// `None`: unlimited (through a limited token: the calling token's limit).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl NewToken {
@@ -108,8 +116,14 @@ impl NewToken {
             expiry: parse_expiry(&self.expires, today)?,
             allowlist: parse_allowlist(&self.allowlist)?,
             privileges: self.privileges.clone(),
+            rate_limit: parse_rate_limit(&self.rate_limit)?,
         })
     }
+}
+
+/// A rate limit (`N/second`, `N/minute`, `N/hour`; empty: none), or the error for the `rate_limit` field.
+pub fn parse_rate_limit(raw: &str) -> Result<Option<RateLimit>, AppError> {
+    RateLimit::parse_optional(raw).map_err(|e| AppError::invalid("rate_limit", e))
 }
 
 /// A token name, or the error for the `name` field.

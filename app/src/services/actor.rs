@@ -22,6 +22,8 @@ pub struct TokenGrant {
     pub privileges: PrivilegeSet,
     pub expires_at: Option<DateTime<Utc>>,
     pub allowlist: IpAllowlist,
+    /// The calling token's rate limit: what it creates or edits may not go faster.
+    pub rate_limit: Option<crate::domain::RateLimit>,
 }
 
 /// How the actor reached Tessera.
@@ -184,6 +186,7 @@ mod tests {
             privileges: PrivilegeSet::from_names(privileges.iter().map(|p| (*p).to_owned())),
             expires_at: None,
             allowlist: IpAllowlist::default(),
+            rate_limit: None,
         }
     }
 

@@ -9,6 +9,8 @@ use super::{
     metrics::Metrics,
     notify::{NotificationSettings, Notifications, NotifyError},
     password::{PasswordError, Passwords},
+    rate_limits::RateLimiter,
+    usage::UsageRecorder,
 };
 use crate::store::{self, token_lookup::TokenLookup};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -30,6 +32,12 @@ pub struct Core {
     pub metrics: Arc<Metrics>,
     /// Webhooks and e-mail (`services::notify`).
     pub notifications: Arc<Notifications>,
+    /// Verification outcomes per token, counted in memory and written in batches (`services::usage`).
+    pub usage: UsageRecorder,
+    /// Days of usage kept.
+    pub usage_retention_days: u32,
+    /// Tokens' rate limits, per instance (`services::rate_limits`).
+    pub rate_limiter: RateLimiter,
 }
 
 /// How to open a [`Core`].
@@ -49,6 +57,8 @@ pub struct CoreConfig {
     pub cache_verifications: bool,
     /// Webhooks, e-mail, and whether this process runs the delivery worker and expiry scan.
     pub notifications: NotificationSettings,
+    /// Days of usage counters kept (pruned after).
+    pub usage_retention_days: u32,
 }
 
 impl CoreConfig {
@@ -64,6 +74,7 @@ impl CoreConfig {
             cache_verifications: false,
             database_pool_size: store::DEFAULT_POOL_SIZE,
             notifications: NotificationSettings::default(),
+            usage_retention_days: 90,
         }
     }
 }
@@ -93,6 +104,7 @@ impl Core {
             None => LastUsedRecorder::disabled(),
         };
         let every = config.notifications.every;
+        let usage = if config.last_used_flush.is_some() { UsageRecorder::enabled() } else { UsageRecorder::disabled() };
         let core = Self {
             db,
             passwords: Passwords::new(config.hash_concurrency)?,
@@ -103,7 +115,13 @@ impl Core {
             token_lookup,
             metrics: Arc::default(),
             notifications: Arc::new(Notifications::new(config.notifications)?),
+            usage,
+            usage_retention_days: config.usage_retention_days,
+            rate_limiter: RateLimiter::default(),
         };
+        if let Some(flush) = config.last_used_flush {
+            super::usage::spawn(core.clone(), flush);
+        }
         if let Some(every) = every {
             super::notify::spawn(core.clone(), every);
         }

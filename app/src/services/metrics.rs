@@ -20,10 +20,12 @@ pub enum Verification {
     Malformed,
     /// Our failure (500).
     Error,
+    /// 429: over the token's rate limit.
+    RateLimited,
 }
 
 impl Verification {
-    const ALL: [Self; 5] = [Self::Ok, Self::Invalid, Self::Forbidden, Self::Malformed, Self::Error];
+    const ALL: [Self; 6] = [Self::Ok, Self::Invalid, Self::Forbidden, Self::Malformed, Self::Error, Self::RateLimited];
 
     fn label(self) -> &'static str {
         match self {
@@ -32,6 +34,7 @@ impl Verification {
             Self::Forbidden => "forbidden",
             Self::Malformed => "malformed",
             Self::Error => "error",
+            Self::RateLimited => "rate_limited",
         }
     }
 }
@@ -43,6 +46,7 @@ impl From<&Refusal> for Verification {
             Refusal::InvalidToken => Self::Invalid,
             Refusal::AddressNotAllowed { .. } | Refusal::MissingPrivilege(_) => Self::Forbidden,
             Refusal::Internal => Self::Error,
+            Refusal::RateLimited { .. } => Self::RateLimited,
         }
     }
 }
@@ -50,7 +54,7 @@ impl From<&Refusal> for Verification {
 /// The process's counters. Shared by every request through `Core`.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    verifications: [AtomicU64; 5],
+    verifications: [AtomicU64; 6],
     /// Responses by status class, 1xx to 5xx.
     responses: [AtomicU64; 5],
 }
@@ -64,6 +68,10 @@ pub struct Gauges {
     pub verification_cache_hits: Option<u64>,
     /// On PostgreSQL, whether the change listener is connected (while it is not, nothing is answered from memory).
     pub verification_feed_listening: Option<bool>,
+    /// Usage counters and addresses waiting in memory for the next write.
+    pub usage_waiting: usize,
+    /// Tokens with rate-limit state in memory.
+    pub rate_limited_tokens: usize,
 }
 
 impl Metrics {
@@ -85,6 +93,16 @@ impl Metrics {
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self, gauges: Gauges) -> String {
         let mut out = String::with_capacity(1024);
+        let _ = write!(
+            out,
+            "# HELP tessera_usage_counters_waiting Usage counters and addresses in memory, waiting for the next write.\n\
+             # TYPE tessera_usage_counters_waiting gauge\n\
+             tessera_usage_counters_waiting {}\n\
+             # HELP tessera_rate_limit_tokens Tokens whose rate-limit state is held in memory.\n\
+             # TYPE tessera_rate_limit_tokens gauge\n\
+             tessera_rate_limit_tokens {}\n",
+            gauges.usage_waiting, gauges.rate_limited_tokens
+        );
         out.push_str(
             "# HELP tessera_api_verifications_total API calls whose token was checked, by outcome.\n\
              # TYPE tessera_api_verifications_total counter\n",
@@ -156,6 +174,8 @@ mod tests {
             verification_cache_entries: Some(3),
             verification_cache_hits: Some(7),
             verification_feed_listening: Some(false),
+            usage_waiting: 4,
+            rate_limited_tokens: 0,
         });
         for line in [
             "tessera_api_verifications_total{outcome=\"ok\"} 2",
@@ -163,6 +183,7 @@ mod tests {
             "tessera_api_verifications_total{outcome=\"forbidden\"} 1",
             "tessera_api_verifications_total{outcome=\"malformed\"} 0",
             "tessera_http_requests_total{class=\"2xx\"} 1",
+            "tessera_usage_counters_waiting 4",
             "tessera_http_requests_total{class=\"4xx\"} 1",
             "tessera_http_requests_total{class=\"5xx\"} 1",
             "tessera_http_requests_total{class=\"1xx\"} 0",

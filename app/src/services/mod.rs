@@ -17,8 +17,10 @@ pub mod paging;
 pub mod password;
 pub mod privileges;
 pub mod random;
+pub mod rate_limits;
 pub mod sign_in_limits;
 pub mod tokens;
+pub mod usage;
 pub mod verify;
 pub mod webhooks;
 

@@ -8,7 +8,7 @@ use super::{
     random::sha256_hex,
 };
 use crate::{
-    domain::{ALL, Catalog, Expiry, IpAllowlist, MANAGE_API_TOKENS, PrivilegeSet, TokenName, TokenSecret},
+    domain::{ALL, Catalog, Expiry, IpAllowlist, MANAGE_API_TOKENS, PrivilegeSet, RateLimit, TokenName, TokenSecret},
     error::AppError,
     error::OnConstraint,
     model::tokens::{
@@ -82,6 +82,13 @@ fn within_grant(
     if !IpAllowlist::from_storage(&target.allowlist).is_within(&grant.allowlist) {
         return Err(beyond("it may be used from addresses yours may not".to_owned()));
     }
+    if let Some(own) = grant.rate_limit {
+        match target.rate_limit.as_deref().and_then(|raw| RateLimit::parse(raw).ok()) {
+            None => return Err(beyond(format!("it has no rate limit, yours allows {own}"))),
+            Some(limit) if !no_faster(limit, own) => return Err(beyond(format!("its rate limit is above {own}"))),
+            Some(_) => {}
+        }
+    }
     if let Some(limit) = grant.expires_at {
         match target.expires_at {
             None => return Err(beyond("it never expires, yours does".to_owned())),
@@ -109,6 +116,25 @@ pub fn view(token: &Token) -> TokenView {
         privileges: PrivilegeSet::from_storage(&token.privileges).iter().map(str::to_owned).collect(),
         last_used_at: token.last_used_at,
         last_used_ip: token.last_used_ip.clone(),
+        rate_limit: token.rate_limit.clone(),
+    }
+}
+
+/// Whether `inner` allows at most as many calls over time as `outer`.
+fn no_faster(inner: RateLimit, outer: RateLimit) -> bool {
+    u64::from(inner.calls) * outer.per.seconds() <= u64::from(outer.calls) * inner.per.seconds()
+}
+
+/// The limit a token gets: through a limited token, one no faster than the calling token's (none given: the
+/// calling token's), so a limited script cannot mint itself an unlimited token.
+fn rate_limit_for(actor: &Actor, wanted: Option<RateLimit>) -> Result<Option<RateLimit>, AppError> {
+    let Some(own) = actor.grant().and_then(|grant| grant.rate_limit) else { return Ok(wanted) };
+    match wanted {
+        None => Ok(Some(own)),
+        Some(limit) if no_faster(limit, own) => Ok(Some(limit)),
+        Some(_) => Err(AppError::BeyondCallingToken(format!(
+            "The rate limit may be at most {own}, the limit of the token you are using."
+        ))),
     }
 }
 
@@ -237,9 +263,10 @@ pub async fn create(state: &Core, actor: &Actor, spec: TokenSpec) -> Result<Issu
     if owner.suspended {
         return Err(AppError::AccountSuspended);
     }
-    let TokenSpec { name, expiry, allowlist, privileges } = spec;
+    let TokenSpec { name, expiry, allowlist, privileges, rate_limit } = spec;
     let expires_at = expiry_for(state, actor, expiry)?;
     let allowlist = allowlist_for(actor, allowlist)?;
+    let rate_limit = rate_limit_for(actor, rate_limit)?;
     let privileges = parse_privileges(state, actor, owner, &privileges).await?;
 
     let secret = TokenSecret::generate();
@@ -252,6 +279,7 @@ pub async fn create(state: &Core, actor: &Actor, spec: TokenSpec) -> Result<Issu
         expires_at,
         allowlist: allowlist.to_storage(),
         privileges: privileges.to_storage(),
+        rate_limit: rate_limit.map(|limit| limit.to_string()),
     };
     let txn = store::begin_write(&state.db).await?;
     let created: Result<_, AppError> = async {
@@ -339,11 +367,13 @@ pub struct TokenEdit<'a> {
     pub name: Option<&'a str>,
     pub allowlist: Option<IpAllowlist>,
     pub privileges: Option<&'a [String]>,
+    /// `Some(None)`: remove the limit.
+    pub rate_limit: Option<Option<RateLimit>>,
 }
 
 impl TokenEdit<'_> {
     fn changes_access(&self) -> bool {
-        self.allowlist.is_some() || self.privileges.is_some()
+        self.allowlist.is_some() || self.privileges.is_some() || self.rate_limit.is_some()
     }
 }
 
@@ -358,7 +388,7 @@ pub async fn update(
     allowlist: Option<IpAllowlist>,
     privileges: Option<&[String]>,
 ) -> Result<TokenView, AppError> {
-    edit(state, actor, name, TokenEdit { name: None, allowlist, privileges }).await
+    edit(state, actor, name, TokenEdit { name: None, allowlist, privileges, rate_limit: None }).await
 }
 
 /// Renames a token and/or replaces its allowlist or privileges, all or nothing (one request, one change): every
@@ -370,6 +400,11 @@ pub async fn edit(state: &Core, actor: &Actor, name: &str, edit: TokenEdit<'_>) 
     let allowlist = edit.allowlist.map(|allowlist| allowlist_for(actor, allowlist)).transpose()?;
     let privileges = match edit.privileges {
         Some(names) => Some(parse_privileges(state, actor, owner, names).await?),
+        None => None,
+    };
+    let rate_limit = match edit.rate_limit {
+        // Through a limited token, a removed limit becomes the calling token's, which `rate_limit_for` checks.
+        Some(wanted) => Some(rate_limit_for(actor, wanted)?),
         None => None,
     };
     let token = find(state, owner, name).await?;
@@ -389,6 +424,9 @@ pub async fn edit(state: &Core, actor: &Actor, name: &str, edit: TokenEdit<'_>) 
     }
     if let Some(privileges) = privileges {
         changes.privileges = Set(privileges.to_storage());
+    }
+    if let Some(rate_limit) = rate_limit {
+        changes.rate_limit = Set(rate_limit.map(|limit| limit.to_string()));
     }
     let txn = store::begin_write(&state.db).await?;
     let saved: Result<_, AppError> = async {

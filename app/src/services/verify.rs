@@ -6,9 +6,11 @@
 use super::{
     actor::{Actor, TokenGrant},
     random::sha256_hex,
+    rate_limits::Quota,
+    usage::UseOutcome,
 };
 use crate::{
-    domain::{IpAllowlist, PrivilegeSet, SecretError, TokenSecret},
+    domain::{IpAllowlist, PrivilegeSet, RateLimit, SecretError, TokenSecret},
     services::Core,
     store::{
         accounts::Account,
@@ -56,6 +58,8 @@ pub enum Refusal {
     AddressNotAllowed { ip: IpAddr, privilege: Option<String> },
     #[error("Access denied: this token does not grant the “{0}” privilege.")]
     MissingPrivilege(String),
+    #[error("Too many requests: this token is limited to {limit}. Try again in {retry_after} second(s).")]
+    RateLimited { limit: RateLimit, retry_after: u64 },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
 }
@@ -70,6 +74,7 @@ impl Refusal {
         match self {
             Self::MissingOrMalformed | Self::BadSecret(_) | Self::InvalidToken => 401,
             Self::AddressNotAllowed { .. } | Self::MissingPrivilege(_) => 403,
+            Self::RateLimited { .. } => 429,
             Self::Internal => 500,
         }
     }
@@ -112,6 +117,8 @@ pub struct Verified {
     /// Effective privileges: the token's own intersected with the owner's current ones (`all` expanded).
     pub privileges: Arc<PrivilegeSet>,
     pub client_ip: IpAddr,
+    /// The token's rate limit and what is left of it, when it has one (for the `RateLimit` headers).
+    pub quota: Option<Quota>,
 }
 
 impl Verified {
@@ -128,6 +135,7 @@ impl Verified {
             privileges: PrivilegeSet::clone(&self.privileges),
             expires_at: self.token.expires_at,
             allowlist: IpAllowlist::from_storage(&self.token.allowlist),
+            rate_limit: self.token.rate_limit.as_deref().and_then(|raw| RateLimit::parse(raw).ok()),
         };
         Actor::token(Account::clone(&self.account), grant, Some(self.client_ip.to_canonical().to_string()))
     }
@@ -161,21 +169,40 @@ pub async fn resolve(state: &Core, secret: &TokenSecret) -> Result<Option<(Arc<T
 }
 
 async fn resolve_row(state: &Core, secret: &TokenSecret) -> Result<Option<TokenAndOwner>, Refusal> {
+    Ok(match lookup(state, secret).await? {
+        Lookup::Live(found) => Some(found),
+        Lookup::Refused(..) | Lookup::Unknown => None,
+    })
+}
+
+/// What a secret leads to.
+enum Lookup {
+    Live(TokenAndOwner),
+    /// A token whose secret this is, refused for this reason (counted in its usage).
+    Refused(i64, UseOutcome),
+    /// No token: never issued, revoked, or a previous secret past its grace period.
+    Unknown,
+}
+
+async fn lookup(state: &Core, secret: &TokenSecret) -> Result<Lookup, Refusal> {
     let now = state.clock.now();
     let hash = sha256_hex(secret.expose());
     // From memory while the backend's change feed vouches for it (store::token_lookup).
     let found = state.token_lookup.find_by_secret_hash(&state.db, &hash).await?;
     let Some(found) = found else {
-        return Ok(None);
+        return Ok(Lookup::Unknown);
     };
     let token = &found.token;
-    if !secret_matches(token, &hash, now) || token.expires_at.is_some_and(|at| at <= now) {
-        return Ok(None);
+    if !secret_matches(token, &hash, now) {
+        return Ok(Lookup::Unknown);
+    }
+    if token.expires_at.is_some_and(|at| at <= now) {
+        return Ok(Lookup::Refused(token.id, UseOutcome::Expired));
     }
     if found.account.suspended {
-        return Ok(None);
+        return Ok(Lookup::Refused(token.id, UseOutcome::Suspended));
     }
-    Ok(Some(found))
+    Ok(Lookup::Live(found))
 }
 
 /// Verifies a call in SPEC §3's order; `required` is the privilege the function needs, if any.
@@ -185,8 +212,14 @@ pub async fn verify(
     client_ip: IpAddr,
     required: Option<&str>,
 ) -> Result<Verified, Refusal> {
-    let Some(found) = resolve_row(state, &presented.secret).await? else {
-        return Err(Refusal::InvalidToken);
+    let now = state.clock.now();
+    let found = match lookup(state, &presented.secret).await? {
+        Lookup::Live(found) => found,
+        Lookup::Refused(token_id, outcome) => {
+            state.usage.count(token_id, outcome, now, client_ip);
+            return Err(Refusal::InvalidToken);
+        }
+        Lookup::Unknown => return Err(Refusal::InvalidToken),
     };
     if presented.user.as_deref().is_some_and(|user| !user.eq_ignore_ascii_case(&found.account.username)) {
         return Err(Refusal::InvalidToken);
@@ -195,20 +228,37 @@ pub async fn verify(
         .effective_privileges
         .get_or_init(|| Arc::new(effective_privileges(&found.token.privileges, &found.account.privileges)))
         .clone();
-    let verified = Verified { privileges, account: found.account, token: found.token, client_ip };
+    let mut verified = Verified { privileges, account: found.account, token: found.token, client_ip, quota: None };
+    let token_id = verified.token.id;
     if !IpAllowlist::from_storage(&verified.token.allowlist).allows(client_ip) {
+        state.usage.count(token_id, UseOutcome::Address, now, client_ip);
         let refusal =
             Refusal::AddressNotAllowed { ip: client_ip.to_canonical(), privilege: required.map(str::to_owned) };
         audit_refusal(state, &verified, required, &refusal).await;
         return Err(refusal);
     }
     if let Some(privilege) = required.filter(|p| !verified.grants(p)) {
+        state.usage.count(token_id, UseOutcome::Privilege, now, client_ip);
         let refusal = Refusal::MissingPrivilege(privilege.to_owned());
         audit_refusal(state, &verified, required, &refusal).await;
         return Err(refusal);
     }
-    let now = state.clock.now();
-    state.last_used.touch(verified.token.id, verified.token.last_used_at, now, client_ip);
+    if let Some(limit) = verified.token.rate_limit.as_deref().and_then(|raw| RateLimit::parse(raw).ok()) {
+        match state.rate_limiter.check(token_id, limit, now) {
+            Ok(quota) => verified.quota = Some(quota),
+            Err(limited) => {
+                state.usage.count(token_id, UseOutcome::RateLimited, now, client_ip);
+                let refusal = Refusal::RateLimited { limit, retry_after: limited.retry_after };
+                // A flood must not flood the audit log: one event per token and minute while it is limited.
+                if state.rate_limiter.first_refusal_this_minute(token_id, now) {
+                    audit_refusal(state, &verified, required, &refusal).await;
+                }
+                return Err(refusal);
+            }
+        }
+    }
+    state.usage.count(token_id, UseOutcome::Accepted, now, client_ip);
+    state.last_used.touch(token_id, verified.token.last_used_at, now, client_ip);
     Ok(verified)
 }
 
@@ -217,6 +267,7 @@ async fn audit_refusal(state: &Core, verified: &Verified, required: Option<&str>
     let ip = verified.client_ip.to_canonical().to_string();
     let action = match refusal {
         Refusal::AddressNotAllowed { .. } => "api.refused.address",
+        Refusal::RateLimited { .. } => "api.refused.rate_limit",
         _ => "api.refused.privilege",
     };
     let event = NewEvent::by(action, &verified.account)

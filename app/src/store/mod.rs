@@ -14,6 +14,7 @@ pub mod sign_in;
 pub mod token_lookup;
 pub mod token_reader;
 pub mod tokens;
+pub mod usage;
 pub mod verification_cache;
 pub mod webhooks;
 

@@ -22,6 +22,7 @@ pub struct NewToken<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     pub allowlist: String,
     pub privileges: String,
+    pub rate_limit: Option<String>,
 }
 
 pub async fn insert(db: &impl ConnectionTrait, new: NewToken<'_>) -> Result<Token, DbErr> {
@@ -35,6 +36,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewToken<'_>) -> Result<Toke
         expires_at: Set(new.expires_at),
         allowlist: Set(new.allowlist),
         privileges: Set(new.privileges),
+        rate_limit: Set(new.rate_limit),
         ..Default::default()
     }
     .insert(db)
@@ -92,6 +94,10 @@ pub async fn page(
     let query = query.order_by_with_nulls(column, direction.clone(), nulls).order_by(token::Column::Id, direction);
     let tokens = query.offset(offset).limit(limit).all(db).await?;
     Ok((tokens, total))
+}
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Token>, DbErr> {
+    token::Entity::find_by_id(id).one(db).await
 }
 
 /// Saves changed fields of a token read earlier.

@@ -120,6 +120,7 @@ mod tests {
             previous_valid_until: None,
             last_used_at: None,
             last_used_ip: None,
+            rate_limit: None,
         };
         let account = Account {
             id: 1,

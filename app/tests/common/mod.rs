@@ -99,6 +99,7 @@ pub fn token(name: &str) -> NewToken {
         expires: "2027-01-31".into(),
         allowlist: String::new(),
         privileges: vec!["manage-api-tokens".into()],
+        rate_limit: String::new(),
     }
 }
 

@@ -8,13 +8,18 @@ use app::{
     api::client_ip::client_ip,
     services::{
         metrics::Verification,
+        rate_limits::Quota,
         verify::{self, Refusal, Verified},
     },
     state::WebState,
 };
 use axum::{
     extract::{ConnectInfo, FromRequestParts},
-    http::{StatusCode, header::AUTHORIZATION, request::Parts},
+    http::{
+        HeaderMap, HeaderName, HeaderValue, StatusCode,
+        header::{AUTHORIZATION, RETRY_AFTER},
+        request::Parts,
+    },
     response::Response,
 };
 use std::{marker::PhantomData, net::SocketAddr};
@@ -38,9 +43,31 @@ impl<F: Flavor> FromRequestParts<WebState> for ApiCaller<F> {
         state.metrics.count_verification(outcome);
         match verified {
             Ok(verified) => Ok(Self { verified, flavor: PhantomData }),
+            Err(Rejected::Refused(Refusal::RateLimited { limit, retry_after })) => {
+                let refusal = Refusal::RateLimited { limit, retry_after };
+                let mut response = F::render(parts.uri.path(), refusal.into());
+                let quota = Quota { limit, remaining: 0, reset: retry_after };
+                rate_limit_headers(response.headers_mut(), &quota, Some(retry_after));
+                Err(response)
+            }
             Err(Rejected::Refused(refusal)) => Err(F::render(parts.uri.path(), refusal.into())),
             Err(Rejected::Unreadable(err) | Rejected::Ours(err)) => Err(F::render(parts.uri.path(), err)),
         }
+    }
+}
+
+/// The IETF rate-limit headers (draft-ietf-httpapi-ratelimit-headers) of a token with a limit, and
+/// `Retry-After` when the call was refused.
+pub fn rate_limit_headers(headers: &mut HeaderMap, quota: &Quota, retry_after: Option<u64>) {
+    let policy = format!("\"token\";q={};w={}", quota.limit.calls, quota.limit.per.seconds());
+    let state = format!("\"token\";r={};t={}", quota.remaining, quota.reset);
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    if let Some(seconds) = retry_after {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
 }
 

@@ -95,6 +95,7 @@ pub fn routes(web: &app::state::WebSettings) -> Router<WebState> {
         .route("/api/v1/tokens/self", delete(native::revoke_self))
         .route("/api/v1/tokens/{name}", get(native::get_token).patch(native::update_token).delete(native::revoke_token))
         .route("/api/v1/tokens/{name}/rotate", post(native::rotate_token))
+        .route("/api/v1/tokens/{name}/usage", get(native::token_usage))
         .route("/api/v1/openapi.json", get(native::openapi))
         .route("/api/v1/{*rest}", any(native::unknown))
         .layer(on_panic::<native::Native>());

@@ -116,6 +116,10 @@ pub struct CreateTokenRequest {
     /// At least one; within the calling token's effective privileges.
     #[schema(min_items = 1)]
     pub privileges: Vec<String>,
+    /// `N/second`, `N/minute` or `N/hour` (N from 1 to 1,000,000), enforced by each instance; empty or absent:
+    /// unlimited (through a limited token: the calling token's limit).
+    #[schema(pattern = "^([0-9]+/(second|minute|hour))?$")]
+    pub rate_limit: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -129,6 +133,9 @@ pub struct UpdateTokenRequest {
     /// Replaces the privileges (at least one).
     #[schema(min_items = 1)]
     pub privileges: Option<Vec<String>>,
+    /// Replaces the rate limit (`N/second`, `N/minute`, `N/hour`); empty removes it.
+    #[schema(pattern = "^([0-9]+/(second|minute|hour))?$")]
+    pub rate_limit: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -297,6 +304,9 @@ pub async fn forward_auth(caller: ApiCaller<Native>) -> Response {
         }
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(quota) = &verified.quota {
+        super::caller::rate_limit_headers(headers, quota, None);
+    }
     response
 }
 
@@ -364,9 +374,60 @@ pub async fn create_token(
         },
         allowlist: model::parse_allowlist_entries(request.allowlist)?,
         privileges: request.privileges,
+        rate_limit: model::parse_rate_limit(request.rate_limit.as_deref().unwrap_or_default())?,
     };
     let issued = tokens::create(&state, &verified.actor(), spec).await?;
     Ok((StatusCode::CREATED, Json(issued)))
+}
+
+/// Query parameters of a token's usage.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// Start of the period (RFC 3339); default: 30 days before `to`.
+    #[param(format = DateTime)]
+    pub from: Option<String>,
+    /// End of the period (RFC 3339); default: now. At most 400 days after `from` (31 with `bucket=hour`).
+    #[param(format = DateTime)]
+    pub to: Option<String>,
+    /// `day` (default; days in the server's time zone) or `hour`.
+    #[param(pattern = "^(hour|day)$")]
+    pub bucket: Option<String>,
+}
+
+/// A token's calls over a period, by hour or day and outcome, and the addresses it was used from.
+#[utoipa::path(
+    get, path = "/api/v1/tokens/{name}/usage", tag = "tokens", params(("name" = String, Path), UsageQuery),
+    responses((status = 200, body = app::model::usage::UsageReport), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn token_usage(
+    State(state): State<WebState>,
+    caller: ApiCaller<Native>,
+    TokenPath(name): TokenPath,
+    params: Params<Native>,
+) -> NativeResult<Json<app::model::usage::UsageReport>> {
+    let time = |field: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+        params
+            .get(field)?
+            .map(|raw| {
+                chrono::DateTime::parse_from_rfc3339(raw).map(|at| at.to_utc()).map_err(|_| {
+                    ApiError::from(app::error::AppError::invalid(
+                        field,
+                        format!("“{field}” is a time in RFC 3339, e.g. 2026-11-30T00:00:00Z."),
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let (from, to) = (time("from")?, time("to")?);
+    let bucket = match params.get("bucket")? {
+        Some(raw) => raw.parse::<app::services::usage::Bucket>()?,
+        None => app::services::usage::Bucket::Day,
+    };
+    let report = app::services::usage::report(&state, &caller.verified.actor(), &name, from, to, bucket).await?;
+    Ok(Json(report))
 }
 
 /// One token.
@@ -399,8 +460,12 @@ pub async fn update_token(
     JsonBody(request): JsonBody<UpdateTokenRequest>,
 ) -> NativeResult<Json<TokenView>> {
     let allowlist = request.allowlist.map(model::parse_allowlist_entries).transpose()?;
-    let edit =
-        tokens::TokenEdit { name: request.name.as_deref(), allowlist, privileges: request.privileges.as_deref() };
+    let edit = tokens::TokenEdit {
+        name: request.name.as_deref(),
+        allowlist,
+        privileges: request.privileges.as_deref(),
+        rate_limit: request.rate_limit.as_deref().map(model::parse_rate_limit).transpose()?,
+    };
     Ok(Json(tokens::edit(&state, &caller.verified.actor(), &name, edit).await?))
 }
 
@@ -484,6 +549,12 @@ impl Modify for CommonResponses {
                 let responses = &mut operation.responses.responses;
                 responses.entry("400".into()).or_insert_with(|| error("Malformed parameters or body").into());
                 responses.entry("413".into()).or_insert_with(|| error("The body is larger than 64 KiB").into());
+                if operation.security.is_some() {
+                    responses.entry("429".into()).or_insert_with(|| {
+                        error("Over the token's rate limit: `Retry-After`, `RateLimit` and `RateLimit-Policy` say more")
+                            .into()
+                    });
+                }
                 responses.entry("503".into()).or_insert_with(|| {
                     error("The database cannot store changes right now (disk full or read-only); nothing was changed")
                         .into()
@@ -521,11 +592,12 @@ impl Modify for BearerAuth {
     info(title = "Tessera native API", description = "Token introspection, forward-auth and API token management."),
     paths(
         introspect, forward_auth, list_tokens, create_token, get_token, update_token, revoke_token, revoke_self,
-        rotate_token, super::leaks::report
+        rotate_token, token_usage, super::leaks::report
     ),
     components(schemas(
         ErrorBody, TokenView, TokenPage, IssuedToken, CreateTokenRequest, UpdateTokenRequest,
         RotateTokenRequest, IntrospectRequest, Introspection, super::leaks::LeakReportBody,
+        app::model::usage::UsageReport, app::model::usage::UsageBucket, app::model::usage::AddressSeen,
         super::leaks::LeakVerdictBody
     )),
     modifiers(&BearerAuth, &CommonResponses)

@@ -76,6 +76,7 @@ async fn run(
     match function(path) {
         Some(("Tokens", "create_full_access")) => {
             let spec = TokenSpec {
+                rate_limit: None,
                 name: model::parse_name(params.require("name")?)?,
                 expiry: common::expiry(state, verified, params.get("expires_at")?)?,
                 // Through a token, no allowlist means the calling token's own.

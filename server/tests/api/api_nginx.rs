@@ -243,6 +243,7 @@ async fn three_instances_behind_nginx_lose_nothing_when_one_is_killed_under_load
             expires: "never".into(),
             allowlist: String::new(),
             privileges: privileges.iter().map(|p| (*p).to_owned()).collect(),
+            rate_limit: String::new(),
         };
         let spec = new.parse(tokens::today(&core)).unwrap();
         let (core, alice) = (&core, &alice);

@@ -28,3 +28,4 @@ mod sessions_and_csrf;
 mod sign_in_throttling;
 mod tls_and_headers;
 mod tokens_http;
+mod usage;

@@ -55,6 +55,7 @@ async fn a_change_whose_audit_event_cannot_be_written_leaves_nothing_behind() {
             expires: "never".into(),
             allowlist: String::new(),
             privileges: vec!["list-accts".into()],
+            rate_limit: String::new(),
         }
         .parse(today)
         .unwrap()
@@ -68,7 +69,8 @@ async fn a_change_whose_audit_event_cannot_be_written_leaves_nothing_behind() {
     internal(tokens::rename(state, &alice, "keep", "renamed").await.map(drop), "rename");
     let only_manage = ["manage-api-tokens".to_owned()];
     internal(tokens::update(state, &alice, "keep", None, Some(&only_manage)).await.map(drop), "update");
-    let both = tokens::TokenEdit { name: Some("renamed"), allowlist: None, privileges: Some(&only_manage) };
+    let both =
+        tokens::TokenEdit { name: Some("renamed"), allowlist: None, privileges: Some(&only_manage), rate_limit: None };
     internal(tokens::edit(state, &alice, "keep", both).await.map(drop), "rename and update");
     internal(tokens::rotate(state, &alice, "keep", None, 0).await.map(drop), "rotate");
     internal(tokens::revoke(state, &alice, &["keep".to_owned()]).await.map(drop), "revoke");
@@ -108,7 +110,7 @@ async fn a_change_whose_audit_event_cannot_be_written_leaves_nothing_behind() {
         state,
         &alice,
         "keep",
-        tokens::TokenEdit { name: Some("renamed"), allowlist: None, privileges: Some(&only_manage) },
+        tokens::TokenEdit { name: Some("renamed"), allowlist: None, privileges: Some(&only_manage), rate_limit: None },
     )
     .await
     .unwrap();

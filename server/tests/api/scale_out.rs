@@ -204,6 +204,7 @@ async fn two_instances_creating_one_name_at_once_one_wins_the_other_is_told_it_i
                 expires: "never".into(),
                 allowlist: String::new(),
                 privileges: vec!["list-accts".into()],
+                rate_limit: String::new(),
             };
             new.parse(today).unwrap()
         };

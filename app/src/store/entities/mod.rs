@@ -10,5 +10,7 @@ pub mod session;
 pub mod sign_in_failure;
 pub mod sign_in_lock;
 pub mod token;
+pub mod token_address;
 pub mod token_leak;
+pub mod token_usage;
 pub mod webhook_endpoint;

@@ -21,6 +21,8 @@ pub struct Model {
     pub previous_valid_until: Option<DateTimeUtc>,
     pub last_used_at: Option<DateTimeUtc>,
     pub last_used_ip: Option<String>,
+    /// `N/second`, `N/minute` or `N/hour` (`domain::RateLimit`); none: unlimited.
+    pub rate_limit: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ pub mod m0003_verification_generation;
 mod m0004_sign_in_throttle;
 mod m0005_pg_change_notify;
 mod m0006_token_hygiene;
+pub mod m0007_usage;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_sign_in_throttle::Migration),
             Box::new(m0005_pg_change_notify::Migration),
             Box::new(m0006_token_hygiene::Migration),
+            Box::new(m0007_usage::Migration),
         ]
     }
 }

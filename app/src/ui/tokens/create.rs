@@ -1,12 +1,12 @@
 //! Create an API token: name, "Should the API Token Expire?", IP allowlist, privileges; then reveal it once.
 
 use super::{
-    fields::{AllowlistField, NameField, PrivilegesField, allowlist_problems, name_problem},
+    fields::{AllowlistField, NameField, PrivilegesField, RateLimitField, allowlist_problems, name_problem},
     reveal::RevealSecret,
 };
 use crate::{
     api::{IssuedToken, NewToken, TokenFormOptions, create_token, load_token_form},
-    domain::Expiry,
+    domain::{Expiry, RateLimit},
     error::AppError,
     ui::{
         date_picker::DatePicker,
@@ -74,6 +74,7 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
     let expires_never = RwSignal::new(false);
     let date = RwSignal::new(options.default_expiry.format("%Y-%m-%d").to_string());
     let allowlist = RwSignal::new(String::new());
+    let rate_limit = RwSignal::new(String::new());
     let chosen: RwSignal<BTreeSet<String>> = RwSignal::new(options.privileges.iter().map(|p| p.name.clone()).collect());
     let errors = FieldErrors::new();
     let today = options.today;
@@ -94,6 +95,7 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
             && date_error.get().is_none()
             && allowlist_problems(&allowlist.get()).is_empty()
             && !chosen.get().is_empty()
+            && RateLimit::parse_optional(&rate_limit.get()).is_ok()
             && errors.name.get().is_none()
     });
 
@@ -120,6 +122,7 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
             expires: if expires_never.get_untracked() { "never".into() } else { date.get_untracked() },
             allowlist: allowlist.get_untracked(),
             privileges: chosen.get_untracked().into_iter().collect(),
+            rate_limit: rate_limit.get_untracked(),
         });
     };
     let zone = options.time_zone.clone();
@@ -173,6 +176,7 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
 
             <AllowlistField value=allowlist server_error=errors.allowlist />
             <PrivilegesField options=options.privileges.clone() chosen server_error=errors.privileges />
+            <RateLimitField value=rate_limit server_error=errors.rate_limit />
 
             <div class="form-actions">
                 <button type="submit" class="button button-primary" disabled=move || !valid.get() || create.pending().get()>
@@ -191,6 +195,7 @@ pub(super) struct FieldErrors {
     pub expires: RwSignal<Option<String>>,
     pub allowlist: RwSignal<Option<String>>,
     pub privileges: RwSignal<Option<String>>,
+    pub rate_limit: RwSignal<Option<String>>,
 }
 
 impl FieldErrors {
@@ -200,6 +205,7 @@ impl FieldErrors {
             expires: RwSignal::new(None),
             allowlist: RwSignal::new(None),
             privileges: RwSignal::new(None),
+            rate_limit: RwSignal::new(None),
         }
     }
 
@@ -217,6 +223,7 @@ impl FieldErrors {
             ("expires", self.expires),
             ("allowlist", self.allowlist),
             ("privileges", self.privileges),
+            ("rate_limit", self.rate_limit),
         ]
         .into_iter()
         .find_map(|(field, slot)| err.for_field(field).map(|message| (slot, message)));

@@ -137,6 +137,40 @@ pub fn AllowlistField(value: RwSignal<String>, server_error: RwSignal<Option<Str
     }
 }
 
+/// The optional rate limit: `N/second`, `N/minute` or `N/hour`, checked as typed.
+#[component]
+pub fn RateLimitField(value: RwSignal<String>, server_error: RwSignal<Option<String>>) -> impl IntoView {
+    let problem = Memo::new(move |_| {
+        server_error
+            .get()
+            .or_else(|| crate::domain::RateLimit::parse_optional(&value.get()).err().map(|e| e.to_string()))
+    });
+    view! {
+        <div class="field">
+            <label for="token-rate-limit">"Rate limit (optional)"</label>
+            <div class="hint" id="token-rate-limit-hint">
+                "At most this many calls, e.g. 100/minute (or /second, /hour): a burst of that many, then an even pace. "
+                "Empty: unlimited. Each Tessera instance counts the calls it answers."
+            </div>
+            <input
+                id="token-rate-limit"
+                type="text"
+                autocomplete="off"
+                spellcheck="false"
+                placeholder="100/minute"
+                aria-describedby="token-rate-limit-hint token-rate-limit-error"
+                aria-invalid=move || problem.get().is_some().to_string()
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    value.set(event_target_value(&ev));
+                    server_error.set(None);
+                }
+            />
+            <p id="token-rate-limit-error" class="field-error" aria-live="polite">{move || problem.get()}</p>
+        </div>
+    }
+}
+
 #[component]
 pub fn PrivilegesField(
     options: Vec<PrivilegeOption>,

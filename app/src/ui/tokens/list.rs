@@ -398,6 +398,7 @@ fn TokenTableView(
                             <th scope="col">"IPs"</th>
                             <th scope="col">"Privileges"</th>
                             {header("Last used", TokenSort::LastUsed)}
+                            <th scope="col" class="number-col">"Requests (30 d)"</th>
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
                     </thead>
@@ -487,6 +488,7 @@ fn Row(row: TokenRow, selected: RwSignal<BTreeSet<String>>, on_revoke: Callback<
                     _ => view! { <span class="muted">"Never"</span> }.into_any(),
                 }}
             </td>
+            <td class="number-col" data-testid="requests-30d">{row.requests_30d.to_string()}</td>
             <td class="actions">
                 <A href=href attr:class="button button-small">"Manage"</A>
                 <button type="button" class="button button-small button-danger-outline" on:click=move |_| on_revoke.run(revoke_name.clone())>

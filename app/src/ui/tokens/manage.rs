@@ -3,16 +3,17 @@
 
 use super::{
     create::FieldErrors,
-    fields::{AllowlistField, NameField, PrivilegesField, allowlist_problems, name_problem},
+    fields::{AllowlistField, NameField, PrivilegesField, RateLimitField, allowlist_problems, name_problem},
     manage_href,
     reveal::RevealSecret,
+    usage::UsageCard,
 };
 use crate::{
     api::{
-        IssuedToken, TokenFormOptions, TokenRow, load_manage_token, rename_token, revoke_tokens, rotate_token,
-        update_token,
+        IssuedToken, TokenFormOptions, TokenRow, UsageSummary, load_manage_token, rename_token, revoke_tokens,
+        rotate_token, update_token,
     },
-    domain::Expiry,
+    domain::{Expiry, RateLimit},
     error::AppError,
     ui::{date_picker::DatePicker, dialog::ConfirmDialog, toast::use_toasts},
 };
@@ -43,14 +44,14 @@ pub fn ManageTokenPage() -> impl IntoView {
         <Suspense fallback=|| view! { <div class="card skeleton-form" aria-busy="true">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok((row, options)) => match rotated.get() {
+                    Ok((row, options, usage)) => match rotated.get() {
                         Some(issued) => view! {
                             <RevealSecret issued heading="Token rotated: here is the new secret" on_done=Callback::new(move |_| {
                                 rotated.set(None);
                                 reload.update(|n| *n += 1);
                             }) />
                         }.into_any(),
-                        None => view! { <ManageToken row options rotated /> }.into_any(),
+                        None => view! { <ManageToken row options usage rotated /> }.into_any(),
                     },
                     Err(AppError::NoSuchToken(_)) => view! {
                         <div class="card state-card" role="alert">
@@ -67,7 +68,12 @@ pub fn ManageTokenPage() -> impl IntoView {
 }
 
 #[component]
-fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Option<IssuedToken>>) -> impl IntoView {
+fn ManageToken(
+    row: TokenRow,
+    options: TokenFormOptions,
+    usage: UsageSummary,
+    rotated: RwSignal<Option<IssuedToken>>,
+) -> impl IntoView {
     let toasts = use_toasts();
     let navigate = use_navigate();
     let current = row.token.name.clone();
@@ -94,16 +100,21 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
     // Allowlist and privileges
     let allowlist = RwSignal::new(row.token.allowlist.join("\n"));
     let chosen: RwSignal<BTreeSet<String>> = RwSignal::new(row.token.privileges.iter().cloned().collect());
-    let update = Action::new(move |(name, allowlist, privileges): &(String, String, Vec<String>)| {
-        let (name, allowlist, privileges) = (name.clone(), allowlist.clone(), privileges.clone());
-        async move { update_token(name, Some(allowlist), Some(privileges)).await }
+    let rate_limit = RwSignal::new(row.token.rate_limit.clone().unwrap_or_default());
+    let update = Action::new(move |(name, allowlist, privileges, limit): &(String, String, Vec<String>, String)| {
+        let (name, allowlist, privileges, limit) = (name.clone(), allowlist.clone(), privileges.clone(), limit.clone());
+        async move { update_token(name, Some(allowlist), Some(privileges), Some(limit)).await }
     });
     Effect::new(move |_| match update.value().get() {
-        Some(Ok(token)) => toasts.success(format!("Saved the allowlist and privileges of “{}”.", token.name)),
+        Some(Ok(token)) => toasts.success(format!("Saved the access rules of “{}”.", token.name)),
         Some(Err(err)) => errors.show(&err, toasts),
         None => {}
     });
-    let edits_valid = Memo::new(move |_| allowlist_problems(&allowlist.get()).is_empty() && !chosen.get().is_empty());
+    let edits_valid = Memo::new(move |_| {
+        allowlist_problems(&allowlist.get()).is_empty()
+            && !chosen.get().is_empty()
+            && RateLimit::parse_optional(&rate_limit.get()).is_ok()
+    });
 
     // Rotate
     let rotate_mode = RwSignal::new("keep".to_owned());
@@ -181,12 +192,13 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
             <form class="card form" on:submit=move |ev| {
                 ev.prevent_default();
                 if edits_valid.get_untracked() {
-                    update.dispatch((name_for_update.clone(), allowlist.get_untracked(), chosen.get_untracked().into_iter().collect()));
+                    update.dispatch((name_for_update.clone(), allowlist.get_untracked(), chosen.get_untracked().into_iter().collect(), rate_limit.get_untracked()));
                 }
             }>
-                <h2>"Allowlist and privileges"</h2>
+                <h2>"Allowlist, privileges and rate limit"</h2>
                 <AllowlistField value=allowlist server_error=errors.allowlist />
                 <PrivilegesField options=options.privileges.clone() chosen server_error=errors.privileges />
+                <RateLimitField value=rate_limit server_error=errors.rate_limit />
                 <div class="form-actions">
                     <button type="submit" class="button button-primary" disabled=move || !edits_valid.get() || update.pending().get()>
                         "Save changes"
@@ -194,6 +206,7 @@ fn ManageToken(row: TokenRow, options: TokenFormOptions, rotated: RwSignal<Optio
                 </div>
             </form>
 
+            <UsageCard usage />
             </div>
             <div class="manage-side">
             <section class="card" aria-labelledby="expiry-heading">

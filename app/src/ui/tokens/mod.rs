@@ -7,6 +7,7 @@ mod list;
 mod manage;
 mod notices;
 mod reveal;
+mod usage;
 
 pub use create::CreateTokenPage;
 pub use list::TokensPage;

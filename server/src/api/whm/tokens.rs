@@ -44,6 +44,7 @@ async fn execute(
         "api_token_create" => {
             let acls = params.list("acl")?;
             let spec = TokenSpec {
+                rate_limit: None,
                 name: model::parse_name(params.require("token_name")?)?,
                 expiry: common::expiry(state, verified, params.get("expires_at")?)?,
                 allowlist: model::parse_allowlist_entries(params.list("whitelist_ip")?)?,
@@ -86,7 +87,8 @@ async fn execute(
             };
             let privileges = (!acls.is_empty()).then_some(acls);
             // One change, all or nothing: a refused privilege leaves the name as it was.
-            let edit = tokens::TokenEdit { name: new_name, allowlist, privileges: privileges.as_deref() };
+            let edit =
+                tokens::TokenEdit { name: new_name, allowlist, privileges: privileges.as_deref(), rate_limit: None };
             let token = tokens::edit(state, actor, name, edit).await?;
             Ok(Value::Object(details(&token)))
         }

@@ -262,6 +262,7 @@ impl TestApp {
             expires: spec.expires.into(),
             allowlist: spec.allowlist.into(),
             privileges: spec.privileges.iter().map(|p| (*p).to_owned()).collect(),
+            rate_limit: String::new(),
         };
         app::services::tokens::create(
             &self.state,

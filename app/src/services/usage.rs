@@ -1,0 +1,374 @@
+//! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a
+//! lock, no database work on the request's path) and written every second as one upsert per token, hour and
+//! outcome; the addresses a token is used from are kept with first and last seen, and a token's first use from
+//! an address it never used is an audit event and a `token.new_address` webhook, raised by the writer, off the
+//! request's path. Counters older than the retention (90 days by default) are pruned by the same task.
+
+use super::{
+    Actor, Core,
+    notify::{self, Event},
+};
+use crate::{
+    error::AppError,
+    model::usage::{AddressRow, AddressSeen, DayUsage, OUTCOMES, UsageBucket, UsageReport, UsageSummary},
+    store::{
+        self, accounts,
+        audit::{self, NewEvent},
+        tokens,
+        usage::{self as store_usage, UsageRow},
+    },
+};
+use chrono::{DateTime, Duration, DurationRound, NaiveDate, TimeZone, Utc};
+use sea_orm::DbErr;
+use serde_json::json;
+use std::{
+    collections::{BTreeMap, HashMap},
+    net::IpAddr,
+    sync::{Arc, Mutex},
+};
+
+/// How a verification of a known token ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UseOutcome {
+    Accepted,
+    Expired,
+    Suspended,
+    Address,
+    Privilege,
+    RateLimited,
+}
+
+impl UseOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => OUTCOMES[0],
+            Self::Expired => OUTCOMES[1],
+            Self::Suspended => OUTCOMES[2],
+            Self::Address => OUTCOMES[3],
+            Self::Privilege => OUTCOMES[4],
+            Self::RateLimited => OUTCOMES[5],
+        }
+    }
+}
+
+/// The addresses shown per token.
+const ADDRESSES_SHOWN: u64 = 10;
+
+#[derive(Default)]
+struct Pending {
+    /// (token, hour as Unix seconds, outcome) → calls.
+    counts: HashMap<(i64, i64, UseOutcome), u64>,
+    /// (token, address) → first and last use in this batch.
+    seen: HashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Cheap to clone; every clone counts into the same batch.
+#[derive(Clone, Default)]
+pub struct UsageRecorder {
+    inner: Option<Arc<Mutex<Pending>>>,
+}
+
+impl UsageRecorder {
+    /// Counts nothing (the command line).
+    pub fn disabled() -> Self {
+        Self { inner: None }
+    }
+
+    pub fn enabled() -> Self {
+        Self { inner: Some(Arc::default()) }
+    }
+
+    fn pending(&self) -> Option<std::sync::MutexGuard<'_, Pending>> {
+        self.inner.as_ref().map(|inner| inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Counts one call of `token_id` that ended in `outcome`, at `at` from `ip`. Never waits on the database.
+    pub fn count(&self, token_id: i64, outcome: UseOutcome, at: DateTime<Utc>, ip: IpAddr) {
+        let Some(mut pending) = self.pending() else { return };
+        let hour = at.timestamp().div_euclid(3600) * 3600;
+        *pending.counts.entry((token_id, hour, outcome)).or_default() += 1;
+        let ip = ip.to_canonical();
+        pending.seen.entry((token_id, ip)).and_modify(|(_, last)| *last = (*last).max(at)).or_insert((at, at));
+    }
+
+    /// Counters and addresses waiting to be written (for `/metrics`: the memory this takes is bounded by what one
+    /// flush interval sees).
+    pub fn waiting(&self) -> usize {
+        self.pending().map_or(0, |pending| pending.counts.len() + pending.seen.len())
+    }
+
+    fn take(&self) -> Pending {
+        self.pending().map(|mut pending| std::mem::take(&mut *pending)).unwrap_or_default()
+    }
+
+    /// Puts back what a failed write took, so no count is lost while the database is away.
+    fn put_back(&self, failed: Pending) {
+        let Some(mut pending) = self.pending() else { return };
+        for (key, count) in failed.counts {
+            *pending.counts.entry(key).or_default() += count;
+        }
+        for (key, (first, last)) in failed.seen {
+            pending
+                .seen
+                .entry(key)
+                .and_modify(|(f, l)| {
+                    *f = (*f).min(first);
+                    *l = (*l).max(last);
+                })
+                .or_insert((first, last));
+        }
+    }
+}
+
+/// Writes what was counted since the last flush, in one transaction, and raises the new-address events. On a
+/// failure the counts go back into memory for the next flush.
+pub async fn flush(core: &Core) -> Result<(), DbErr> {
+    let pending = core.usage.take();
+    if pending.counts.is_empty() && pending.seen.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = {
+        let mut ids: Vec<i64> = pending.counts.keys().map(|(id, _, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let written = write(core, &pending, ids).await;
+    if let Err(err) = &written {
+        tracing::warn!(error = %err, "writing usage counters failed; keeping them for the next try");
+        core.usage.put_back(pending);
+    }
+    written
+}
+
+async fn write(core: &Core, pending: &Pending, ids: Vec<i64>) -> Result<(), DbErr> {
+    let txn = store::begin_write(&core.db).await?;
+    let done: Result<bool, DbErr> = async {
+        let existing: std::collections::HashSet<i64> =
+            store_usage::existing_tokens(&txn, ids).await?.into_iter().collect();
+        for ((token_id, hour, outcome), count) in &pending.counts {
+            if existing.contains(token_id) {
+                let hour = Utc.timestamp_opt(*hour, 0).single().unwrap_or_default();
+                let count = i64::try_from(*count).unwrap_or(i64::MAX);
+                store_usage::add(&txn, *token_id, hour, outcome.as_str(), count).await?;
+            }
+        }
+        let mut raised = false;
+        for ((token_id, ip), (first, last)) in &pending.seen {
+            if !existing.contains(token_id) {
+                continue;
+            }
+            let ip = ip.to_string();
+            if store_usage::seen_from(&txn, *token_id, &ip, *first, *last).await? {
+                raised |= new_address(&txn, core, *token_id, &ip, *first).await?;
+            }
+        }
+        Ok(raised)
+    }
+    .await;
+    let raised = store::finish(txn, done).await?;
+    if raised {
+        core.notifications.wake();
+    }
+    Ok(())
+}
+
+/// A token's first use from `ip`: an audit event by its owner through it, and `token.new_address`.
+async fn new_address(
+    db: &impl sea_orm::ConnectionTrait,
+    core: &Core,
+    token_id: i64,
+    ip: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let Some(token) = tokens::find_by_id(db, token_id).await? else { return Ok(false) };
+    let Some(owner) = accounts::find_by_id(db, token.account_id).await? else { return Ok(false) };
+    let event =
+        NewEvent::by("token.new_address", &owner).via(Some(&token.name)).target(token.name.as_str()).from_ip(Some(ip));
+    audit::record(db, event, at).await?;
+    let data = json!({"account": owner.username, "token": {"name": token.name}, "ip": ip, "first_seen": at});
+    notify::emit(db, core, Event { kind: "token.new_address", data, mail: None }).await?;
+    Ok(true)
+}
+
+/// Runs the writer (every `every`) and the daily prune until the last other holder of `core` is gone.
+pub fn spawn(core: Core, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut pruned: Option<DateTime<Utc>> = None;
+        loop {
+            tick.tick().await;
+            let last = Arc::strong_count(&core.notifications) <= 1;
+            let _ = flush(&core).await;
+            if last {
+                return;
+            }
+            let now = core.clock.now();
+            if pruned.is_none_or(|at| now - at >= Duration::hours(1)) {
+                pruned = Some(now);
+                let before = now - Duration::days(i64::from(core.usage_retention_days));
+                match store_usage::prune(&core.db, before).await {
+                    Ok(0) => {}
+                    Ok(rows) => tracing::info!(rows, "pruned usage older than the retention"),
+                    Err(err) => tracing::warn!(error = %err, "pruning usage failed"),
+                }
+            }
+        }
+    });
+}
+
+/// The token named `name` of the actor's account (or the actor's own account's, through a token).
+async fn token_of(core: &Core, actor: &Actor, name: &str) -> Result<tokens::Token, AppError> {
+    actor.require(crate::domain::MANAGE_API_TOKENS)?;
+    let owner = actor.account().ok_or_else(|| AppError::invalid("account", "Name the account."))?;
+    tokens::find_by_name(&core.db, owner.id, name).await?.ok_or_else(|| AppError::NoSuchToken(name.to_owned()))
+}
+
+fn addresses(rows: Vec<store_usage::TokenAddress>) -> Vec<AddressSeen> {
+    rows.into_iter().map(|a| AddressSeen { ip: a.ip, first_seen: a.first_seen, last_seen: a.last_seen }).collect()
+}
+
+/// How a period is cut up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Hour,
+    Day,
+}
+
+impl std::str::FromStr for Bucket {
+    type Err = AppError;
+
+    fn from_str(raw: &str) -> Result<Self, AppError> {
+        match raw {
+            "hour" => Ok(Self::Hour),
+            "day" => Ok(Self::Day),
+            _ => Err(AppError::invalid("bucket", "The bucket is “hour” or “day”.")),
+        }
+    }
+}
+
+/// The longest period one report covers.
+pub const MAX_DAYS: i64 = 400;
+
+/// The start of the bucket holding `at`.
+fn bucket_start(core: &Core, bucket: Bucket, at: DateTime<Utc>) -> DateTime<Utc> {
+    match bucket {
+        Bucket::Hour => at.duration_trunc(Duration::hours(1)).unwrap_or(at),
+        Bucket::Day => {
+            let day = at.with_timezone(&core.time_zone).date_naive();
+            day_start(core, day)
+        }
+    }
+}
+
+fn day_start(core: &Core, day: NaiveDate) -> DateTime<Utc> {
+    super::audit::start_of(day, core.time_zone)
+}
+
+fn next_bucket(core: &Core, bucket: Bucket, start: DateTime<Utc>) -> DateTime<Utc> {
+    match bucket {
+        Bucket::Hour => start + Duration::hours(1),
+        Bucket::Day => {
+            let day = start.with_timezone(&core.time_zone).date_naive();
+            day.succ_opt().map_or(start + Duration::days(1), |next| day_start(core, next))
+        }
+    }
+}
+
+/// Sums hourly rows into buckets covering `[from, to)`: every bucket, those without calls too.
+fn buckets(core: &Core, bucket: Bucket, from: DateTime<Utc>, to: DateTime<Utc>, rows: &[UsageRow]) -> Vec<UsageBucket> {
+    let mut out = Vec::new();
+    let mut start = bucket_start(core, bucket, from);
+    let mut rows = rows.iter().peekable();
+    while start < to {
+        let end = next_bucket(core, bucket, start);
+        let mut outcomes = BTreeMap::new();
+        while let Some(row) = rows.next_if(|row| row.hour < end) {
+            if row.hour >= start {
+                *outcomes.entry(row.outcome.clone()).or_insert(0) += u64::try_from(row.count).unwrap_or(0);
+            }
+        }
+        let accepted = outcomes.get("accepted").copied().unwrap_or(0);
+        let refused = outcomes.iter().filter(|(name, _)| *name != "accepted").map(|(_, n)| n).sum();
+        out.push(UsageBucket { start, accepted, refused, outcomes });
+        start = end;
+    }
+    out
+}
+
+/// A token's usage over `[from, to)` by hour or day (at most [`MAX_DAYS`] days).
+pub async fn report(
+    core: &Core,
+    actor: &Actor,
+    name: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    bucket: Bucket,
+) -> Result<UsageReport, AppError> {
+    let token = token_of(core, actor, name).await?;
+    let now = core.clock.now();
+    // By default up to the end of the current hour, so the calls of this very hour are in.
+    let to = to.unwrap_or_else(|| next_bucket(core, Bucket::Hour, bucket_start(core, Bucket::Hour, now)));
+    let from = from.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(AppError::invalid("from", "“from” must be before “to”."));
+    }
+    if to - from > Duration::days(MAX_DAYS) {
+        return Err(AppError::invalid("from", format!("A report covers at most {MAX_DAYS} days.")));
+    }
+    if bucket == Bucket::Hour && to - from > Duration::days(31) {
+        return Err(AppError::invalid("bucket", "Hourly buckets cover at most 31 days; use bucket=day."));
+    }
+    flush(core).await?;
+    let start = bucket_start(core, bucket, from);
+    let rows = store_usage::between(&core.db, token.id, start, to).await?;
+    Ok(UsageReport {
+        token: token.name,
+        bucket: match bucket {
+            Bucket::Hour => "hour".into(),
+            Bucket::Day => "day".into(),
+        },
+        from: start,
+        to,
+        buckets: buckets(core, bucket, start, to, &rows),
+        addresses: addresses(store_usage::addresses(&core.db, token.id, ADDRESSES_SHOWN).await?),
+    })
+}
+
+/// The Manage page's view: the last 30 days by day, and the latest addresses.
+pub async fn summary(core: &Core, actor: &Actor, name: &str) -> Result<UsageSummary, AppError> {
+    let now = core.clock.now();
+    let today = now.with_timezone(&core.time_zone).date_naive();
+    let first = today - Duration::days(29);
+    let report = report(core, actor, name, Some(day_start(core, first)), None, Bucket::Day).await?;
+    Ok(UsageSummary {
+        days: report
+            .buckets
+            .iter()
+            .map(|b| DayUsage {
+                day: b.start.with_timezone(&core.time_zone).format("%Y-%m-%d").to_string(),
+                accepted: b.accepted,
+                refused: b.refused,
+            })
+            .collect(),
+        addresses: report
+            .addresses
+            .into_iter()
+            .map(|a| AddressRow {
+                ip: a.ip,
+                first_seen: notify::local(core, a.first_seen),
+                last_seen: notify::local(core, a.last_seen),
+            })
+            .collect(),
+    })
+}
+
+/// Calls in the last 30 days of the actor's tokens named `names` (the tokens table's column), by name.
+pub async fn last_30_days(core: &Core, actor: &Actor, names: &[String]) -> Result<HashMap<String, u64>, AppError> {
+    let Some(owner) = actor.account() else { return Ok(HashMap::new()) };
+    let from = core.clock.now() - Duration::days(30);
+    let keys = names.iter().map(|name| name.to_ascii_lowercase()).collect();
+    let totals = store_usage::totals_by_name(&core.db, owner.id, keys, from).await?;
+    Ok(totals.into_iter().map(|(name, total)| (name, u64::try_from(total).unwrap_or(0))).collect())
+}

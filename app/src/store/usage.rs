@@ -1,0 +1,202 @@
+//! Usage counters and address history, written in batches by `services::usage`.
+
+use super::entities::{token, token_address, token_usage};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Alias, Expr, ExprTrait, OnConflict},
+};
+
+pub use token_address::Model as TokenAddress;
+
+/// The ids among `ids` that still exist (a token revoked since its use was counted is skipped).
+pub async fn existing_tokens(db: &impl ConnectionTrait, ids: Vec<i64>) -> Result<Vec<i64>, DbErr> {
+    token::Entity::find()
+        .select_only()
+        .column(token::Column::Id)
+        .filter(token::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Adds `count` to the token's counter for `hour` and `outcome`.
+pub async fn add(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    hour: DateTime<Utc>,
+    outcome: &str,
+    count: i64,
+) -> Result<(), DbErr> {
+    let row = token_usage::ActiveModel {
+        token_id: Set(token_id),
+        hour: Set(hour),
+        outcome: Set(outcome.to_owned()),
+        count: Set(count),
+    };
+    token_usage::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                token_usage::Column::TokenId,
+                token_usage::Column::Hour,
+                token_usage::Column::Outcome,
+            ])
+            .value(
+                token_usage::Column::Count,
+                Expr::col((token_usage::Entity, token_usage::Column::Count))
+                    .add(Expr::col((Alias::new("excluded"), token_usage::Column::Count))),
+            )
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map(drop)
+}
+
+/// Records a use of the token from `ip` between `first` and `last`; `true` when the token had never been used
+/// from that address before.
+pub async fn seen_from(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    ip: &str,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let row = token_address::ActiveModel {
+        token_id: Set(token_id),
+        ip: Set(ip.to_owned()),
+        first_seen: Set(first),
+        last_seen: Set(last),
+    };
+    let inserted = token_address::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([token_address::Column::TokenId, token_address::Column::Ip]).do_nothing().to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if inserted == 1 {
+        return Ok(true);
+    }
+    token_address::Entity::update_many()
+        .col_expr(token_address::Column::LastSeen, Expr::value(last))
+        .filter(token_address::Column::TokenId.eq(token_id))
+        .filter(token_address::Column::Ip.eq(ip))
+        .filter(token_address::Column::LastSeen.lt(last))
+        .exec(db)
+        .await?;
+    Ok(false)
+}
+
+/// One counter row.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct UsageRow {
+    pub hour: DateTime<Utc>,
+    pub outcome: String,
+    pub count: i64,
+}
+
+/// The token's counters for hours in `[from, to)`, oldest first.
+pub async fn between(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<UsageRow>, DbErr> {
+    token_usage::Entity::find()
+        .select_only()
+        .columns([token_usage::Column::Hour, token_usage::Column::Outcome, token_usage::Column::Count])
+        .filter(token_usage::Column::TokenId.eq(token_id))
+        .filter(token_usage::Column::Hour.gte(from))
+        .filter(token_usage::Column::Hour.lt(to))
+        .order_by_asc(token_usage::Column::Hour)
+        .into_model::<UsageRow>()
+        .all(db)
+        .await
+}
+
+/// Total requests (every outcome) since `from` of each of `ids`.
+pub async fn totals_since(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    from: DateTime<Utc>,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    token_usage::Entity::find()
+        .select_only()
+        .column(token_usage::Column::TokenId)
+        .column_as(token_usage::Column::Count.sum(), "total")
+        .filter(token_usage::Column::TokenId.is_in(ids.iter().copied()))
+        .filter(token_usage::Column::Hour.gte(from))
+        .group_by(token_usage::Column::TokenId)
+        .into_tuple::<(i64, Option<i64>)>()
+        .all(db)
+        .await
+        .map(|rows| rows.into_iter().map(|(id, total)| (id, total.unwrap_or(0))).collect())
+}
+
+/// Total requests since `from` of the account's tokens named (lower-cased) in `keys`, by token name.
+pub async fn totals_by_name(
+    db: &impl ConnectionTrait,
+    account_id: i64,
+    keys: Vec<String>,
+    from: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    use sea_orm::{JoinType, RelationDef};
+    let to_token = RelationDef::from(
+        token_usage::Entity::belongs_to(token::Entity).from(token_usage::Column::TokenId).to(token::Column::Id),
+    );
+    token_usage::Entity::find()
+        .select_only()
+        .column(token::Column::Name)
+        .column_as(token_usage::Column::Count.sum(), "total")
+        .join(JoinType::InnerJoin, to_token)
+        .filter(token::Column::AccountId.eq(account_id))
+        .filter(token::Column::NameKey.is_in(keys))
+        .filter(token_usage::Column::Hour.gte(from))
+        .group_by(token::Column::Name)
+        .into_tuple::<(String, Option<i64>)>()
+        .all(db)
+        .await
+        .map(|rows| rows.into_iter().map(|(name, total)| (name, total.unwrap_or(0))).collect())
+}
+
+/// The busiest tokens since `from`: token id and total, busiest first.
+pub async fn busiest_since(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let total = Expr::col(token_usage::Column::Count).sum();
+    token_usage::Entity::find()
+        .select_only()
+        .column(token_usage::Column::TokenId)
+        .column_as(total.clone(), "total")
+        .filter(token_usage::Column::Hour.gte(from))
+        .group_by(token_usage::Column::TokenId)
+        .order_by_desc(total)
+        .limit(limit)
+        .into_tuple::<(i64, Option<i64>)>()
+        .all(db)
+        .await
+        .map(|rows| rows.into_iter().map(|(id, total)| (id, total.unwrap_or(0))).collect())
+}
+
+/// The token's most recently seen addresses.
+pub async fn addresses(db: &impl ConnectionTrait, token_id: i64, limit: u64) -> Result<Vec<TokenAddress>, DbErr> {
+    token_address::Entity::find()
+        .filter(token_address::Column::TokenId.eq(token_id))
+        .order_by_desc(token_address::Column::LastSeen)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Deletes counters older than `before`, and addresses last seen before it.
+pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let usage = token_usage::Entity::delete_many().filter(token_usage::Column::Hour.lt(before)).exec(db).await?;
+    let addresses =
+        token_address::Entity::delete_many().filter(token_address::Column::LastSeen.lt(before)).exec(db).await?;
+    Ok(usage.rows_affected + addresses.rows_affected)
+}

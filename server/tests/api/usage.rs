@@ -1,0 +1,246 @@
+//! Usage and rate limits (issue 15): counting is exact under concurrent calls, by outcome, hour and day; the
+//! addresses a token is used from are kept and a new one is an audit event; a token's rate limit refuses what
+//! goes over it with 429, `Retry-After` and the IETF `RateLimit` headers on every API, the time driven by the
+//! test's clock.
+
+use crate::common::{TestApp, TokenSpec, spawn_app, spawn_app_with_proxies};
+use app::services::{Actor, usage};
+use serde_json::{Value, json};
+
+async fn flush(app: &TestApp) {
+    usage::flush(&app.state).await.expect("flush usage");
+}
+
+async fn usage_of(app: &TestApp, admin: &str, name: &str, query: &str) -> Value {
+    let response = app.get_with(&format!("/api/v1/tokens/{name}/usage{query}"), &format!("Bearer {admin}")).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_calls_from_eight_tasks_count_ten_thousand() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let busy = app.simple_token("alice", "busy", &["list-accts"]).await;
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let (client, url, busy) = (client.clone(), app.url("/api/v1/auth"), busy.clone());
+            tokio::spawn(async move {
+                for i in 0..1_250 {
+                    // One call in ten asks for a privilege the token lacks: refused, and counted as such.
+                    let url = if i % 10 == 0 { format!("{url}?privilege=kill-acct") } else { url.clone() };
+                    let status = client.get(&url).bearer_auth(&busy).send().await.unwrap().status();
+                    assert!(status == 200 || status == 403, "task {task}: {status}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    flush(&app).await;
+    let report = usage_of(&app, &admin, "busy", "?bucket=day").await;
+    let buckets = report["buckets"].as_array().unwrap();
+    let accepted: u64 = buckets.iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
+    let refused: u64 = buckets.iter().map(|b| b["refused"].as_u64().unwrap()).sum();
+    assert_eq!((accepted, refused), (9_000, 1_000));
+    let privilege: u64 = buckets.iter().filter_map(|b| b["outcomes"]["privilege"].as_u64()).sum();
+    assert_eq!(privilege, 1_000);
+    // The day buckets cover 30 days, one per day, the last holding every call.
+    assert_eq!(buckets.len(), 31);
+    assert_eq!(buckets.last().unwrap()["accepted"], 9_000);
+    // The tokens table's column.
+    let summary =
+        usage::summary(&app.state, &Actor::operator_for(app.account_row("alice").await), "busy").await.unwrap();
+    assert_eq!(summary.days.len(), 30);
+    assert_eq!(summary.days.last().unwrap().accepted, 9_000);
+}
+
+#[tokio::test]
+async fn hours_days_and_addresses_follow_the_clock_and_a_new_address_is_audited() {
+    let app = spawn_app_with_proxies(vec![app::domain::IpRange::parse("127.0.0.1").unwrap()]).await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let token = app
+        .token(TokenSpec {
+            account: "alice",
+            name: "ci",
+            privileges: &["list-accts"],
+            allowlist: "198.51.100.0/24",
+            expires: "never",
+        })
+        .await;
+    let call = |ip: &'static str| {
+        let (url, token) = (app.url("/api/v1/auth"), token.clone());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .header("x-forwarded-for", ip)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(call("198.51.100.7").await, 200);
+    assert_eq!(call("198.51.100.7").await, 200);
+    app.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(call("203.0.113.9").await, 403, "outside the allowlist");
+    flush(&app).await;
+    app.clock.advance(chrono::Duration::hours(3));
+    assert_eq!(call("198.51.100.8").await, 200);
+    flush(&app).await;
+
+    let report = usage_of(&app, &admin, "ci", "?bucket=hour&from=2026-11-22T09:00:00Z&to=2026-11-22T14:00:00Z").await;
+    let by_hour: Vec<(String, u64, u64)> = report["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (b["start"].as_str().unwrap().to_owned(), b["accepted"].as_u64().unwrap(), b["refused"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        by_hour,
+        [
+            ("2026-11-22T09:00:00Z".to_owned(), 0, 0),
+            ("2026-11-22T10:00:00Z".to_owned(), 2, 1),
+            ("2026-11-22T11:00:00Z".to_owned(), 0, 0),
+            ("2026-11-22T12:00:00Z".to_owned(), 0, 0),
+            ("2026-11-22T13:00:00Z".to_owned(), 1, 0),
+        ]
+    );
+    assert_eq!(report["buckets"][1]["outcomes"]["address"], 1);
+    let addresses: Vec<&str> =
+        report["addresses"].as_array().unwrap().iter().map(|a| a["ip"].as_str().unwrap()).collect();
+    assert_eq!(addresses, ["198.51.100.8", "203.0.113.9", "198.51.100.7"], "most recently seen first");
+    let events = app.audit_actions().await;
+    let new_addresses = events
+        .iter()
+        .filter(|(action, target, _)| action == "token.new_address" && target.as_deref() == Some("ci"))
+        .count();
+    assert_eq!(new_addresses, 3, "each address once, however often it is used");
+
+    // Bad periods are a clear 422, never a 5xx.
+    for query in [
+        "?bucket=week",
+        "?from=2026-11-23T00:00:00Z&to=2026-11-22T00:00:00Z",
+        "?from=yesterday",
+        "?bucket=hour&from=2026-01-01T00:00:00Z&to=2026-11-22T00:00:00Z",
+    ] {
+        let response = app.get_with(&format!("/api/v1/tokens/ci/usage{query}"), &format!("Bearer {admin}")).await;
+        assert!(response.status() == 400 || response.status() == 422, "{query}: {}", response.status());
+    }
+    let response = app.get_with("/api/v1/tokens/nope/usage", &format!("Bearer {admin}")).await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn old_usage_is_pruned_after_the_retention() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let token = app.simple_token("alice", "old", &["list-accts"]).await;
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {token}")).await.status(), 200);
+    flush(&app).await;
+    assert!(app.database_text().await.contains("accepted"));
+    app.clock.advance(chrono::Duration::days(91));
+    let pruned =
+        app::store::usage::prune(&app.state.db, app.clock.now_for_tests() - chrono::Duration::days(90)).await.unwrap();
+    assert_eq!(pruned, 2, "the counter and the address");
+}
+
+trait Now {
+    fn now_for_tests(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+impl Now for app::services::clock::ManualClock {
+    fn now_for_tests(&self) -> chrono::DateTime<chrono::Utc> {
+        use app::services::clock::Clock;
+        self.now()
+    }
+}
+
+#[tokio::test]
+async fn over_its_limit_a_token_is_refused_with_429_and_the_ratelimit_headers_on_every_api() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "limited", "expires": "never", "privileges": ["all"], "rate_limit": "10/minute"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let issued: Value = response.json().await.unwrap();
+    assert_eq!(issued["token"]["rate_limit"], "10/minute");
+    let secret = issued["secret"].as_str().unwrap().to_owned();
+
+    // 20 calls at once (twice the limit): the burst of 10 passes, 10 are refused.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let response = app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 200 {
+            assert_eq!(response.headers()["ratelimit-policy"], "\"token\";q=10;w=60");
+        } else {
+            assert_eq!(response.headers()["retry-after"], "6");
+            assert_eq!(response.headers()["ratelimit"], "\"token\";r=0;t=6");
+            let body: Value = response.json().await.unwrap();
+            assert!(body["message"].as_str().unwrap().contains("10/minute"), "{body}");
+        }
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10);
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10);
+    // The same refusal in each API's own envelope.
+    let uapi = app.get_with("/execute/Tokens/list", &format!("cpanel alice:{secret}")).await;
+    assert_eq!(uapi.status(), 429);
+    let body: Value = uapi.json().await.unwrap();
+    assert_eq!(body["status"], 0, "{body}");
+    let (status, body) = app.whm(&format!("whm alice:{secret}"), "api_token_list?api.version=1").await;
+    assert_eq!((status, body["metadata"]["result"].as_i64()), (429, Some(0)), "{body}");
+    let native = app.get_with("/api/v1/tokens", &format!("Bearer {secret}")).await;
+    assert_eq!(native.status(), 429);
+    assert!(native.headers().contains_key("retry-after"));
+
+    // Six seconds later (on the test's clock), one more call is allowed.
+    app.clock.advance(chrono::Duration::seconds(6));
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 429);
+
+    // Refusals are counted, and audited once a minute, not once each.
+    flush(&app).await;
+    let report = usage_of(&app, &admin, "limited", "?bucket=day").await;
+    let limited: u64 =
+        report["buckets"].as_array().unwrap().iter().filter_map(|b| b["outcomes"]["rate_limited"].as_u64()).sum();
+    assert_eq!(limited, 14);
+    let audited = app.audit_actions().await.iter().filter(|(action, _, _)| action == "api.refused.rate_limit").count();
+    assert_eq!(audited, 1, "one event per token per minute while limited, not one per refusal");
+
+    // Another token of the account is not limited.
+    for _ in 0..30 {
+        assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {admin}")).await.status(), 200);
+    }
+    // The limit can be changed, and removed, on the token.
+    let response = reqwest::Client::new()
+        .patch(app.url("/api/v1/tokens/limited"))
+        .bearer_auth(&admin)
+        .json(&json!({"rate_limit": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+    let response = reqwest::Client::new()
+        .patch(app.url("/api/v1/tokens/limited"))
+        .bearer_auth(&admin)
+        .json(&json!({"rate_limit": "ten per minute"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+}
