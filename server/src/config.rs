@@ -144,6 +144,9 @@ pub struct ServeArgs {
     /// Accept `http://` webhook URLs (otherwise `https://` only): for a receiver on the same host or network.
     #[arg(long, env = "TESSERA_ALLOW_HTTP_WEBHOOKS")]
     pub allow_http_webhooks: bool,
+    /// Days of per-token usage (calls by hour and outcome, addresses) kept before they are pruned.
+    #[arg(long, env = "TESSERA_USAGE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub usage_retention_days: u32,
 }
 
 /// `scheme://host[:port]` of a public URL (path dropped), lower-cased.

@@ -74,6 +74,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
                 public_url: args.public_url.clone(),
                 every: Some(Duration::from_secs(5)),
             },
+            usage_retention_days: args.usage_retention_days,
             ..CoreConfig::new(database_url, time_zone)
         },
         addr: args.addr,

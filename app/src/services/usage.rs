@@ -367,6 +367,7 @@ pub async fn summary(core: &Core, actor: &Actor, name: &str) -> Result<UsageSumm
 /// Calls in the last 30 days of the actor's tokens named `names` (the tokens table's column), by name.
 pub async fn last_30_days(core: &Core, actor: &Actor, names: &[String]) -> Result<HashMap<String, u64>, AppError> {
     let Some(owner) = actor.account() else { return Ok(HashMap::new()) };
+    flush(core).await?;
     let from = core.clock.now() - Duration::days(30);
     let keys = names.iter().map(|name| name.to_ascii_lowercase()).collect();
     let totals = store_usage::totals_by_name(&core.db, owner.id, keys, from).await?;
