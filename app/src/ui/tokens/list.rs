@@ -398,7 +398,7 @@ fn TokenTableView(
                             <th scope="col">"IPs"</th>
                             <th scope="col">"Privileges"</th>
                             {header("Last used", TokenSort::LastUsed)}
-                            <th scope="col" class="number-col">"Requests (30 d)"</th>
+                            <th scope="col" class="number-col">"Requests" <span class="muted nowrap">"(30 d)"</span></th>
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
                     </thead>
