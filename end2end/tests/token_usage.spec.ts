@@ -51,4 +51,9 @@ test("a token's usage shows on the tokens table and its Manage page, and a rate 
   expect(limited.status()).toBe(429);
   expect(Number(limited.headers()["retry-after"])).toBeGreaterThan(0);
   expect(limited.headers()["ratelimit-policy"]).toBe('"token";q=2;w=60');
+
+  // Administrators rank the busiest tokens of every account.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Usage" }).click();
+  await expect(page).toHaveURL(/\/usage$/);
+  await expect(page.locator(".busiest-table tbody tr", { hasText: "busy-bot" })).toContainText(account);
 });

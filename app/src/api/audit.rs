@@ -14,3 +14,13 @@ pub async fn load_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
     })
     .await
 }
+
+/// The busiest tokens of every account over the last 30 days (administrators).
+#[server(prefix = "/rpc", endpoint = "busiest_tokens")]
+pub async fn load_busiest_tokens() -> Result<Vec<crate::model::usage::BusyToken>, AppError> {
+    super::context::guarded("load_busiest_tokens", async move {
+        let (state, actor) = super::context::acting().await?;
+        crate::services::usage::busiest(&state, &actor, 30, 20).await
+    })
+    .await
+}

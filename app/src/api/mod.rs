@@ -13,7 +13,7 @@ pub mod session_cookie;
 mod tokens;
 mod webhooks;
 
-pub use crate::model::usage::{AddressRow, DayUsage, UsageSummary};
+pub use crate::model::usage::{AddressRow, BusyToken, DayUsage, UsageSummary};
 pub use accounts::{
     AccountEditor, AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights,
     ChangePassword, CreateAccount, DeleteAccount, LoadAccountEditor, LoadAccounts, LoadContactEmail, LoadPrivileges,
@@ -22,7 +22,7 @@ pub use accounts::{
     load_account_editor, load_accounts, load_contact_email, load_privileges, remove_privilege, rename_account,
     reset_account_password, set_account_privileges, set_contact_email, suspend_account, unlock_account,
 };
-pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, load_audit};
+pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, LoadBusiestTokens, load_audit, load_busiest_tokens};
 pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};
 pub use tokens::{
     CheckTokenName, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice, ListTokens,

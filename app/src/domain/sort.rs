@@ -12,10 +12,12 @@ pub enum TokenSort {
     Created,
     Expires,
     LastUsed,
+    /// Calls in the last 30 days.
+    Requests,
 }
 
 impl TokenSort {
-    pub const ALL: [Self; 4] = [Self::Name, Self::Created, Self::Expires, Self::LastUsed];
+    pub const ALL: [Self; 5] = [Self::Name, Self::Created, Self::Expires, Self::LastUsed, Self::Requests];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -23,6 +25,7 @@ impl TokenSort {
             Self::Created => "created",
             Self::Expires => "expires",
             Self::LastUsed => "last_used",
+            Self::Requests => "requests",
         }
     }
 }
@@ -33,9 +36,9 @@ impl fmt::Display for TokenSort {
     }
 }
 
-/// The sort given is not one of the four.
+/// The sort given is not one of those.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("“sort” is one of created, name, expires, last_used.")]
+#[error("“sort” is one of created, name, expires, last_used, requests.")]
 pub struct UnknownSort;
 
 impl FromStr for TokenSort {

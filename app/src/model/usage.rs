@@ -66,3 +66,12 @@ pub struct UsageReport {
     pub buckets: Vec<UsageBucket>,
     pub addresses: Vec<AddressSeen>,
 }
+
+/// One of the busiest tokens (the administrators' ranking).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BusyToken {
+    pub account: String,
+    pub token: String,
+    /// Calls in the period, every outcome.
+    pub requests: u64,
+}

@@ -314,7 +314,7 @@ fn expiring_window(state: &Core) -> (DateTime<Utc>, DateTime<Utc>) {
 /// The names and expiry of the actor's live tokens that expire within [`EXPIRING_DAYS`] days, soonest first.
 pub async fn expiring_soon(state: &Core, actor: &Actor) -> Result<(Vec<TokenView>, u64), AppError> {
     let owner = authorise(actor)?;
-    let filter = TokenFilter { search: "", expiring_between: Some(expiring_window(state)) };
+    let filter = TokenFilter { expiring_between: Some(expiring_window(state)), ..TokenFilter::default() };
     let (rows, total) = tokens::page(&state.db, owner.id, filter, TokenSort::Expires, false, 0, 5).await?;
     Ok((rows.iter().map(view).collect(), total))
 }
@@ -323,8 +323,14 @@ pub async fn list(state: &Core, actor: &Actor, query: &TokenQuery) -> Result<Tok
     let owner = authorise(actor)?;
     let offset = super::paging::offset(query.page, query.per_page, &PAGE_SIZES, "tokens")?;
     let order = query.sort;
-    let filter =
-        TokenFilter { search: &query.search, expiring_between: query.expiring.then(|| expiring_window(state)) };
+    let filter = TokenFilter {
+        search: &query.search,
+        expiring_between: query.expiring.then(|| expiring_window(state)),
+        requests_since: Some(state.clock.now() - Duration::days(30)),
+    };
+    if order == TokenSort::Requests {
+        super::usage::flush(state).await?;
+    }
     let (rows, total) =
         tokens::page(&state.db, owner.id, filter, order, query.descending, offset, query.per_page).await?;
     Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })

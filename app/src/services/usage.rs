@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    model::usage::{AddressRow, AddressSeen, DayUsage, OUTCOMES, UsageBucket, UsageReport, UsageSummary},
+    model::usage::{AddressRow, AddressSeen, BusyToken, DayUsage, OUTCOMES, UsageBucket, UsageReport, UsageSummary},
     store::{
         self, accounts,
         audit::{self, NewEvent},
@@ -372,4 +372,18 @@ pub async fn last_30_days(core: &Core, actor: &Actor, names: &[String]) -> Resul
     let keys = names.iter().map(|name| name.to_ascii_lowercase()).collect();
     let totals = store_usage::totals_by_name(&core.db, owner.id, keys, from).await?;
     Ok(totals.into_iter().map(|(name, total)| (name, u64::try_from(total).unwrap_or(0))).collect())
+}
+
+/// The busiest tokens of every account over the last `days` days, busiest first (administrators: `all`).
+pub async fn busiest(core: &Core, actor: &Actor, days: i64, limit: u64) -> Result<Vec<BusyToken>, AppError> {
+    actor.require(crate::domain::ALL)?;
+    flush(core).await?;
+    let from = core.clock.now() - Duration::days(days);
+    let mut out = Vec::new();
+    for (token_id, total) in store_usage::busiest_since(&core.db, from, limit).await? {
+        let Some(token) = tokens::find_by_id(&core.db, token_id).await? else { continue };
+        let Some(owner) = accounts::find_by_id(&core.db, token.account_id).await? else { continue };
+        out.push(BusyToken { account: owner.username, token: token.name, requests: u64::try_from(total).unwrap_or(0) });
+    }
+    Ok(out)
 }

@@ -55,6 +55,22 @@ pub async fn find_by_name(db: &impl ConnectionTrait, account_id: i64, name: &str
 }
 
 /// One page of an account's tokens whose names contain `search` (case-insensitively), and how many match in all.
+/// A token's calls since `since` (every outcome), for ordering by it: a correlated sum over its hourly counters
+/// (the primary key's `token_id, hour` prefix serves it).
+fn requests_since(since: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
+    use super::entities::token_usage;
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SimpleExpr};
+    let sum = Query::select()
+        .expr(Func::coalesce([Expr::col((token_usage::Entity, token_usage::Column::Count)).sum(), Expr::val(0).into()]))
+        .from(token_usage::Entity)
+        .and_where(
+            Expr::col((token_usage::Entity, token_usage::Column::TokenId)).equals((token::Entity, token::Column::Id)),
+        )
+        .and_where(Expr::col((token_usage::Entity, token_usage::Column::Hour)).gte(since))
+        .to_owned();
+    SimpleExpr::SubQuery(None, Box::new(sum.into_sub_query_statement()))
+}
+
 /// Which of an account's tokens a page lists.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokenFilter<'a> {
@@ -62,6 +78,8 @@ pub struct TokenFilter<'a> {
     pub search: &'a str,
     /// Only tokens expiring after the first time and at or before the second.
     pub expiring_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Sorting by requests counts those since this time.
+    pub requests_since: Option<DateTime<Utc>>,
 }
 
 pub async fn page(
@@ -87,6 +105,13 @@ pub async fn page(
         TokenSort::Created => token::Column::CreatedAt,
         TokenSort::Expires => token::Column::ExpiresAt,
         TokenSort::LastUsed => token::Column::LastUsedAt,
+        TokenSort::Requests => {
+            let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
+            let requests = requests_since(filter.requests_since.unwrap_or_default());
+            let query = query.order_by(requests, direction.clone()).order_by(token::Column::Id, direction);
+            let tokens = query.offset(offset).limit(limit).all(db).await?;
+            return Ok((tokens, total));
+        }
     };
     // "Never" (NULL) sorts after every date when ascending, and first when descending, on every database.
     let (direction, nulls) =

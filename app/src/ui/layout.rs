@@ -56,6 +56,7 @@ fn AppShell(account: AccountView) -> impl IntoView {
                 {lists_accounts.then(|| view! { <A href="/accounts">"Accounts"</A> })}
                 {holds_all.then(|| view! { <A href="/privileges">"Privileges"</A> })}
                 {holds_all.then(|| view! { <A href="/webhooks">"Webhooks"</A> })}
+                {holds_all.then(|| view! { <A href="/usage">"Usage"</A> })}
                 <A href="/audit">"Audit log"</A>
                 <A href="/account">"Account"</A>
             </nav>

@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("privileges") view=admin::PrivilegesPage />
                     <Route path=path!("audit") view=admin::AuditPage />
                     <Route path=path!("webhooks") view=admin::WebhooksPage />
+                    <Route path=path!("usage") view=admin::BusiestTokensPage />
                 </ParentRoute>
             </Routes>
             <toast::ToastRegion />

@@ -158,8 +158,8 @@ pub struct ListQuery {
     pub search: Option<String>,
     /// `true`: only live tokens that expire within 7 days.
     pub expiring: Option<bool>,
-    /// `created` (default), `name`, `expires` or `last_used`.
-    #[param(pattern = "^(created|name|expires|last_used)$")]
+    /// `created` (default), `name`, `expires`, `last_used` or `requests` (calls in the last 30 days).
+    #[param(pattern = "^(created|name|expires|last_used|requests)$")]
     pub sort: Option<String>,
     /// Default `true`.
     pub descending: Option<bool>,

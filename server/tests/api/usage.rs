@@ -146,21 +146,24 @@ async fn old_usage_is_pruned_after_the_retention() {
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {token}")).await.status(), 200);
     flush(&app).await;
     assert!(app.database_text().await.contains("accepted"));
-    app.clock.advance(chrono::Duration::days(91));
-    let pruned =
-        app::store::usage::prune(&app.state.db, app.clock.now_for_tests() - chrono::Duration::days(90)).await.unwrap();
-    assert_eq!(pruned, 2, "the counter and the address");
-}
-
-trait Now {
-    fn now_for_tests(&self) -> chrono::DateTime<chrono::Utc>;
-}
-
-impl Now for app::services::clock::ManualClock {
-    fn now_for_tests(&self) -> chrono::DateTime<chrono::Utc> {
-        use app::services::clock::Clock;
-        self.now()
+    // Past the retention (90 days), the writer's hourly prune removes the counter and the address.
+    app.clock.advance(chrono::Duration::days(89));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (usage, addresses) = (count(&app, "token_usage").await, count(&app, "token_addresses").await);
+    assert_eq!((usage, addresses), (1, 1), "kept within the retention");
+    app.clock.advance(chrono::Duration::days(2));
+    let started = std::time::Instant::now();
+    while count(&app, "token_usage").await + count(&app, "token_addresses").await > 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "not pruned");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let db = &app.state.db;
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), format!("SELECT count(*) FROM {table}"));
+    db.query_one_raw(statement).await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
 }
 
 #[tokio::test]
@@ -243,4 +246,52 @@ async fn over_its_limit_a_token_is_refused_with_429_and_the_ratelimit_headers_on
         .await
         .unwrap();
     assert_eq!(response.status(), 422);
+}
+
+#[tokio::test]
+async fn the_list_sorts_by_requests_of_the_last_30_days() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    for (name, calls) in [("quiet", 1), ("busy", 3), ("middling", 2), ("idle", 0)] {
+        let secret = app.simple_token("alice", name, &["list-accts"]).await;
+        for _ in 0..calls {
+            assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+        }
+    }
+    // Busiest first (the admin token's own list calls count for it too, so it is left out of the check).
+    let names = |body: Value| -> Vec<String> {
+        body["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .filter(|n| n != "admin")
+            .collect()
+    };
+    let response = app.get_with("/api/v1/tokens?sort=requests", &format!("Bearer {admin}")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(names(response.json().await.unwrap()), ["busy", "middling", "quiet", "idle"]);
+    let response = app.get_with("/api/v1/tokens?sort=requests&descending=false", &format!("Bearer {admin}")).await;
+    assert_eq!(names(response.json().await.unwrap()), ["idle", "quiet", "middling", "busy"]);
+}
+
+#[tokio::test]
+async fn administrators_see_the_busiest_tokens_of_every_account() {
+    let app = spawn_app().await;
+    app.create_account("root", "all").await;
+    app.create_account("shop", "manage-api-tokens list-accts").await;
+    for (account, name, calls) in [("shop", "sync", 4), ("root", "backup", 2), ("shop", "idle", 0)] {
+        let secret = app.simple_token(account, name, &["list-accts"]).await;
+        for _ in 0..calls {
+            assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+        }
+    }
+    let root = Actor::session(app.account_row("root").await, None);
+    let busiest = usage::busiest(&app.state, &root, 30, 20).await.unwrap();
+    let ranked: Vec<(&str, &str, u64)> =
+        busiest.iter().map(|b| (b.account.as_str(), b.token.as_str(), b.requests)).collect();
+    assert_eq!(ranked, [("shop", "sync", 4), ("root", "backup", 2)]);
+    let shop = Actor::session(app.account_row("shop").await, None);
+    assert!(usage::busiest(&app.state, &shop, 30, 20).await.is_err(), "only administrators");
 }

@@ -3,12 +3,14 @@
 mod account_forms;
 mod accounts;
 mod audit;
+mod busiest;
 mod privileges;
 mod webhooks;
 
 pub use account_forms::{CreateAccountPage, ManageAccountPage};
 pub use accounts::AccountsPage;
 pub use audit::AuditPage;
+pub use busiest::BusiestTokensPage;
 pub use privileges::PrivilegesPage;
 pub use webhooks::WebhooksPage;
 

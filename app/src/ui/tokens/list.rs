@@ -363,16 +363,16 @@ fn TokenTableView(
     };
     let shown = data.rows.len();
 
-    let header = move |label: &'static str, sort: TokenSort| {
+    let header = move |label: &'static str, sort: TokenSort, class: &'static str| {
         let current = query.get_untracked();
         let active = current.sort == sort;
         let aria = if active { if current.descending { "descending" } else { "ascending" } } else { "none" };
         let arrow = if active { if current.descending { "▼" } else { "▲" } } else { "" };
         view! {
-            <th scope="col" aria-sort=aria>
+            <th scope="col" aria-sort=aria class=(!class.is_empty()).then_some(class)>
                 <button type="button" class="sort-button" on:click=move |_| {
                     let q = query.get_untracked();
-                    let descending = if q.sort == sort { !q.descending } else { matches!(sort, TokenSort::Created | TokenSort::LastUsed) };
+                    let descending = if q.sort == sort { !q.descending } else { matches!(sort, TokenSort::Created | TokenSort::LastUsed | TokenSort::Requests) };
                     update.run(TokenQuery { sort, descending, page: 1, ..q });
                 }>
                     {label}
@@ -392,13 +392,13 @@ fn TokenTableView(
                             <th scope="col" class="select-col">
                                 <input type="checkbox" aria-label="Select all tokens on this page" prop:checked=all_on_page on:change=toggle_page />
                             </th>
-                            {header("Name", TokenSort::Name)}
-                            {header("Created", TokenSort::Created)}
-                            {header("Expires", TokenSort::Expires)}
+                            {header("Name", TokenSort::Name, "")}
+                            {header("Created", TokenSort::Created, "")}
+                            {header("Expires", TokenSort::Expires, "")}
                             <th scope="col">"IPs"</th>
                             <th scope="col">"Privileges"</th>
-                            {header("Last used", TokenSort::LastUsed)}
-                            <th scope="col" class="number-col">"Requests" <span class="muted nowrap">"(30 d)"</span></th>
+                            {header("Last used", TokenSort::LastUsed, "")}
+                            {header("Requests (30 d)", TokenSort::Requests, "number-col")}
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
                     </thead>
