@@ -61,7 +61,7 @@ fn requests_since(since: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
     use super::entities::token_usage;
     use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SimpleExpr};
     let sum = Query::select()
-        .expr(Func::coalesce([Expr::col((token_usage::Entity, token_usage::Column::Count)).sum(), Expr::val(0).into()]))
+        .expr(Func::coalesce([Expr::col((token_usage::Entity, token_usage::Column::Count)).sum(), Expr::val(0)]))
         .from(token_usage::Entity)
         .and_where(
             Expr::col((token_usage::Entity, token_usage::Column::TokenId)).equals((token::Entity, token::Column::Id)),
