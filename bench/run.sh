@@ -112,8 +112,54 @@ for round in $(seq "$rounds"); do
   echo "paced_healthz $sent $ok $p50 $p99 $max" >>"$work/results"
 done
 
-# PostgreSQL: the same data in a throw-away cluster, one instance, then three behind nginx.
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+
+# Usage counting and rate limits (issue 15): the same verification on two copies of the database, interleaved
+# round by round: one server counting nothing (--no-usage-counting), one counting usage with a rate limit set on
+# every token (high enough never to refuse, so every call pays for the check).
+log "usage counting and rate limits: two servers, interleaved"
+cp "$work/bench.db" "$work/plain.db"
+cp "$work/bench.db" "$work/usage.db"
+python3 - "$work/usage.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE tokens SET rate_limit = '1000000/second'")
+db.commit()
+PY
+start_server() { # PORT DATABASE EXTRA... -> pid
+  local port=$1 database=$2
+  shift 2
+  RUST_LOG=warn TESSERA_ADMIN_PASSWORD=bench-admin-password DATABASE_URL=$database \
+    "$bin" serve --addr "127.0.0.1:$port" "$@" >>"$work/usage-server.log" 2>&1 &
+  echo $!
+}
+plain_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+usage_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+plain_pid=$(start_server "$plain_port" "sqlite://$work/plain.db" --no-usage-counting)
+usage_pid=$(start_server "$usage_port" "sqlite://$work/usage.db")
+pg_servers+=("$plain_pid" "$usage_pid")
+for port in "$plain_port" "$usage_port"; do
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+done
+for port in "$plain_port" "$usage_port"; do
+  base="http://127.0.0.1:$port"
+  run_wrk warmup "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >/dev/null
+done
+for round in $(seq "$rounds"); do
+  log "usage round $round/$rounds"
+  base="http://127.0.0.1:$plain_port"
+  run_wrk plain_valid "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >>"$work/results"
+  base="http://127.0.0.1:$usage_port"
+  run_wrk usage_valid "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >>"$work/results"
+done
+usage_waiting=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_usage_counters_waiting" {print $2}')
+rate_tokens=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_rate_limit_tokens" {print $2}')
+plain_rss=$(( $(ps -o rss= -p "$plain_pid") / 1024 ))
+usage_rss=$(( $(ps -o rss= -p "$usage_pid") / 1024 ))
+usage_rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*), coalesce(sum(count),0) FROM token_usage").fetchone())' "$work/usage.db")
+kill "$plain_pid" "$usage_pid"; wait "$plain_pid" "$usage_pid" 2>/dev/null || true
+
+# PostgreSQL: the same data in a throw-away cluster, one instance, then three behind nginx.
 pg_rounds=${BENCH_PG_ROUNDS:-3}
 log "PostgreSQL: seeding the same $tokens tokens"
 pg_start
@@ -201,6 +247,12 @@ valid_non2xx=$(awk '$1=="valid" {s+=$5} END {print s+0}' "$work/results")
 ratio=$(printf '%.3f' "$(echo "scale=3; $valid_rps / $healthz_rps" | bc)")
 malformed_ratio=$(printf '%.3f' "$(echo "scale=3; $malformed_rps / $valid_rps" | bc)")
 pass() { if [ "$(echo "$1" | bc)" = 1 ]; then echo "met"; else echo "**missed**"; fi; }
+# Per-round ratios of usage_valid to plain_valid (rounds interleaved), then their median, min and max.
+usage_ratios=$(paste <(awk '$1=="usage_valid" {print $2}' "$work/results") <(awk '$1=="plain_valid" {print $2}' "$work/results") |
+  awk '{printf "%.3f\n", $1/$2}')
+usage_ratio=$(echo "$usage_ratios" | median)
+usage_ratio_min=$(echo "$usage_ratios" | sort -g | head -1)
+usage_ratio_max=$(echo "$usage_ratios" | sort -g | tail -1)
 
 commit=$(git -C "$root" rev-parse --short HEAD)
 dirty=$(git -C "$root" status --porcelain -- app server bench | grep -q . && echo " (with uncommitted changes)" || true)
@@ -258,6 +310,26 @@ SQLite rate above. Non-2xx answers to valid tokens on PostgreSQL over all rounds
 | valid-token verification ≥ 0.85 × the \`/healthz\` rate | $ratio × | $(pass "$ratio >= 0.85") |
 | p99 < 1 ms at 10,000 req/s | $paced_p99 ms | $(pass "$paced_p99 < 1") |
 | malformed tokens refused at ≥ the valid-token rate | $malformed_ratio × | $(pass "$malformed_ratio >= 1") |
+
+## Usage counting and rate limits (issue 15)
+
+Two release servers on copies of the same database, measured round by round in turn ($rounds rounds, same client):
+one started with \`--no-usage-counting\` and no rate limits, one counting every verification's outcome per token and
+hour (written every second) with a rate limit of \`1000000/second\` on every one of the $tokens tokens (checked on
+every call, never reached).
+
+| server | requests/s (median) | resident memory after the rounds |
+|---|---:|---:|
+| no usage counting, no limits | $(col plain_valid 2) | $plain_rss MiB |
+| usage counting and a limit on every token | $(col usage_valid 2) | $usage_rss MiB |
+
+| target | measured (median of per-round ratios; min–max) | |
+|---|---|---|
+| with usage and limits ≥ 0.95 × without | $usage_ratio × ($usage_ratio_min–$usage_ratio_max) | $(pass "$usage_ratio >= 0.95") |
+
+After the rounds: $rate_tokens tokens with rate-limit state in memory (bounded: cells older than two hours are
+dropped when more than 100,000 are held), $usage_waiting usage counters waiting for the next write (one flush
+interval's worth), and (rows, calls) in \`token_usage\`: $usage_rows.
 
 ## First load (issue 4)
 

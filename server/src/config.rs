@@ -147,6 +147,9 @@ pub struct ServeArgs {
     /// Days of per-token usage (calls by hour and outcome, addresses) kept before they are pruned.
     #[arg(long, env = "TESSERA_USAGE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub usage_retention_days: u32,
+    /// Do not count per-token usage (no usage charts or counts, no new-address events); rate limits still apply.
+    #[arg(long, env = "TESSERA_NO_USAGE_COUNTING")]
+    pub no_usage_counting: bool,
 }
 
 /// `scheme://host[:port]` of a public URL (path dropped), lower-cased.

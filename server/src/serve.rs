@@ -75,6 +75,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
                 every: Some(Duration::from_secs(5)),
             },
             usage_retention_days: args.usage_retention_days,
+            count_usage: !args.no_usage_counting,
             ..CoreConfig::new(database_url, time_zone)
         },
         addr: args.addr,

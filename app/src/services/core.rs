@@ -59,6 +59,8 @@ pub struct CoreConfig {
     pub notifications: NotificationSettings,
     /// Days of usage counters kept (pruned after).
     pub usage_retention_days: u32,
+    /// Count verifications per token (when last use is recorded too).
+    pub count_usage: bool,
 }
 
 impl CoreConfig {
@@ -75,6 +77,7 @@ impl CoreConfig {
             database_pool_size: store::DEFAULT_POOL_SIZE,
             notifications: NotificationSettings::default(),
             usage_retention_days: 90,
+            count_usage: true,
         }
     }
 }
@@ -104,7 +107,8 @@ impl Core {
             None => LastUsedRecorder::disabled(),
         };
         let every = config.notifications.every;
-        let usage = if config.last_used_flush.is_some() { UsageRecorder::enabled() } else { UsageRecorder::disabled() };
+        let counting = config.last_used_flush.is_some() && config.count_usage;
+        let usage = if counting { UsageRecorder::enabled() } else { UsageRecorder::disabled() };
         let core = Self {
             db,
             passwords: Passwords::new(config.hash_concurrency)?,

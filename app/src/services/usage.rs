@@ -66,16 +66,19 @@ struct Pending {
 #[derive(Clone, Default)]
 pub struct UsageRecorder {
     inner: Option<Arc<Mutex<Pending>>>,
+    /// Held for a whole flush, so a reader that flushes first (the usage report) waits for a write already under
+    /// way instead of reading before it commits.
+    flushing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl UsageRecorder {
     /// Counts nothing (the command line).
     pub fn disabled() -> Self {
-        Self { inner: None }
+        Self { inner: None, flushing: Arc::default() }
     }
 
     pub fn enabled() -> Self {
-        Self { inner: Some(Arc::default()) }
+        Self { inner: Some(Arc::default()), flushing: Arc::default() }
     }
 
     fn pending(&self) -> Option<std::sync::MutexGuard<'_, Pending>> {
@@ -123,6 +126,7 @@ impl UsageRecorder {
 /// Writes what was counted since the last flush, in one transaction, and raises the new-address events. On a
 /// failure the counts go back into memory for the next flush.
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
+    let _one_at_a_time = core.usage.flushing.lock().await;
     let pending = core.usage.take();
     if pending.counts.is_empty() && pending.seen.is_empty() {
         return Ok(());

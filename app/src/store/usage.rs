@@ -87,6 +87,11 @@ pub async fn seen_from(
     Ok(false)
 }
 
+/// `SUM(count)` as a BIGINT: PostgreSQL sums BIGINTs into NUMERIC, which does not decode as an `i64`.
+fn sum_of_counts() -> sea_orm::sea_query::SimpleExpr {
+    Expr::col((token_usage::Entity, token_usage::Column::Count)).sum().cast_as(Alias::new("BIGINT"))
+}
+
 /// One counter row.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct UsageRow {
@@ -126,7 +131,7 @@ pub async fn totals_since(
     token_usage::Entity::find()
         .select_only()
         .column(token_usage::Column::TokenId)
-        .column_as(token_usage::Column::Count.sum(), "total")
+        .column_as(sum_of_counts(), "total")
         .filter(token_usage::Column::TokenId.is_in(ids.iter().copied()))
         .filter(token_usage::Column::Hour.gte(from))
         .group_by(token_usage::Column::TokenId)
@@ -150,7 +155,7 @@ pub async fn totals_by_name(
     token_usage::Entity::find()
         .select_only()
         .column(token::Column::Name)
-        .column_as(token_usage::Column::Count.sum(), "total")
+        .column_as(sum_of_counts(), "total")
         .join(JoinType::InnerJoin, to_token)
         .filter(token::Column::AccountId.eq(account_id))
         .filter(token::Column::NameKey.is_in(keys))
@@ -168,7 +173,7 @@ pub async fn busiest_since(
     from: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<(i64, i64)>, DbErr> {
-    let total = Expr::col(token_usage::Column::Count).sum();
+    let total = sum_of_counts();
     token_usage::Entity::find()
         .select_only()
         .column(token_usage::Column::TokenId)
