@@ -16,7 +16,7 @@ test("edit a token's allowlist and privileges from its Manage page", async ({ pa
   await page.getByRole("textbox", { name: "IP allowlist" }).fill("198.51.100.0/24, 2001:db8::1");
   await page.getByRole("checkbox", { name: /Change Password/ }).check();
   await page.getByRole("button", { name: "Save changes" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Saved the allowlist and privileges" })).toBeVisible();
+  await expect(page.getByRole("status").filter({ hasText: "Saved the access rules of" })).toBeVisible();
   await page.reload();
   await expect(page.getByRole("textbox", { name: "IP allowlist" })).toHaveValue("198.51.100.0/24\n2001:db8::1");
   await expect(page.getByRole("checkbox", { name: /Change Password/ })).toBeChecked();
