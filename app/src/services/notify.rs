@@ -55,6 +55,8 @@ const LEASE: Duration = Duration::from_secs(5 * 60);
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries picked up per round (they are sent concurrently).
 const BATCH: u64 = 32;
+/// Finished deliveries (delivered or failed) are kept this long in the log, then deleted.
+pub const KEEP_FINISHED_DAYS: i64 = 30;
 
 pub struct Notifications {
     pub settings: NotificationSettings,
@@ -202,9 +204,18 @@ pub fn sign(secret: &str, message_id: &str, timestamp: i64, body: &str) -> Optio
 /// Runs the worker and the expiry scan until the last other holder of `core` is gone.
 pub fn spawn(core: Core, every: Duration) {
     tokio::spawn(async move {
+        let mut pruned: Option<DateTime<Utc>> = None;
         loop {
             if Arc::strong_count(&core.notifications) <= 1 {
                 return;
+            }
+            let now = core.clock.now();
+            if pruned.is_none_or(|at| now - at >= chrono::Duration::hours(1)) {
+                pruned = Some(now);
+                let before = now - chrono::Duration::days(KEEP_FINISHED_DAYS);
+                if let Err(err) = store::prune_finished(&core.db, before).await {
+                    tracing::warn!(error = %err, "pruning finished deliveries failed");
+                }
             }
             if let Err(err) = super::expiry_warnings::scan(&core).await {
                 tracing::warn!(error = %err, "the expiry warning scan failed; trying again next round");

@@ -133,6 +133,16 @@ pub async fn finish_attempt(
         .map(drop)
 }
 
+/// Deletes finished deliveries (delivered or failed) created before `before`; pending ones stay, however old.
+pub async fn prune_finished(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let done = delivery::Entity::delete_many()
+        .filter(delivery::Column::Status.is_in([DELIVERED, FAILED]))
+        .filter(delivery::Column::CreatedAt.lt(before))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// The latest deliveries to an endpoint (`None`: e-mails), newest first.
 pub async fn log(db: &impl ConnectionTrait, endpoint_id: Option<i64>, limit: u64) -> Result<Vec<Delivery>, DbErr> {
     let query = delivery::Entity::find();

@@ -618,3 +618,31 @@ async fn a_leak_reported_at_the_command_line_is_mailed_by_the_running_server() {
     assert_eq!(decoded[0]["subject"], "Your Tessera API token “pasted” was found in public and has been revoked");
     assert!(decoded[0]["body"].as_str().unwrap().contains("https://pastebin.example/abc"));
 }
+
+#[tokio::test]
+async fn finished_deliveries_leave_the_log_after_30_days_and_pending_ones_stay() {
+    let app = spawn_app_notifying(test_notifications(), None).await;
+    app.create_account("alice", "all").await;
+    let receiver = Receiver::start(0).await;
+    let (id, _) = add_webhook(&app, &receiver, "/kept", &["token.created"]).await;
+    app.simple_token("alice", "one", &["list-accts"]).await;
+    receiver.wait_for("the delivery", 1).await;
+    eventually_screen(&app, id, "delivered").await;
+    // A receiver that is down from now on: the next delivery stays pending for its retries.
+    drop(receiver);
+    app.clock.advance(chrono::Duration::days(29));
+    app.simple_token("alice", "two", &["list-accts"]).await;
+    eventually_screen(&app, id, "pending").await;
+    app.clock.advance(chrono::Duration::days(2));
+    let started = Instant::now();
+    loop {
+        let screen = webhooks::screen(&app.state, &Actor::operator()).await.unwrap();
+        let log: Vec<String> = screen.webhooks[0].deliveries.iter().map(|d| d.status.clone()).collect();
+        if log.len() == 1 {
+            assert_ne!(log[0], "delivered", "the pending (or by now failed, but young) one stays");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "not pruned: {log:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
