@@ -157,7 +157,9 @@ pub fn ManageAccountPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let editor = Resource::new(move || (name.get(), reload.get()), |(name, _)| load_account_editor(Some(name)));
     view! {
-        <Title text=move || format!("Account {}", name.get()) />
+        // `try_get`: in a rare server-side render race the route's signals are gone when the title is read (seen once
+        // in the full browser suite); an empty name beats a 500.
+        <Title text=move || format!("Account {}", name.try_get().unwrap_or_default()) />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <A href="/accounts">"Accounts"</A>
             <span aria-hidden="true">" / "</span>

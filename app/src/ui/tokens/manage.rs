@@ -35,7 +35,9 @@ pub fn ManageTokenPage() -> impl IntoView {
     let rotated = RwSignal::new(None::<IssuedToken>);
 
     view! {
-        <Title text=move || format!("Manage {}", name.get()) />
+        // `try_get`: in a rare server-side render race the route's signals are gone when the title is read (seen once
+        // in the full browser suite); an empty name beats a 500.
+        <Title text=move || format!("Manage {}", name.try_get().unwrap_or_default()) />
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <A href="/tokens">"API Tokens"</A>
             <span aria-hidden="true">" / "</span>
