@@ -44,7 +44,7 @@ pub fn grantable(actor: &Actor, owner: &Account, catalog: &Catalog) -> BTreeSet<
 }
 
 /// Managing tokens needs `manage-api-tokens` and an account whose tokens they are; answers that account.
-fn authorise(actor: &Actor) -> Result<&Account, AppError> {
+pub(super) fn authorise(actor: &Actor) -> Result<&Account, AppError> {
     actor.require(MANAGE_API_TOKENS)?;
     actor.account().ok_or_else(|| AppError::invalid("account", "Name the account whose tokens to manage."))
 }
@@ -213,7 +213,7 @@ fn name_in_use(name: &str) -> AppError {
     AppError::conflict("name", format!("The name “{name}” is already in use."))
 }
 
-async fn find(state: &Core, owner: &Account, name: &str) -> Result<Token, AppError> {
+pub(super) async fn find(state: &Core, owner: &Account, name: &str) -> Result<Token, AppError> {
     tokens::find_by_name(&state.db, owner.id, name).await?.ok_or_else(|| AppError::NoSuchToken(name.to_owned()))
 }
 

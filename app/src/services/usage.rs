@@ -222,11 +222,10 @@ pub fn spawn(core: Core, every: std::time::Duration) {
     });
 }
 
-/// The token named `name` of the actor's account (or the actor's own account's, through a token).
+/// The token named `name` of the actor's account, authorised as the token service authorises.
 async fn token_of(core: &Core, actor: &Actor, name: &str) -> Result<tokens::Token, AppError> {
-    actor.require(crate::domain::MANAGE_API_TOKENS)?;
-    let owner = actor.account().ok_or_else(|| AppError::invalid("account", "Name the account."))?;
-    tokens::find_by_name(&core.db, owner.id, name).await?.ok_or_else(|| AppError::NoSuchToken(name.to_owned()))
+    let owner = super::tokens::authorise(actor)?;
+    super::tokens::find(core, owner, name).await
 }
 
 fn addresses(rows: Vec<store_usage::TokenAddress>) -> Vec<AddressSeen> {

@@ -97,7 +97,7 @@ fn delivery_view(core: &Core, delivery: Delivery) -> DeliveryView {
 }
 
 async fn view(core: &Core, endpoint: Endpoint) -> Result<WebhookView, AppError> {
-    let deliveries = hooks::log(&core.db, Some(endpoint.id), LOG).await?;
+    let deliveries = hooks::log(&core.db, endpoint.id, LOG).await?;
     Ok(WebhookView {
         id: endpoint.id,
         url: endpoint.url,
@@ -166,11 +166,4 @@ pub async fn send_test(core: &Core, actor: &Actor, id: i64) -> Result<(), AppErr
     notify::enqueue_test(&core.db, core, id).await?;
     core.notifications.wake();
     Ok(())
-}
-
-/// The e-mails queued, newest first (the command line's `tessera webhook log --mail`).
-pub async fn mail_log(core: &Core, actor: &Actor) -> Result<Vec<DeliveryView>, AppError> {
-    actor.require(ALL)?;
-    let deliveries = hooks::log(&core.db, None, LOG).await?;
-    Ok(deliveries.into_iter().map(|d| delivery_view(core, d)).collect())
 }

@@ -119,28 +119,6 @@ pub async fn between(
         .await
 }
 
-/// Total requests (every outcome) since `from` of each of `ids`.
-pub async fn totals_since(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-    from: DateTime<Utc>,
-) -> Result<Vec<(i64, i64)>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    token_usage::Entity::find()
-        .select_only()
-        .column(token_usage::Column::TokenId)
-        .column_as(sum_of_counts(), "total")
-        .filter(token_usage::Column::TokenId.is_in(ids.iter().copied()))
-        .filter(token_usage::Column::Hour.gte(from))
-        .group_by(token_usage::Column::TokenId)
-        .into_tuple::<(i64, Option<i64>)>()
-        .all(db)
-        .await
-        .map(|rows| rows.into_iter().map(|(id, total)| (id, total.unwrap_or(0))).collect())
-}
-
 /// Total requests since `from` of the account's tokens named (lower-cased) in `keys`, by token name.
 pub async fn totals_by_name(
     db: &impl ConnectionTrait,

@@ -143,12 +143,12 @@ pub async fn prune_finished(db: &impl ConnectionTrait, before: DateTime<Utc>) ->
     Ok(done.rows_affected)
 }
 
-/// The latest deliveries to an endpoint (`None`: e-mails), newest first.
-pub async fn log(db: &impl ConnectionTrait, endpoint_id: Option<i64>, limit: u64) -> Result<Vec<Delivery>, DbErr> {
-    let query = delivery::Entity::find();
-    let query = match endpoint_id {
-        Some(id) => query.filter(delivery::Column::EndpointId.eq(id)),
-        None => query.filter(delivery::Column::EndpointId.is_null()),
-    };
-    query.order_by_desc(delivery::Column::Id).limit(limit).all(db).await
+/// The latest deliveries to an endpoint, newest first.
+pub async fn log(db: &impl ConnectionTrait, endpoint_id: i64, limit: u64) -> Result<Vec<Delivery>, DbErr> {
+    delivery::Entity::find()
+        .filter(delivery::Column::EndpointId.eq(endpoint_id))
+        .order_by_desc(delivery::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }
