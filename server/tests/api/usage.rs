@@ -295,3 +295,48 @@ async fn administrators_see_the_busiest_tokens_of_every_account() {
     let shop = Actor::session(app.account_row("shop").await, None);
     assert!(usage::busiest(&app.state, &shop, 30, 20).await.is_err(), "only administrators");
 }
+
+#[tokio::test]
+async fn a_rate_limited_token_cannot_make_or_edit_a_faster_or_unlimited_one() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let client = reqwest::Client::new();
+    let create = |auth: String, body: Value| {
+        let (client, url) = (client.clone(), app.url("/api/v1/tokens"));
+        async move { client.post(url).bearer_auth(auth).json(&body).send().await.unwrap() }
+    };
+    let response = create(
+        admin.clone(),
+        json!({"name": "limited", "expires": "never", "privileges": ["all"], "rate_limit": "60/minute"}),
+    )
+    .await;
+    let limited = response.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+
+    // Faster than its own limit: refused, nothing made.
+    let response =
+        create(limited.clone(), json!({"name": "faster", "privileges": ["list-accts"], "rate_limit": "2/second"}))
+            .await;
+    assert_eq!(response.status(), 403);
+    assert!(app.token_row("faster").await.is_none());
+    // No limit given: it gets the calling token's.
+    let response = create(limited.clone(), json!({"name": "inherits", "privileges": ["list-accts"]})).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.json::<Value>().await.unwrap()["token"]["rate_limit"], "60/minute");
+    // As slow or slower: fine.
+    let response =
+        create(limited.clone(), json!({"name": "slower", "privileges": ["list-accts"], "rate_limit": "1/second"}))
+            .await;
+    assert_eq!(response.status(), 201);
+    // Editing: an unlimited token is beyond it, and it cannot lift another's limit.
+    let patch = |name: &str, body: Value| {
+        let (client, url, auth) = (client.clone(), app.url(&format!("/api/v1/tokens/{name}")), limited.clone());
+        async move { client.patch(url).bearer_auth(auth).json(&body).send().await.unwrap() }
+    };
+    assert_eq!(patch("admin", json!({"allowlist": []})).await.status(), 403, "admin has no limit");
+    assert_eq!(patch("slower", json!({"rate_limit": "100/second"})).await.status(), 403);
+    assert_eq!(app.token_row("slower").await.unwrap().rate_limit.as_deref(), Some("1/second"));
+    // A session (the owner) may do anything.
+    let response = create(admin, json!({"name": "unlimited", "expires": "never", "privileges": ["list-accts"]})).await;
+    assert_eq!(response.status(), 201);
+}
