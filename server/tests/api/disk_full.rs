@@ -28,10 +28,11 @@ impl SmallDisk {
         self.dir.path().to_owned()
     }
 
-    /// Writes a file until the file system says it is full; returns its path.
+    /// Appends to a filler file until the file system says it is full; returns its path. Called again before each
+    /// write that must be refused: SQLite may free space in between (a checkpoint restarts the WAL from its start).
     fn fill(&self) -> PathBuf {
         let path = self.dir.path().join("filler");
-        let mut file = std::fs::File::create(&path).expect("filler");
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("filler");
         let chunk = vec![0u8; 4096];
         while file.write_all(&chunk).is_ok() {}
         let _ = file.sync_all();
@@ -62,12 +63,15 @@ async fn integrity(app: &TestApp) -> String {
     row.try_get_by_index::<String>(0).expect("text")
 }
 
-/// Creates tokens until one is refused (the WAL must grow into the full disk at some point): every answer is a
-/// success or the clear 503, never a 500. Returns the secrets of those created.
-async fn create_until_refused(app: &TestApp, admin: &str, prefix: &str) -> Vec<String> {
+/// Creates tokens through the native API on the full disk until one is refused (the WAL must grow into the full disk
+/// at some point): every answer is a success or the clear 503, never a 500. Returns the secrets of those created
+/// and the name of the refused one.
+async fn create_until_refused(app: &TestApp, disk: &SmallDisk, admin: &str, prefix: &str) -> (Vec<String>, String) {
     let mut created = Vec::new();
     for i in 0..5_000 {
-        let response = create(app, admin, &format!("{prefix}{i}")).await;
+        disk.fill();
+        let name = format!("{prefix}{i}");
+        let response = create(app, admin, &name).await;
         match response.status().as_u16() {
             201 => created.push(response.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned()),
             503 => {
@@ -75,12 +79,34 @@ async fn create_until_refused(app: &TestApp, admin: &str, prefix: &str) -> Vec<S
                 let message = body["message"].as_str().unwrap_or_default();
                 assert!(message.contains("cannot save changes right now"), "{body}");
                 assert!(message.contains("full or read-only"), "{body}");
-                return created;
+                return (created, name);
             }
-            other => panic!("creating {prefix}{i} answered {other}: {}", response.text().await.unwrap_or_default()),
+            other => panic!("creating {name} answered {other}: {}", response.text().await.unwrap_or_default()),
         }
     }
     panic!("5,000 tokens fitted on a full disk");
+}
+
+/// The same through WHM's `api_token_create`: each answer is a success or the 503 in WHM's own envelope.
+async fn whm_create_until_refused(app: &TestApp, disk: &SmallDisk, admin: &str) -> String {
+    for i in 0..5_000 {
+        disk.fill();
+        let name = format!("whm{i}");
+        let (status, body) =
+            app.whm(&format!("whm alice:{admin}"), &format!("api_token_create?api.version=1&token_name={name}")).await;
+        match (status, body["metadata"]["result"].as_i64()) {
+            (200, Some(1)) => {}
+            (503, Some(0)) => {
+                assert!(
+                    body["metadata"]["reason"].as_str().unwrap_or_default().contains("full or read-only"),
+                    "{body}"
+                );
+                return name;
+            }
+            _ => panic!("WHM creating {name} answered {status}: {body}"),
+        }
+    }
+    panic!("5,000 WHM tokens fitted on a full disk");
 }
 
 #[tokio::test]
@@ -91,13 +117,10 @@ async fn a_full_disk_refuses_writes_with_a_503_keeps_verifying_and_recovers_when
     let admin = app.simple_token("alice", "admin", &["all"]).await;
     let before = app.simple_token("alice", "before", &["list-accts"]).await;
 
+    let (created, refused) = create_until_refused(&app, &disk, &admin, "full").await;
+    // The refusal is the API's own envelope on the cPanel side too.
+    let whm_refused = whm_create_until_refused(&app, &disk, &admin).await;
     let filler = disk.fill();
-    let created = create_until_refused(&app, &admin, "full").await;
-    // Refused again, consistently, and the refusal is the API's own envelope on the cPanel side too.
-    assert_eq!(create(&app, &admin, "again").await.status(), 503);
-    let (status, body) = app.whm(&format!("whm alice:{admin}"), "api_token_create?api.version=1&token_name=whm1").await;
-    assert_eq!((status, body["metadata"]["result"].as_i64()), (503, Some(0)), "{body}");
-    assert!(body["metadata"]["reason"].as_str().unwrap_or_default().contains("full or read-only"), "{body}");
 
     // Tokens issued before (and those created before the disk filled) keep verifying, repeatedly, while the
     // last-use writer fails in the background.
@@ -108,7 +131,8 @@ async fn a_full_disk_refuses_writes_with_a_503_keeps_verifying_and_recovers_when
         }
     }
     assert_eq!(verifies(&app, "tsr_not_a_token").await, 401);
-    assert!(app.token_row("again").await.is_none(), "a refused create left nothing");
+    assert!(app.token_row(&refused).await.is_none(), "a refused create left nothing");
+    assert!(app.token_row(&whm_refused).await.is_none(), "a refused WHM create left nothing");
 
     // Space is back: writes work again, nothing was lost or corrupted.
     std::fs::remove_file(filler).unwrap();
