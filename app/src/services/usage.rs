@@ -1,8 +1,11 @@
 //! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a
-//! lock, no database work on the request's path) and written every second as one upsert per token, hour and
-//! outcome; the addresses a token is used from are kept with first and last seen, and a token's first use from
-//! an address it never used is an audit event and a `token.new_address` webhook, raised by the writer, off the
-//! request's path. Counters older than the retention (90 days by default) are pruned by the same task.
+//! lock, no database work on the request's path) and written every second in one transaction, a few hundred
+//! counters (token, hour, outcome) per upsert statement. The addresses a token is used from are kept with first
+//! and last seen; a token's first use from an address it never used is an audit event and a `token.new_address`
+//! webhook, raised by the writer, off the request's path. An address the writer already recorded has its last
+//! seen moved at most once a minute (like a token's last use), so steady traffic from known addresses costs one
+//! batched statement a minute, not a write per address per second. Counters older than the retention (90 days
+//! by default) are pruned by the same task.
 
 use super::{
     Actor, Core,
@@ -22,7 +25,7 @@ use chrono::{DateTime, Duration, DurationRound, NaiveDate, TimeZone, Utc};
 use sea_orm::DbErr;
 use serde_json::json;
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     net::IpAddr,
     sync::{Arc, Mutex},
 };
@@ -62,10 +65,18 @@ struct Pending {
     seen: HashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>,
 }
 
+/// (token, address) pairs the writer knows are recorded, with the minute (Unix minutes) of the last seen it wrote.
+type Known = HashMap<(i64, IpAddr), i64>;
+
+/// Pairs remembered at most; past that the memory is dropped and rebuilt from the database as addresses come.
+const KNOWN_AT_MOST: usize = 200_000;
+
 /// Cheap to clone; every clone counts into the same batch.
 #[derive(Clone, Default)]
 pub struct UsageRecorder {
     inner: Option<Arc<Mutex<Pending>>>,
+    /// Only the writer touches this, never a request.
+    known: Arc<Mutex<Known>>,
     /// Held for a whole flush, so a reader that flushes first (the usage report) waits for a write already under
     /// way instead of reading before it commits.
     flushing: Arc<tokio::sync::Mutex<()>>,
@@ -74,11 +85,29 @@ pub struct UsageRecorder {
 impl UsageRecorder {
     /// Counts nothing (the command line).
     pub fn disabled() -> Self {
-        Self { inner: None, flushing: Arc::default() }
+        Self { inner: None, known: Arc::default(), flushing: Arc::default() }
     }
 
     pub fn enabled() -> Self {
-        Self { inner: Some(Arc::default()), flushing: Arc::default() }
+        Self { inner: Some(Arc::default()), known: Arc::default(), flushing: Arc::default() }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Remembers pairs written by a committed flush.
+    fn remember(&self, written: Vec<((i64, IpAddr), i64)>) {
+        let mut known = self.known();
+        if known.len() + written.len() > KNOWN_AT_MOST {
+            known.clear();
+        }
+        known.extend(written);
+    }
+
+    /// Forgets every pair (after a prune removed addresses, so a use from one of them is new again).
+    pub fn forget_addresses(&self) {
+        self.known().clear();
     }
 
     fn pending(&self) -> Option<std::sync::MutexGuard<'_, Pending>> {
@@ -123,6 +152,10 @@ impl UsageRecorder {
     }
 }
 
+fn minute_of(at: DateTime<Utc>) -> i64 {
+    at.timestamp().div_euclid(60)
+}
+
 /// Writes what was counted since the last flush, in one transaction, and raises the new-address events. On a
 /// failure the counts go back into memory for the next flush.
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
@@ -131,42 +164,78 @@ pub async fn flush(core: &Core) -> Result<(), DbErr> {
     if pending.counts.is_empty() && pending.seen.is_empty() {
         return Ok(());
     }
-    let ids: Vec<i64> = {
-        let mut ids: Vec<i64> = pending.counts.keys().map(|(id, _, _)| *id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    };
-    let written = write(core, &pending, ids).await;
-    if let Err(err) = &written {
-        tracing::warn!(error = %err, "writing usage counters failed; keeping them for the next try");
-        core.usage.put_back(pending);
+    match write(core, &pending).await {
+        Ok(written) => {
+            core.usage.remember(written);
+            Ok(())
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "writing usage counters failed; keeping them for the next try");
+            core.usage.put_back(pending);
+            Err(err)
+        }
     }
-    written
 }
 
-async fn write(core: &Core, pending: &Pending, ids: Vec<i64>) -> Result<(), DbErr> {
+/// Writes `pending`; answers the address pairs now recorded, with the minute of the last seen written.
+async fn write(core: &Core, pending: &Pending) -> Result<Vec<((i64, IpAddr), i64)>, DbErr> {
+    let mut ids: Vec<i64> =
+        pending.counts.keys().map(|(id, _, _)| *id).chain(pending.seen.keys().map(|(id, _)| *id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Which pairs were written recently enough to skip, and which the database has to be asked about.
+    let (mut again, mut unknown, mut written) = (Vec::new(), Vec::new(), Vec::new());
+    {
+        let known = core.usage.known();
+        for (&(token_id, ip), &(first, last)) in &pending.seen {
+            match known.get(&(token_id, ip)) {
+                Some(&minute) if minute_of(last) <= minute => {}
+                Some(_) => again.push((token_id, ip, last)),
+                None => unknown.push((token_id, ip, first, last)),
+            }
+        }
+    }
     let txn = store::begin_write(&core.db).await?;
     let done: Result<bool, DbErr> = async {
-        let existing: std::collections::HashSet<i64> =
-            store_usage::existing_tokens(&txn, ids).await?.into_iter().collect();
-        for ((token_id, hour, outcome), count) in &pending.counts {
-            if existing.contains(token_id) {
-                let hour = Utc.timestamp_opt(*hour, 0).single().unwrap_or_default();
-                let count = i64::try_from(*count).unwrap_or(i64::MAX);
-                store_usage::add(&txn, *token_id, hour, outcome.as_str(), count).await?;
-            }
-        }
+        let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
+        let increments: Vec<store_usage::Increment> = pending
+            .counts
+            .iter()
+            .filter(|((token_id, _, _), _)| existing.contains(token_id))
+            .map(|(&(token_id, hour, outcome), &count)| {
+                let hour = Utc.timestamp_opt(hour, 0).single().unwrap_or_default();
+                (token_id, hour, outcome.as_str(), i64::try_from(count).unwrap_or(i64::MAX))
+            })
+            .collect();
+        store_usage::add_all(&txn, &increments).await?;
+
+        // Pairs this instance has not written yet: those the database already holds are seen again; the others
+        // are inserted one by one, race-free across instances, and the insert that wins raises the event.
+        let mut unknown_ids: Vec<i64> = unknown.iter().map(|(id, ..)| *id).filter(|id| existing.contains(id)).collect();
+        unknown_ids.sort_unstable();
+        unknown_ids.dedup();
+        let recorded: HashSet<(i64, String)> =
+            store_usage::known_addresses(&txn, &unknown_ids).await?.into_iter().collect();
         let mut raised = false;
-        for ((token_id, ip), (first, last)) in &pending.seen {
-            if !existing.contains(token_id) {
+        for &(token_id, ip, first, last) in &unknown {
+            if !existing.contains(&token_id) {
                 continue;
             }
-            let ip = ip.to_string();
-            if store_usage::seen_from(&txn, *token_id, &ip, *first, *last).await? {
-                raised |= new_address(&txn, core, *token_id, &ip, *first).await?;
+            let text = ip.to_string();
+            if recorded.contains(&(token_id, text.clone())) {
+                again.push((token_id, ip, last));
+            } else if store_usage::seen_from(&txn, token_id, &text, first, last).await? {
+                raised |= new_address(&txn, core, token_id, &text, first).await?;
+                written.push(((token_id, ip), minute_of(last)));
+            } else {
+                written.push(((token_id, ip), minute_of(last)));
             }
         }
+        again.retain(|(token_id, ..)| existing.contains(token_id));
+        let sightings: Vec<store_usage::Sighting> =
+            again.iter().map(|&(token_id, ip, last)| (token_id, ip.to_string(), last)).collect();
+        store_usage::seen_again(&txn, &sightings).await?;
+        written.extend(again.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))));
         Ok(raised)
     }
     .await;
@@ -174,7 +243,7 @@ async fn write(core: &Core, pending: &Pending, ids: Vec<i64>) -> Result<(), DbEr
     if raised {
         core.notifications.wake();
     }
-    Ok(())
+    Ok(written)
 }
 
 /// A token's first use from `ip`: an audit event by its owner through it, and `token.new_address`.
@@ -214,7 +283,10 @@ pub fn spawn(core: Core, every: std::time::Duration) {
                 let before = now - Duration::days(i64::from(core.usage_retention_days));
                 match store_usage::prune(&core.db, before).await {
                     Ok(0) => {}
-                    Ok(rows) => tracing::info!(rows, "pruned usage older than the retention"),
+                    Ok(rows) => {
+                        core.usage.forget_addresses();
+                        tracing::info!(rows, "pruned usage older than the retention");
+                    }
                     Err(err) => tracing::warn!(error = %err, "pruning usage failed"),
                 }
             }

@@ -9,48 +9,101 @@ use sea_orm::{
 
 pub use token_address::Model as TokenAddress;
 
+/// Rows per multi-row statement, and ids per `IN` list: far below SQLite's 32,766 bound variables and
+/// PostgreSQL's 65,535, however many tokens one flush holds.
+const CHUNK: usize = 500;
+
 /// The ids among `ids` that still exist (a token revoked since its use was counted is skipped).
-pub async fn existing_tokens(db: &impl ConnectionTrait, ids: Vec<i64>) -> Result<Vec<i64>, DbErr> {
-    token::Entity::find()
-        .select_only()
-        .column(token::Column::Id)
-        .filter(token::Column::Id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await
+pub async fn existing_tokens(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbErr> {
+    let mut existing = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<i64> = token::Entity::find()
+            .select_only()
+            .column(token::Column::Id)
+            .filter(token::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        existing.extend(found);
+    }
+    Ok(existing)
 }
 
-/// Adds `count` to the token's counter for `hour` and `outcome`.
-pub async fn add(
-    db: &impl ConnectionTrait,
-    token_id: i64,
-    hour: DateTime<Utc>,
-    outcome: &str,
-    count: i64,
-) -> Result<(), DbErr> {
-    let row = token_usage::ActiveModel {
-        token_id: Set(token_id),
-        hour: Set(hour),
-        outcome: Set(outcome.to_owned()),
-        count: Set(count),
-    };
-    token_usage::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                token_usage::Column::TokenId,
-                token_usage::Column::Hour,
-                token_usage::Column::Outcome,
-            ])
-            .value(
-                token_usage::Column::Count,
-                Expr::col((token_usage::Entity, token_usage::Column::Count))
-                    .add(Expr::col((Alias::new("excluded"), token_usage::Column::Count))),
+/// One counter increment: token, hour, outcome, calls.
+pub type Increment = (i64, DateTime<Utc>, &'static str, i64);
+
+/// Adds each increment to its token's counter for that hour and outcome, many rows per statement.
+pub async fn add_all(db: &impl ConnectionTrait, increments: &[Increment]) -> Result<(), DbErr> {
+    for chunk in increments.chunks(CHUNK) {
+        let rows = chunk.iter().map(|&(token_id, hour, outcome, count)| token_usage::ActiveModel {
+            token_id: Set(token_id),
+            hour: Set(hour),
+            outcome: Set(outcome.to_owned()),
+            count: Set(count),
+        });
+        token_usage::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([
+                    token_usage::Column::TokenId,
+                    token_usage::Column::Hour,
+                    token_usage::Column::Outcome,
+                ])
+                .value(
+                    token_usage::Column::Count,
+                    Expr::col((token_usage::Entity, token_usage::Column::Count))
+                        .add(Expr::col((Alias::new("excluded"), token_usage::Column::Count))),
+                )
+                .to_owned(),
             )
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .map(drop)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The addresses already recorded for the tokens `ids`, as (token, address) pairs.
+pub async fn known_addresses(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
+    let mut known = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<(i64, String)> = token_address::Entity::find()
+            .select_only()
+            .columns([token_address::Column::TokenId, token_address::Column::Ip])
+            .filter(token_address::Column::TokenId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        known.extend(found);
+    }
+    Ok(known)
+}
+
+/// One sighting of a known address: token, address, last seen.
+pub type Sighting = (i64, String, DateTime<Utc>);
+
+/// Moves the last-seen time of addresses already recorded forward (never backwards), many rows per statement.
+pub async fn seen_again(db: &impl ConnectionTrait, sightings: &[Sighting]) -> Result<(), DbErr> {
+    let stored = || Expr::col((token_address::Entity, token_address::Column::LastSeen));
+    let offered = || Expr::col((Alias::new("excluded"), token_address::Column::LastSeen));
+    for chunk in sightings.chunks(CHUNK) {
+        let rows = chunk.iter().map(|(token_id, ip, last)| token_address::ActiveModel {
+            token_id: Set(*token_id),
+            ip: Set(ip.clone()),
+            first_seen: Set(*last),
+            last_seen: Set(*last),
+        });
+        token_address::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([token_address::Column::TokenId, token_address::Column::Ip])
+                    .value(
+                        token_address::Column::LastSeen,
+                        Expr::case(offered().gt(stored()), offered()).finally(stored()),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Records a use of the token from `ip` between `first` and `last`; `true` when the token had never been used

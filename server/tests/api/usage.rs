@@ -4,7 +4,7 @@
 //! test's clock.
 
 use crate::common::{TestApp, TokenSpec, spawn_app, spawn_app_with_proxies};
-use app::services::{Actor, usage};
+use app::services::{Actor, clock::Clock, usage};
 use serde_json::{Value, json};
 
 async fn flush(app: &TestApp) {
@@ -339,4 +339,70 @@ async fn a_rate_limited_token_cannot_make_or_edit_a_faster_or_unlimited_one() {
     // A session (the owner) may do anything.
     let response = create(admin, json!({"name": "unlimited", "expires": "never", "privileges": ["list-accts"]})).await;
     assert_eq!(response.status(), 201);
+}
+
+/// The last seen of each of the token's addresses, as stored.
+async fn last_seen(app: &TestApp, name: &str) -> Vec<(String, chrono::DateTime<chrono::Utc>)> {
+    let token = app.token_row(name).await.expect("token");
+    let rows = app::store::usage::addresses(&app.state.db, token.id, 10).await.expect("addresses");
+    rows.into_iter().map(|row| (row.ip, row.last_seen)).collect()
+}
+
+#[tokio::test]
+async fn a_known_address_is_written_at_most_once_a_minute_and_never_lost() {
+    let app = spawn_app_with_proxies(vec![app::domain::IpRange::parse("127.0.0.1").unwrap()]).await;
+    app.create_account("alice", "all").await;
+    let token = app.simple_token("alice", "steady", &["list-accts"]).await;
+    let call = |ip: &'static str| {
+        let (url, token) = (app.url("/api/v1/auth"), token.clone());
+        async move {
+            let client = reqwest::Client::new();
+            client.get(url).bearer_auth(token).header("x-forwarded-for", ip).send().await.unwrap().status()
+        }
+    };
+    let t0 = app.clock.now();
+    assert_eq!(call("198.51.100.7").await, 200);
+    flush(&app).await;
+    assert_eq!(last_seen(&app, "steady").await, [("198.51.100.7".to_owned(), t0)]);
+    // Within the same minute the stored time stays; every call is still counted.
+    app.clock.advance(chrono::Duration::seconds(20));
+    assert_eq!(call("198.51.100.7").await, 200);
+    flush(&app).await;
+    assert_eq!(last_seen(&app, "steady").await, [("198.51.100.7".to_owned(), t0)]);
+    // A minute later it moves to the latest call.
+    app.clock.advance(chrono::Duration::seconds(50));
+    assert_eq!(call("198.51.100.7").await, 200);
+    flush(&app).await;
+    let moved = t0 + chrono::Duration::seconds(70);
+    assert_eq!(last_seen(&app, "steady").await, [("198.51.100.7".to_owned(), moved)]);
+    let report = usage::summary(&app.state, &Actor::operator_for(app.account_row("alice").await), "steady").await;
+    assert_eq!(report.unwrap().days.last().unwrap().accepted, 3);
+    // A fresh writer (a restart, another instance) learns the address from the database: not new again.
+    app.state.usage.forget_addresses();
+    app.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(call("198.51.100.7").await, 200);
+    flush(&app).await;
+    let later = moved + chrono::Duration::minutes(5);
+    assert_eq!(last_seen(&app, "steady").await, [("198.51.100.7".to_owned(), later)]);
+    let new_addresses = app.audit_actions().await.iter().filter(|(action, ..)| action == "token.new_address").count();
+    assert_eq!(new_addresses, 1, "the address was new once");
+}
+
+#[tokio::test]
+async fn one_write_holding_seventy_thousand_tokens_succeeds() {
+    use app::services::usage::UseOutcome;
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let real = app.token_row("admin").await.unwrap().id;
+    // More tokens than one statement binds values (SQLite 32,766, PostgreSQL 65,535); most are gone by the time of
+    // the write.
+    let (now, ip) = (app.clock.now(), "192.0.2.1".parse().unwrap());
+    for token_id in (1..=70_000).filter(|id| *id != real).chain([real]) {
+        app.state.usage.count(token_id, UseOutcome::Accepted, now, ip);
+    }
+    flush(&app).await;
+    let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
+    let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
+    assert_eq!(accepted, 2, "the one counted directly and the report's own call: {report}");
 }
