@@ -1,13 +1,22 @@
 //! `WebState`: what the server's handlers and the web app's server functions share: the services' [`Core`],
 //! plus what only the web needs (the Leptos site options, the trusted proxies, the cookie and origin settings).
 //! It dereferences to `Core`, so a handler passes `&state` straight to a service, which sees only the core.
+//! Cloning it (axum does, for every request and every layer that takes the state) is one reference count.
 
 use crate::{api::client_ip::TrustedProxies, services::Core};
 use leptos::config::LeptosOptions;
 use std::{ops::Deref, sync::Arc};
 
 #[derive(Clone)]
-pub struct WebState {
+pub struct WebState(Arc<WebParts>);
+
+impl WebState {
+    pub fn new(parts: WebParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+pub struct WebParts {
     pub core: Core,
     pub leptos_options: LeptosOptions,
     /// Reverse proxies whose forwarding header is believed, and which header that is.
@@ -31,6 +40,14 @@ pub struct WebSettings {
 }
 
 impl Deref for WebState {
+    type Target = WebParts;
+
+    fn deref(&self) -> &WebParts {
+        &self.0
+    }
+}
+
+impl Deref for WebParts {
     type Target = Core;
 
     fn deref(&self) -> &Core {

@@ -14,6 +14,7 @@ use app::{
         auth::SessionSettings,
         notify::NotificationSettings,
         sign_in_limits::{self, SignInLimits},
+        usage,
     },
     state::{WebSettings, WebState},
     store,
@@ -114,7 +115,12 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     let (scheme, local) = (application.scheme(), application.local_addr());
     println!("Tessera is listening on {scheme}://{local}");
     tracing::info!(%local, "listening");
-    application.run_until(shutdown_signal()).await.context("serving")
+    let served = application.run_until(shutdown_signal()).await.context("serving");
+    // Counted since the last write: kept, not lost with the process.
+    if let Err(err) = usage::flush(&state).await {
+        tracing::warn!(error = %err, "could not write the last usage counters");
+    }
+    served
 }
 
 /// Deletes ended sessions every ten minutes.

@@ -11,7 +11,7 @@ use anyhow::Context;
 use app::{
     api::client_ip::TrustedProxies,
     services::{Core, CoreConfig},
-    state::{WebSettings, WebState},
+    state::{WebParts, WebSettings, WebState},
 };
 use leptos::config::{LeptosOptions, get_config_from_str};
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -54,12 +54,12 @@ impl Application {
         let core = Core::open(config.core).await.with_context(|| format!("opening the database {database}"))?;
         let listener = TcpListener::bind(config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
         let local = listener.local_addr()?;
-        let state = WebState {
+        let state = WebState::new(WebParts {
             core,
             leptos_options: site_options(local)?,
             trusted_proxies: Arc::new(config.trusted_proxies),
             web: Arc::new(config.web),
-        };
+        });
         Ok(Self { state, listener, limits: config.limits, tls: config.tls })
     }
 

@@ -61,6 +61,8 @@ pub struct CoreConfig {
     pub usage_retention_days: u32,
     /// Count verifications per token (when last use is recorded too).
     pub count_usage: bool,
+    /// Write the usage counters this often (and prune them, hourly, from the same task).
+    pub usage_flush: Duration,
 }
 
 impl CoreConfig {
@@ -78,6 +80,7 @@ impl CoreConfig {
             notifications: NotificationSettings::default(),
             usage_retention_days: 90,
             count_usage: true,
+            usage_flush: Duration::from_secs(10),
         }
     }
 }
@@ -123,8 +126,8 @@ impl Core {
             usage_retention_days: config.usage_retention_days,
             rate_limiter: RateLimiter::default(),
         };
-        if let Some(flush) = config.last_used_flush {
-            super::usage::spawn(core.clone(), flush);
+        if config.last_used_flush.is_some() {
+            super::usage::spawn(core.clone(), config.usage_flush);
         }
         if let Some(every) = every {
             super::notify::spawn(core.clone(), every);

@@ -1,6 +1,7 @@
 //! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a
-//! lock, no database work on the request's path) and written every second in one transaction, a few hundred
-//! counters (token, hour, outcome) per upsert statement. The addresses a token is used from are kept with first
+//! lock, no database work on the request's path) and written every ten seconds in one transaction, a few hundred
+//! counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server stops,
+//! and before a usage report is read. The addresses a token is used from are kept with first
 //! and last seen; a token's first use from an address it never used is an audit event and a `token.new_address`
 //! webhook, raised by the writer, off the request's path. An address the writer already recorded has its last
 //! seen moved at most once a minute (like a token's last use), so steady traffic from known addresses costs one
@@ -22,6 +23,7 @@ use crate::{
     },
 };
 use chrono::{DateTime, Duration, DurationRound, NaiveDate, TimeZone, Utc};
+use rustc_hash::FxHashMap;
 use sea_orm::DbErr;
 use serde_json::json;
 use std::{
@@ -57,16 +59,18 @@ impl UseOutcome {
 /// The addresses shown per token.
 const ADDRESSES_SHOWN: u64 = 10;
 
+/// What was counted since the last write. The keys are ours (token ids) or small, so a fast hasher instead of
+/// SipHash: these maps are touched by every verification.
 #[derive(Default)]
 struct Pending {
     /// (token, hour as Unix seconds, outcome) → calls.
-    counts: HashMap<(i64, i64, UseOutcome), u64>,
+    counts: FxHashMap<(i64, i64, UseOutcome), u64>,
     /// (token, address) → first and last use in this batch.
-    seen: HashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>,
+    seen: FxHashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// (token, address) pairs the writer knows are recorded, with the minute (Unix minutes) of the last seen it wrote.
-type Known = HashMap<(i64, IpAddr), i64>;
+type Known = FxHashMap<(i64, IpAddr), i64>;
 
 /// Pairs remembered at most; past that the memory is dropped and rebuilt from the database as addresses come.
 const KNOWN_AT_MOST: usize = 200_000;

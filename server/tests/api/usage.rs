@@ -406,3 +406,39 @@ async fn one_write_holding_seventy_thousand_tokens_succeeds() {
     let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
     assert_eq!(accepted, 2, "the one counted directly and the report's own call: {report}");
 }
+
+#[test]
+fn a_server_asked_to_stop_writes_what_it_counted_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::common::fresh_database_blocking(dir.path());
+    let mut server = crate::common::LoggedServer::start(&db, dir.path());
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["token", "create", "--account", "admin", "--name", "ci", "--expires", "never", "--privilege", "all"])
+        .env("DATABASE_URL", &db)
+        .output()
+        .unwrap();
+    let secret = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    assert!(secret.starts_with("tsr_"), "{}", String::from_utf8_lossy(&created.stderr));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        for _ in 0..7 {
+            let response = reqwest::Client::new()
+                .get(format!("{}/api/v1/auth", server.base))
+                .bearer_auth(&secret)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        }
+    });
+    // Well before the writer's next round (every 10 s): only the stop can have written them.
+    assert!(server.terminate().success());
+    let calls: i64 = runtime.block_on(async {
+        use sea_orm::ConnectionTrait;
+        let conn = sea_orm::Database::connect(db.as_str()).await.unwrap();
+        let sum = "SELECT coalesce(sum(count), 0) FROM token_usage WHERE outcome = 'accepted'";
+        let row = conn.query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sum)).await.unwrap();
+        row.unwrap().try_get_by_index(0).unwrap()
+    });
+    assert_eq!(calls, 7);
+}

@@ -87,13 +87,14 @@ pub fn test_notifications() -> NotificationSettings {
 }
 
 /// The services' settings of every test server: a manual clock at 2026-11-22 10:00 UTC, Europe/Berlin, two
-/// hashes at once, last use written every 50 ms.
+/// hashes at once, last use and usage written every 50 ms.
 fn core_config(database_url: &str, notifications: NotificationSettings) -> (CoreConfig, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap()));
     let config = CoreConfig {
         clock: clock.clone(),
         hash_concurrency: 2,
         last_used_flush: Some(std::time::Duration::from_millis(50)),
+        usage_flush: std::time::Duration::from_millis(50),
         cache_verifications: true,
         notifications,
         ..CoreConfig::new(database_url, chrono_tz::Tz::Europe__Berlin)
@@ -477,6 +478,20 @@ impl LoggedServer {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Asks the server to stop (SIGTERM, as a service manager does) and waits up to 10 s for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: sends a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM");
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the server did not stop within 10 s of SIGTERM");
     }
 
     /// Stops the server and returns everything it logged.
