@@ -82,7 +82,7 @@ kb() { echo "$(( ($1 + 512) / 1024 )) KB"; }
 to_ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'; }
 run_wrk() {
   local out
-  out=$(BENCH_PATH=$2 TOKEN_FILE=$3 wrk -t1 -c"$connections" -d"${seconds}s" --latency -s "$root/bench/tokens.lua" "$base" 2>&1)
+  out=$(BENCH_PATH=$2 TOKEN_FILE=$3 ${wrk_cmd:-wrk} -t1 -c"$connections" -d"${seconds}s" --latency -s "$root/bench/tokens.lua" "$base" 2>&1)
   echo "$out" >>"$work/wrk.log"
   local rps p50 p99 non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -116,8 +116,12 @@ kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
 # Usage counting and rate limits (issue 15): the same verification on two copies of the database, interleaved
 # round by round: one server counting nothing (--no-usage-counting), one counting usage with a rate limit set on
-# every token (high enough never to refuse, so every call pays for the check).
+# every token (high enough never to refuse, so every call pays for the check). Both servers on CPU 0, wrk on
+# CPU 1; each server warmed up past its first usage write (which also records each token's first address, once);
+# rounds of 10 s, so each holds one usage write; the order of the two alternates from round to round.
 log "usage counting and rate limits: two servers, interleaved"
+usage_rounds=${BENCH_USAGE_ROUNDS:-9}
+usage_seconds=10
 cp "$work/bench.db" "$work/plain.db"
 cp "$work/bench.db" "$work/usage.db"
 python3 - "$work/usage.db" <<'PY'
@@ -130,7 +134,7 @@ start_server() { # PORT DATABASE EXTRA... -> pid
   local port=$1 database=$2
   shift 2
   RUST_LOG=warn TESSERA_ADMIN_PASSWORD=bench-admin-password DATABASE_URL=$database \
-    "$bin" serve --addr "127.0.0.1:$port" "$@" >>"$work/usage-server.log" 2>&1 &
+    taskset -c 0 "$bin" serve --addr "127.0.0.1:$port" "$@" >>"$work/usage-server.log" 2>&1 &
   echo $!
 }
 plain_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -141,16 +145,24 @@ pg_servers+=("$plain_pid" "$usage_pid")
 for port in "$plain_port" "$usage_port"; do
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 done
+# wrk pinned to CPU 1 for these rounds.
+usage_wrk() { # SCENARIO PORT
+  base="http://127.0.0.1:$2"
+  seconds=$usage_seconds wrk_cmd="taskset -c 1 wrk" run_wrk "$1" "/api/v1/auth?privilege=list-accts" "$work/valid.txt"
+}
 for port in "$plain_port" "$usage_port"; do
   base="http://127.0.0.1:$port"
-  run_wrk warmup "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >/dev/null
+  seconds=12 wrk_cmd="taskset -c 1 wrk" run_wrk warmup "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >/dev/null
 done
-for round in $(seq "$rounds"); do
-  log "usage round $round/$rounds"
-  base="http://127.0.0.1:$plain_port"
-  run_wrk plain_valid "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >>"$work/results"
-  base="http://127.0.0.1:$usage_port"
-  run_wrk usage_valid "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >>"$work/results"
+for round in $(seq "$usage_rounds"); do
+  log "usage round $round/$usage_rounds"
+  if [ $((round % 2)) = 1 ]; then
+    usage_wrk plain_valid "$plain_port" >>"$work/results"
+    usage_wrk usage_valid "$usage_port" >>"$work/results"
+  else
+    usage_wrk usage_valid "$usage_port" >>"$work/results"
+    usage_wrk plain_valid "$plain_port" >>"$work/results"
+  fi
 done
 usage_waiting=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_usage_counters_waiting" {print $2}')
 rate_tokens=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_rate_limit_tokens" {print $2}')
@@ -158,6 +170,11 @@ plain_rss=$(( $(ps -o rss= -p "$plain_pid") / 1024 ))
 usage_rss=$(( $(ps -o rss= -p "$usage_pid") / 1024 ))
 usage_rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*), coalesce(sum(count),0) FROM token_usage").fetchone())' "$work/usage.db")
 kill "$plain_pid" "$usage_pid"; wait "$plain_pid" "$usage_pid" 2>/dev/null || true
+# The memory counting and limits hold with every one of the $tokens tokens active between two writes.
+cp "$work/bench.db" "$work/memory.db"
+read -r memory_tokens memory_waiting memory_limiter memory_after < <("$examples/bench_usage_memory" "sqlite://$work/memory.db")
+mib() { printf '%.1f MiB' "$(echo "scale=3; $1 / 1048576" | bc)"; }
+per_token() { echo "$(( $1 / memory_tokens )) bytes"; }
 
 # PostgreSQL: the same data in a throw-away cluster, one instance, then three behind nginx.
 pg_rounds=${BENCH_PG_ROUNDS:-3}
@@ -313,10 +330,11 @@ SQLite rate above. Non-2xx answers to valid tokens on PostgreSQL over all rounds
 
 ## Usage counting and rate limits (issue 15)
 
-Two release servers on copies of the same database, measured round by round in turn ($rounds rounds, same client):
-one started with \`--no-usage-counting\` and no rate limits, one counting every verification's outcome per token and
-hour (written every second) with a rate limit of \`1000000/second\` on every one of the $tokens tokens (checked on
-every call, never reached).
+Two release servers on copies of the same database, measured round by round ($usage_rounds rounds of ${usage_seconds} s, the
+order alternating; both servers pinned to CPU 0, wrk to CPU 1; each warmed up for 12 s first, past its first usage
+write): one started with \`--no-usage-counting\` and no rate limits, one counting every verification's outcome per
+token and hour (written every 10 s) with a rate limit of \`1000000/second\` on every one of the $tokens tokens (checked
+on every call, never reached).
 
 | server | requests/s (median) | resident memory after the rounds |
 |---|---:|---:|
@@ -330,6 +348,15 @@ every call, never reached).
 After the rounds: $rate_tokens tokens with rate-limit state in memory (bounded: cells older than two hours are
 dropped when more than 100,000 are held), $usage_waiting usage counters waiting for the next write (one flush
 interval's worth), and (rows, calls) in \`token_usage\`: $usage_rows.
+
+Memory with all $memory_tokens tokens active between two writes, each from an address of its own (the worst case for
+the address maps), as bytes held by heap allocations (\`bench_usage_memory\`, a counting allocator):
+
+| held | bytes | per token |
+|---|---:|---:|
+| usage counters and addresses waiting for the write | $(mib "$memory_waiting") | $(per_token "$memory_waiting") |
+| rate-limit cells (kept; tidied above 100,000 tokens) | $(mib "$memory_limiter") | $(per_token "$memory_limiter") |
+| after the write: recorded addresses remembered (at most 200,000), maps sized for the next interval, the database driver's caches | $(mib "$memory_after") | $(per_token "$memory_after") |
 
 ## First load (issue 4)
 

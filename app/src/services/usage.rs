@@ -133,8 +133,15 @@ impl UsageRecorder {
         self.pending().map_or(0, |pending| pending.counts.len() + pending.seen.len())
     }
 
+    /// Takes what is waiting, leaving maps sized for as much again: the next interval usually sees the same
+    /// tokens, and growing a map rehashes it under the lock, on a request's path.
     fn take(&self) -> Pending {
-        self.pending().map(|mut pending| std::mem::take(&mut *pending)).unwrap_or_default()
+        let Some(mut pending) = self.pending() else { return Pending::default() };
+        let next = Pending {
+            counts: FxHashMap::with_capacity_and_hasher(pending.counts.len(), Default::default()),
+            seen: FxHashMap::with_capacity_and_hasher(pending.seen.len(), Default::default()),
+        };
+        std::mem::replace(&mut *pending, next)
     }
 
     /// Puts back what a failed write took, so no count is lost while the database is away.

@@ -9,14 +9,26 @@ use sea_orm::{
 
 pub use token_address::Model as TokenAddress;
 
-/// Rows per multi-row statement, and ids per `IN` list: far below SQLite's 32,766 bound variables and
-/// PostgreSQL's 65,535, however many tokens one flush holds.
-const CHUNK: usize = 500;
+/// The sizes of multi-row statements and `IN` lists, largest first: far below SQLite's 32,766 bound variables and
+/// PostgreSQL's 65,535, however many tokens one write holds. Only these sizes, so each statement has a handful of
+/// shapes: the drivers keep every distinct statement text prepared on each connection (a 500-row upsert is a
+/// large program), and a remainder of any length would have added a new one with nearly every write.
+const CHUNK_SIZES: [usize; 5] = [500, 100, 20, 5, 1];
+
+/// `items` cut into runs of the sizes in [`CHUNK_SIZES`], largest first.
+fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = CHUNK_SIZES.into_iter().find(|size| *size <= items.len())?;
+        let (chunk, rest) = items.split_at(size);
+        items = rest;
+        Some(chunk)
+    })
+}
 
 /// The ids among `ids` that still exist (a token revoked since its use was counted is skipped).
 pub async fn existing_tokens(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbErr> {
     let mut existing = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in chunks(ids) {
         let found: Vec<i64> = token::Entity::find()
             .select_only()
             .column(token::Column::Id)
@@ -34,7 +46,7 @@ pub type Increment = (i64, DateTime<Utc>, &'static str, i64);
 
 /// Adds each increment to its token's counter for that hour and outcome, many rows per statement.
 pub async fn add_all(db: &impl ConnectionTrait, increments: &[Increment]) -> Result<(), DbErr> {
-    for chunk in increments.chunks(CHUNK) {
+    for chunk in chunks(increments) {
         let rows = chunk.iter().map(|&(token_id, hour, outcome, count)| token_usage::ActiveModel {
             token_id: Set(token_id),
             hour: Set(hour),
@@ -64,7 +76,7 @@ pub async fn add_all(db: &impl ConnectionTrait, increments: &[Increment]) -> Res
 /// The addresses already recorded for the tokens `ids`, as (token, address) pairs.
 pub async fn known_addresses(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
     let mut known = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in chunks(ids) {
         let found: Vec<(i64, String)> = token_address::Entity::find()
             .select_only()
             .columns([token_address::Column::TokenId, token_address::Column::Ip])
@@ -84,7 +96,7 @@ pub type Sighting = (i64, String, DateTime<Utc>);
 pub async fn seen_again(db: &impl ConnectionTrait, sightings: &[Sighting]) -> Result<(), DbErr> {
     let stored = || Expr::col((token_address::Entity, token_address::Column::LastSeen));
     let offered = || Expr::col((Alias::new("excluded"), token_address::Column::LastSeen));
-    for chunk in sightings.chunks(CHUNK) {
+    for chunk in chunks(sightings) {
         let rows = chunk.iter().map(|(token_id, ip, last)| token_address::ActiveModel {
             token_id: Set(*token_id),
             ip: Set(ip.clone()),
@@ -235,4 +247,22 @@ pub async fn prune(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u
     let addresses =
         token_address::Entity::delete_many().filter(token_address::Column::LastSeen.lt(before)).exec(db).await?;
     Ok(usage.rows_affected + addresses.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_everything_in_order_with_few_sizes() {
+        for len in [0, 1, 4, 5, 6, 99, 100, 101, 499, 500, 1_234, 70_001] {
+            let items: Vec<usize> = (0..len).collect();
+            let cut: Vec<&[usize]> = chunks(&items).collect();
+            assert_eq!(cut.concat(), items, "{len}");
+            assert!(cut.iter().all(|chunk| CHUNK_SIZES.contains(&chunk.len())), "{len}");
+            // Largest first, so at most a few of each smaller size.
+            assert!(cut.windows(2).all(|pair| pair[0].len() >= pair[1].len()), "{len}");
+            assert!(cut.iter().filter(|chunk| chunk.len() < 500).count() <= 4 + 3 + 4 + 4, "{len}");
+        }
+    }
 }
