@@ -436,7 +436,7 @@ fn a_server_asked_to_stop_writes_what_it_counted_first() {
     let calls: i64 = runtime.block_on(async {
         use sea_orm::ConnectionTrait;
         let conn = sea_orm::Database::connect(db.as_str()).await.unwrap();
-        let sum = "SELECT coalesce(sum(count), 0) FROM token_usage WHERE outcome = 'accepted'";
+        let sum = "SELECT CAST(coalesce(sum(count), 0) AS BIGINT) FROM token_usage WHERE outcome = 'accepted'";
         let row = conn.query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), sum)).await.unwrap();
         row.unwrap().try_get_by_index(0).unwrap()
     });
