@@ -9,11 +9,6 @@ use tessera_server::{
 };
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of glibc's malloc: under load glibc's threads waited on its arena locks (a profile showed
-/// them among the top costs of a verification), and its arenas held freed memory.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Cli::parse();
