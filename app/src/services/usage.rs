@@ -235,10 +235,10 @@ async fn write(core: &Core, pending: &Pending) -> Result<Vec<((i64, IpAddr), i64
             let text = ip.to_string();
             if recorded.contains(&(token_id, text.clone())) {
                 again.push((token_id, ip, last));
-            } else if store_usage::seen_from(&txn, token_id, &text, first, last).await? {
-                raised |= new_address(&txn, core, token_id, &text, first).await?;
-                written.push(((token_id, ip), minute_of(last)));
             } else {
+                if store_usage::seen_from(&txn, token_id, &text, first, last).await? {
+                    raised |= new_address(&txn, core, token_id, &text, first).await?;
+                }
                 written.push(((token_id, ip), minute_of(last)));
             }
         }

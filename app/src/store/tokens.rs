@@ -54,7 +54,6 @@ pub async fn find_by_name(db: &impl ConnectionTrait, account_id: i64, name: &str
         .await
 }
 
-/// One page of an account's tokens whose names contain `search` (case-insensitively), and how many match in all.
 /// A token's calls since `since` (every outcome), for ordering by it: a correlated sum over its hourly counters
 /// (the primary key's `token_id, hour` prefix serves it).
 fn requests_since(since: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
@@ -82,6 +81,7 @@ pub struct TokenFilter<'a> {
     pub requests_since: Option<DateTime<Utc>>,
 }
 
+/// One page of an account's tokens whose names contain `search` (case-insensitively), and how many match in all.
 pub async fn page(
     db: &impl ConnectionTrait,
     account_id: i64,
