@@ -106,6 +106,18 @@ impl PrivilegeSet {
         Self(names.into_iter().collect())
     }
 
+    /// A token's effective privileges from the stored forms of its own and its owner's current ones: their
+    /// intersection, with `all` on the token standing for everything the owner holds.
+    pub fn effective(token: &str, owner: &str) -> Self {
+        let token = Self::from_storage(token);
+        let owner = Self::from_storage(owner);
+        if token.holds_all() {
+            owner
+        } else {
+            Self::from_names(token.iter().filter(|p| owner.grants(p)).map(str::to_owned))
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
     }

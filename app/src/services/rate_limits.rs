@@ -16,11 +16,11 @@ pub struct Limited {
 }
 
 /// The state of one token: its limit and its theoretical arrival time (GCRA's TAT), in nanoseconds since the
-/// Unix epoch.
+/// Unix epoch (an `i64` holds them until 2262; every interval here is at most an hour).
 #[derive(Debug, Clone, Copy)]
 struct Cell {
     limit: RateLimit,
-    tat: i128,
+    tat: i64,
 }
 
 /// The outcome of a call under a limit, for the `RateLimit` header.
@@ -42,14 +42,14 @@ pub struct RateLimiter {
 }
 
 /// Cells not touched for this long are forgotten when the map grows (they would allow a full burst anyway).
-const FORGET_AFTER_NANOS: i128 = 3_600 * 1_000_000_000 * 2;
+const FORGET_AFTER_NANOS: i64 = 3_600 * 1_000_000_000 * 2;
 const TIDY_ABOVE: usize = 100_000;
 
-fn nanos(at: DateTime<Utc>) -> i128 {
-    i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos())
+fn nanos(at: DateTime<Utc>) -> i64 {
+    at.timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
 
-fn ceil_seconds(nanos: i128) -> u64 {
+fn ceil_seconds(nanos: i64) -> u64 {
     u64::try_from((nanos.max(0) + 999_999_999) / 1_000_000_000).unwrap_or(u64::MAX)
 }
 
@@ -57,8 +57,8 @@ impl RateLimiter {
     /// Takes one call of `token_id` under `limit` at `now`: the quota left, or how long to wait.
     pub fn check(&self, token_id: i64, limit: RateLimit, now: DateTime<Utc>) -> Result<Quota, Limited> {
         let now = nanos(now);
-        let interval = i128::from(limit.interval_nanos());
-        let tolerance = interval * i128::from(limit.calls - 1);
+        let interval = i64::try_from(limit.interval_nanos()).unwrap_or(i64::MAX);
+        let tolerance = interval.saturating_mul(i64::from(limit.calls - 1));
         let mut cells = self.cells.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if cells.len() > TIDY_ABOVE {
             cells.retain(|_, cell| cell.tat > now - FORGET_AFTER_NANOS);
@@ -72,9 +72,10 @@ impl RateLimiter {
         if tat - now > tolerance {
             return Err(Limited { retry_after: ceil_seconds(tat - now - tolerance).max(1) });
         }
-        cell.tat = tat + interval;
+        cell.tat = tat.saturating_add(interval);
         let used = cell.tat - now;
-        let remaining = u32::try_from((interval * i128::from(limit.calls) - used).max(0) / interval).unwrap_or(0);
+        let remaining =
+            u32::try_from((interval.saturating_mul(i64::from(limit.calls)) - used).max(0) / interval).unwrap_or(0);
         Ok(Quota { limit, remaining, reset: ceil_seconds(used) })
     }
 

@@ -54,19 +54,68 @@ impl UseOutcome {
             Self::RateLimited => OUTCOMES[5],
         }
     }
+
+    const ALL: [Self; 6] =
+        [Self::Accepted, Self::Expired, Self::Suspended, Self::Address, Self::Privilege, Self::RateLimited];
 }
 
 /// The addresses shown per token.
 const ADDRESSES_SHOWN: u64 = 10;
 
-/// What was counted since the last write. The keys are ours (token ids) or small, so a fast hasher instead of
-/// SipHash: these maps are touched by every verification.
+/// What was counted since the last write: one entry per token, hour and address, so a verification costs one
+/// map look-up; the writer sums it up into counters and addresses. The keys are ours (token ids) or small, so a
+/// fast hasher instead of SipHash.
 #[derive(Default)]
 struct Pending {
-    /// (token, hour as Unix seconds, outcome) → calls.
-    counts: FxHashMap<(i64, i64, UseOutcome), u64>,
-    /// (token, address) → first and last use in this batch.
-    seen: FxHashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>,
+    /// (token, hour as Unix seconds, address) → its calls.
+    calls: FxHashMap<(i64, i64, IpAddr), Calls>,
+}
+
+/// A token's calls from one address within one hour, since the last write.
+#[derive(Debug, Clone, Copy)]
+struct Calls {
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    /// Indexed by `UseOutcome as usize`; `u32` keeps an entry small (it saturates after four billion calls, 11
+    /// hours at 100,000 calls a second with the database away).
+    by_outcome: [u32; UseOutcome::ALL.len()],
+}
+
+impl Calls {
+    fn merge(&mut self, other: &Calls) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        for (mine, theirs) in self.by_outcome.iter_mut().zip(other.by_outcome) {
+            *mine = mine.saturating_add(theirs);
+        }
+    }
+}
+
+/// (token, hour as Unix seconds, outcome) → calls.
+type Counts = FxHashMap<(i64, i64, UseOutcome), u64>;
+/// (token, address) → first and last use in this batch.
+type Seen = FxHashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>;
+
+impl Pending {
+    /// The batch as the database keeps it: counters per token, hour and outcome; addresses per token.
+    fn totals(&self) -> (Counts, Seen) {
+        let (mut counts, mut seen) = (Counts::default(), Seen::default());
+        for (&(token_id, hour, ip), calls) in &self.calls {
+            for outcome in UseOutcome::ALL {
+                let n = calls.by_outcome[outcome as usize];
+                if n > 0 {
+                    *counts.entry((token_id, hour, outcome)).or_default() += u64::from(n);
+                }
+            }
+            seen.entry((token_id, ip))
+                .and_modify(|(first, last)| {
+                    *first = (*first).min(calls.first);
+                    *last = (*last).max(calls.last);
+                })
+                .or_insert((calls.first, calls.last));
+        }
+        (counts, seen)
+    }
 }
 
 /// (token, address) pairs the writer knows are recorded, with the minute (Unix minutes) of the last seen it wrote.
@@ -122,43 +171,34 @@ impl UsageRecorder {
     pub fn count(&self, token_id: i64, outcome: UseOutcome, at: DateTime<Utc>, ip: IpAddr) {
         let Some(mut pending) = self.pending() else { return };
         let hour = at.timestamp().div_euclid(3600) * 3600;
-        *pending.counts.entry((token_id, hour, outcome)).or_default() += 1;
-        let ip = ip.to_canonical();
-        pending.seen.entry((token_id, ip)).and_modify(|(_, last)| *last = (*last).max(at)).or_insert((at, at));
+        let calls = pending.calls.entry((token_id, hour, ip.to_canonical())).or_insert(Calls {
+            first: at,
+            last: at,
+            by_outcome: [0; UseOutcome::ALL.len()],
+        });
+        calls.by_outcome[outcome as usize] = calls.by_outcome[outcome as usize].saturating_add(1);
+        calls.last = calls.last.max(at);
     }
 
-    /// Counters and addresses waiting to be written (for `/metrics`: the memory this takes is bounded by what one
-    /// flush interval sees).
+    /// Entries (token, hour, address) waiting to be written (for `/metrics`: the memory this takes is bounded by
+    /// what one flush interval sees).
     pub fn waiting(&self) -> usize {
-        self.pending().map_or(0, |pending| pending.counts.len() + pending.seen.len())
+        self.pending().map_or(0, |pending| pending.calls.len())
     }
 
     /// Takes what is waiting, leaving maps sized for as much again: the next interval usually sees the same
     /// tokens, and growing a map rehashes it under the lock, on a request's path.
     fn take(&self) -> Pending {
         let Some(mut pending) = self.pending() else { return Pending::default() };
-        let next = Pending {
-            counts: FxHashMap::with_capacity_and_hasher(pending.counts.len(), Default::default()),
-            seen: FxHashMap::with_capacity_and_hasher(pending.seen.len(), Default::default()),
-        };
+        let next = Pending { calls: FxHashMap::with_capacity_and_hasher(pending.calls.len(), Default::default()) };
         std::mem::replace(&mut *pending, next)
     }
 
     /// Puts back what a failed write took, so no count is lost while the database is away.
     fn put_back(&self, failed: Pending) {
         let Some(mut pending) = self.pending() else { return };
-        for (key, count) in failed.counts {
-            *pending.counts.entry(key).or_default() += count;
-        }
-        for (key, (first, last)) in failed.seen {
-            pending
-                .seen
-                .entry(key)
-                .and_modify(|(f, l)| {
-                    *f = (*f).min(first);
-                    *l = (*l).max(last);
-                })
-                .or_insert((first, last));
+        for (key, calls) in failed.calls {
+            pending.calls.entry(key).and_modify(|mine| mine.merge(&calls)).or_insert(calls);
         }
     }
 }
@@ -172,7 +212,7 @@ fn minute_of(at: DateTime<Utc>) -> i64 {
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
     let _one_at_a_time = core.usage.flushing.lock().await;
     let pending = core.usage.take();
-    if pending.counts.is_empty() && pending.seen.is_empty() {
+    if pending.calls.is_empty() {
         return Ok(());
     }
     match write(core, &pending).await {
@@ -190,15 +230,15 @@ pub async fn flush(core: &Core) -> Result<(), DbErr> {
 
 /// Writes `pending`; answers the address pairs now recorded, with the minute of the last seen written.
 async fn write(core: &Core, pending: &Pending) -> Result<Vec<((i64, IpAddr), i64)>, DbErr> {
-    let mut ids: Vec<i64> =
-        pending.counts.keys().map(|(id, _, _)| *id).chain(pending.seen.keys().map(|(id, _)| *id)).collect();
+    let (counts, seen) = pending.totals();
+    let mut ids: Vec<i64> = seen.keys().map(|(id, _)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
     // Which pairs were written recently enough to skip, and which the database has to be asked about.
     let (mut again, mut unknown, mut written) = (Vec::new(), Vec::new(), Vec::new());
     {
         let known = core.usage.known();
-        for (&(token_id, ip), &(first, last)) in &pending.seen {
+        for (&(token_id, ip), &(first, last)) in &seen {
             match known.get(&(token_id, ip)) {
                 Some(&minute) if minute_of(last) <= minute => {}
                 Some(_) => again.push((token_id, ip, last)),
@@ -209,8 +249,7 @@ async fn write(core: &Core, pending: &Pending) -> Result<Vec<((i64, IpAddr), i64
     let txn = store::begin_write(&core.db).await?;
     let done: Result<bool, DbErr> = async {
         let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
-        let increments: Vec<store_usage::Increment> = pending
-            .counts
+        let increments: Vec<store_usage::Increment> = counts
             .iter()
             .filter(|((token_id, _, _), _)| existing.contains(token_id))
             .map(|(&(token_id, hour, outcome), &count)| {
@@ -472,4 +511,57 @@ pub async fn busiest(core: &Core, actor: &Actor, days: i64, limit: u64) -> Resul
         out.push(BusyToken { account: owner.username, token: token.name, requests: u64::try_from(total).unwrap_or(0) });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, hour, minute, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn one_entry_per_token_hour_and_address_sums_up_into_counters_and_addresses() {
+        let usage = UsageRecorder::enabled();
+        let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "::ffff:192.0.2.2".parse().unwrap());
+        usage.count(7, UseOutcome::Accepted, at(9, 10), a);
+        usage.count(7, UseOutcome::Accepted, at(9, 20), b);
+        usage.count(7, UseOutcome::RateLimited, at(9, 30), a);
+        usage.count(7, UseOutcome::Accepted, at(10, 5), a);
+        usage.count(8, UseOutcome::Privilege, at(9, 0), a);
+        assert_eq!(usage.waiting(), 4);
+        let (counts, seen) = usage.take().totals();
+        let hour = |h| at(h, 0).timestamp();
+        let expected: Counts = [
+            ((7, hour(9), UseOutcome::Accepted), 2),
+            ((7, hour(9), UseOutcome::RateLimited), 1),
+            ((7, hour(10), UseOutcome::Accepted), 1),
+            ((8, hour(9), UseOutcome::Privilege), 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(counts, expected);
+        // The mapped IPv6 form is the IPv4 address; an address's first and last span both hours.
+        let b = b.to_canonical();
+        let expected: Seen =
+            [((7, a), (at(9, 10), at(10, 5))), ((7, b), (at(9, 20), at(9, 20))), ((8, a), (at(9, 0), at(9, 0)))]
+                .into_iter()
+                .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(usage.waiting(), 0);
+    }
+
+    #[test]
+    fn a_batch_put_back_after_a_failed_write_adds_to_what_came_meanwhile() {
+        let usage = UsageRecorder::enabled();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        usage.count(7, UseOutcome::Accepted, at(9, 10), a);
+        let failed = usage.take();
+        usage.count(7, UseOutcome::Accepted, at(9, 40), a);
+        usage.put_back(failed);
+        let (counts, seen) = usage.take().totals();
+        assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&2));
+        assert_eq!(seen.get(&(7, a)), Some(&(at(9, 10), at(9, 40))));
+    }
 }

@@ -143,13 +143,7 @@ impl Verified {
 
 /// A token's effective privileges given its owner's current ones.
 pub fn effective_privileges(token: &str, owner: &str) -> PrivilegeSet {
-    let token = PrivilegeSet::from_storage(token);
-    let owner = PrivilegeSet::from_storage(owner);
-    if token.holds_all() {
-        owner
-    } else {
-        PrivilegeSet::from_names(token.iter().filter(|p| owner.grants(p)).map(str::to_owned))
-    }
+    PrivilegeSet::effective(token, owner)
 }
 
 /// Whether `presented` hashes to the token's current secret, or to its previous one within the grace period.
@@ -224,13 +218,11 @@ pub async fn verify(
     if presented.user.as_deref().is_some_and(|user| !user.eq_ignore_ascii_case(&found.account.username)) {
         return Err(Refusal::InvalidToken);
     }
-    let privileges = found
-        .effective_privileges
-        .get_or_init(|| Arc::new(effective_privileges(&found.token.privileges, &found.account.privileges)))
-        .clone();
+    let checks = found.checks;
+    let privileges = checks.privileges.clone();
     let mut verified = Verified { privileges, account: found.account, token: found.token, client_ip, quota: None };
     let token_id = verified.token.id;
-    if !IpAllowlist::from_storage(&verified.token.allowlist).allows(client_ip) {
+    if !checks.allowlist.allows(client_ip) {
         state.usage.count(token_id, UseOutcome::Address, now, client_ip);
         let refusal =
             Refusal::AddressNotAllowed { ip: client_ip.to_canonical(), privilege: required.map(str::to_owned) };
@@ -243,7 +235,7 @@ pub async fn verify(
         audit_refusal(state, &verified, required, &refusal).await;
         return Err(refusal);
     }
-    if let Some(limit) = verified.token.rate_limit.as_deref().and_then(|raw| RateLimit::parse(raw).ok()) {
+    if let Some(limit) = checks.rate_limit {
         match state.rate_limiter.check(token_id, limit, now) {
             Ok(quota) => verified.quota = Some(quota),
             Err(limited) => {

@@ -1,14 +1,14 @@
 //! Queries on API tokens. Every query is scoped to one account, so no caller can reach another's tokens.
 
 use super::{accounts::Account, entities::token};
-use crate::domain::TokenSort;
+use crate::domain::{IpAllowlist, PrivilegeSet, RateLimit, TokenSort};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
     sea_query::{NullOrdering, Order as SortOrder},
 };
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 pub use token::Model as Token;
 
@@ -169,15 +169,29 @@ pub async fn delete_all(db: &impl ConnectionTrait, account_id: i64) -> Result<Ve
 pub struct TokenAndOwner {
     pub token: Arc<Token>,
     pub account: Arc<Account>,
-    /// The token's effective privileges, computed from these two rows by `services::verify` on first use and kept
-    /// with them, so a row served from memory is not worked out again on every request. Rows read anew get a
-    /// new, empty slot.
-    pub effective_privileges: Arc<OnceLock<Arc<crate::domain::PrivilegeSet>>>,
+    /// What verification checks, parsed once from these two rows when they are read, so a row served from memory
+    /// is not worked out again on every request.
+    pub checks: Arc<TokenChecks>,
+}
+
+/// A token row's stored rules in the form verification uses them.
+#[derive(Debug)]
+pub struct TokenChecks {
+    /// The token's own privileges intersected with its owner's current ones (`all` expanded).
+    pub privileges: Arc<PrivilegeSet>,
+    pub allowlist: IpAllowlist,
+    /// `None` when the token has no limit (a stored value that no longer parses counts as none, as before).
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl TokenAndOwner {
     pub fn new(token: Token, account: Account) -> Self {
-        Self { token: Arc::new(token), account: Arc::new(account), effective_privileges: Arc::default() }
+        let checks = TokenChecks {
+            privileges: Arc::new(PrivilegeSet::effective(&token.privileges, &account.privileges)),
+            allowlist: IpAllowlist::from_storage(&token.allowlist),
+            rate_limit: token.rate_limit.as_deref().and_then(|raw| RateLimit::parse(raw).ok()),
+        };
+        Self { token: Arc::new(token), account: Arc::new(account), checks: Arc::new(checks) }
     }
 }
 
