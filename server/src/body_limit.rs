@@ -2,12 +2,12 @@
 //! is read up to [`BODY_LIMIT`] before a handler sees it, and a larger one is refused with 413 and a message
 //! saying so. The token APIs apply the same limit in their own extractors, answering in their own envelopes.
 
-use crate::{api::BODY_LIMIT, same_origin::token_api};
+use crate::api::BODY_LIMIT;
 use app::error::AppError;
+use axum::body::HttpBody as _;
 use axum::{
     body::Body,
     http::{Request, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -17,22 +17,25 @@ fn too_large() -> Response {
     (StatusCode::PAYLOAD_TOO_LARGE, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-pub async fn limit_body(request: Request<Body>, next: Next) -> Response {
-    if token_api(request.uri().path()) {
-        return next.run(request).await;
-    }
+/// `request` with its body read into memory up to [`BODY_LIMIT`], or the answer to give instead: 413 for a body
+/// over the limit (declared or sent), 400 for one that could not be read. A request that declares no body (most
+/// GETs) is passed on as it is.
+pub async fn read_limited(request: Request<Body>) -> Result<Request<Body>, Response> {
     let declared =
         request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
-        return too_large();
+        return Err(too_large());
+    }
+    if request.body().is_end_stream() {
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
     match Limited::new(body, BODY_LIMIT).collect().await {
-        Ok(collected) => next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => too_large(),
+        Ok(collected) => Ok(Request::from_parts(parts, Body::from(collected.to_bytes()))),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(err) => {
             tracing::debug!(error = %err, "reading a request body failed");
-            (StatusCode::BAD_REQUEST, "The request body could not be read.\n").into_response()
+            Err((StatusCode::BAD_REQUEST, "The request body could not be read.\n").into_response())
         }
     }
 }

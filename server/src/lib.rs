@@ -10,6 +10,7 @@ pub mod body_limit;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod edge;
 pub mod router;
 pub mod same_origin;
 pub mod security_headers;

@@ -5,12 +5,10 @@
 //! script, curl) and cannot carry a victim's cookie by itself, so it passes. SameSite=Strict cookies stay as
 //! defence in depth. The token APIs authenticate by header, which another site cannot make a browser send.
 
-use app::{error::AppError, state::WebState};
+use app::error::AppError;
 use axum::{
     body::Body,
-    extract::State,
     http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 
@@ -47,22 +45,19 @@ pub fn token_api(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/execute/") || path.starts_with("/json-api/")
 }
 
-/// The middleware: refuses cross-site state changes with 403 (a server function's typed error for the app).
-pub async fn same_origin_only(State(state): State<WebState>, request: Request<Body>, next: Next) -> Response {
+/// Refuses a cross-site state change with 403 (a server function's typed error for the app); `None` lets the
+/// request through.
+pub fn refuse_cross_site(request: &Request<Body>, public_origin: Option<&str>) -> Option<Response> {
     let path = request.uri().path();
     let server_function = path.starts_with("/rpc/");
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if token_api(path) || (safe && !server_function) {
-        return next.run(request).await;
+        return None;
     }
-    match check(request.headers(), state.web.public_origin.as_deref()) {
-        Ok(()) => next.run(request).await,
-        Err(CrossSite(why)) => {
-            tracing::warn!(path, why, "refused a cross-site request");
-            let body = serde_json::to_string(&AppError::CrossSite).unwrap_or_default();
-            (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
-    }
+    let CrossSite(why) = check(request.headers(), public_origin).err()?;
+    tracing::warn!(path, why, "refused a cross-site request");
+    let body = serde_json::to_string(&AppError::CrossSite).unwrap_or_default();
+    Some((StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[cfg(test)]

@@ -3,15 +3,7 @@
 //! resources), so nothing else can run; `Cache-Control: no-store` on every answer that may carry a secret or a
 //! person's data (server functions, the token APIs, HTML pages); and HSTS when configured.
 
-use crate::same_origin::token_api;
-use app::{services::random::base62, state::WebState};
-use axum::{
-    body::Body,
-    extract::State,
-    http::{HeaderValue, Request, header},
-    middleware::Next,
-    response::Response,
-};
+use axum::http::{HeaderMap, HeaderValue, header};
 
 /// The nonce of one response's Content-Security-Policy, handed to the Leptos render through the request.
 #[derive(Clone, Debug)]
@@ -37,24 +29,15 @@ pub fn provide_nonce() {
     }
 }
 
-pub async fn security_headers(State(state): State<WebState>, mut request: Request<Body>, next: Next) -> Response {
-    let path = request.uri().path();
-    let token_api = token_api(path);
-    let personal = token_api || path.starts_with("/rpc/");
-    // The token APIs (forward-auth and introspection among them, Tessera's hot path) never answer with a page:
-    // no nonce to draw for them.
-    let nonce = (!token_api).then(|| base62(22));
-    if let Some(nonce) = &nonce {
-        request.extensions_mut().insert(CspNonce(nonce.clone()));
-    }
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+/// Sets the headers of one response: the CSP with this request's `nonce` on an HTML page, `no-store` on pages and
+/// on `personal` answers, HSTS when configured (`hsts`, the header's value, made once at start).
+pub fn apply(headers: &mut HeaderMap, nonce: Option<&str>, personal: bool, hsts: Option<&HeaderValue>) {
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"));
     if html
-        && let Some(nonce) = &nonce
+        && let Some(nonce) = nonce
         && let Ok(policy) = HeaderValue::from_str(&content_security_policy(nonce))
     {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
@@ -62,10 +45,14 @@ pub async fn security_headers(State(state): State<WebState>, mut request: Reques
     if html || personal {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    if let Some(max_age) = state.web.hsts_max_age
-        && let Ok(value) = HeaderValue::from_str(&format!("max-age={max_age}"))
-    {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, value);
+    if let Some(hsts) = hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
     }
-    response
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
 }
