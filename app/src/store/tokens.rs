@@ -5,8 +5,7 @@ use crate::domain::{IpAllowlist, PrivilegeSet, RateLimit, TokenSort};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-    sea_query::{NullOrdering, Order as SortOrder},
+    QuerySelect, Set, sea_query::Order as SortOrder,
 };
 use std::sync::Arc;
 
@@ -99,26 +98,73 @@ pub async fn page(
     if let Some((from, to)) = filter.expiring_between {
         query = query.filter(token::Column::ExpiresAt.gt(from)).filter(token::Column::ExpiresAt.lte(to));
     }
-    let total = query.clone().count(db).await?;
+    let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
     let column = match order {
         TokenSort::Name => token::Column::NameKey,
         TokenSort::Created => token::Column::CreatedAt,
-        TokenSort::Expires => token::Column::ExpiresAt,
-        TokenSort::LastUsed => token::Column::LastUsedAt,
+        TokenSort::Expires | TokenSort::LastUsed => {
+            let column = if order == TokenSort::Expires { token::Column::ExpiresAt } else { token::Column::LastUsedAt };
+            return page_nullable(db, query, column, descending, offset, limit).await;
+        }
         TokenSort::Requests => {
-            let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
             let requests = requests_since(filter.requests_since.unwrap_or_default());
+            let counted = query.clone();
             let query = query.order_by(requests, direction.clone()).order_by(token::Column::Id, direction);
             let tokens = query.offset(offset).limit(limit).all(db).await?;
+            let total = total_with(db, counted, &tokens, offset, limit).await?;
             return Ok((tokens, total));
         }
     };
-    // "Never" (NULL) sorts after every date when ascending, and first when descending, on every database.
-    let (direction, nulls) =
-        if descending { (SortOrder::Desc, NullOrdering::First) } else { (SortOrder::Asc, NullOrdering::Last) };
-    let query = query.order_by_with_nulls(column, direction.clone(), nulls).order_by(token::Column::Id, direction);
+    // Columns that are never NULL: one walk of the account's index on (column, id) in either direction.
+    let counted = query.clone();
+    let query = query.order_by(column, direction.clone()).order_by(token::Column::Id, direction);
     let tokens = query.offset(offset).limit(limit).all(db).await?;
+    let total = total_with(db, counted, &tokens, offset, limit).await?;
     Ok((tokens, total))
+}
+
+/// How many rows `query` matches, given the page it just gave: a page that is not full (and not past the end) is
+/// the last, so the total is known without counting; a search with few matches then costs one walk, not two.
+async fn total_with(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<token::Entity>,
+    page: &[Token],
+    offset: u64,
+    limit: u64,
+) -> Result<u64, DbErr> {
+    let shown = page.len() as u64;
+    if shown < limit && (shown > 0 || offset == 0) { Ok(offset + shown) } else { query.count(db).await }
+}
+
+/// A page in the order of a column that may be NULL ("never"), which sorts after every date when ascending and
+/// first when descending, on every database. Asked as two runs, the NULL rows (by id) and the dated ones (by date,
+/// then id), each one walk of an index (m0008) instead of a sort of every matching row: a database can walk an
+/// index for `ORDER BY column DESC NULLS FIRST` only if its own NULL order happens to agree.
+async fn page_nullable(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<token::Entity>,
+    column: token::Column,
+    descending: bool,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<Token>, u64), DbErr> {
+    let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
+    let never = query.clone().filter(column.is_null()).order_by(token::Column::Id, direction.clone());
+    let dated =
+        query.filter(column.is_not_null()).order_by(column, direction.clone()).order_by(token::Column::Id, direction);
+    let (first, second) = if descending { (never, dated) } else { (dated, never) };
+    let in_first = first.clone().count(db).await?;
+    let in_second = second.clone().count(db).await?;
+    let mut tokens = Vec::new();
+    if offset < in_first {
+        tokens = first.offset(offset).limit(limit).all(db).await?;
+    }
+    let wanted = limit.saturating_sub(tokens.len() as u64);
+    if wanted > 0 {
+        let skip = offset.saturating_sub(in_first);
+        tokens.extend(second.offset(skip).limit(wanted).all(db).await?);
+    }
+    Ok((tokens, in_first + in_second))
 }
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Token>, DbErr> {

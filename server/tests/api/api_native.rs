@@ -246,3 +246,78 @@ async fn health_checks_need_no_token() {
     assert_eq!(client().get(app.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(client().get(app.url("/readyz")).send().await.unwrap().status(), 200);
 }
+
+/// Pages of every order, read one after another, give each token once, in the order SPEC §2 sets ("never" after
+/// every date when ascending, first when descending; ties by creation), with the same total on every page and
+/// on a search; the list reads "never" and the dated tokens as two runs (store::tokens::page_nullable), so the
+/// pages straddling the boundary are the ones that matter.
+#[tokio::test]
+async fn every_order_pages_through_never_and_dated_tokens_once_each() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["manage-api-tokens"]).await;
+    // 24 more: every third never expires, the others on dates with ties (the same date three times).
+    let mut made = vec![("admin".to_owned(), None)];
+    for i in 0..24 {
+        let name = format!("tok-{i:02}");
+        let expires = (i % 3 != 0).then(|| format!("2027-{:02}-15", 1 + (i / 3) % 6));
+        app.token(TokenSpec {
+            account: "alice",
+            name: &name,
+            privileges: &["list-accts"],
+            allowlist: "",
+            expires: expires.as_deref().unwrap_or("never"),
+        })
+        .await;
+        made.push((name, expires));
+    }
+    // Creation order is the list's position in `made`; ties are broken by it in the sort's direction.
+    let expected = |descending: bool| -> Vec<String> {
+        let mut order: Vec<usize> = (0..made.len()).collect();
+        order.sort_by(|&a, &b| {
+            let key = |i: usize| (made[i].1.is_none(), made[i].1.clone(), i);
+            key(a).cmp(&key(b))
+        });
+        if descending {
+            order.reverse();
+        }
+        order.into_iter().map(|i| made[i].0.clone()).collect()
+    };
+    for descending in [false, true] {
+        let mut seen = Vec::new();
+        for page in 1..=3 {
+            let url = format!("/api/v1/tokens?sort=expires&descending={descending}&per_page=10&page={page}");
+            let response = client().get(app.url(&url)).bearer_auth(&admin).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["total"], 25, "page {page}: {body}");
+            seen.extend(body["tokens"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()));
+        }
+        assert_eq!(seen, expected(descending), "descending={descending}");
+    }
+    // Tokens never used: last use orders them by creation alone (the admin token, in use, is searched away).
+    let response = client()
+        .get(app.url("/api/v1/tokens?search=tok-&sort=last_used&descending=false&per_page=10&page=3"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    let names: Vec<&str> = body["tokens"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!((body["total"].clone(), names), (json!(24), vec!["tok-20", "tok-21", "tok-22", "tok-23"]));
+    // A search's total, on its last page (known without counting) and on a full first page (counted).
+    for (url, total, shown) in [
+        ("/api/v1/tokens?search=tok-1&per_page=10&page=1", 10, 10),
+        ("/api/v1/tokens?search=tok-&per_page=10&page=3", 24, 4),
+        ("/api/v1/tokens?search=tok-&per_page=10&page=4", 24, 0),
+        ("/api/v1/tokens?search=nothing&per_page=10&page=1", 0, 0),
+    ] {
+        let response = client().get(app.url(url)).bearer_auth(&admin).send().await.unwrap();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (body["total"].clone(), body["tokens"].as_array().map(Vec::len)),
+            (json!(total), Some(shown)),
+            "{url}"
+        );
+    }
+}

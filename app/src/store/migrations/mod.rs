@@ -9,6 +9,7 @@ mod m0004_sign_in_throttle;
 mod m0005_pg_change_notify;
 mod m0006_token_hygiene;
 pub mod m0007_usage;
+mod m0008_list_indexes;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_pg_change_notify::Migration),
             Box::new(m0006_token_hygiene::Migration),
             Box::new(m0007_usage::Migration),
+            Box::new(m0008_list_indexes::Migration),
         ]
     }
 }
