@@ -35,6 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 db="sqlite://$work/bench.db"
 log "seeding $tokens tokens across $accounts accounts"
@@ -203,6 +204,96 @@ read -r memory_tokens memory_waiting memory_limiter memory_after < <("$examples/
 mib() { printf '%.1f MiB' "$(echo "scale=3; $1 / 1048576" | bc)"; }
 per_token() { echo "$(( $1 / memory_tokens )) bytes"; }
 
+# At scale (issue 17): 1,000,000 tokens, 100,000 of them in one account that signs in. Cold start, memory, the
+# list and search through the server function the browser calls, and a storm of sign-ins under verification load.
+scale_tokens=${BENCH_SCALE_TOKENS:-1000000}
+scale_big=${BENCH_SCALE_BIG:-100000}
+scale_password=bench-list-password
+log "at scale: seeding $scale_tokens tokens, $scale_big in one account"
+mkdir -p "$work/scale"
+BENCH_PASSWORD=$scale_password "$examples/bench_seed" "sqlite://$work/scale/scale.db" 1000 "$scale_tokens" "$work/scale" "$scale_big" >&2
+scale_port=$(free_port)
+scale_base="http://127.0.0.1:$scale_port"
+serve_scale() {
+  RUST_LOG=warn TESSERA_ADMIN_PASSWORD=bench-admin-password DATABASE_URL="sqlite://$work/scale/scale.db" \
+    $server_cpu "$bin" serve --addr "127.0.0.1:$scale_port" >>"$work/scale/server.log" 2>&1 &
+  scale_pid=$!
+  pg_servers+=("$scale_pid")
+}
+# The first start migrates (indexes on a million rows); the second is the cold start measured, five times.
+serve_scale
+for _ in $(seq 3000); do curl -fs "$scale_base/healthz" >/dev/null && break; sleep 0.01; done
+kill "$scale_pid"; wait "$scale_pid" 2>/dev/null || true
+: >"$work/scale/cold"
+for _ in 1 2 3 4 5; do
+  start_ns=$(date +%s%N)
+  serve_scale
+  until curl -fs "$scale_base/healthz" >/dev/null 2>&1; do sleep 0.005; done
+  echo $(( ($(date +%s%N) - start_ns) / 1000000 )) >>"$work/scale/cold"
+  kill "$scale_pid"; wait "$scale_pid" 2>/dev/null || true
+done
+cold_ms=$(median <"$work/scale/cold")
+serve_scale
+until curl -fs "$scale_base/healthz" >/dev/null 2>&1; do sleep 0.005; done
+rss_of() { echo $(( $(ps -o rss= -p "$1") / 1024 )); }
+rss_idle=$(rss_of "$scale_pid")
+log "at scale: list and search timings"
+"${TESSERA_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera/venv}/bin/python" "$root/bench/lists.py" \
+  "$scale_base" user0000 "$scale_password" "$scale_big" "${BENCH_LIST_CALLS:-40}" >>"$work/results"
+# Query plans of the list's statements, as SQLite runs them (the statements store::tokens::page sends).
+python3 - "$work/scale/scale.db" >"$work/scale/plans" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+account = db.execute("SELECT id FROM accounts WHERE username = 'user0000'").fetchone()[0]
+for label, sql in [
+    ("newest first", "SELECT * FROM tokens WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0"),
+    ("by name, last page", "SELECT * FROM tokens WHERE account_id = ? ORDER BY name_key DESC, id DESC LIMIT 20 OFFSET 99980"),
+    ("expiry, dated run", "SELECT * FROM tokens WHERE account_id = ? AND expires_at IS NOT NULL ORDER BY expires_at DESC, id DESC LIMIT 20"),
+    ("expiry, never run count", "SELECT count(*) FROM tokens WHERE account_id = ? AND expires_at IS NULL"),
+    ("search (infix)", "SELECT * FROM tokens WHERE account_id = ? AND name_key LIKE '%-04217%' ORDER BY created_at DESC, id DESC LIMIT 20"),
+    ("count", "SELECT count(*) FROM tokens WHERE account_id = ?"),
+]:
+    plan = "; ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, (account,)))
+    print(f"{label}: {plan}")
+PY
+log "at scale: 100,000 tokens verified (all cached), then 50 sign-ins at once under 10,000 verifications a second"
+BENCH_PATH="/api/v1/auth?privilege=list-accts" TOKEN_FILE="$work/scale/valid.txt" $client_cpu wrk -t1 -c"$connections" -d8s \
+  -s "$root/bench/tokens.lua" "$scale_base" >/dev/null 2>&1
+rss_cached=$(rss_of "$scale_pid")
+cached_entries=$(curl -fs "$scale_base/metrics" | awk '$1=="tessera_verification_cache_entries" {print $2}')
+$client_cpu "$examples/bench_paced" "$scale_base/api/v1/auth?privilege=list-accts" "$work/scale/valid.txt" "$paced_rate" 3 \
+  >"$work/scale/quiet"
+$client_cpu "$examples/bench_paced" "$scale_base/api/v1/auth?privilege=list-accts" "$work/scale/valid.txt" "$paced_rate" 6 \
+  >"$work/scale/storm" &
+paced_pid=$!
+sleep 1
+storm_start=$(date +%s%N)
+python3 - "$scale_base" "$scale_password" >"$work/scale/storm_signins" <<'PY'
+import sys, threading, urllib.parse, urllib.request
+base, password = sys.argv[1], sys.argv[2]
+codes = []
+def sign_in():
+    data = urllib.parse.urlencode({"username": "user0000", "password": password}).encode()
+    request = urllib.request.Request(base + "/rpc/login", data=data, headers={"Origin": base})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            codes.append(response.status)
+    except urllib.error.HTTPError as err:
+        codes.append(err.code)
+threads = [threading.Thread(target=sign_in) for _ in range(50)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(" ".join(f"{code}:{codes.count(code)}" for code in sorted(set(codes))))
+PY
+storm_ms=$(( ($(date +%s%N) - storm_start) / 1000000 ))
+wait "$paced_pid"
+read -r quiet_sent quiet_ok quiet_p50 quiet_p99 quiet_max <"$work/scale/quiet"
+read -r storm_sent storm_ok storm_p50 storm_p99 storm_max <"$work/scale/storm"
+storm_codes=$(cat "$work/scale/storm_signins")
+sleep 2
+rss_storm=$(rss_of "$scale_pid")
+kill "$scale_pid"; wait "$scale_pid" 2>/dev/null || true
+
 # PostgreSQL: the same data in a throw-away cluster, one instance, then three behind nginx.
 pg_rounds=${BENCH_PG_ROUNDS:-3}
 log "PostgreSQL: seeding the same $tokens tokens"
@@ -219,7 +310,6 @@ serve_pg() {
   cat "$work/pg-server.log" >&2
   return 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg_ports=("$(free_port)")
 serve_pg "${pg_ports[0]}"
 base="http://127.0.0.1:${pg_ports[0]}"
@@ -373,6 +463,35 @@ SQLite rate above. Non-2xx answers to valid tokens on PostgreSQL over all rounds
 | valid-token verification ≥ 0.85 × the \`/healthz\` rate (issue 5) | $(spread valid healthz) × | $(pass "$ratio >= 0.85") |
 | p99 < 1 ms at 10,000 req/s | $paced_p99 ms | $(pass "$paced_p99 < 1") |
 | malformed tokens refused at ≥ the valid-token rate | $malformed_ratio × | $(pass "$malformed_ratio >= 1") |
+
+## At scale (issue 17)
+
+$scale_tokens tokens in all, $scale_big of them in one account (\`user0000\`, names like \`deploy-000042\`; a third never
+expire, half never used), SQLite. The server pinned to CPU 0, clients to CPU 1.
+
+| measure | measured | target | |
+|---|---:|---:|---|
+| cold start with $scale_tokens tokens: process start to \`/healthz\` answering (median of 5, migrations already applied) | $cold_ms ms | ≤ 300 ms | $(pass "$cold_ms <= 300") |
+| resident memory, idle after start | $rss_idle MiB | | |
+| resident memory with $cached_entries tokens cached for verification, after 8 s of load | $rss_cached MiB | ≤ 60 MiB | $(pass "$rss_cached <= 60") |
+| verification p99 at $paced_rate req/s, quiet (3 s) | $quiet_p99 ms ($quiet_ok of $quiet_sent answered 200) | | |
+| verification p99 at $paced_rate req/s while 50 sign-ins run at once (6 s, the storm from the 2nd second; it took $storm_ms ms) | $storm_p99 ms (max $storm_max ms; $storm_ok of $storm_sent answered 200) | < 5 ms | $(pass "$storm_p99 < 5") |
+| resident memory 2 s after the storm (sign-in answers: $storm_codes) | $rss_storm MiB | | |
+
+Listing and searching that account's tokens through \`POST /rpc/list_tokens\` (what the browser calls, with its
+session cookie, over HTTP), 20 a page, $(awk '/^list_/ {n++} END {print n}' "$work/results") scenarios × ${BENCH_LIST_CALLS:-40} calls each after one warm-up call:
+
+| scenario | p50 | p95 | matching | target p95 < 15 ms |
+|---|---:|---:|---:|---|
+$(awk '/^list_/ { name=$1; sub(/^list_/, "", name); gsub(/_/, " ", name); printf "| %s | %.2f ms | %.2f ms | %s | %s |\n", name, $2, $3, $4, ($3 < 15 ? "met" : "**missed**") }' "$work/results")
+
+![List and search timings](lists.png)
+
+Query plans (SQLite's \`EXPLAIN QUERY PLAN\` for the statements the list sends):
+
+\`\`\`
+$(cat "$work/scale/plans")
+\`\`\`
 
 ## Usage counting and rate limits (issue 15)
 

@@ -124,6 +124,12 @@ type Known = FxHashMap<(i64, IpAddr), i64>;
 /// Pairs remembered at most; past that the memory is dropped and rebuilt from the database as addresses come.
 const KNOWN_AT_MOST: usize = 200_000;
 
+/// Addresses this instance has not written yet, looked up and recorded per write at most. Each new one is an
+/// insert, and maybe an audit event and a webhook row: 100,000 tokens used for the first time in one interval
+/// held the database's write lock for seconds (sign-ins waiting on it failed). The rest wait for the next writes,
+/// their first and last seen kept; the counters are written in full every time.
+const NEW_ADDRESSES_PER_WRITE: usize = 2_000;
+
 /// Cheap to clone; every clone counts into the same batch.
 #[derive(Clone, Default)]
 pub struct UsageRecorder {
@@ -194,6 +200,16 @@ impl UsageRecorder {
         std::mem::replace(&mut *pending, next)
     }
 
+    /// Keeps addresses a write left for the next one (no calls counted with them: those were written).
+    fn seen_later(&self, later: Vec<Sighting>) {
+        let Some(mut pending) = self.pending() else { return };
+        for (token_id, ip, first, last) in later {
+            let hour = last.timestamp().div_euclid(3600) * 3600;
+            let sighting = Calls { first, last, by_outcome: [0; UseOutcome::ALL.len()] };
+            pending.calls.entry((token_id, hour, ip)).and_modify(|mine| mine.merge(&sighting)).or_insert(sighting);
+        }
+    }
+
     /// Puts back what a failed write took, so no count is lost while the database is away.
     fn put_back(&self, failed: Pending) {
         let Some(mut pending) = self.pending() else { return };
@@ -216,8 +232,9 @@ pub async fn flush(core: &Core) -> Result<(), DbErr> {
         return Ok(());
     }
     match write(core, &pending).await {
-        Ok(written) => {
+        Ok((written, later)) => {
             core.usage.remember(written);
+            core.usage.seen_later(later);
             Ok(())
         }
         Err(err) => {
@@ -228,8 +245,12 @@ pub async fn flush(core: &Core) -> Result<(), DbErr> {
     }
 }
 
-/// Writes `pending`; answers the address pairs now recorded, with the minute of the last seen written.
-async fn write(core: &Core, pending: &Pending) -> Result<Vec<((i64, IpAddr), i64)>, DbErr> {
+/// A new address left for a later write: (token, address, first seen, last seen).
+type Sighting = (i64, IpAddr, DateTime<Utc>, DateTime<Utc>);
+
+/// Writes `pending`; answers the address pairs now recorded, with the minute of the last seen written, and the
+/// new addresses left for the next write (beyond [`NEW_ADDRESSES_PER_WRITE`]).
+async fn write(core: &Core, pending: &Pending) -> Result<(Vec<((i64, IpAddr), i64)>, Vec<Sighting>), DbErr> {
     let (counts, seen) = pending.totals();
     let mut ids: Vec<i64> = seen.keys().map(|(id, _)| *id).collect();
     ids.sort_unstable();
@@ -246,6 +267,9 @@ async fn write(core: &Core, pending: &Pending) -> Result<Vec<((i64, IpAddr), i64
             }
         }
     }
+    // The earliest first; the rest for later.
+    unknown.sort_unstable_by_key(|&(token_id, ip, first, _)| (first, token_id, ip));
+    let later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
     let txn = store::begin_write(&core.db).await?;
     let done: Result<bool, DbErr> = async {
         let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
@@ -293,7 +317,7 @@ async fn write(core: &Core, pending: &Pending) -> Result<Vec<((i64, IpAddr), i64
     if raised {
         core.notifications.wake();
     }
-    Ok(written)
+    Ok((written, later))
 }
 
 /// A token's first use from `ip`: an audit event by its owner through it, and `token.new_address`.

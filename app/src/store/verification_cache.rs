@@ -10,17 +10,24 @@
 //! Only the rows are cached; every rule (expiry, grace period, suspension, owner, allowlist, privilege) is still
 //! checked on each request by `services::verify`.
 
-use super::tokens::TokenAndOwner;
-use std::{
-    collections::HashMap,
-    sync::{
-        Mutex, MutexGuard,
-        atomic::{AtomicU64, Ordering},
-    },
+use super::{accounts::Account, tokens::TokenAndOwner};
+use rustc_hash::FxHashMap;
+use std::sync::{
+    Arc, Mutex, MutexGuard,
+    atomic::{AtomicU64, Ordering},
 };
 
-/// Rows kept in memory at most; when full, the cache starts over (one read each to fill it again).
-const CAPACITY: usize = 65_536;
+/// Rows kept in memory at most; when full, the cache starts over (one read each to fill it again). Above the
+/// 100,000 tokens issue 17 measures, so those all stay in memory.
+const CAPACITY: usize = 131_072;
+
+/// A secret's SHA-256, as bytes: half the size of its hex form, and kept inline in the map.
+type Key = [u8; 32];
+
+fn key(hash: &str) -> Option<Key> {
+    let mut key = [0; 32];
+    hex::decode_to_slice(hash, &mut key).ok().map(|()| key)
+}
 
 /// Rows by secret hash, each valid for the generation the cache is at.
 pub struct VerificationCache {
@@ -31,12 +38,16 @@ pub struct VerificationCache {
 struct Inner {
     /// The generation the entries were read at (or later).
     generation: i64,
-    entries: HashMap<String, TokenAndOwner>,
+    entries: FxHashMap<Key, TokenAndOwner>,
+    /// One copy of each owner for all their tokens' rows (one account may hold 100,000 tokens). Rows of one
+    /// generation were read with no relevant change between them, so any of them may stand for the others.
+    owners: FxHashMap<i64, Arc<Account>>,
 }
 
 impl Default for VerificationCache {
     fn default() -> Self {
-        Self { inner: Mutex::new(Inner { generation: i64::MIN, entries: HashMap::new() }), hits: AtomicU64::new(0) }
+        let inner = Inner { generation: i64::MIN, entries: FxHashMap::default(), owners: FxHashMap::default() };
+        Self { inner: Mutex::new(inner), hits: AtomicU64::new(0) }
     }
 }
 
@@ -64,12 +75,13 @@ impl VerificationCache {
         let mut inner = self.lock();
         if inner.generation < generation {
             inner.entries.clear();
+            inner.owners.clear();
             inner.generation = generation;
         }
         if inner.generation != generation {
             return None;
         }
-        let found = inner.entries.get(hash).cloned();
+        let found = key(hash).and_then(|key| inner.entries.get(&key).cloned());
         drop(inner);
         self.hit(found)
     }
@@ -77,14 +89,18 @@ impl VerificationCache {
     /// Keeps `found`, read from the database at `generation` (read from the feed *before* the database). A newer
     /// generation seen meanwhile emptied the cache, and the row must not come back into it.
     pub fn insert(&self, generation: i64, hash: &str, found: &TokenAndOwner) {
+        let Some(key) = key(hash) else { return };
         let mut inner = self.lock();
         if inner.generation != generation {
             return;
         }
         if inner.entries.len() >= CAPACITY {
             inner.entries.clear();
+            inner.owners.clear();
         }
-        inner.entries.insert(hash.to_owned(), found.clone());
+        let account = inner.owners.entry(found.account.id).or_insert_with(|| found.account.clone()).clone();
+        let row = TokenAndOwner { token: found.token.clone(), account, checks: found.checks.clone() };
+        inner.entries.insert(key, row);
     }
 
     /// Rows held now (for `/metrics`).
@@ -102,6 +118,9 @@ mod tests {
     use super::*;
     use crate::store::{accounts::Account, entities::account::StoredPasswordHash, tokens::Token};
     use chrono::Utc;
+
+    const H: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    const OTHER: &str = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
 
     fn row(name: &str) -> TokenAndOwner {
         let now = Utc::now();
@@ -138,22 +157,38 @@ mod tests {
     #[test]
     fn a_newer_generation_empties_the_cache() {
         let cache = VerificationCache::default();
-        assert!(cache.get(1, "h").is_none());
-        cache.insert(1, "h", &row("ci"));
-        assert_eq!(cache.get(1, "h").map(|r| r.token.name.clone()).as_deref(), Some("ci"));
-        assert!(cache.get(2, "h").is_none(), "generation 2 must not see a row read at 1");
+        let h = H;
+        assert!(cache.get(1, h).is_none());
+        cache.insert(1, h, &row("ci"));
+        assert_eq!(cache.get(1, h).map(|r| r.token.name.clone()).as_deref(), Some("ci"));
+        assert!(cache.get(2, h).is_none(), "generation 2 must not see a row read at 1");
         assert!(cache.is_empty());
     }
 
     #[test]
     fn a_row_read_before_a_change_never_enters_the_cache_after_it() {
         let cache = VerificationCache::default();
-        assert!(cache.get(1, "h").is_none());
+        assert!(cache.get(1, H).is_none());
         // Another look-up sees generation 2 while this one was reading the database at 1.
-        assert!(cache.get(2, "other").is_none());
-        cache.insert(1, "h", &row("stale"));
-        assert!(cache.get(2, "h").is_none());
+        assert!(cache.get(2, OTHER).is_none());
+        cache.insert(1, H, &row("stale"));
+        assert!(cache.get(2, H).is_none());
         // A late look-up still at generation 1 is told nothing, so it reads the database.
-        assert!(cache.get(1, "h").is_none());
+        assert!(cache.get(1, H).is_none());
+    }
+
+    #[test]
+    fn the_rows_of_one_owner_share_one_copy_of_the_owner_and_other_keys_miss() {
+        let cache = VerificationCache::default();
+        let (first, second) = (row("ci"), row("deploy"));
+        assert!(!Arc::ptr_eq(&first.account, &second.account));
+        cache.get(1, H);
+        cache.insert(1, H, &first);
+        cache.insert(1, OTHER, &second);
+        let (a, b) = (cache.get(1, H).unwrap(), cache.get(1, OTHER).unwrap());
+        assert_eq!((a.token.name.as_str(), b.token.name.as_str()), ("ci", "deploy"));
+        assert!(Arc::ptr_eq(&a.account, &b.account));
+        assert!(cache.get(1, "not a hash").is_none());
+        assert!(cache.get(1, &H.replace('9', "8")).is_none());
     }
 }

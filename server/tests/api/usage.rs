@@ -407,6 +407,47 @@ async fn one_write_holding_seventy_thousand_tokens_succeeds() {
     assert_eq!(accepted, 2, "the one counted directly and the report's own call: {report}");
 }
 
+/// Addresses recorded in `token_addresses` and `token.new_address` events in the audit log.
+async fn addresses_and_events(app: &TestApp) -> (i64, usize) {
+    use sea_orm::ConnectionTrait;
+    let db = &app.state.db;
+    let count = |sql: &'static str| async move {
+        let row =
+            db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    let addresses = count("SELECT CAST(count(*) AS BIGINT) FROM token_addresses").await;
+    let events = count("SELECT CAST(count(*) AS BIGINT) FROM audit_events WHERE action = 'token.new_address'").await;
+    (addresses, events as usize)
+}
+
+/// 5,000 addresses new in one interval (a fleet's first calls): every call is counted at the first write, and
+/// the addresses are recorded 2,000 a write, each raising its event once, so no write holds the database's
+/// write lock for long.
+#[tokio::test]
+async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once() {
+    use app::services::usage::UseOutcome;
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let id = app.token_row("admin").await.unwrap().id;
+    let now = app.clock.now();
+    for i in 0..5_000u32 {
+        app.state.usage.count(id, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
+    }
+    flush(&app).await;
+    assert_eq!(addresses_and_events(&app).await, (2_000, 2_000));
+    let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
+    let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
+    assert_eq!(accepted, 5_001, "every call counted at the first write (and the report's own): {report}");
+    // Two more writes: the other 3,000, and the report's own call from loopback.
+    flush(&app).await;
+    flush(&app).await;
+    assert_eq!(addresses_and_events(&app).await, (5_001, 5_001));
+    flush(&app).await;
+    assert_eq!(addresses_and_events(&app).await, (5_001, 5_001), "each address once");
+}
+
 #[test]
 fn a_server_asked_to_stop_writes_what_it_counted_first() {
     let dir = tempfile::tempdir().unwrap();
