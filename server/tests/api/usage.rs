@@ -421,8 +421,8 @@ async fn addresses_and_events(app: &TestApp) -> (i64, usize) {
     (addresses, events as usize)
 }
 
-/// 5,000 addresses new in one interval (a fleet's first calls): every call is counted at the first write, and
-/// the addresses are recorded 2,000 a write, each raising its event once, so no write holds the database's
+/// 25,000 addresses new in one interval (a fleet's first calls): every call is counted at the first write, and
+/// the addresses are recorded 10,000 a write, each raising its event once, so no write holds the database's
 /// write lock for long.
 #[tokio::test]
 async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once() {
@@ -432,20 +432,20 @@ async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once()
     let admin = app.simple_token("alice", "admin", &["all"]).await;
     let id = app.token_row("admin").await.unwrap().id;
     let now = app.clock.now();
-    for i in 0..5_000u32 {
+    for i in 0..25_000u32 {
         app.state.usage.count(id, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
     }
     flush(&app).await;
-    assert_eq!(addresses_and_events(&app).await, (2_000, 2_000));
+    assert_eq!(addresses_and_events(&app).await, (10_000, 10_000));
     let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
     let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
-    assert_eq!(accepted, 5_001, "every call counted at the first write (and the report's own): {report}");
-    // Two more writes: the other 3,000, and the report's own call from loopback.
+    assert_eq!(accepted, 25_001, "every call counted at the first write (and the report's own): {report}");
+    // Two more writes: the other 15,000, and the report's own call from loopback.
     flush(&app).await;
     flush(&app).await;
-    assert_eq!(addresses_and_events(&app).await, (5_001, 5_001));
+    assert_eq!(addresses_and_events(&app).await, (25_001, 25_001));
     flush(&app).await;
-    assert_eq!(addresses_and_events(&app).await, (5_001, 5_001), "each address once");
+    assert_eq!(addresses_and_events(&app).await, (25_001, 25_001), "each address once");
 }
 
 #[test]
