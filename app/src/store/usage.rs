@@ -16,7 +16,7 @@ pub use token_address::Model as TokenAddress;
 const CHUNK_SIZES: [usize; 5] = [500, 100, 20, 5, 1];
 
 /// `items` cut into runs of the sizes in [`CHUNK_SIZES`], largest first.
-fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+pub(super) fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         let size = CHUNK_SIZES.into_iter().find(|size| *size <= items.len())?;
         let (chunk, rest) = items.split_at(size);

@@ -268,6 +268,39 @@ async fn a_rotated_out_secret_works_only_during_its_grace_period() {
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {new}")).await.status(), 200);
 }
 
+/// One write of many tokens' last uses (statements of several sizes), each token its own time and address, and
+/// a note older than the stored time leaves it as it is.
+#[tokio::test]
+async fn a_write_of_many_last_uses_records_each_token_its_own_and_never_backwards() {
+    use app::store::tokens::{LastUse, record_last_use};
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let names: Vec<String> = (0..27).map(|i| format!("t{i:02}")).collect();
+    let mut ids = Vec::new();
+    for name in &names {
+        app.simple_token("alice", name, &["list-accts"]).await;
+        ids.push(app.token_row(name).await.unwrap().id);
+    }
+    let t0 = app.clock.now_for_tests();
+    let uses: Vec<LastUse> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &token_id)| LastUse { token_id, at: t0 + Duration::seconds(i as i64), ip: format!("192.0.2.{i}") })
+        .collect();
+    record_last_use(&app.state.db, &uses).await.unwrap();
+    // An older note for every token (another instance flushing late) changes nothing.
+    let late: Vec<LastUse> = ids
+        .iter()
+        .map(|&token_id| LastUse { token_id, at: t0 - Duration::minutes(5), ip: "198.51.100.1".into() })
+        .collect();
+    record_last_use(&app.state.db, &late).await.unwrap();
+    for (i, name) in names.iter().enumerate() {
+        let row = app.token_row(name).await.unwrap();
+        let expected = (Some(t0 + Duration::seconds(i as i64)), Some(format!("192.0.2.{i}")));
+        assert_eq!((row.last_used_at, row.last_used_ip), expected, "{name}");
+    }
+}
+
 #[tokio::test]
 async fn last_use_is_recorded_at_most_once_a_minute() {
     let app = spawn_app().await;
