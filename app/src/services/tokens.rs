@@ -74,7 +74,7 @@ fn within_grant(
         if own.holds_all() {
             return Err(beyond(format!("it holds “{ALL}”, yours does not")));
         }
-        let effective = super::verify::effective_privileges(&target.privileges, &owner.privileges);
+        let effective = crate::domain::PrivilegeSet::effective(&target.privileges, &owner.privileges);
         if let Some(extra) = effective.iter().find(|p| !grant.privileges.grants(p)) {
             return Err(beyond(format!("it holds “{extra}”, yours does not")));
         }

@@ -141,11 +141,6 @@ impl Verified {
     }
 }
 
-/// A token's effective privileges given its owner's current ones.
-pub fn effective_privileges(token: &str, owner: &str) -> PrivilegeSet {
-    PrivilegeSet::effective(token, owner)
-}
-
 /// Whether `presented` hashes to the token's current secret, or to its previous one within the grace period.
 pub(crate) fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
     let current: bool = token.secret_hash.as_bytes().ct_eq(hash.as_bytes()).into();
@@ -317,11 +312,11 @@ mod tests {
     #[test]
     fn effective_privileges_are_the_intersection_with_all_expanded() {
         let set = |s: &[&str]| PrivilegeSet::from_names(s.iter().map(|p| (*p).to_owned()));
-        assert_eq!(effective_privileges("all", "list-accts passwd"), set(&["list-accts", "passwd"]));
-        assert_eq!(effective_privileges("list-accts kill-acct", "list-accts"), set(&["list-accts"]));
-        assert_eq!(effective_privileges("list-accts", "all"), set(&["list-accts"]));
-        assert_eq!(effective_privileges("all", "all"), set(&["all"]));
-        assert!(effective_privileges("kill-acct", "list-accts").is_empty());
+        assert_eq!(PrivilegeSet::effective("all", "list-accts passwd"), set(&["list-accts", "passwd"]));
+        assert_eq!(PrivilegeSet::effective("list-accts kill-acct", "list-accts"), set(&["list-accts"]));
+        assert_eq!(PrivilegeSet::effective("list-accts", "all"), set(&["list-accts"]));
+        assert_eq!(PrivilegeSet::effective("all", "all"), set(&["all"]));
+        assert!(PrivilegeSet::effective("kill-acct", "list-accts").is_empty());
     }
 
     #[test]

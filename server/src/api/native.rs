@@ -262,7 +262,7 @@ pub async fn introspect(
     let Some((token, account)) = verify::resolve(&state, &secret).await? else {
         return Ok(Json(Introspection::default()));
     };
-    let privileges = verify::effective_privileges(&token.privileges, &account.privileges);
+    let privileges = app::domain::PrivilegeSet::effective(&token.privileges, &account.privileges);
     Ok(Json(Introspection {
         active: true,
         username: Some(account.username.clone()),
