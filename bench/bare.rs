@@ -7,6 +7,9 @@
 
 use axum::{Router, routing::get, serve::ListenerExt};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let addr = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: bench_bare ADDR"))?;

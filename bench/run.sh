@@ -75,7 +75,7 @@ bad_one=$(head -1 "$work/malformed.txt" | cut -d' ' -f2)
 first_load() {
   local page files total=0 bytes
   page=$(curl -fs "$base/login")
-  files="/login $(echo "$page" | grep -oE '/pkg/[A-Za-z0-9_.-]+\.(js|wasm|css)' | sort -u | tr '\n' ' ')"
+  files="/login $(echo "$page" | grep -oE '(/assets/[0-9a-f]+)?/pkg/[A-Za-z0-9_.-]+\.(js|wasm|css)' | sort -u | tr '\n' ' ')"
   for f in $files; do
     bytes=$(curl -fs -o /dev/null -H "Accept-Encoding: $2" -w '%{size_download}' "$base$f")
     echo "$f $bytes" >>"$work/first_load_$1"
@@ -87,7 +87,7 @@ first_identity=$(first_load identity identity)
 first_gzip=$(first_load gzip gzip)
 first_br=$(first_load br "gzip, deflate, br")
 first_files=$(paste "$work/first_load_identity" "$work/first_load_gzip" "$work/first_load_br" |
-  awk '{printf "%-22s identity %9d  gzip %9d  br %9d\n", $1, $2, $4, $6}')
+  awk '{printf "%-44s identity %9d  gzip %9d  br %9d\n", $1, $2, $4, $6}')
 kb() { echo "$(( ($1 + 512) / 1024 )) KB"; }
 
 # wrk SCENARIO PATH TOKEN_FILE -> "requests_per_second p50_ms p99_ms non2xx"

@@ -1,30 +1,78 @@
-// The release binary serves the app it embeds: the WASM and JS named in the page, the CSS, the favicon.
-import { expect, test } from "./helpers";
+// The release binary serves the app it embeds: the WASM, JS and CSS named in the page, under a versioned path
+// that browsers keep for good, and the favicon.
+import { expect, test, waitForHydration } from "./helpers";
 
-test("the page's script, WASM, stylesheet and favicon are served by the binary", async ({ request }) => {
-  const html = await (await request.get("/login")).text();
-  const script = html.match(/\/pkg\/[\w.-]+\.js/)?.[0];
-  const wasm = html.match(/\/pkg\/[\w.-]+\.wasm/)?.[0];
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+test("the page's script, WASM and stylesheet are served immutable under the build's version", async ({ request }) => {
+  const page = await request.get("/login");
+  expect(page.headers()["cache-control"], "the page itself is fetched afresh every time").toBe("no-store");
+  const html = await page.text();
+  const script = html.match(/\/assets\/[0-9a-f]{16}\/pkg\/[\w.-]+\.js/)?.[0];
+  const wasm = html.match(/\/assets\/[0-9a-f]{16}\/pkg\/[\w.-]+\.wasm/)?.[0];
+  const css = html.match(/\/assets\/[0-9a-f]{16}\/pkg\/[\w.-]+\.css/)?.[0];
   expect(script, "the page names its script").toBeTruthy();
   expect(wasm, "the page names its WASM").toBeTruthy();
+  expect(css, "the page names its stylesheet").toBeTruthy();
 
   const js = await request.get(script!);
   expect(js.status()).toBe(200);
   expect(js.headers()["content-type"]).toContain("javascript");
+  expect(js.headers()["cache-control"]).toBe(IMMUTABLE);
 
   const module = await request.get(wasm!);
   expect(module.status()).toBe(200);
   expect(module.headers()["content-type"]).toBe("application/wasm");
+  expect(module.headers()["cache-control"]).toBe(IMMUTABLE);
   const bytes = await module.body();
   expect(bytes.subarray(0, 4)).toEqual(Buffer.from([0x00, 0x61, 0x73, 0x6d]));
 
-  const css = await request.get("/pkg/tessera.css");
-  expect(css.status()).toBe(200);
-  expect(await css.text()).toContain("--accent");
+  const style = await request.get(css!);
+  expect(style.status()).toBe(200);
+  expect(style.headers()["cache-control"]).toBe(IMMUTABLE);
+  expect(await style.text()).toContain("--accent");
+
+  // Another build's version is not found (never this build's file kept under that name for a year).
+  const other = script!.replace(/\/assets\/[0-9a-f]{16}\//, "/assets/0000000000000000/");
+  expect((await request.get(other)).status()).toBe(404);
+  // The plain paths still answer, revalidated on every use.
+  const plain = await request.get("/pkg/tessera.css");
+  expect(plain.status()).toBe(200);
+  expect(plain.headers()["cache-control"]).toBe("no-cache");
 
   for (const icon of ["/favicon.ico", "/favicon.svg"]) {
     expect((await request.get(icon)).status(), icon).toBe(200);
   }
+});
+
+test("a second visit downloads no script, WASM or stylesheet", async ({ page, context }) => {
+  // Bytes as the browser received them (Chromium's own count, headers included), per visit and kind of file.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  const urls = new Map<string, string>();
+  const received = { first: { files: 0, page: 0 }, second: { files: 0, page: 0 } };
+  let visit: "first" | "second" = "first";
+  cdp.on("Network.responseReceived", (event) => urls.set(event.requestId, event.response.url));
+  cdp.on("Network.loadingFinished", (event) => {
+    const url = urls.get(event.requestId);
+    if (!url) return;
+    const path = new URL(url).pathname;
+    if (/\.(js|wasm|css)$/.test(path)) received[visit].files += event.encodedDataLength;
+    if (path === "/login") received[visit].page += event.encodedDataLength;
+  });
+
+  await page.goto("/login");
+  await waitForHydration(page);
+  visit = "second";
+  await page.goto("about:blank");
+  await page.goto("/login");
+  await waitForHydration(page);
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+
+  expect(received.first.files, "the first visit downloads the app").toBeGreaterThan(100_000);
+  expect(received.second.page, "the page itself is downloaded again").toBeGreaterThan(0);
+  // Not even a revalidation (a 304 would count its headers).
+  expect(received.second.files, "nothing else is").toBe(0);
 });
 
 test("browsers that accept brotli get the copy precompressed at build time", async ({ request }) => {

@@ -6,6 +6,15 @@
 //! smaller than the compression layer's on-the-fly brotli, which has to be fast and so compresses lightly.
 //! (The `.gz` copies are left unused: cargo-leptos's gzip is larger than the layer's own.) Without a copy (a
 //! debug site, a client without brotli) the plain file is answered and the compression layer does its usual.
+//!
+//! The page names its script, module and stylesheet under `/assets/{version}/` (issue 17), `version` being a hash
+//! of every embedded file: those answers are `immutable` for a year, so a second visit downloads none of them,
+//! and a new build has a new version, so no browser keeps an old file. Another version is not found (a page
+//! from an older build is itself revalidated, so a reload asks for the new one). The same files stay at their
+//! plain paths (`/pkg/…`), revalidated on every use, for anything that links to them directly.
+
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 use axum::{
     body::Body,
@@ -20,12 +29,54 @@ struct Site;
 /// The suffix of precompressed copies, which are ways of sending their file, not files of their own.
 const COPY_SUFFIXES: [&str; 2] = [".br", ".gz"];
 
+/// The prefix the page names its files under: `/assets/` and the version of what is embedded.
+pub fn root() -> &'static str {
+    static ROOT: OnceLock<String> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        format!(
+            "/assets/{}",
+            version(Site::iter().filter_map(|path| Some((Site::get(&path)?.metadata.sha256_hash(), path))))
+        )
+    })
+}
+
+/// The first 16 hex digits of a SHA-256 over every file's path and content hash, in path order: any change to
+/// any file gives another version.
+fn version(files: impl Iterator<Item = ([u8; 32], std::borrow::Cow<'static, str>)>) -> String {
+    let mut files: Vec<_> = files.collect();
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    let mut digest = Sha256::new();
+    for (hash, path) in &files {
+        digest.update(path.as_bytes());
+        digest.update([0]);
+        digest.update(hash);
+    }
+    hex_prefix(&digest.finalize().into()).chars().take(16).collect()
+}
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+/// The site file `path` (without the leading slash) names, and its `Cache-Control`: under `assets/{current}/`
+/// immutable, under another version nothing, anywhere else the path itself, revalidated.
+fn locate<'a>(path: &'a str, current: &str) -> Option<(&'a str, &'static str)> {
+    match path.strip_prefix("assets/") {
+        Some(versioned) => {
+            let file = versioned.strip_prefix(current)?.strip_prefix('/')?;
+            (!file.is_empty()).then_some((file, IMMUTABLE))
+        }
+        None => Some((path, REVALIDATE)),
+    }
+}
+
 /// The embedded file at `path` (without the leading slash), answered with its type and an ETag; `304` when
-/// the browser already has it. Browsers revalidate every time (`no-cache`), so a new build is picked up at once.
+/// the browser already has it. Under [`root`] it is `immutable`; at its plain path browsers revalidate every
+/// time (`no-cache`), so a new build is picked up at once.
 pub fn response(path: &str, request_headers: &HeaderMap) -> Option<Response> {
     if COPY_SUFFIXES.iter().any(|suffix| path.ends_with(suffix)) {
         return None;
     }
+    let (path, cache_control) = locate(path, root().trim_start_matches("/assets/"))?;
     let file = Site::get(path)?;
     let mime = file.metadata.mimetype().to_owned();
     let accept = request_headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -40,7 +91,7 @@ pub fn response(path: &str, request_headers: &HeaderMap) -> Option<Response> {
         .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
     let mut builder = Response::builder()
         .header(header::ETAG, &etag)
-        .header(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+        .header(header::CACHE_CONTROL, HeaderValue::from_static(cache_control))
         .header(header::VARY, HeaderValue::from_static("accept-encoding"));
     if is_brotli {
         builder = builder.header(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
@@ -86,7 +137,35 @@ fn hex_prefix(hash: &[u8; 32]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::accepts;
+    use super::{IMMUTABLE, REVALIDATE, accepts, locate, version};
+
+    #[test]
+    fn the_version_changes_with_any_file_and_not_with_their_order() {
+        let files = |a: u8, b: u8| vec![([a; 32], "pkg/tessera.js".into()), ([b; 32], "pkg/tessera.wasm".into())];
+        let one = version(files(1, 2).into_iter());
+        assert_eq!(one.len(), 16);
+        assert_eq!(one, version(files(1, 2).into_iter().rev()));
+        assert_ne!(one, version(files(1, 3).into_iter()));
+        let renamed = vec![([1; 32], "pkg/tessera2.js".into()), ([2; 32], "pkg/tessera.wasm".into())];
+        assert_ne!(one, version(renamed.into_iter()));
+    }
+
+    #[test]
+    fn files_under_the_current_version_are_immutable_others_are_not_found() {
+        let current = "0123456789abcdef";
+        assert_eq!(locate("assets/0123456789abcdef/pkg/tessera.css", current), Some(("pkg/tessera.css", IMMUTABLE)));
+        assert_eq!(locate("pkg/tessera.css", current), Some(("pkg/tessera.css", REVALIDATE)));
+        assert_eq!(locate("favicon.svg", current), Some(("favicon.svg", REVALIDATE)));
+        for other in [
+            "assets/fedcba9876543210/pkg/tessera.css",
+            "assets/0123456789abcdef",
+            "assets/0123456789abcdef/",
+            "assets/0123456789abcdefXX/pkg/tessera.css",
+            "assets/pkg/tessera.css",
+        ] {
+            assert_eq!(locate(other, current), None, "{other}");
+        }
+    }
 
     #[test]
     fn a_named_coding_is_accepted_unless_its_quality_is_zero() {

@@ -4,9 +4,12 @@
 //!
 //! In: a cross-site state change is refused (`same_origin`); a body outside the token APIs is read up to the limit
 //! (`body_limit`); a page gets a fresh CSP nonce. Out: a server function's error gets its own status instead of
-//! 500; every answer gets its security headers (`security_headers`), refusals made here included.
+//! 500; every answer gets its security headers (`security_headers`), refusals made here included. A panic below
+//! (a bug) is a logged 500 in the envelope of the API the path belongs to (`api::Envelope`), not a dropped
+//! connection: one `catch_unwind` here instead of a `CatchPanic` layer per API, each of which boxed every route of
+//! its router and moved the handler's future on every call.
 
-use crate::{body_limit, same_origin, security_headers};
+use crate::{api::Envelope, body_limit, same_origin, security_headers};
 use app::{error::AppError, services::random::base62, state::WebState};
 use axum::{
     body::Body,
@@ -15,7 +18,8 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::sync::Arc;
+use futures_util::FutureExt;
+use std::{panic::AssertUnwindSafe, sync::Arc};
 
 /// What the edge needs from the configuration, worked out once at start.
 #[derive(Clone)]
@@ -52,7 +56,10 @@ impl Kind {
             Self::TokenApi
         } else if path.starts_with("/rpc/") {
             Self::ServerFunction
-        } else if matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/pkg/") {
+        } else if matches!(path, "/healthz" | "/readyz" | "/metrics")
+            || path.starts_with("/pkg/")
+            || path.starts_with("/assets/")
+        {
             Self::Plain
         } else {
             Self::Page
@@ -63,13 +70,21 @@ impl Kind {
 pub async fn edge(State(edge): State<Edge>, request: Request<Body>, next: Next) -> Response {
     let kind = Kind::of(request.uri().path());
     let nonce = (kind == Kind::Page).then(|| base62(22));
-    let mut response = match admit(&edge, kind, nonce.as_deref(), request).await {
-        Ok(request) => next.run(request).await,
-        Err(refused) => refused,
+    let envelope = Envelope::of(request.uri().path());
+    let answer = async {
+        let response = match admit(&edge, kind, nonce.as_deref(), request).await {
+            Ok(request) => next.run(request).await,
+            Err(refused) => refused,
+        };
+        if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            return server_function_status(response).await;
+        }
+        response
     };
-    if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
-        response = server_function_status(response).await;
-    }
+    let mut response = match AssertUnwindSafe(answer).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => envelope.panic_answer(panic.as_ref()),
+    };
     let personal = matches!(kind, Kind::TokenApi | Kind::ServerFunction);
     security_headers::apply(response.headers_mut(), nonce.as_deref(), personal, edge.0.hsts.as_ref());
     response
@@ -106,4 +121,35 @@ async fn server_function_status(response: Response) -> Response {
         parts.status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{Router, middleware, routing::get};
+    use tower::ServiceExt;
+
+    async fn boom() -> &'static str {
+        panic!("a bug")
+    }
+
+    #[tokio::test]
+    async fn a_panic_below_is_a_500_in_the_apis_envelope_with_the_security_headers() {
+        let edge = Edge(Arc::new(EdgeConfig { public_origin: None, hsts: None }));
+        let router = Router::new()
+            .route("/api/v1/boom", get(boom))
+            .route("/json-api/boom", get(boom))
+            .route("/boom", get(boom))
+            .layer(middleware::from_fn_with_state(edge, super::edge));
+        for (path, shape) in [("/api/v1/boom", "\"error\""), ("/json-api/boom", "\"metadata\""), ("/boom", "Something")]
+        {
+            let request = Request::get(path).body(Body::empty()).expect("request");
+            let response = router.clone().oneshot(request).await.expect("an answer, not a dropped connection");
+            assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+            assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{path}");
+            let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.expect("body");
+            let body = String::from_utf8_lossy(&body);
+            assert!(body.contains(shape) && !body.contains("a bug"), "{path}: {body}");
+        }
+    }
 }

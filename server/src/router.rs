@@ -29,7 +29,6 @@ use std::{
     time::Duration,
 };
 use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::{
     compression::CompressionLayer,
     trace::{DefaultOnResponse, OnResponse, TraceLayer},
@@ -61,10 +60,10 @@ pub fn app(state: WebState) -> Router {
                 provide_context(context_state.clone());
                 security_headers::provide_nonce();
             },
-            move || shell(shell_options.clone()),
+            move || shell(shell_options.clone(), assets::root()),
         )
         .fallback(fallback)
-        // One layer made of all four: each `Router::layer` wraps every route in a boxed service of its own, and
+        // One layer made of all three: each `Router::layer` wraps every route in a boxed service of its own, and
         // the boxes, clones and moves of a request through them were measurable on every answer.
         .layer(
             ServiceBuilder::new()
@@ -73,11 +72,6 @@ pub fn app(state: WebState) -> Router {
                         .make_span_with(request_span)
                         .on_response(CountResponses { metrics: state.metrics.clone() }),
                 )
-                // A panic anywhere else (a page, a server function): a logged 500 instead of a dropped connection.
-                .layer(CatchPanicLayer::custom(|panic: Box<dyn std::any::Any + Send + 'static>| {
-                    log_panic(panic.as_ref());
-                    (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.").into_response()
-                }))
                 .layer(CompressionLayer::new())
                 .layer(middleware::from_fn_with_state(Edge::new(&state), edge::edge)),
         )
@@ -154,7 +148,7 @@ async fn fallback(State(state): State<WebState>, request: Request<Body>) -> Resp
             provide_context(context_state.clone());
             security_headers::provide_nonce();
         },
-        move || shell(options.clone()),
+        move || shell(options.clone(), assets::root()),
     );
     let mut response = render(request).await.into_response();
     if response.status() == StatusCode::OK {

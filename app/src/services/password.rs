@@ -3,7 +3,10 @@
 //! Unknown usernames are checked against a dummy hash, so they cost the same time as wrong passwords.
 
 use crate::store::entities::account::StoredPasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::{
+    Algorithm, Argon2, Block, Params, Version,
+    password_hash::phc::{Output, ParamsString, PasswordHash, Salt},
+};
 use std::sync::{Mutex, mpsc};
 use std::{
     fmt,
@@ -74,30 +77,14 @@ pub struct Passwords {
 }
 
 /// The threads that run Argon2: as many as may hash at once, alive as long as the `Passwords`. Tokio's blocking
-/// pool starts and ends threads as load comes and goes, and the allocator keeps each thread's freed 19 MiB block
-/// in that thread's arena: a sign-in storm left hundreds of MiB resident for good (issue 17 measured 392 MB after
-/// 150 sign-ins). On threads of their own, that memory is bounded by the number of threads.
+/// pool starts and ends threads as load comes and goes, and the allocator kept each thread's freed 19 MiB block:
+/// a sign-in storm left hundreds of MiB resident for good (issue 17 measured 392 MB after 150 sign-ins). Here
+/// the threads are fixed and each hash maps its memory from the system and hands it back ([`Memory`]).
 struct HashPool {
     jobs: mpsc::Sender<Job>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
-
-/// glibc raises its mmap threshold after the first large block is freed, so from then on each hash's 19 MiB comes
-/// from the heap, where small allocations made meanwhile split the freed block and the next hash takes fresh
-/// memory: the soak measured resident memory growing by 19 MiB per sign-in. A fixed threshold of 1 MiB keeps every
-/// large block mapped on its own and returned to the system when freed (one `mmap`/`munmap` per hash, nothing
-/// next to Argon2's 50 ms). Set once per process.
-fn return_large_blocks_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        // SAFETY: mallopt only changes the allocator's tuning; M_MMAP_THRESHOLD takes a size in bytes.
-        ONCE.call_once(|| unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-        });
-    }
-}
 
 /// Lowers the calling thread's CPU priority to the least (nice 19). A hash takes 50 ms of a core; on a machine
 /// where verification uses the same cores, a storm of sign-ins at normal priority starved it (issue 17 measured
@@ -115,7 +102,6 @@ fn yield_to_requests() {
 
 impl HashPool {
     fn new(threads: usize) -> Result<Self, PasswordError> {
-        return_large_blocks_to_the_system();
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..threads {
@@ -172,7 +158,7 @@ impl Running {
 impl Passwords {
     /// `max_concurrent` hashes may run at once (each takes 19 MiB); the rest wait their turn.
     pub fn new(max_concurrent: usize) -> Result<Self, PasswordError> {
-        let dummy = hash_blocking(&Password::new("tessera-dummy-password".into()))?;
+        let dummy = hash(&Password::new("tessera-dummy-password".into()))?;
         let threads = max_concurrent.max(1);
         Ok(Self {
             permits: Arc::new(Semaphore::new(threads)),
@@ -191,7 +177,7 @@ impl Passwords {
         let permit = self.permits.clone().acquire_owned().await.map_err(|_| PasswordError::Cancelled)?;
         let span = tracing::Span::current();
         let running = self.running.clone();
-        self.pool.run(move || running.run(permit, || span.in_scope(|| hash_blocking(&password)))).await?
+        self.pool.run(move || running.run(permit, || span.in_scope(|| hash(&password)))).await?
     }
 
     /// Whether `password` matches `stored`. With no stored hash (unknown user) it still does the full work
@@ -206,22 +192,108 @@ impl Passwords {
         let running = self.running.clone();
         let matched = self
             .pool
-            .run(move || {
-                running.run(permit, || {
-                    span.in_scope(|| argon2().verify_password(password.expose(), hash.0.as_str()).is_ok())
-                })
-            })
+            .run(move || running.run(permit, || span.in_scope(|| matches(&password, &hash.0))))
             .await
             .unwrap_or(false);
         known && matched
     }
 }
 
-fn hash_blocking(password: &Password) -> Result<StoredPasswordHash, PasswordError> {
-    argon2()
-        .hash_password(password.expose())
-        .map(|hash| StoredPasswordHash(hash.to_string()))
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+/// Argon2's working memory for one hash (19 MiB for OWASP's parameters), mapped from the system for the hash and
+/// handed back when it ends. Through the allocator, freed blocks this size were what it held on to (glibc split
+/// them for small allocations and took fresh memory for the next hash; mimalloc kept them for a while), so
+/// resident memory grew with sign-ins; kept per thread instead, they would stay resident for good, one per CPU.
+/// A mapping costs a few thousand page faults, a millisecond or two next to the hash's 50 ms, and starts zeroed,
+/// so no password's derived state outlives its hash.
+struct Memory {
+    blocks: std::ptr::NonNull<Block>,
+    len: usize,
+}
+
+// SAFETY: the mapping is owned by this value alone, like a `Vec<Block>`.
+unsafe impl Send for Memory {}
+
+impl Memory {
+    fn map(len: usize) -> Result<Self, PasswordError> {
+        let bytes = len.checked_mul(size_of::<Block>()).filter(|bytes| *bytes > 0);
+        let bytes = bytes.ok_or_else(|| PasswordError::Hash(format!("no memory size for {len} blocks")))?;
+        // SAFETY: an anonymous private mapping of `bytes`, checked for failure; nothing else refers to it.
+        let address = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if address == libc::MAP_FAILED {
+            return Err(PasswordError::Hash(format!("mapping {bytes} bytes: {}", std::io::Error::last_os_error())));
+        }
+        let blocks = std::ptr::NonNull::new(address.cast::<Block>())
+            .ok_or_else(|| PasswordError::Hash("the system mapped memory at address 0".into()))?;
+        Ok(Self { blocks, len })
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Block] {
+        // SAFETY: the mapping holds `len` blocks, page-aligned (a `Block` asks for 64 bytes), zero-filled (a valid
+        // `Block`: plain integers), and is borrowed mutably through `self` only.
+        unsafe { std::slice::from_raw_parts_mut(self.blocks.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `map`, which no borrow outlives.
+        unsafe {
+            libc::munmap(self.blocks.as_ptr().cast(), self.len * size_of::<Block>());
+        }
+    }
+}
+
+/// A new Argon2id hash of `password` with a random salt, in PHC string form.
+fn hash(password: &Password) -> Result<StoredPasswordHash, PasswordError> {
+    let failed = |e: &dyn fmt::Display| PasswordError::Hash(e.to_string());
+    let argon2 = argon2();
+    let params = argon2.params();
+    let mut salt = [0u8; Salt::RECOMMENDED_LENGTH];
+    getrandom::fill(&mut salt).map_err(|e| failed(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2
+        .hash_password_into_with_memory(
+            password.expose(),
+            &salt,
+            &mut out,
+            Memory::map(params.block_count())?.as_mut_slice(),
+        )
+        .map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(StoredPasswordHash(hash.to_string()))
+}
+
+/// Whether `password` hashes to `stored` (a PHC string, with the parameters it was made with). The outputs are
+/// compared in constant time (`Output`'s equality). A malformed hash matches nothing.
+fn matches(password: &Password, stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+    let Ok(version) = parsed.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+    let Ok(params) = Params::try_from(&parsed) else { return false };
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let Some(out) = out.get_mut(..expected.len()) else { return false };
+    let Ok(mut memory) = Memory::map(params.block_count()) else { return false };
+    let argon2 = Argon2::new(algorithm, version, params);
+    if argon2.hash_password_into_with_memory(password.expose(), salt, out, memory.as_mut_slice()).is_err() {
+        return false;
+    }
+    Output::new(out).is_ok_and(|computed| computed == *expected)
 }
 
 #[cfg(test)]
@@ -236,6 +308,70 @@ mod tests {
         assert!(!hash.0.contains("correct horse"));
         assert!(passwords.verify(Password::new("correct horse".into()), Some(hash.clone())).await);
         assert!(!passwords.verify(Password::new("wrong".into()), Some(hash)).await);
+    }
+
+    #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crates_own_hasher_both_ways_whatever_the_parameters() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let passwords = Passwords::new(1).unwrap();
+        // Hashes stored before this code existed (the crate's own hasher), with our parameters and with others.
+        let others = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8_192, 3, 1, Some(32)).unwrap());
+        for hasher in [argon2(), others] {
+            let stored = hasher.hash_password(b"correct horse").unwrap().to_string();
+            let stored = StoredPasswordHash(stored);
+            assert!(passwords.verify(Password::new("correct horse".into()), Some(stored.clone())).await);
+            assert!(!passwords.verify(Password::new("correct horsf".into()), Some(stored)).await);
+        }
+        // Ours verified by the crate's verifier.
+        let ours = passwords.hash(Password::new("battery staple".into())).await.unwrap();
+        assert!(argon2().verify_password(b"battery staple", ours.0.as_str()).is_ok());
+        assert!(argon2().verify_password(b"battery stapler", ours.0.as_str()).is_err());
+        // Two hashes of one password differ (a fresh salt each).
+        let again = passwords.hash(Password::new("battery staple".into())).await.unwrap();
+        assert_ne!(ours.0, again.0);
+        // A malformed stored hash matches nothing rather than failing loudly.
+        for junk in
+            ["", "$argon2id$v=19$m=19456,t=2,p=1$", "plaintext", "$argon2id$v=99$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA"]
+        {
+            let junk = StoredPasswordHash(junk.to_owned());
+            assert!(!passwords.verify(Password::new("plaintext".into()), Some(junk)).await);
+        }
+    }
+
+    /// Resident memory of this process in MiB (Linux).
+    fn resident_mib() -> f64 {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let pages: f64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        pages * 4096.0 / (1024.0 * 1024.0)
+    }
+
+    #[test]
+    fn each_hash_hands_its_19_mib_back_to_the_system() {
+        // Measured in a process of its own (this test binary, running only the test below): other tests hash
+        // at the same time in this one.
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "services::password::tests::twelve_hashes_in_a_quiet_process", "--ignored"])
+            .args(["--test-threads=1", "--nocapture"])
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(printed.contains("1 passed"), "the measurement ran: {printed}");
+    }
+
+    #[test]
+    #[ignore = "run by each_hash_hands_its_19_mib_back_to_the_system in a process of its own"]
+    fn twelve_hashes_in_a_quiet_process() {
+        let password = Password::new("correct horse".into());
+        let stored = hash(&password).unwrap();
+        let before = resident_mib();
+        for _ in 0..6 {
+            assert!(matches(&password, &stored.0));
+            hash(&password).unwrap();
+        }
+        // One 19 MiB block kept would show; nothing else runs in this process.
+        let grown = resident_mib() - before;
+        assert!(grown < 4.0, "resident memory grew by {grown:.1} MiB over twelve hashes");
     }
 
     #[tokio::test]

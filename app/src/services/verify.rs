@@ -249,8 +249,18 @@ pub async fn verify(
     Ok(verified)
 }
 
-/// Records a refused call in the audit log. A failure to record is logged, not turned into a 500.
-async fn audit_refusal(state: &Core, verified: &Verified, required: Option<&str>, refusal: &Refusal) {
+/// Records a refused call in the audit log. A failure to record is logged, not turned into a 500. Boxed: the
+/// insert's future takes kilobytes, which every verification's future would otherwise carry and move.
+fn audit_refusal<'a>(
+    state: &'a Core,
+    verified: &'a Verified,
+    required: Option<&'a str>,
+    refusal: &'a Refusal,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+    Box::pin(record_refusal(state, verified, required, refusal))
+}
+
+async fn record_refusal(state: &Core, verified: &Verified, required: Option<&str>, refusal: &Refusal) {
     let ip = verified.client_ip.to_canonical().to_string();
     let action = match refusal {
         Refusal::AddressNotAllowed { .. } => "api.refused.address",

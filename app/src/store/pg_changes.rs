@@ -76,20 +76,23 @@ impl PgLookup {
         Self { feed, cache: VerificationCache::default(), listener }
     }
 
-    /// See [`super::tokens::find_by_secret_hash`]: the same answer, from memory when nothing has changed.
-    pub async fn find_by_secret_hash(
+    /// The row for `hash` from memory, while the listener vouches for it; `Err` with the generation to cache the
+    /// database's answer under (`None`: the listener is away, nothing is cached) when memory cannot answer.
+    pub fn cached(&self, hash: &str) -> Result<TokenAndOwner, Option<i64>> {
+        let generation = self.feed.current().ok_or(None)?;
+        self.cache.get(generation, hash).ok_or(Some(generation))
+    }
+
+    /// See [`super::tokens::find_by_secret_hash`]: the database's answer when [`Self::cached`] had none, kept for
+    /// the next look-ups under `generation`.
+    pub async fn read(
         &self,
         db: &DatabaseConnection,
         hash: &str,
+        generation: Option<i64>,
     ) -> Result<Option<TokenAndOwner>, DbErr> {
-        let Some(generation) = self.feed.current() else {
-            return tokens::find_by_secret_hash(db, hash).await;
-        };
-        if let Some(found) = self.cache.get(generation, hash) {
-            return Ok(Some(found));
-        }
         let found = tokens::find_by_secret_hash(db, hash).await?;
-        if let Some(found) = &found {
+        if let (Some(generation), Some(found)) = (generation, &found) {
             self.cache.insert(generation, hash, found);
         }
         Ok(found)

@@ -28,6 +28,8 @@ impl TokenLookup {
         Ok(TokenReader::open(url)?.map_or(Self::Direct, Self::Sqlite))
     }
 
+    /// The reads through SeaORM are boxed: their futures take kilobytes, and every verification's future (and
+    /// the handler's around it) would carry them, allocated and moved on every call, even when memory answers.
     pub async fn find_by_secret_hash(
         &self,
         db: &DatabaseConnection,
@@ -35,8 +37,11 @@ impl TokenLookup {
     ) -> Result<Option<TokenAndOwner>, DbErr> {
         match self {
             Self::Sqlite(reader) => reader.find_by_secret_hash(hash),
-            Self::Postgres(lookup) => lookup.find_by_secret_hash(db, hash).await,
-            Self::Direct => super::tokens::find_by_secret_hash(db, hash).await,
+            Self::Postgres(lookup) => match lookup.cached(hash) {
+                Ok(found) => Ok(Some(found)),
+                Err(generation) => Box::pin(lookup.read(db, hash, generation)).await,
+            },
+            Self::Direct => Box::pin(super::tokens::find_by_secret_hash(db, hash)).await,
         }
     }
 

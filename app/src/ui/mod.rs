@@ -20,14 +20,15 @@ use crate::{
     error::AppError,
 };
 use leptos::prelude::*;
-use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Link, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     components::{ParentRoute, Redirect, Route, Router, Routes},
     path,
 };
 
-/// The document around the app, rendered on the server.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The document around the app, rendered on the server. `assets` is the path the site's files are named under
+/// (the server's versioned, immutable prefix): the script, the module and the stylesheet.
+pub fn shell(options: LeptosOptions, assets: &'static str) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,7 +36,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
-                <HydrationScripts options />
+                <HydrationScripts options root=assets />
+                <link rel="stylesheet" id="tessera" href=format!("{assets}/pkg/tessera.css") />
                 <MetaTags />
             </head>
             <body>
@@ -73,7 +75,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="tessera" href="/pkg/tessera.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Title formatter=|page: String| if page.is_empty() { "Tessera".to_owned() } else { format!("{page} · Tessera") } />
         <Router>

@@ -17,7 +17,6 @@ use axum::{
     response::Response,
     routing::{any, delete, get, post},
 };
-use tower_http::catch_panic::{CatchPanicLayer, ResponseForPanic};
 
 /// Requests and form bodies larger than this are refused (413) before they are parsed.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -71,12 +70,12 @@ pub trait Flavor: Send + Sync + 'static {
     fn render(path: &str, err: ApiError) -> Response;
 }
 
-/// The API routes, merged into the app's router. A panic in a handler (a bug: every bad input has its own 4xx)
-/// becomes a logged 500 in that API's own envelope rather than a dropped connection.
+/// The API routes, merged into the app's router. A panic in a handler is answered by the edge middleware in the
+/// API's own envelope ([`Envelope`]).
 pub fn routes(web: &app::state::WebSettings) -> Router<WebState> {
     let leak_intake = std::sync::Arc::new(leaks::LeakIntake::new(web.leak_report_keys.as_deref()));
-    let uapi = Router::new().route("/execute/{*function}", any(uapi::execute)).layer(on_panic::<uapi::Uapi>());
-    let whm = Router::new().route("/json-api/{*function}", any(whm::execute)).layer(on_panic::<whm::Whm>());
+    let uapi = Router::new().route("/execute/{*function}", any(uapi::execute));
+    let whm = Router::new().route("/json-api/{*function}", any(whm::execute));
     let native = Router::new()
         .route("/api/v1/introspect", post(native::introspect))
         // Any method a proxy forwards (nginx's auth_request keeps the original one); TRACE and CONNECT are 405.
@@ -97,67 +96,81 @@ pub fn routes(web: &app::state::WebSettings) -> Router<WebState> {
         .route("/api/v1/tokens/{name}/rotate", post(native::rotate_token))
         .route("/api/v1/tokens/{name}/usage", get(native::token_usage))
         .route("/api/v1/openapi.json", get(native::openapi))
-        .route("/api/v1/{*rest}", any(native::unknown))
-        .layer(on_panic::<native::Native>());
+        .route("/api/v1/{*rest}", any(native::unknown));
     uapi.merge(whm).merge(native)
 }
 
-fn on_panic<F: Flavor>() -> CatchPanicLayer<PanicAnswer<F>> {
-    CatchPanicLayer::custom(PanicAnswer(std::marker::PhantomData))
+/// Whose envelope an answer made outside a handler takes: the API a path belongs to, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope {
+    Uapi,
+    Whm,
+    Native,
+    /// Pages, server functions, health: not a token API.
+    Plain,
 }
 
-/// The answer to a request whose handler panicked: 500 in API `F`'s envelope, the panic logged (its message
-/// only: never the request).
-pub struct PanicAnswer<F>(std::marker::PhantomData<F>);
-
-impl<F> Clone for PanicAnswer<F> {
-    fn clone(&self) -> Self {
-        Self(std::marker::PhantomData)
+impl Envelope {
+    pub fn of(path: &str) -> Self {
+        if path.starts_with("/execute/") {
+            Self::Uapi
+        } else if path.starts_with("/json-api/") {
+            Self::Whm
+        } else if path.starts_with("/api/") {
+            Self::Native
+        } else {
+            Self::Plain
+        }
     }
-}
 
-impl<F: Flavor> ResponseForPanic for PanicAnswer<F> {
-    type ResponseBody = axum::body::Body;
-
-    fn response_for_panic(&mut self, panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
-        crate::router::log_panic(panic.as_ref());
-        F::render("", ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server."))
+    /// The answer to a request whose handler panicked (a bug: every bad input has its own 4xx): a 500 in this
+    /// envelope rather than a dropped connection, the panic logged by its message only (never the request).
+    pub fn panic_answer(self, panic: &(dyn std::any::Any + Send)) -> Response {
+        crate::router::log_panic(panic);
+        let err = || ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.");
+        match self {
+            Self::Uapi => uapi::Uapi::render("", err()),
+            Self::Whm => whm::Whm::render("", err()),
+            Self::Native => native::Native::render("", err()),
+            Self::Plain => {
+                use axum::response::IntoResponse;
+                (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.").into_response()
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tower::ServiceExt;
 
-    async fn boom() -> &'static str {
-        panic!("a bug")
-    }
-
-    async fn panicking(layer: CatchPanicLayer<PanicAnswer<impl Flavor>>, path: &str) -> (StatusCode, String) {
-        let router: Router = Router::new().route(path, get(boom)).layer(layer);
-        let request = axum::http::Request::get(path).body(axum::body::Body::empty()).expect("request");
-        let response = router.oneshot(request).await.expect("an answer, not a dropped connection");
+    async fn answer(path: &str) -> (StatusCode, String) {
+        let response = Envelope::of(path).panic_answer(&"a bug");
         let status = response.status();
         let body = axum::body::to_bytes(response.into_body(), 64 * 1024).await.expect("body");
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     #[tokio::test]
-    async fn a_panic_in_a_handler_is_a_500_in_that_apis_envelope() {
-        let (status, body) = panicking(on_panic::<native::Native>(), "/api/v1/tokens").await;
+    async fn a_panic_is_a_500_in_the_envelope_of_the_api_its_path_belongs_to() {
+        let (status, body) = answer("/api/v1/tokens").await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         let body: serde_json::Value = serde_json::from_str(&body).expect("native JSON");
         assert_eq!(body["error"], "internal", "{body}");
 
-        let (status, body) = panicking(on_panic::<whm::Whm>(), "/json-api/listaccts").await;
+        let (status, body) = answer("/json-api/listaccts").await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         let body: serde_json::Value = serde_json::from_str(&body).expect("WHM JSON");
         assert_eq!(body["metadata"]["result"], 0, "{body}");
 
-        let (status, body) = panicking(on_panic::<uapi::Uapi>(), "/execute/Tokens/list").await;
+        let (status, body) = answer("/execute/Tokens/list").await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         let body: serde_json::Value = serde_json::from_str(&body).expect("UAPI JSON");
         assert_eq!(body["status"], 0, "{body}");
+
+        assert_eq!(
+            answer("/tokens").await,
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on the server.".into())
+        );
     }
 }

@@ -174,7 +174,8 @@ async fn the_signed_in_tokens_page_is_rendered_on_the_server() {
     let html = response.text().await.unwrap();
     assert!(html.contains("No API tokens yet"), "{html}");
     assert!(html.contains(">alice<"), "the account name is in the shell");
-    assert!(html.contains("/pkg/tessera.js"), "the page loads the app");
+    let script = format!("{}/pkg/tessera.js", tessera_server::assets::root());
+    assert!(script.starts_with("/assets/") && html.contains(&script), "the page loads the app from {script}: {html}");
 }
 
 #[tokio::test]
