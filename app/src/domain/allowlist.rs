@@ -177,7 +177,7 @@ impl fmt::Display for AllowlistError {
 impl std::error::Error for AllowlistError {}
 
 /// A normalised allowlist: no duplicates, IPv4 before IPv6, each family sorted. Empty means any address.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(try_from = "Vec<String>", into = "Vec<String>")]
 pub struct IpAllowlist(Vec<IpRange>);
 

@@ -56,7 +56,7 @@ pub enum PrivilegeError {
 }
 
 /// A non-empty set of known privilege names, kept sorted so equal sets compare and store equally.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PrivilegeSet(BTreeSet<String>);
 
 impl PrivilegeSet {

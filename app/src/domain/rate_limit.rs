@@ -7,7 +7,7 @@ use std::fmt;
 /// The most calls a limit may allow per period.
 pub const RATE_LIMIT_MAX: u32 = 1_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
     Second,
     Minute,
@@ -32,7 +32,7 @@ impl Period {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RateLimit {
     pub calls: u32,
     pub per: Period,

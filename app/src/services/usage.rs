@@ -138,8 +138,9 @@ pub struct UsageRecorder {
     /// Only the writer touches this, never a request.
     known: Arc<Mutex<Known>>,
     /// Held for a whole flush, so a reader that flushes first (the usage report) waits for a write already under
-    /// way instead of reading before it commits.
-    flushing: Arc<tokio::sync::Mutex<()>>,
+    /// way instead of reading before it commits. It also holds the new addresses a write left for the next one:
+    /// the writer's alone, so requests never wait while tens of thousands of them are put aside.
+    flushing: Arc<tokio::sync::Mutex<Vec<Sighting>>>,
 }
 
 impl UsageRecorder {
@@ -201,16 +202,6 @@ impl UsageRecorder {
         std::mem::replace(&mut *pending, next)
     }
 
-    /// Keeps addresses a write left for the next one (no calls counted with them: those were written).
-    fn seen_later(&self, later: Vec<Sighting>) {
-        let Some(mut pending) = self.pending() else { return };
-        for (token_id, ip, first, last) in later {
-            let hour = last.timestamp().div_euclid(3600) * 3600;
-            let sighting = Calls { first, last, by_outcome: [0; UseOutcome::ALL.len()] };
-            pending.calls.entry((token_id, hour, ip)).and_modify(|mine| mine.merge(&sighting)).or_insert(sighting);
-        }
-    }
-
     /// Puts back what a failed write took, so no count is lost while the database is away.
     fn put_back(&self, failed: Pending) {
         let Some(mut pending) = self.pending() else { return };
@@ -227,15 +218,15 @@ fn minute_of(at: DateTime<Utc>) -> i64 {
 /// Writes what was counted since the last flush, in one transaction, and raises the new-address events. On a
 /// failure the counts go back into memory for the next flush.
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
-    let _one_at_a_time = core.usage.flushing.lock().await;
+    let mut left = core.usage.flushing.lock().await;
     let pending = core.usage.take();
-    if pending.calls.is_empty() {
+    if pending.calls.is_empty() && left.is_empty() {
         return Ok(());
     }
-    match write(core, &pending).await {
+    match write(core, &pending, &left).await {
         Ok((written, later)) => {
             core.usage.remember(written);
-            core.usage.seen_later(later);
+            *left = later;
             Ok(())
         }
         Err(err) => {
@@ -249,10 +240,23 @@ pub async fn flush(core: &Core) -> Result<(), DbErr> {
 /// A new address left for a later write: (token, address, first seen, last seen).
 type Sighting = (i64, IpAddr, DateTime<Utc>, DateTime<Utc>);
 
-/// Writes `pending`; answers the address pairs now recorded, with the minute of the last seen written, and the
-/// new addresses left for the next write (beyond [`NEW_ADDRESSES_PER_WRITE`]).
-async fn write(core: &Core, pending: &Pending) -> Result<(Vec<((i64, IpAddr), i64)>, Vec<Sighting>), DbErr> {
-    let (counts, seen) = pending.totals();
+/// Writes `pending` and the new addresses an earlier write `left`; answers the address pairs now recorded, with the
+/// minute of the last seen written, and the new addresses left for the next write (beyond
+/// [`NEW_ADDRESSES_PER_WRITE`]).
+async fn write(
+    core: &Core,
+    pending: &Pending,
+    left: &[Sighting],
+) -> Result<(Vec<((i64, IpAddr), i64)>, Vec<Sighting>), DbErr> {
+    let (counts, mut seen) = pending.totals();
+    for &(token_id, ip, first, last) in left {
+        seen.entry((token_id, ip))
+            .and_modify(|(earliest, latest)| {
+                *earliest = (*earliest).min(first);
+                *latest = (*latest).max(last);
+            })
+            .or_insert((first, last));
+    }
     let mut ids: Vec<i64> = seen.keys().map(|(id, _)| *id).collect();
     ids.sort_unstable();
     ids.dedup();

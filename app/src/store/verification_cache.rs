@@ -10,8 +10,11 @@
 //! Only the rows are cached; every rule (expiry, grace period, suspension, owner, allowlist, privilege) is still
 //! checked on each request by `services::verify`.
 
-use super::{accounts::Account, tokens::TokenAndOwner};
-use rustc_hash::FxHashMap;
+use super::{
+    accounts::Account,
+    tokens::{TokenAndOwner, TokenChecks},
+};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::{
     Arc, Mutex, MutexGuard,
     atomic::{AtomicU64, Ordering},
@@ -42,11 +45,18 @@ struct Inner {
     /// One copy of each owner for all their tokens' rows (one account may hold 100,000 tokens). Rows of one
     /// generation were read with no relevant change between them, so any of them may stand for the others.
     owners: FxHashMap<i64, Arc<Account>>,
+    /// Each distinct set of checks once (privileges, allowlist, limit), shared by the rows that have it.
+    checks: FxHashSet<Arc<TokenChecks>>,
 }
 
 impl Default for VerificationCache {
     fn default() -> Self {
-        let inner = Inner { generation: i64::MIN, entries: FxHashMap::default(), owners: FxHashMap::default() };
+        let inner = Inner {
+            generation: i64::MIN,
+            entries: FxHashMap::default(),
+            owners: FxHashMap::default(),
+            checks: FxHashSet::default(),
+        };
         Self { inner: Mutex::new(inner), hits: AtomicU64::new(0) }
     }
 }
@@ -76,6 +86,7 @@ impl VerificationCache {
         if inner.generation < generation {
             inner.entries.clear();
             inner.owners.clear();
+            inner.checks.clear();
             inner.generation = generation;
         }
         if inner.generation != generation {
@@ -97,9 +108,17 @@ impl VerificationCache {
         if inner.entries.len() >= CAPACITY {
             inner.entries.clear();
             inner.owners.clear();
+            inner.checks.clear();
         }
         let account = inner.owners.entry(found.account.id).or_insert_with(|| found.account.clone()).clone();
-        let row = TokenAndOwner { token: found.token.clone(), account, checks: found.checks.clone() };
+        let checks = match inner.checks.get(&*found.checks) {
+            Some(shared) => shared.clone(),
+            None => {
+                inner.checks.insert(found.checks.clone());
+                found.checks.clone()
+            }
+        };
+        let row = TokenAndOwner { token: found.token.clone(), account, checks };
         inner.entries.insert(key, row);
     }
 
@@ -123,6 +142,10 @@ mod tests {
     const OTHER: &str = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
 
     fn row(name: &str) -> TokenAndOwner {
+        row_with(name, "")
+    }
+
+    fn row_with(name: &str, allowlist: &str) -> TokenAndOwner {
         let now = Utc::now();
         let token = Token {
             id: 1,
@@ -133,7 +156,7 @@ mod tests {
             hint: "x".into(),
             created_at: now,
             expires_at: None,
-            allowlist: String::new(),
+            allowlist: allowlist.into(),
             privileges: "all".into(),
             previous_secret_hash: None,
             previous_valid_until: None,
@@ -178,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn the_rows_of_one_owner_share_one_copy_of_the_owner_and_other_keys_miss() {
+    fn the_rows_of_one_owner_share_one_copy_of_the_owner_and_of_equal_checks_and_other_keys_miss() {
         let cache = VerificationCache::default();
         let (first, second) = (row("ci"), row("deploy"));
         assert!(!Arc::ptr_eq(&first.account, &second.account));
@@ -188,7 +211,22 @@ mod tests {
         let (a, b) = (cache.get(1, H).unwrap(), cache.get(1, OTHER).unwrap());
         assert_eq!((a.token.name.as_str(), b.token.name.as_str()), ("ci", "deploy"));
         assert!(Arc::ptr_eq(&a.account, &b.account));
+        assert!(!Arc::ptr_eq(&first.checks, &second.checks));
+        assert!(Arc::ptr_eq(&a.checks, &b.checks), "equal checks are kept once");
         assert!(cache.get(1, "not a hash").is_none());
         assert!(cache.get(1, &H.replace('9', "8")).is_none());
+    }
+
+    #[test]
+    fn rows_with_other_checks_keep_their_own() {
+        let cache = VerificationCache::default();
+        cache.get(1, H);
+        cache.insert(1, H, &row("ci"));
+        cache.insert(1, OTHER, &row_with("office", "192.0.2.0/24"));
+        let (open, office) = (cache.get(1, H).unwrap(), cache.get(1, OTHER).unwrap());
+        assert!(!Arc::ptr_eq(&open.checks, &office.checks));
+        assert!(open.checks.allowlist.allows("198.51.100.7".parse().unwrap()));
+        assert!(!office.checks.allowlist.allows("198.51.100.7".parse().unwrap()));
+        assert!(office.checks.allowlist.allows("192.0.2.7".parse().unwrap()));
     }
 }

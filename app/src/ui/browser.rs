@@ -31,10 +31,54 @@ mod imp {
         TIMEOUTS.with(|t| t.borrow_mut().insert(key, timeout));
     }
 
+    thread_local! {
+        /// Per key of [`at_once_then_paced`]: the window's timer and the latest call made during it.
+        static PACED: RefCell<std::collections::HashMap<&'static str, Paced>> =
+            RefCell::new(std::collections::HashMap::new());
+    }
+
+    struct Paced {
+        _window: gloo_timers::callback::Timeout,
+        latest: Option<Box<dyn FnOnce()>>,
+    }
+
+    /// Runs `f` at once when nothing ran under `key` for `delay`; otherwise keeps it as the latest call, which runs
+    /// when that `delay` is up (and opens another). So the first keystroke after a pause shows its answer without
+    /// waiting, quick typing makes one call per `delay`, and the last call always runs.
+    pub fn at_once_then_paced(key: &'static str, delay: Duration, f: impl FnOnce() + 'static) {
+        let in_window = PACED.with(|paced| {
+            let mut paced = paced.borrow_mut();
+            match paced.get_mut(key) {
+                Some(window) => {
+                    window.latest = Some(Box::new(f));
+                    None
+                }
+                None => Some(f),
+            }
+        });
+        if let Some(f) = in_window {
+            open_window(key, delay);
+            f();
+        }
+    }
+
+    fn open_window(key: &'static str, delay: Duration) {
+        let millis = u32::try_from(delay.as_millis()).unwrap_or(u32::MAX);
+        let window = gloo_timers::callback::Timeout::new(millis, move || {
+            let latest = PACED.with(|paced| paced.borrow_mut().remove(key)).and_then(|window| window.latest);
+            if let Some(latest) = latest {
+                open_window(key, delay);
+                latest();
+            }
+        });
+        PACED.with(|paced| paced.borrow_mut().insert(key, Paced { _window: window, latest: None }));
+    }
+
     /// Drops what is pending under `key`, if anything (a component going away cancels its own timers, so they
     /// never touch its disposed signals).
     pub fn cancel(key: &'static str) {
         TIMEOUTS.with(|t| t.borrow_mut().remove(key));
+        PACED.with(|paced| paced.borrow_mut().remove(key));
     }
 
     /// Runs `f` once after `delay`.
@@ -155,6 +199,7 @@ mod imp {
     use std::time::Duration;
 
     pub fn debounce(_key: &'static str, _delay: Duration, _f: impl FnOnce() + 'static) {}
+    pub fn at_once_then_paced(_key: &'static str, _delay: Duration, _f: impl FnOnce() + 'static) {}
     pub fn cancel(_key: &'static str) {}
     pub fn after(_delay: Duration, _f: impl FnOnce() + 'static) {}
     pub async fn copy(_text: &str) -> bool {

@@ -295,6 +295,27 @@ async fn every_order_pages_through_never_and_dated_tokens_once_each() {
         }
         assert_eq!(seen, expected(descending), "descending={descending}");
     }
+    // Name and creation orders, page by page (the later pages are read from the far end), both ways.
+    for (sort, by) in [("name", "name"), ("created", "created")] {
+        for descending in [false, true] {
+            let mut seen = Vec::new();
+            for page in 1..=4 {
+                let url = format!("/api/v1/tokens?sort={sort}&descending={descending}&per_page=10&page={page}");
+                let response = client().get(app.url(&url)).bearer_auth(&admin).send().await.unwrap();
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["total"], 25, "{url}: {body}");
+                seen.extend(body["tokens"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()));
+            }
+            let mut expected: Vec<String> = made.iter().map(|(name, _)| name.clone()).collect();
+            if by == "name" {
+                expected.sort();
+            }
+            if descending {
+                expected.reverse();
+            }
+            assert_eq!(seen, expected, "sort={sort} descending={descending}");
+        }
+    }
     // Tokens never used: last use orders them by creation alone (the admin token, in use, is searched away).
     let response = client()
         .get(app.url("/api/v1/tokens?search=tok-&sort=last_used&descending=false&per_page=10&page=3"))
