@@ -7,7 +7,9 @@
 // Prints `usable_NAME median_ms max_ms rounds` lines:
 //   usable_hydrated_1k   navigation start to the app hydrated (the WASM running the page);
 //   usable_sort_1k       navigation start to the rows sorted by a click on "Name" made as soon as it hydrated;
-//   usable_keystroke_100k  a keystroke in the search box (after a pause in typing) to the filtered rows shown.
+//   usable_keystroke_100k  a keystroke in the search box (after a pause in typing) to the filtered rows shown,
+//   then its parts: usable_keystroke_to_call (to the list's server call sent), usable_keystroke_call (the call),
+//   usable_keystroke_render (its answer to the rows on screen).
 const { chromium } = require("@playwright/test");
 
 const [baseSmall, baseBig, username, password, roundsArg] = process.argv.slice(2);
@@ -85,7 +87,7 @@ async function keystroke(browser) {
   const search = page.getByRole("searchbox", { name: "Search tokens by name" });
   const range = page.locator(".range");
   const all = await range.textContent();
-  const shown = [];
+  const [shown, untilSent, server, rendered] = [[], [], [], []];
   // Each round: an empty box, a pause longer than the typing pace, then one letter typed that only some names
   // have (the seeded names start with deploy, backup, monitor, ci, reseller, billing, dns or mail).
   const letters = ["k", "y", "g", "t", "m", "r", "d", "c", "a", "p"];
@@ -111,11 +113,27 @@ async function keystroke(browser) {
     }, { letter, all });
     await search.press(letter);
     await page.waitForFunction(() => window.__shownAt !== undefined, null, { polling: 5, timeout: 30_000 });
-    const times = await page.evaluate(() => ({ typed: window.__typedAt, shown: window.__shownAt }));
+    const times = await page.evaluate(() => {
+      // The list's server call that answered this keystroke: when it was sent and when its answer was in.
+      const call = performance
+        .getEntriesByType("resource")
+        .filter((entry) => entry.name.includes("/rpc/") && entry.startTime >= window.__typedAt)
+        .pop();
+      return { typed: window.__typedAt, shown: window.__shownAt, sent: call?.startTime, answered: call?.responseEnd };
+    });
     shown.push(times.shown - times.typed);
+    if (times.sent !== undefined) {
+      untilSent.push(times.sent - times.typed);
+      server.push(times.answered - times.sent);
+      rendered.push(times.shown - times.answered);
+    }
   }
   await context.close();
   report("usable_keystroke_100k", shown);
+  // Where that time goes: keystroke to the call sent, the call, its answer to the rows on screen.
+  report("usable_keystroke_to_call", untilSent);
+  report("usable_keystroke_call", server);
+  report("usable_keystroke_render", rendered);
 }
 
 (async () => {

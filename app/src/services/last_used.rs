@@ -2,8 +2,10 @@
 //! off the request path: verification only drops a note into a channel; a background task writes the notes of
 //! the last second in one transaction.
 
+use super::tidy::TidyAbove;
 use crate::store::tokens::{self, LastUse};
 use chrono::{DateTime, Duration, Utc};
+use rustc_hash::FxHashMap;
 use sea_orm::DatabaseConnection;
 use std::{
     collections::HashMap,
@@ -27,7 +29,12 @@ pub struct LastUsedRecorder {
 struct Inner {
     notes: mpsc::Sender<LastUse>,
     /// When each token was last noted, so a busy token sends one note a minute, not one a request.
-    noted: Mutex<HashMap<i64, DateTime<Utc>>>,
+    noted: Mutex<Noted>,
+}
+
+struct Noted {
+    at: FxHashMap<i64, DateTime<Utc>>,
+    tidy: TidyAbove,
 }
 
 impl LastUsedRecorder {
@@ -40,7 +47,8 @@ impl LastUsedRecorder {
     pub fn spawn(db: DatabaseConnection, flush_every: std::time::Duration) -> Self {
         let (notes, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(write_notes(db, receiver, flush_every));
-        Self { inner: Some(Arc::new(Inner { notes, noted: Mutex::new(HashMap::new()) })) }
+        let noted = Noted { at: FxHashMap::default(), tidy: TidyAbove::new(4 * QUEUE) };
+        Self { inner: Some(Arc::new(Inner { notes, noted: Mutex::new(noted) })) }
     }
 
     /// Notes that token `token_id` (whose stored last use is `stored`) was used at `now` from `ip`. Never waits.
@@ -51,14 +59,16 @@ impl LastUsedRecorder {
         }
         {
             let mut noted = inner.noted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if noted.get(&token_id).is_some_and(|at| now - *at < RESOLUTION && now >= *at) {
+            if noted.at.get(&token_id).is_some_and(|at| now - *at < RESOLUTION && now >= *at) {
                 return;
             }
             // Notes older than a minute no longer hold anything back: forget them so the map stays small.
-            if noted.len() > 4 * QUEUE {
-                noted.retain(|_, at| now - *at < RESOLUTION);
+            if noted.tidy.due(noted.at.len()) {
+                noted.at.retain(|_, at| now - *at < RESOLUTION);
+                let left = noted.at.len();
+                noted.tidy.walked(left);
             }
-            noted.insert(token_id, now);
+            noted.at.insert(token_id, now);
         }
         let _ = inner.notes.try_send(LastUse { token_id, at: now, ip: ip.to_canonical().to_string() });
     }
@@ -96,5 +106,38 @@ async fn write_notes(db: DatabaseConnection, mut receiver: mpsc::Receiver<LastUs
         if !open {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_minute_with_more_tokens_in_use_than_the_tidy_size_does_not_walk_the_notes_on_every_call() {
+        let (notes, _receiver) = mpsc::channel(QUEUE);
+        let noted = Noted { at: FxHashMap::default(), tidy: TidyAbove::new(4 * QUEUE) };
+        let inner = Arc::new(Inner { notes, noted: Mutex::new(noted) });
+        let recorder = LastUsedRecorder { inner: Some(inner.clone()) };
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        // 300,000 tokens, each used for the first time within the same minute: every note is recent.
+        for token_id in 0..300_000 {
+            recorder.touch(token_id, None, now, ip);
+        }
+        let noted = inner.noted.lock().unwrap();
+        assert_eq!(noted.at.len(), 300_000, "each token noted once");
+        assert!(noted.tidy.walks() <= 3, "{} walks of the notes", noted.tidy.walks());
+        drop(noted);
+        // A minute later the stale notes go at the next walk.
+        let later = now + Duration::minutes(2);
+        for token_id in 300_000..1_000_000 {
+            recorder.touch(token_id, None, later, ip);
+            if inner.noted.lock().unwrap().at.len() < 300_000 {
+                return;
+            }
+        }
+        panic!("the notes of two minutes ago were never dropped");
     }
 }

@@ -19,6 +19,7 @@ pub mod privileges;
 pub mod random;
 pub mod rate_limits;
 pub mod sign_in_limits;
+pub mod tidy;
 pub mod tokens;
 pub mod usage;
 pub mod verify;

@@ -3,6 +3,7 @@
 //! on its own share of the calls (the form and the docs say so). Time comes from the core's clock, so tests drive
 //! it without sleeping.
 
+use super::tidy::TidyAbove;
 use crate::domain::RateLimit;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
@@ -33,15 +34,25 @@ pub struct Quota {
     pub reset: u64,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RateLimiter {
     /// By token id (ours, so a fast hasher: every verification of a limited token looks here).
-    cells: Arc<Mutex<FxHashMap<i64, Cell>>>,
+    cells: Arc<Mutex<(FxHashMap<i64, Cell>, TidyAbove)>>,
     /// The minute (Unix minutes) each limited token's refusal was last audited in.
-    audited: Arc<Mutex<FxHashMap<i64, i64>>>,
+    audited: Arc<Mutex<(FxHashMap<i64, i64>, TidyAbove)>>,
 }
 
-/// Cells not touched for this long are forgotten when the map grows (they would allow a full burst anyway).
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self {
+            cells: Arc::new(Mutex::new((FxHashMap::default(), TidyAbove::new(TIDY_ABOVE)))),
+            audited: Arc::new(Mutex::new((FxHashMap::default(), TidyAbove::new(TIDY_ABOVE)))),
+        }
+    }
+}
+
+/// Cells not touched for this long are forgotten when the map grows past `TIDY_ABOVE` (then each time it has
+/// doubled since: `TidyAbove`); they would allow a full burst anyway.
 const FORGET_AFTER_NANOS: i64 = 3_600 * 1_000_000_000 * 2;
 const TIDY_ABOVE: usize = 100_000;
 
@@ -59,9 +70,11 @@ impl RateLimiter {
         let now = nanos(now);
         let interval = i64::try_from(limit.interval_nanos()).unwrap_or(i64::MAX);
         let tolerance = interval.saturating_mul(i64::from(limit.calls - 1));
-        let mut cells = self.cells.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cells.len() > TIDY_ABOVE {
+        let mut guard = self.cells.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (cells, tidy) = &mut *guard;
+        if tidy.due(cells.len()) {
             cells.retain(|_, cell| cell.tat > now - FORGET_AFTER_NANOS);
+            tidy.walked(cells.len());
         }
         let cell = cells.entry(token_id).or_insert(Cell { limit, tat: now });
         if cell.limit != limit {
@@ -82,16 +95,18 @@ impl RateLimiter {
     /// Whether this refusal is the token's first in this minute (the one that is audited).
     pub fn first_refusal_this_minute(&self, token_id: i64, now: DateTime<Utc>) -> bool {
         let minute = now.timestamp().div_euclid(60);
-        let mut audited = self.audited.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if audited.len() > TIDY_ABOVE {
+        let mut guard = self.audited.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (audited, tidy) = &mut *guard;
+        if tidy.due(audited.len()) {
             audited.retain(|_, at| *at >= minute - 1);
+            tidy.walked(audited.len());
         }
         audited.insert(token_id, minute) != Some(minute)
     }
 
     /// Tokens with a cell (for `/metrics`; bounded by the tidying above).
     pub fn tracked(&self) -> usize {
-        self.cells.lock().map_or(0, |cells| cells.len())
+        self.cells.lock().map_or(0, |cells| cells.0.len())
     }
 }
 
@@ -156,5 +171,20 @@ mod tests {
         assert!(limiter.check(1, one, t0).is_err());
         let more = RateLimit { calls: 5, per: Period::Hour };
         assert!(limiter.check(1, more, t0).is_ok());
+    }
+
+    #[test]
+    fn more_limited_tokens_than_the_tidy_size_do_not_walk_the_cells_on_every_call() {
+        let limiter = RateLimiter::default();
+        let limit = RateLimit { calls: 10, per: Period::Minute };
+        let t0 = start();
+        for token_id in 0..300_000 {
+            assert!(limiter.check(token_id, limit, t0).is_ok());
+            assert!(limiter.first_refusal_this_minute(token_id, t0));
+        }
+        assert_eq!(limiter.tracked(), 300_000);
+        let cells = limiter.cells.lock().unwrap();
+        let audited = limiter.audited.lock().unwrap();
+        assert!(cells.1.walks() <= 3 && audited.1.walks() <= 3, "{} and {} walks", cells.1.walks(), audited.1.walks());
     }
 }
