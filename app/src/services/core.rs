@@ -80,7 +80,9 @@ impl CoreConfig {
             notifications: NotificationSettings::default(),
             usage_retention_days: 90,
             count_usage: true,
-            usage_flush: Duration::from_secs(10),
+            // Every 30 s (issue 15's cost: a tenth as many counter upserts per call as every 3 s, a third of every
+            // 10 s); reports write what is waiting first, and a stop writes the rest.
+            usage_flush: Duration::from_secs(30),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a
-//! lock, no database work on the request's path) and written every ten seconds in one transaction, a few hundred
+//! lock, no database work on the request's path) and written every 30 seconds in one transaction, a few hundred
 //! counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server stops,
 //! and before a usage report is read. The addresses a token is used from are kept with first
 //! and last seen; a token's first use from an address it never used is an audit event and a `token.new_address`

@@ -472,7 +472,7 @@ fn a_server_asked_to_stop_writes_what_it_counted_first() {
             assert_eq!(response.status(), 200);
         }
     });
-    // Well before the writer's next round (every 10 s): only the stop can have written them.
+    // Well before the writer's next round (every 30 s): only the stop can have written them.
     assert!(server.terminate().success());
     let calls: i64 = runtime.block_on(async {
         use sea_orm::ConnectionTrait;
