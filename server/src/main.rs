@@ -11,8 +11,8 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's malloc: per-thread heaps and free lists, where glibc's `_int_malloc`,
 /// `malloc_consolidate` and arena locks took about a seventh of a verification's time (bench/RESULTS.md). Argon2's
-/// 19 MiB blocks, which mimalloc held on to for a while after each sign-in, are now allocated once per hashing
-/// thread (`app::services::password`), so resident memory does not drift with sign-ins.
+/// 19 MiB blocks, which mimalloc held on to for a while after each sign-in, are mapped from the system for each
+/// hash and handed back after it (`app::services::password`), so resident memory does not drift with sign-ins.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

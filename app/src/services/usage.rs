@@ -216,8 +216,17 @@ fn minute_of(at: DateTime<Utc>) -> i64 {
 }
 
 /// Writes what was counted since the last flush, in one transaction, and raises the new-address events. On a
-/// failure the counts go back into memory for the next flush.
+/// failure the counts go back into memory for the next flush. The write runs as a task of its own: a report
+/// flushes first, and a client hanging up drops the report's future, which must not drop counts already taken
+/// out of memory for a write under way.
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
+    let core = core.clone();
+    tokio::spawn(async move { flush_now(&core).await })
+        .await
+        .map_err(|err| DbErr::Custom(format!("the usage write stopped: {err}")))?
+}
+
+async fn flush_now(core: &Core) -> Result<(), DbErr> {
     let mut left = core.usage.flushing.lock().await;
     let pending = core.usage.take();
     if pending.calls.is_empty() && left.is_empty() {

@@ -17,6 +17,24 @@ async fn usage_of(app: &TestApp, admin: &str, name: &str, query: &str) -> Value 
     response.json().await.unwrap()
 }
 
+#[tokio::test]
+async fn a_report_abandoned_during_its_write_loses_no_count() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let busy = app.simple_token("alice", "busy", &["list-accts"]).await;
+    for _ in 0..25 {
+        assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {busy}")).await.status(), 200);
+    }
+    // A report flushes first; its client hangs up while the write is under way, which drops the report's future.
+    let abandoned = tokio::time::timeout(std::time::Duration::ZERO, usage::flush(&app.state)).await;
+    assert!(abandoned.is_err(), "the flush was dropped before it finished");
+    flush(&app).await;
+    let report = usage_of(&app, &admin, "busy", "?bucket=day").await;
+    let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
+    assert_eq!(accepted, 25);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_thousand_calls_from_eight_tasks_count_ten_thousand() {
     let app = spawn_app().await;
