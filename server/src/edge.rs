@@ -51,8 +51,8 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(path: &str) -> Self {
-        if same_origin::token_api(path) {
+    fn of(path: &str, envelope: Envelope) -> Self {
+        if envelope != Envelope::Plain {
             Self::TokenApi
         } else if path.starts_with("/rpc/") {
             Self::ServerFunction
@@ -68,9 +68,9 @@ impl Kind {
 }
 
 pub async fn edge(State(edge): State<Edge>, request: Request<Body>, next: Next) -> Response {
-    let kind = Kind::of(request.uri().path());
-    let nonce = (kind == Kind::Page).then(|| base62(22));
     let envelope = Envelope::of(request.uri().path());
+    let kind = Kind::of(request.uri().path(), envelope);
+    let nonce = (kind == Kind::Page).then(|| base62(22));
     let answer = async {
         let response = match admit(&edge, kind, nonce.as_deref(), request).await {
             Ok(request) => next.run(request).await,

@@ -40,9 +40,9 @@ pub fn check(headers: &HeaderMap, public_origin: Option<&str>) -> Result<(), Cro
     }
 }
 
-/// Paths that authenticate with a token in a header, not with the session cookie.
+/// Paths that authenticate with a token in a header, not with the session cookie: the token APIs'.
 pub fn token_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/execute/") || path.starts_with("/json-api/")
+    crate::api::Envelope::of(path) != crate::api::Envelope::Plain
 }
 
 /// Refuses a cross-site state change with 403 (a server function's typed error for the app); `None` lets the

@@ -37,6 +37,12 @@ struct Noted {
     tidy: TidyAbove,
 }
 
+impl Default for Noted {
+    fn default() -> Self {
+        Self { at: FxHashMap::default(), tidy: TidyAbove::new(4 * QUEUE) }
+    }
+}
+
 impl LastUsedRecorder {
     /// A recorder that records nothing (command-line tools).
     pub fn disabled() -> Self {
@@ -47,8 +53,7 @@ impl LastUsedRecorder {
     pub fn spawn(db: DatabaseConnection, flush_every: std::time::Duration) -> Self {
         let (notes, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(write_notes(db, receiver, flush_every));
-        let noted = Noted { at: FxHashMap::default(), tidy: TidyAbove::new(4 * QUEUE) };
-        Self { inner: Some(Arc::new(Inner { notes, noted: Mutex::new(noted) })) }
+        Self { inner: Some(Arc::new(Inner { notes, noted: Mutex::default() })) }
     }
 
     /// Notes that token `token_id` (whose stored last use is `stored`) was used at `now` from `ip`. Never waits.
@@ -63,12 +68,9 @@ impl LastUsedRecorder {
                 return;
             }
             // Notes older than a minute no longer hold anything back: forget them so the map stays small.
-            if noted.tidy.due(noted.at.len()) {
-                noted.at.retain(|_, at| now - *at < RESOLUTION);
-                let left = noted.at.len();
-                noted.tidy.walked(left);
-            }
-            noted.at.insert(token_id, now);
+            let Noted { at, tidy } = &mut *noted;
+            tidy.retain(at, |_, at| now - *at < RESOLUTION);
+            at.insert(token_id, now);
         }
         let _ = inner.notes.try_send(LastUse { token_id, at: now, ip: ip.to_canonical().to_string() });
     }
@@ -117,8 +119,7 @@ mod tests {
     #[test]
     fn a_minute_with_more_tokens_in_use_than_the_tidy_size_does_not_walk_the_notes_on_every_call() {
         let (notes, _receiver) = mpsc::channel(QUEUE);
-        let noted = Noted { at: FxHashMap::default(), tidy: TidyAbove::new(4 * QUEUE) };
-        let inner = Arc::new(Inner { notes, noted: Mutex::new(noted) });
+        let inner = Arc::new(Inner { notes, noted: Mutex::default() });
         let recorder = LastUsedRecorder { inner: Some(inner.clone()) };
         let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();

@@ -72,10 +72,7 @@ impl RateLimiter {
         let tolerance = interval.saturating_mul(i64::from(limit.calls - 1));
         let mut guard = self.cells.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (cells, tidy) = &mut *guard;
-        if tidy.due(cells.len()) {
-            cells.retain(|_, cell| cell.tat > now - FORGET_AFTER_NANOS);
-            tidy.walked(cells.len());
-        }
+        tidy.retain(cells, |_, cell| cell.tat > now - FORGET_AFTER_NANOS);
         let cell = cells.entry(token_id).or_insert(Cell { limit, tat: now });
         if cell.limit != limit {
             // The limit was changed: start afresh under the new one.
@@ -97,10 +94,7 @@ impl RateLimiter {
         let minute = now.timestamp().div_euclid(60);
         let mut guard = self.audited.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (audited, tidy) = &mut *guard;
-        if tidy.due(audited.len()) {
-            audited.retain(|_, at| *at >= minute - 1);
-            tidy.walked(audited.len());
-        }
+        tidy.retain(audited, |_, at| *at >= minute - 1);
         audited.insert(token_id, minute) != Some(minute)
     }
 
