@@ -396,7 +396,8 @@ async fn deliveries_queued_while_no_worker_runs_are_sent_by_the_next_instance() 
                     .to_owned()
             })
             .collect();
-        (names.len() >= 2).then_some(names)
+        // Every token.created queued meanwhile is delivered (the admin token's too), in no promised order.
+        (names.contains(&"via-api".to_owned()) && names.contains(&"made-while-down".to_owned())).then_some(names)
     })
     .await;
     assert!(names.contains(&"via-api".to_owned()) && names.contains(&"made-while-down".to_owned()), "{names:?}");
