@@ -458,11 +458,13 @@ impl LoggedServer {
         Self { base: format!("http://127.0.0.1:{port}"), log, child }
     }
 
-    /// Waits (up to 10 s) until the server accepts connections.
+    /// Waits (up to 10 s) until the server is ready: it said it is listening and accepts connections.
     pub fn wait_until_listening(&self) {
         let addr = self.base.trim_start_matches("http://");
         for _ in 0..100 {
-            if std::net::TcpStream::connect(addr).is_ok() {
+            // The port accepts connections from the moment it is bound, before the admin account exists: the line
+            // the server prints once it is ready is what counts.
+            if self.log().contains("Tessera is listening on") && std::net::TcpStream::connect(addr).is_ok() {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
