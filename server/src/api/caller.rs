@@ -6,6 +6,7 @@
 use super::{ApiError, Flavor};
 use app::{
     api::client_ip::client_ip,
+    domain::RateLimit,
     services::{
         metrics::Verification,
         rate_limits::Quota,
@@ -22,6 +23,7 @@ use axum::{
     },
     response::Response,
 };
+use rustc_hash::FxHashMap;
 use std::{marker::PhantomData, net::SocketAddr};
 
 pub struct ApiCaller<F> {
@@ -59,16 +61,43 @@ impl<F: Flavor> FromRequestParts<WebState> for ApiCaller<F> {
 /// The IETF rate-limit headers (draft-ietf-httpapi-ratelimit-headers) of a token with a limit, and
 /// `Retry-After` when the call was refused.
 pub fn rate_limit_headers(headers: &mut HeaderMap, quota: &Quota, retry_after: Option<u64>) {
-    let policy = token_field(("q", u64::from(quota.limit.calls)), ("w", quota.limit.per.seconds()));
+    headers.insert(RATELIMIT_POLICY, policy(quota.limit));
     let state = token_field(("r", u64::from(quota.remaining)), ("t", quota.reset));
-    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
-        if let Ok(value) = HeaderValue::from_bytes(value.as_bytes()) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
+    if let Ok(value) = HeaderValue::from_bytes(state.as_bytes()) {
+        headers.insert(RATELIMIT, value);
     }
     if let Some(seconds) = retry_after {
         headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
+}
+
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
+/// Distinct limits whose `RateLimit-Policy` value a worker thread keeps; past that it starts over.
+const POLICIES_KEPT: usize = 1_024;
+
+thread_local! {
+    /// The `RateLimit-Policy` value of each limit seen on this thread: a fleet has a few distinct limits, and every
+    /// verified call of a limited token carries one, so it is written once and then shared (a reference count).
+    static POLICIES: std::cell::RefCell<FxHashMap<RateLimit, HeaderValue>> = Default::default();
+}
+
+/// The `RateLimit-Policy` value for `limit`: `"token";q=CALLS;w=SECONDS`.
+fn policy(limit: RateLimit) -> HeaderValue {
+    let write = || {
+        let field = token_field(("q", u64::from(limit.calls)), ("w", limit.per.seconds()));
+        HeaderValue::from_bytes(field.as_bytes()).unwrap_or_else(|_| HeaderValue::from_static("\"token\""))
+    };
+    POLICIES.with_borrow_mut(|policies| {
+        if let Some(value) = policies.get(&limit) {
+            return value.clone();
+        }
+        if policies.len() >= POLICIES_KEPT {
+            policies.clear();
+        }
+        policies.entry(limit).or_insert_with(write).clone()
+    })
 }
 
 /// A structured-field item `"token";a=…;b=…` with two integer parameters, written into a fixed buffer without the
