@@ -15,6 +15,12 @@ pub enum AppError {
     /// A login failed. Deliberately says nothing about which part was wrong.
     #[error("Invalid username or password")]
     InvalidCredentials,
+    /// A second factor at sign-in that is neither a current code nor an unused recovery code.
+    #[error("That code is not right. Enter the current code from your authenticator app, or an unused recovery code.")]
+    InvalidCode,
+    /// The sign-in waiting for its second factor ended (or never was): sign in again.
+    #[error("This sign-in has timed out. Please sign in again.")]
+    SignInExpired,
     /// No session, or it has expired.
     #[error("Your session has ended. Please sign in again.")]
     Unauthenticated,
@@ -94,7 +100,7 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::InvalidCredentials | Self::Unauthenticated => 401,
+            Self::InvalidCredentials | Self::Unauthenticated | Self::InvalidCode | Self::SignInExpired => 401,
             Self::Forbidden(_)
             | Self::BeyondCallingToken(_)
             | Self::AccountSuspended

@@ -19,27 +19,71 @@ impl From<&crate::store::accounts::Account> for AccountView {
     }
 }
 
-/// Checks the credentials, opens a session (cookie) and sends the browser to the tokens page.
+/// Checks the credentials. Without a second factor: opens a session (cookie) and sends the browser to the tokens
+/// page; with one: remembers the sign-in for a few minutes (cookie) and sends the browser to ask for the code.
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
     use super::context::{client_ip, set_cookie, state};
-    use crate::services::{auth, password::Password};
+    use crate::services::{
+        auth::{self, SignIn},
+        password::Password,
+    };
 
     let state = state()?;
     let ip = client_ip();
-    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
-    let (_, cookie) = match auth::login(&state, &username, Password::new(password), ip.as_deref()).await {
-        Ok(signed_in) => signed_in,
-        Err(err) => {
-            if let (AppError::TooManyAttempts { retry_after_seconds }, Some(response)) = (&err, response) {
-                response.insert_header(axum::http::header::RETRY_AFTER, (*retry_after_seconds).into());
-            }
-            return Err(err);
+    match auth::login(&state, &username, Password::new(password), ip.as_deref()).await {
+        Ok(SignIn::Session(_, cookie)) => {
+            set_cookie(&super::session_cookie::set_cookie_header(&cookie, &state.web));
+            leptos_axum::redirect("/tokens");
+            Ok(())
         }
+        Ok(SignIn::SecondFactor(challenge)) => {
+            set_cookie(&super::session_cookie::set_challenge_header(&challenge, &state.web));
+            leptos_axum::redirect("/login/code");
+            Ok(())
+        }
+        Err(err) => Err(with_retry_after(err)),
+    }
+}
+
+/// Completes a sign-in with its second factor (a code from the authenticator app or a recovery code): opens the
+/// session and sends the browser to the tokens page.
+#[server(prefix = "/rpc", endpoint = "second_factor")]
+pub async fn second_factor(code: String) -> Result<(), AppError> {
+    use super::context::{client_ip, cookies, set_cookie, state};
+    use crate::services::auth;
+
+    let state = state()?;
+    let ip = client_ip();
+    let web = &state.web;
+    // The newest cookie wins if a browser sends several (as for sessions, a planted one comes first).
+    let Some(challenge) = cookies(web.challenge_cookie_name()).pop() else {
+        return Err(AppError::SignInExpired);
     };
-    set_cookie(&super::session_cookie::set_cookie_header(&cookie, &state.web));
-    leptos_axum::redirect("/tokens");
-    Ok(())
+    match auth::complete_sign_in(&state, &challenge, &code, ip.as_deref()).await {
+        Ok((_, cookie)) => {
+            set_cookie(&super::session_cookie::clear_challenge_header(web));
+            set_cookie(&super::session_cookie::set_cookie_header(&cookie, web));
+            leptos_axum::redirect("/tokens");
+            Ok(())
+        }
+        Err(err) => {
+            if matches!(err, AppError::SignInExpired | AppError::AccountSuspended | AppError::AccountLocked { .. }) {
+                set_cookie(&super::session_cookie::clear_challenge_header(web));
+            }
+            Err(with_retry_after(err))
+        }
+    }
+}
+
+/// Adds `Retry-After` to a throttled sign-in's answer.
+#[cfg(feature = "ssr")]
+fn with_retry_after(err: AppError) -> AppError {
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    if let (AppError::TooManyAttempts { retry_after_seconds }, Some(response)) = (&err, response) {
+        response.insert_header(axum::http::header::RETRY_AFTER, (*retry_after_seconds).into());
+    }
+    err
 }
 
 /// Ends the session and sends the browser to the login page.

@@ -19,8 +19,12 @@ pub fn state() -> Result<WebState, AppError> {
 
 /// Every value of the session cookie on this request (usually one; a planted cookie makes two).
 pub fn session_cookies(state: &WebState) -> Vec<String> {
+    cookies(state.web.cookie_name())
+}
+
+/// Every value of the cookie `name` on this request.
+pub fn cookies(name: &str) -> Vec<String> {
     let Some(parts) = use_context::<Parts>() else { return Vec::new() };
-    let name = state.web.cookie_name();
     parts
         .headers
         .get_all(header::COOKIE)

@@ -8,6 +8,7 @@ mod auth;
 pub mod client_ip;
 #[cfg(feature = "ssr")]
 pub(crate) mod context;
+mod second_factors;
 #[cfg(feature = "ssr")]
 pub mod session_cookie;
 mod tokens;
@@ -23,7 +24,13 @@ pub use accounts::{
     reset_account_password, set_account_privileges, set_contact_email, suspend_account, unlock_account,
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, LoadBusiestTokens, load_audit, load_busiest_tokens};
-pub use auth::{AccountView, CurrentAccount, Login, Logout, current_account, login, logout};
+pub use auth::{
+    AccountView, CurrentAccount, Login, Logout, SecondFactor, current_account, login, logout, second_factor,
+};
+pub use second_factors::{
+    ConfirmTotp, LoadSecondFactors, RegenerateRecoveryCodes, RemoveTotp, SecondFactorView, StartTotp, TotpSetup,
+    confirm_totp, load_second_factors, regenerate_recovery_codes, remove_totp, start_totp,
+};
 pub use tokens::{
     CheckTokenName, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice, ListTokens,
     LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken, PAGE_SIZES, PrivilegeOption, RenameToken,

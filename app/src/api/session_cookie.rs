@@ -1,7 +1,10 @@
 //! The session cookie: its name and attributes (HttpOnly, SameSite=Strict; over HTTPS `Secure` and the `__Host-`
 //! prefix) and reading it back from a request. A web concern: the services see only the cookie's value.
 
-use crate::{services::auth::SessionCookie, state::WebSettings};
+use crate::{
+    services::auth::{CHALLENGE_LIFETIME, ChallengeCookie, SessionCookie},
+    state::WebSettings,
+};
 
 /// The name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "tessera_session";
@@ -29,6 +32,34 @@ pub fn clear_cookie_header(web: &WebSettings) -> String {
     format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", web.cookie_name())
 }
 
+/// The name of the cookie that carries a sign-in waiting for its second factor, over plain HTTP and HTTPS.
+pub const CHALLENGE_COOKIE: &str = "tessera_sign_in";
+pub const SECURE_CHALLENGE_COOKIE: &str = "__Host-tessera_sign_in";
+
+impl WebSettings {
+    /// The second-factor cookie's name: `__Host-` prefixed over HTTPS.
+    pub fn challenge_cookie_name(&self) -> &'static str {
+        if self.secure_cookie { SECURE_CHALLENGE_COOKIE } else { CHALLENGE_COOKIE }
+    }
+}
+
+/// The `Set-Cookie` value for a sign-in waiting for its second factor: it lives as long as the server waits.
+pub fn set_challenge_header(cookie: &ChallengeCookie, web: &WebSettings) -> String {
+    let secure = if web.secure_cookie { "; Secure" } else { "" };
+    let seconds = CHALLENGE_LIFETIME.num_seconds();
+    format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={seconds}{secure}",
+        web.challenge_cookie_name(),
+        cookie.0
+    )
+}
+
+/// The `Set-Cookie` value that removes the second-factor cookie.
+pub fn clear_challenge_header(web: &WebSettings) -> String {
+    let secure = if web.secure_cookie { "; Secure" } else { "" };
+    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", web.challenge_cookie_name())
+}
+
 /// Every value of the cookie `name` in a `Cookie` request header (a browser may send several).
 pub fn cookie_values<'a>(cookie_header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     cookie_header
@@ -54,6 +85,13 @@ mod tests {
         );
         assert!(clear_cookie_header(&tls).starts_with("__Host-tessera_session=;"));
         assert!(clear_cookie_header(&tls).contains("Max-Age=0"));
+        let challenge = ChallengeCookie("def".into());
+        assert_eq!(
+            set_challenge_header(&challenge, &WebSettings::default()),
+            "tessera_sign_in=def; Path=/; HttpOnly; SameSite=Strict; Max-Age=300"
+        );
+        assert!(set_challenge_header(&challenge, &tls).starts_with("__Host-tessera_sign_in=def;"));
+        assert!(clear_challenge_header(&tls).contains("Max-Age=0; Secure"));
     }
 
     #[test]

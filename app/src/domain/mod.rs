@@ -10,6 +10,7 @@ mod privilege;
 mod rate_limit;
 mod secret;
 mod sort;
+pub mod totp;
 
 pub use allowlist::{ALLOWLIST_MAX_ENTRIES, AllowlistError, EntryProblem, IpAllowlist, IpRange, RangeError};
 pub use expiry::{Expiry, ExpiryError, ExpiryStatus};

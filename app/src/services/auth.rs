@@ -4,6 +4,7 @@
 
 use super::{
     password::Password,
+    second_factor,
     sign_in_limits::{self, SignInLimits},
 };
 use crate::{
@@ -13,7 +14,7 @@ use crate::{
     store::{
         accounts::{self, Account},
         audit::{self, NewEvent, Outcome},
-        sessions,
+        second_factors, sessions,
     },
 };
 use chrono::Duration;
@@ -55,7 +56,7 @@ pub async fn login(
     username: &str,
     password: Password,
     client_ip: Option<&str>,
-) -> Result<(Account, SessionCookie), AppError> {
+) -> Result<SignIn, AppError> {
     if let Some(ip) = client_ip {
         sign_in_limits::check_address(state, ip).await?;
     }
@@ -89,19 +90,92 @@ pub async fn login(
             return Err(AppError::InvalidCredentials);
         }
     };
-    if let Some(key) = &key {
-        sign_in_limits::record_success(state, key).await?;
-    }
     if account.suspended {
         audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Refused), now).await?;
         return Err(AppError::AccountSuspended);
     }
+    if second_factor::required(state, &account).await? {
+        // The name's failures are forgotten only after the second factor: a password alone must not reset the
+        // count that limits guessing codes.
+        let cookie = ChallengeCookie(base62(43));
+        second_factors::insert_challenge(&state.db, sha256_hex(&cookie.0), account.id, now, now + CHALLENGE_LIFETIME)
+            .await?;
+        return Ok(SignIn::SecondFactor(cookie));
+    }
+    if let Some(key) = &key {
+        sign_in_limits::record_success(state, key).await?;
+    }
+    let cookie = open_session(state, &account, client_ip, None).await?;
+    Ok(SignIn::Session(account, cookie))
+}
 
+/// How long a sign-in waits for its second factor after the password.
+pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
+
+/// What a right password leads to.
+pub enum SignIn {
+    /// Signed in.
+    Session(Account, SessionCookie),
+    /// The account has a second factor: it is asked for next, and this cookie carries the sign-in until then.
+    SecondFactor(ChallengeCookie),
+}
+
+/// The secret value of a sign-in waiting for its second factor. Only its hash is stored.
+pub struct ChallengeCookie(pub String);
+
+async fn open_session(
+    state: &Core,
+    account: &Account,
+    client_ip: Option<&str>,
+    method: Option<second_factor::Method>,
+) -> Result<SessionCookie, AppError> {
+    let now = state.clock.now();
     let cookie = SessionCookie(base62(43));
     let settings = &state.sessions;
     sessions::insert(&state.db, sha256_hex(&cookie.0), account.id, now, now + settings.absolute_timeout).await?;
-    audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Success), now).await?;
+    let event = NewEvent::by("login", account).target(method.map(second_factor::Method::as_str)).from_ip(client_ip);
+    audit::record(&state.db, event.outcome(Outcome::Success), now).await?;
     tracing::info!(account = %account.username, "signed in");
+    Ok(cookie)
+}
+
+/// Completes a sign-in waiting for its second factor (`challenge`: its cookie's value) with `code`: a code from
+/// the authenticator app or a recovery code. A wrong code counts as a failed sign-in for the name and the
+/// address (the same throttling as passwords); an ended or unknown challenge means signing in again.
+pub async fn complete_sign_in(
+    state: &Core,
+    challenge: &str,
+    code: &str,
+    client_ip: Option<&str>,
+) -> Result<(Account, SessionCookie), AppError> {
+    let now = state.clock.now();
+    let id = sha256_hex(challenge);
+    let Some(found) = second_factors::find_challenge(&state.db, &id).await? else {
+        return Err(AppError::SignInExpired);
+    };
+    let account = accounts::find_by_id(&state.db, found.account_id).await?;
+    let Some(account) = account.filter(|_| now < found.expires_at) else {
+        second_factors::delete_challenge(&state.db, &id).await?;
+        return Err(AppError::SignInExpired);
+    };
+    if let Some(ip) = client_ip {
+        sign_in_limits::check_address(state, ip).await?;
+    }
+    let key = account.username_key.clone();
+    sign_in_limits::check_account(state, &key, client_ip).await?;
+    if account.suspended {
+        second_factors::delete_challenge(&state.db, &id).await?;
+        return Err(AppError::AccountSuspended);
+    }
+    let Some(method) = second_factor::check(state, &account, code).await? else {
+        let event = NewEvent::by("login", &account).target(Some("second factor")).from_ip(client_ip);
+        audit::record(&state.db, event.outcome(Outcome::Failure), now).await?;
+        sign_in_limits::record_failure(state, Some(&key), client_ip).await?;
+        return Err(AppError::InvalidCode);
+    };
+    second_factors::delete_challenge(&state.db, &id).await?;
+    sign_in_limits::record_success(state, &key).await?;
+    let cookie = open_session(state, &account, client_ip, Some(method)).await?;
     Ok((account, cookie))
 }
 

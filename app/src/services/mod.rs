@@ -18,6 +18,7 @@ pub mod password;
 pub mod privileges;
 pub mod random;
 pub mod rate_limits;
+pub mod second_factor;
 pub mod sign_in_limits;
 pub mod tidy;
 pub mod tokens;

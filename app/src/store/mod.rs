@@ -9,6 +9,7 @@ pub mod leaks;
 pub mod migrations;
 pub mod pg_changes;
 pub mod privileges;
+pub mod second_factors;
 pub mod sessions;
 pub mod sign_in;
 pub mod token_lookup;

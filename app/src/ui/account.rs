@@ -1,7 +1,9 @@
 //! The signed-in account: its name and privileges, and changing its own password (the current one is
 //! required; every other session of the account ends).
 
-use super::{Session, contact::ContactEmailCard, password::PasswordField, toast::use_toasts};
+use super::{
+    Session, contact::ContactEmailCard, password::PasswordField, second_factor::SecondFactorCard, toast::use_toasts,
+};
 use crate::{
     api::change_password,
     domain::{PASSWORD_MIN_LEN, builtin},
@@ -40,6 +42,7 @@ pub fn AccountPage() -> impl IntoView {
         </Suspense>
         <ContactEmailCard name=None />
         <ChangePassword />
+        <SecondFactorCard />
     }
 }
 

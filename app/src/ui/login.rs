@@ -1,6 +1,7 @@
 //! The login page. Works before hydration too: the form posts to the server function, which redirects.
 
 use super::Session;
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -41,6 +42,64 @@ pub fn LoginPage() -> impl IntoView {
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
+            </div>
+        </main>
+    }
+}
+
+/// The second step of signing in to an account with an authenticator app: its current code, or a recovery code.
+/// Works before hydration too, like the first step.
+#[component]
+pub fn SecondFactorPage() -> impl IntoView {
+    let session = expect_context::<Session>();
+    let second_factor = session.second_factor;
+    let failed = move || second_factor.value().get().and_then(Result::err);
+    let error = move || failed().map(|err| err.to_string());
+    let expired = move || matches!(failed(), Some(AppError::SignInExpired));
+    let pending = second_factor.pending();
+
+    view! {
+        <Title text="Two-factor sign-in" />
+        <Suspense>
+            {move || Suspend::new(async move {
+                matches!(session.account.await, Ok(Some(_))).then(|| view! { <Redirect path="/tokens" /> })
+            })}
+        </Suspense>
+        <main class="auth-page">
+            <div class="card auth-card">
+                <div class="brand brand-large">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Tessera"
+                </div>
+                <h1>"Two-factor sign-in"</h1>
+                <p class="muted">
+                    "Enter the 6-digit code your authenticator app shows for Tessera. Lost your device? Enter one of your recovery codes instead."
+                </p>
+                <ActionForm action=second_factor attr:class="form" attr:aria-describedby="code-error">
+                    <div class="field">
+                        <label for="code">"Code"</label>
+                        <input
+                            id="code"
+                            name="code"
+                            type="text"
+                            inputmode="text"
+                            autocomplete="one-time-code"
+                            autocapitalize="off"
+                            spellcheck="false"
+                            maxlength="20"
+                            required
+                            autofocus
+                        />
+                    </div>
+                    <p id="code-error" class="form-error" role="alert">{error}</p>
+                    <Show when=expired>
+                        <p><a href="/login">"Sign in again"</a></p>
+                    </Show>
+                    <button type="submit" class="button button-primary button-block" disabled=pending>
+                        {move || if pending.get() { "Checking…" } else { "Continue" }}
+                    </button>
+                </ActionForm>
+                <p class="muted auth-footnote"><a href="/login">"Use another account"</a></p>
             </div>
         </main>
     }

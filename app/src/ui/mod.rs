@@ -11,12 +11,13 @@ mod login;
 mod not_found;
 mod pager;
 mod password;
+mod second_factor;
 mod toast;
 mod tokens;
 mod url_query;
 
 use crate::{
-    api::{AccountView, Login, Logout, current_account},
+    api::{AccountView, Login, Logout, SecondFactor, current_account},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -51,6 +52,8 @@ pub fn shell(options: LeptosOptions, assets: &'static str) -> impl IntoView {
 #[derive(Clone, Copy)]
 pub struct Session {
     pub login: ServerAction<Login>,
+    /// The second step of a sign-in with a second factor.
+    pub second_factor: ServerAction<SecondFactor>,
     pub logout: ServerAction<Logout>,
     pub account: Resource<Result<Option<AccountView>, AppError>>,
 }
@@ -59,11 +62,14 @@ pub struct Session {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let login = ServerAction::<Login>::new();
+    let second_factor = ServerAction::<SecondFactor>::new();
     let logout = ServerAction::<Logout>::new();
     // Blocking, so the server knows who is signed in before it sends headers and can redirect with a 302.
-    let account =
-        Resource::new_blocking(move || (login.version().get(), logout.version().get()), |_| current_account());
-    provide_context(Session { login, logout, account });
+    let account = Resource::new_blocking(
+        move || (login.version().get(), second_factor.version().get(), logout.version().get()),
+        |_| current_account(),
+    );
+    provide_context(Session { login, second_factor, logout, account });
     provide_context(toast::Toasts::new());
     provide_context(tokens::LeaveGuard(RwSignal::new(false)));
     // Effects run only in the browser: this marks the moment the WASM app has taken over the page.
@@ -80,6 +86,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=not_found::NotFound>
                 <Route path=path!("/login") view=login::LoginPage />
+                <Route path=path!("/login/code") view=login::SecondFactorPage />
                 <ParentRoute path=path!("") view=layout::SignedIn>
                     <Route path=path!("") view=|| view! { <Redirect path="/tokens" /> } />
                     <Route path=path!("tokens") view=tokens::TokensPage />

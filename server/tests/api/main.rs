@@ -24,6 +24,7 @@ mod no_escalation;
 mod notifications;
 mod reliability;
 mod scale_out;
+mod second_factors;
 mod sessions_and_csrf;
 mod sign_in_throttling;
 mod tls_and_headers;

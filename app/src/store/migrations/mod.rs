@@ -10,6 +10,7 @@ mod m0005_pg_change_notify;
 mod m0006_token_hygiene;
 pub mod m0007_usage;
 mod m0008_list_indexes;
+mod m0009_second_factors;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_token_hygiene::Migration),
             Box::new(m0007_usage::Migration),
             Box::new(m0008_list_indexes::Migration),
+            Box::new(m0009_second_factors::Migration),
         ]
     }
 }

@@ -1,0 +1,82 @@
+//! The signed-in person's second factors (issue 19): an authenticator app, enrolled with a QR code and confirmed
+//! by one code, and recovery codes, shown once.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the account page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorView {
+    /// An authenticator app is set up.
+    pub totp: bool,
+    pub recovery_codes_left: u64,
+}
+
+/// An authenticator app being set up: the QR code (an SVG drawn by the server) and the same secret as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetup {
+    pub secret: String,
+    pub uri: String,
+    pub qr_svg: String,
+}
+
+#[server(prefix = "/rpc", endpoint = "second_factor_status")]
+pub async fn load_second_factors() -> Result<SecondFactorView, AppError> {
+    super::context::guarded("load_second_factors", async move {
+        let (state, actor) = super::context::acting().await?;
+        let status = crate::services::second_factor::status(&state, &actor).await?;
+        Ok(SecondFactorView { totp: status.totp, recovery_codes_left: status.recovery_codes_left })
+    })
+    .await
+}
+
+/// Starts setting up an authenticator app: a new secret, not active until [`confirm_totp`].
+#[server(prefix = "/rpc", endpoint = "start_totp")]
+pub async fn start_totp() -> Result<TotpSetup, AppError> {
+    let (state, actor) = super::context::acting().await?;
+    let enrolment = crate::services::second_factor::start_totp(&state, &actor).await?;
+    let qr_svg = qr_svg(&enrolment.uri)?;
+    Ok(TotpSetup { secret: enrolment.secret, uri: enrolment.uri, qr_svg })
+}
+
+/// Activates the authenticator app with a code it shows; answers the ten recovery codes (shown once).
+#[server(prefix = "/rpc", endpoint = "confirm_totp")]
+pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
+    let (state, actor) = super::context::acting().await?;
+    crate::services::second_factor::confirm_totp(&state, &actor, &code).await
+}
+
+/// Removes the authenticator app and the recovery codes (the password is asked again).
+#[server(prefix = "/rpc", endpoint = "remove_totp")]
+pub async fn remove_totp(password: String) -> Result<(), AppError> {
+    use crate::services::password::Password;
+    let (state, actor) = super::context::acting().await?;
+    crate::services::second_factor::remove(&state, &actor, Password::new(password)).await
+}
+
+/// Replaces the recovery codes with ten new ones (the password is asked again); the old ones stop working.
+#[server(prefix = "/rpc", endpoint = "regenerate_recovery_codes")]
+pub async fn regenerate_recovery_codes(password: String) -> Result<Vec<String>, AppError> {
+    use crate::services::password::Password;
+    let (state, actor) = super::context::acting().await?;
+    crate::services::second_factor::regenerate_recovery_codes(&state, &actor, Password::new(password)).await
+}
+
+/// The QR code of an `otpauth://` URI as an SVG element, sized by the page's stylesheet.
+#[cfg(feature = "ssr")]
+fn qr_svg(uri: &str) -> Result<String, AppError> {
+    use qrcode::{EcLevel, QrCode, render::svg};
+    let code = QrCode::with_error_correction_level(uri.as_bytes(), EcLevel::M).map_err(|err| {
+        tracing::error!(error = %err, "drawing a QR code");
+        AppError::Internal
+    })?;
+    let drawn = code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .dark_color(svg::Color("#111827"))
+        .light_color(svg::Color("#ffffff"))
+        .build();
+    // The element only: the renderer starts with an XML declaration, which has no place inside HTML.
+    Ok(drawn.find("<svg").map_or(drawn.clone(), |start| drawn[start..].to_owned()))
+}

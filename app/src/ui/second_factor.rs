@@ -1,0 +1,212 @@
+//! Two-factor authentication on the Account page (issue 19): set up an authenticator app (QR code or the secret
+//! as text, confirmed by one code), see the recovery codes once, make new ones, or remove the app. Removing and
+//! new codes ask for the password again.
+
+use super::{password::PasswordField, toast::use_toasts};
+use crate::api::{TotpSetup, confirm_totp, load_second_factors, regenerate_recovery_codes, remove_totp, start_totp};
+use leptos::prelude::*;
+
+/// What the card shows below its status line.
+#[derive(Clone, PartialEq)]
+enum Step {
+    Idle,
+    /// Setting up: the QR code and the secret, waiting for a code.
+    Enrolling(TotpSetup),
+    /// New recovery codes, shown once.
+    Codes(Vec<String>),
+    /// Asking for the password before new codes (`false`) or removal (`true`).
+    Password {
+        remove: bool,
+    },
+}
+
+#[component]
+pub fn SecondFactorCard() -> impl IntoView {
+    let toasts = use_toasts();
+    let changed = RwSignal::new(0u32);
+    let status = Resource::new(move || changed.get(), |_| load_second_factors());
+    let step = RwSignal::new(Step::Idle);
+    let code = RwSignal::new(String::new());
+    let code_error = RwSignal::new(None::<String>);
+    let password = RwSignal::new(String::new());
+    let password_error = RwSignal::new(None::<String>);
+
+    let start = Action::new(|(): &()| start_totp());
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(setup)) => {
+            code.set(String::new());
+            step.set(Step::Enrolling(setup));
+        }
+        Some(Err(err)) => toasts.error(err.to_string()),
+        None => {}
+    });
+    let confirm = Action::new(|code: &String| confirm_totp(code.clone()));
+    Effect::new(move |_| match confirm.value().get() {
+        Some(Ok(codes)) => {
+            toasts.success("Two-factor authentication is on.");
+            step.set(Step::Codes(codes));
+            changed.update(|n| *n += 1);
+        }
+        Some(Err(err)) => match err.for_field("code") {
+            Some(message) => code_error.set(Some(message)),
+            None => toasts.error(err.to_string()),
+        },
+        None => {}
+    });
+    let regenerate = Action::new(|password: &String| regenerate_recovery_codes(password.clone()));
+    Effect::new(move |_| match regenerate.value().get() {
+        Some(Ok(codes)) => {
+            password.set(String::new());
+            step.set(Step::Codes(codes));
+            changed.update(|n| *n += 1);
+        }
+        Some(Err(err)) => match err.for_field("password") {
+            Some(message) => password_error.set(Some(message)),
+            None => toasts.error(err.to_string()),
+        },
+        None => {}
+    });
+    let remove = Action::new(|password: &String| remove_totp(password.clone()));
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Two-factor authentication is off: signing in asks for your password only.");
+            password.set(String::new());
+            step.set(Step::Idle);
+            changed.update(|n| *n += 1);
+        }
+        Some(Err(err)) => match err.for_field("password") {
+            Some(message) => password_error.set(Some(message)),
+            None => toasts.error(err.to_string()),
+        },
+        None => {}
+    });
+
+    let status_line = move || {
+        status.get().map(|loaded| match loaded {
+            Ok(view) if view.totp => view! {
+                <p class="second-factor-status">
+                    <span class="badge badge-success">"On"</span>
+                    " Signing in asks for a code from your authenticator app. "
+                    {format!("{} of 10 recovery codes left.", view.recovery_codes_left)}
+                </p>
+            }
+            .into_any(),
+            Ok(_) => view! {
+                <p class="second-factor-status">
+                    <span class="badge">"Off"</span>
+                    " Signing in asks for your password only. Add an authenticator app (such as Aegis, Google Authenticator or 1Password) so a stolen password is not enough."
+                </p>
+            }
+            .into_any(),
+            Err(err) => view! { <p class="form-error" role="alert">{err.to_string()}</p> }.into_any(),
+        })
+    };
+    let enabled = move || status.get().and_then(Result::ok).is_some_and(|view| view.totp);
+
+    let body = move || {
+        match step.get() {
+        Step::Idle => view! {
+            <div class="form-actions">
+                <Show
+                    when=enabled
+                    fallback=move || view! {
+                        <button type="button" class="button button-primary" disabled=move || start.pending().get()
+                            on:click=move |_| { start.dispatch(()); }>
+                            "Set up an authenticator app"
+                        </button>
+                    }
+                >
+                    <button type="button" class="button" on:click=move |_| {
+                        password_error.set(None);
+                        step.set(Step::Password { remove: false });
+                    }>"New recovery codes"</button>
+                    <button type="button" class="button button-danger" on:click=move |_| {
+                        password_error.set(None);
+                        step.set(Step::Password { remove: true });
+                    }>"Remove authenticator app"</button>
+                </Show>
+            </div>
+        }
+        .into_any(),
+        Step::Enrolling(setup) => view! {
+            <div class="totp-setup">
+                <p>"Scan this QR code with your authenticator app:"</p>
+                <div class="qr-code" role="img" aria-label="QR code for your authenticator app" inner_html=setup.qr_svg></div>
+                <p>"Or type this key into the app:"</p>
+                <p><code class="totp-secret" data-testid="totp-secret">{setup.secret}</code></p>
+                <form class="form narrow-form" on:submit=move |ev| {
+                    ev.prevent_default();
+                    code_error.set(None);
+                    confirm.dispatch(code.get_untracked());
+                }>
+                    <div class="field">
+                        <label for="totp-code">"Code from the app"</label>
+                        <input id="totp-code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="7"
+                            aria-describedby="totp-code-error"
+                            prop:value=move || code.get()
+                            on:input=move |ev| { code.set(event_target_value(&ev)); code_error.set(None); } />
+                        <p id="totp-code-error" class="field-error" role="alert">{move || code_error.get()}</p>
+                    </div>
+                    <div class="form-actions">
+                        <button type="submit" class="button button-primary" disabled=move || confirm.pending().get()>
+                            "Turn on"
+                        </button>
+                        <button type="button" class="button" on:click=move |_| step.set(Step::Idle)>"Cancel"</button>
+                    </div>
+                </form>
+            </div>
+        }
+        .into_any(),
+        Step::Codes(codes) => view! {
+            <div class="recovery-codes">
+                <div class="callout callout-warning" role="note">
+                    <strong>"Save these recovery codes now: they are shown only this once."</strong>
+                    " Each one signs you in once if you lose your authenticator app. Older codes no longer work."
+                </div>
+                <ul class="recovery-code-list" data-testid="recovery-codes">
+                    {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
+                </ul>
+                <div class="form-actions">
+                    <button type="button" class="button button-primary" on:click=move |_| step.set(Step::Idle)>
+                        "I have saved my recovery codes"
+                    </button>
+                </div>
+            </div>
+        }
+        .into_any(),
+        Step::Password { remove: removing } => view! {
+            <form class="form narrow-form" on:submit=move |ev| {
+                ev.prevent_default();
+                let typed = password.get_untracked();
+                if removing { remove.dispatch(typed); } else { regenerate.dispatch(typed); }
+            }>
+                <p>{if removing {
+                    "Confirm with your password to remove the authenticator app and its recovery codes."
+                } else {
+                    "Confirm with your password to make ten new recovery codes. The old ones stop working."
+                }}</p>
+                <PasswordField id="second-factor-password" label="Password" value=password server_error=password_error />
+                <div class="form-actions">
+                    <button type="submit" class=if removing { "button button-danger" } else { "button button-primary" }
+                        disabled=move || password.get().is_empty() || remove.pending().get() || regenerate.pending().get()>
+                        {if removing { "Remove authenticator app" } else { "Make new recovery codes" }}
+                    </button>
+                    <button type="button" class="button" on:click=move |_| {
+                        password.set(String::new());
+                        step.set(Step::Idle);
+                    }>"Cancel"</button>
+                </div>
+            </form>
+        }
+        .into_any(),
+    }
+    };
+
+    view! {
+        <section class="card" aria-labelledby="second-factor-heading">
+            <h2 id="second-factor-heading">"Two-factor authentication"</h2>
+            <Transition>{status_line}</Transition>
+            {body}
+        </section>
+    }
+}
