@@ -101,7 +101,7 @@ soak: build setup-test
 ## screenshots: refresh the README's screenshots from the last release build.
 screenshots:
 	@mkdir -p docs/screenshots
-	TESSERA_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots end2end/run.sh $(BIN) readme_screenshots
+	TESSERA_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots end2end/run.sh $(BIN) 'readme_screenshots|two_factor_sign_in'
 
 ## bench: how fast tokens are verified: the release server with 100k tokens, loaded with wrk over loopback;
 ## writes bench/RESULTS.md (a few minutes; not part of `make test`).

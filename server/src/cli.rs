@@ -113,6 +113,15 @@ pub async fn account(database_url: &str, time_zone: Tz, command: AccountCommand)
             let account = accounts::set_suspended(&state, &Actor::operator(), &name, false).await?;
             Ok(format!("Unsuspended {}.\n", account.username))
         }
+        AccountCommand::Reset2fa { name } => {
+            Ok(if app::services::second_factor::reset(&state, &Actor::operator(), &name).await? {
+                format!(
+                    "Removed the second factors of {name}: the password alone signs in until new ones are set up.\n"
+                )
+            } else {
+                format!("{name} has no second factor.\n")
+            })
+        }
         AccountCommand::Unlock { name } => Ok(if accounts::unlock(&state, &Actor::operator(), &name).await? {
             format!("Unlocked {name}: it can sign in again.\n")
         } else {

@@ -196,6 +196,10 @@ pub enum AccountCommand {
     Unsuspend { name: String },
     /// Lift a sign-in lock (after too many failed sign-ins) before it runs out, and forget the failures.
     Unlock { name: String },
+    /// Remove an account's second factors (authenticator app and recovery codes), for someone who lost both:
+    /// the password alone signs in again.
+    #[command(name = "reset-2fa")]
+    Reset2fa { name: String },
     /// Rename an account. Its tokens keep working; API clients send the new name.
     Rename { old: String, new: String },
     /// Delete an account and revoke every token it owns.

@@ -123,7 +123,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     served
 }
 
-/// Deletes ended sessions every ten minutes.
+/// Deletes ended sessions, and sign-ins that waited too long for their second factor, every ten minutes.
 fn spawn_session_sweeper(state: WebState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -133,6 +133,9 @@ fn spawn_session_sweeper(state: WebState) {
             let idle_cutoff = now - state.sessions.idle_timeout;
             if let Err(err) = store::sessions::delete_expired(&state.db, now, idle_cutoff).await {
                 tracing::warn!(error = %err, "could not delete ended sessions");
+            }
+            if let Err(err) = store::second_factors::delete_expired_challenges(&state.db, now).await {
+                tracing::warn!(error = %err, "could not delete ended second-factor sign-ins");
             }
         }
     });

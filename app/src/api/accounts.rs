@@ -73,6 +73,13 @@ pub async fn unlock_account(name: String) -> Result<(), AppError> {
     crate::services::accounts::unlock(&state, &admin, &name).await.map(drop)
 }
 
+/// Removes another account's second factors (it lost its authenticator app and its recovery codes).
+#[server(prefix = "/rpc", endpoint = "reset_second_factors")]
+pub async fn reset_second_factors(name: String) -> Result<(), AppError> {
+    let (state, admin) = super::context::acting().await?;
+    crate::services::second_factor::reset(&state, &admin, &name).await.map(drop)
+}
+
 #[server(prefix = "/rpc", endpoint = "rename_account")]
 pub async fn rename_account(name: String, new_name: String) -> Result<(), AppError> {
     let (state, admin) = super::context::acting().await?;

@@ -18,10 +18,11 @@ pub use crate::model::usage::{AddressRow, BusyToken, DayUsage, UsageSummary};
 pub use accounts::{
     AccountEditor, AccountPage, AccountQuery, AccountSummary, AccountsScreen, AddPrivilege, AdminRights,
     ChangePassword, CreateAccount, DeleteAccount, LoadAccountEditor, LoadAccounts, LoadContactEmail, LoadPrivileges,
-    PrivilegeRemoval, PrivilegesScreen, RemovePrivilege, RenameAccount, ResetAccountPassword, SetAccountPrivileges,
-    SetContactEmail, SuspendAccount, UnlockAccount, add_privilege, change_password, create_account, delete_account,
-    load_account_editor, load_accounts, load_contact_email, load_privileges, remove_privilege, rename_account,
-    reset_account_password, set_account_privileges, set_contact_email, suspend_account, unlock_account,
+    PrivilegeRemoval, PrivilegesScreen, RemovePrivilege, RenameAccount, ResetAccountPassword, ResetSecondFactors,
+    SetAccountPrivileges, SetContactEmail, SuspendAccount, UnlockAccount, add_privilege, change_password,
+    create_account, delete_account, load_account_editor, load_accounts, load_contact_email, load_privileges,
+    remove_privilege, rename_account, reset_account_password, reset_second_factors, set_account_privileges,
+    set_contact_email, suspend_account, unlock_account,
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, LoadBusiestTokens, load_audit, load_busiest_tokens};
 pub use auth::{

@@ -23,6 +23,9 @@ pub struct AccountSummary {
     pub is_self: bool,
     /// Locked against sign-in after too many failures, until then (on the account's own page only).
     pub locked_until: Option<DateTime<Utc>>,
+    /// Has an authenticator app set up (on the account's own page only).
+    #[serde(default)]
+    pub second_factor: bool,
 }
 
 /// Which page of which accounts: search text (in names), page (from 1), page size (10, 20, 50 or 100).

@@ -153,6 +153,7 @@ pub fn summary(account: &Account, token_count: u64, actor: &Actor) -> AccountSum
         token_count,
         is_self: actor.is_self(account),
         locked_until: None,
+        second_factor: false,
     }
 }
 
@@ -187,8 +188,9 @@ pub async fn get(state: &Core, actor: &Actor, name: &str) -> Result<AccountSumma
     let counts = accounts::token_counts(&state.db, &[account.id]).await?;
     let lock = crate::store::sign_in::active_lock(&state.db, &account.username.to_ascii_lowercase(), state.clock.now())
         .await?;
+    let second_factor = super::second_factor::required(state, &account).await?;
     let summary = summary(&account, counts.get(&account.id).copied().unwrap_or_default(), actor);
-    Ok(AccountSummary { locked_until: lock.map(|lock| lock.locked_until), ..summary })
+    Ok(AccountSummary { locked_until: lock.map(|lock| lock.locked_until), second_factor, ..summary })
 }
 
 fn is_admin(account: &Account) -> bool {

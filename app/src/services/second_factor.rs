@@ -6,7 +6,7 @@
 //! At sign-in (`auth`), an account with a confirmed authenticator gets a session only after a current code or an
 //! unused recovery code; [`check`] is that test.
 
-use super::{Actor, Core, password::Password, random::sha256_hex};
+use super::{Actor, Core, accounts, password::Password, random::sha256_hex};
 use crate::{
     domain::totp::{self, Code, RECOVERY_CODES, RecoveryCode, TotpSecret},
     error::AppError,
@@ -135,6 +135,27 @@ pub async fn remove(state: &Core, actor: &Actor, password: Password) -> Result<(
         return Err(AppError::NotFound);
     }
     Ok(())
+}
+
+/// An administrator removes another account's second factors (it lost its app and its recovery codes): the
+/// password alone signs in until new ones are set up. Audited; answers whether there were any. Needs the right to
+/// edit accounts, within the actor's reach, like other account changes.
+pub async fn reset(state: &Core, actor: &Actor, name: &str) -> Result<bool, AppError> {
+    actor.require(crate::domain::EDIT_ACCOUNTS)?;
+    let account = accounts::find(state, name).await?;
+    actor.may_act_on(&account)?;
+    let now = state.clock.now();
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<bool, AppError> = async {
+        let removed = second_factors::remove_all(&txn, account.id).await?;
+        if removed {
+            let event = actor.event("account.second_factor.reset", &account.username);
+            audit::record_about(&txn, event, Some(account.id), None, now).await?;
+        }
+        Ok(removed)
+    }
+    .await;
+    store::finish(txn, done).await
 }
 
 /// Replaces the recovery codes with ten new ones (shown once), after the password.

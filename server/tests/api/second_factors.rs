@@ -4,7 +4,7 @@
 //! password. Codes come from `totp-rs`, a TOTP implementation we did not write, at the server's (test) clock.
 
 use crate::common::{PASSWORD, TestApp, spawn_app, spawn_app_with_proxies};
-use app::{domain::IpRange, error::AppError};
+use app::{domain::IpRange, error::AppError, services::Actor};
 use chrono::Duration;
 use totp_rs::{Builder, Secret};
 
@@ -226,5 +226,55 @@ async fn second_factors_are_managed_only_when_signed_in() {
     for function in ["second_factor_status", "start_totp", "confirm_totp", "remove_totp", "regenerate_recovery_codes"] {
         let (status, body) = call(&app, &app.client(), function, &[("code", "123456"), ("password", PASSWORD)]).await;
         assert_eq!((status, error_of(&body)), (401, AppError::Unauthenticated), "{function}");
+    }
+}
+
+// Multi-threaded: the CLI runs while the server serves from this runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_resets_the_factors_of_someone_who_lost_them_from_the_cli() {
+    let app = spawn_app().await;
+    alice_with_an_app(&app).await;
+    app.create_account("helpdesk", "list-accts").await;
+    let helpdesk = app.account_row("helpdesk").await;
+    let refused = app::services::second_factor::reset(&app.state, &Actor::session(helpdesk, None), "alice").await;
+    assert_eq!(refused, Err(AppError::Forbidden("edit-account".into())), "without the privilege to edit accounts");
+
+    let reset = |name: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["account", "reset-2fa", name])
+            .env("DATABASE_URL", &app.database_url)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let out = reset("alice");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Removed the second factors of alice: the password alone signs in until new ones are set up.\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&reset("alice").stdout), "alice has no second factor.\n");
+    let events = app.audit_actions().await;
+    assert_eq!(events.iter().filter(|(action, ..)| action == "account.second_factor.reset").count(), 1, "{events:?}");
+
+    let client = app.client();
+    app.login(&client, "alice", PASSWORD).await;
+    assert_eq!(app.current_account(&client).await.as_deref(), Some("alice"), "the password alone signs in");
+}
+
+// Multi-threaded, so the two sign-ins really overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sign_ins_racing_with_the_same_code_let_one_in() {
+    let app = spawn_app().await;
+    let (secret, _) = alice_with_an_app(&app).await;
+    let current = code(&app, &secret, 0);
+    for round in 0..5 {
+        let (first, second) = (password_step(&app).await, password_step(&app).await);
+        let form = [("code", current.as_str())];
+        let (a, b) =
+            tokio::join!(call(&app, &first, "second_factor", &form), call(&app, &second, "second_factor", &form));
+        let signed_in = 2 - [a.0, b.0].iter().filter(|status| **status == 401).count();
+        let expected = usize::from(round == 0);
+        assert_eq!(signed_in, expected, "round {round}: {a:?} {b:?}");
     }
 }

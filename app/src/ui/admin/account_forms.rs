@@ -5,7 +5,7 @@ use super::{account_href, options_from};
 use crate::{
     api::{
         AccountEditor, create_account, delete_account, load_account_editor, rename_account, reset_account_password,
-        set_account_privileges, suspend_account, unlock_account,
+        reset_second_factors, set_account_privileges, suspend_account, unlock_account,
     },
     domain::{AccountName, PASSWORD_MIN_LEN},
     error::AppError,
@@ -269,6 +269,19 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
         None => {}
     });
 
+    let reset_factors = Action::new(|name: &String| {
+        let name = name.clone();
+        async move { reset_second_factors(name).await }
+    });
+    Effect::new(move |_| match reset_factors.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Two-factor authentication removed: the password alone signs in until it is set up again.");
+            reload.update(|n| *n += 1);
+        }
+        Some(Err(err)) => toasts.error(err.to_string()),
+        None => {}
+    });
+
     let delete_open = RwSignal::new(false);
     let delete = Action::new(|name: &String| {
         let name = name.clone();
@@ -297,6 +310,8 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
         n => format!("All {n} of its API tokens will be revoked, and its sessions end. This cannot be undone."),
     };
     let contact_of = current.clone();
+    let factors_of = current.clone();
+    let second_factor = account.second_factor && rights.edit && !account.is_self;
     view! {
         <div class="page-header">
             <h1>{format!("Account “{current}”")}</h1>
@@ -376,6 +391,19 @@ fn ManageAccount(editor: AccountEditor, reload: RwSignal<u32>) -> impl IntoView 
                         <p class="muted">{format!("Locked after too many failed sign-ins, until {until}.")}</p>
                         <button type="button" class="button" on:click=move |_| { unlock.dispatch(unlock_of.clone()); }>
                             "Unlock account"
+                        </button>
+                    </section>
+                })}
+                {second_factor.then(|| view! {
+                    <section class="card" aria-labelledby="second-factor-heading">
+                        <h2 id="second-factor-heading">"Two-factor authentication"</h2>
+                        <p class="muted">
+                            "On: signing in asks for a code from an authenticator app. If the person lost the app and "
+                            "their recovery codes, remove it so the password alone signs in (recorded in the audit log)."
+                        </p>
+                        <button type="button" class="button" disabled=move || reset_factors.pending().get()
+                            on:click=move |_| { reset_factors.dispatch(factors_of.clone()); }>
+                            "Remove two-factor authentication"
                         </button>
                     </section>
                 })}
