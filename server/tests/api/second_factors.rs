@@ -278,3 +278,30 @@ async fn two_sign_ins_racing_with_the_same_code_let_one_in() {
         assert_eq!(signed_in, expected, "round {round}: {a:?} {b:?}");
     }
 }
+
+#[tokio::test]
+async fn an_administrator_sees_the_second_factor_and_removes_it_from_the_web_app() {
+    let app = spawn_app().await;
+    alice_with_an_app(&app).await;
+    app.create_account("boss", "all").await;
+    let admin = app.client();
+    app.login(&admin, "boss", PASSWORD).await;
+    let editor = |admin: reqwest::Client| {
+        let app = &app;
+        async move {
+            let (status, body) = call(app, &admin, "account_editor", &[("name", "alice")]).await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["account"]["second_factor"].as_bool()
+        }
+    };
+    assert_eq!(editor(admin.clone()).await, Some(true));
+    let (status, body) = call(&app, &admin, "reset_second_factors", &[("name", "alice")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(editor(admin.clone()).await, Some(false));
+    let events = app.audit_actions().await;
+    assert!(
+        events
+            .iter()
+            .any(|(action, target, _)| action == "account.second_factor.reset" && target.as_deref() == Some("alice"))
+    );
+}
