@@ -21,6 +21,11 @@ pub enum AppError {
     /// The sign-in waiting for its second factor ended (or never was): sign in again.
     #[error("This sign-in has timed out. Please sign in again.")]
     SignInExpired,
+    /// The second-factor policy covers the account and it has none yet: it may only set one up.
+    #[error(
+        "Your administrator requires two-factor authentication: set up an authenticator app on the Account page first."
+    )]
+    SecondFactorRequired,
     /// No session, or it has expired.
     #[error("Your session has ended. Please sign in again.")]
     Unauthenticated,
@@ -105,7 +110,8 @@ impl AppError {
             | Self::BeyondCallingToken(_)
             | Self::AccountSuspended
             | Self::AccountLocked { .. }
-            | Self::CrossSite => 403,
+            | Self::CrossSite
+            | Self::SecondFactorRequired => 403,
             Self::TooManyAttempts { .. } => 429,
             Self::TooLarge(_) => 413,
             Self::NotFound | Self::NoSuchToken(_) => 404,

@@ -9,13 +9,20 @@ use serde::{Deserialize, Serialize};
 pub struct AccountView {
     pub username: String,
     pub privileges: Vec<String>,
+    /// The second-factor policy covers the account and it has none yet: the app shows only that set-up.
+    #[serde(default)]
+    pub must_enrol: bool,
 }
 
 #[cfg(feature = "ssr")]
 impl From<&crate::store::accounts::Account> for AccountView {
     fn from(account: &crate::store::accounts::Account) -> Self {
         let privileges = crate::domain::PrivilegeSet::from_storage(&account.privileges);
-        Self { username: account.username.clone(), privileges: privileges.iter().map(str::to_owned).collect() }
+        Self {
+            username: account.username.clone(),
+            privileges: privileges.iter().map(str::to_owned).collect(),
+            must_enrol: false,
+        }
     }
 }
 
@@ -106,11 +113,14 @@ pub async fn logout() -> Result<(), AppError> {
 #[server(prefix = "/rpc", endpoint = "current_account")]
 pub async fn current_account() -> Result<Option<AccountView>, AppError> {
     super::context::guarded("current_account", async move {
-        use super::context::{signed_in, state};
+        use super::context::{signed_in_enrolling, state};
 
         let state = state()?;
-        match signed_in(&state).await {
-            Ok(account) => Ok(Some(AccountView::from(&account))),
+        match signed_in_enrolling(&state).await {
+            Ok((account, _)) => {
+                let must_enrol = crate::services::second_factor::must_enrol(&state, &account).await?;
+                Ok(Some(AccountView { must_enrol, ..AccountView::from(&account) }))
+            }
             Err(AppError::Unauthenticated) => Ok(None),
             Err(err) => Err(err),
         }

@@ -44,13 +44,25 @@ pub fn client_ip() -> Option<String> {
     Some(ip.to_canonical().to_string())
 }
 
-/// The signed-in account, or `Unauthenticated`.
+/// The signed-in account, or `Unauthenticated`; `SecondFactorRequired` while the policy makes it set up a
+/// second factor first.
 pub async fn signed_in(state: &WebState) -> Result<Account, AppError> {
     Ok(signed_in_session(state).await?.0)
 }
 
-/// The signed-in account and the value of the session cookie it signed in with, or `Unauthenticated`.
+/// The signed-in account and the value of the session cookie it signed in with, or `Unauthenticated`;
+/// `SecondFactorRequired` while the policy makes it set up a second factor first.
 pub async fn signed_in_session(state: &WebState) -> Result<(Account, String), AppError> {
+    let (account, cookie) = signed_in_enrolling(state).await?;
+    if crate::services::second_factor::must_enrol(state, &account).await? {
+        return Err(AppError::SecondFactorRequired);
+    }
+    Ok((account, cookie))
+}
+
+/// The signed-in account even while it must set up a second factor: for that set-up and for saying who is
+/// signed in, nothing else.
+pub async fn signed_in_enrolling(state: &WebState) -> Result<(Account, String), AppError> {
     let cookies = session_cookies(state);
     auth::resolve_session(state, &cookies).await?.ok_or(AppError::Unauthenticated)
 }
@@ -68,6 +80,14 @@ pub async fn acting() -> Result<(WebState, crate::services::Actor), AppError> {
     let state = state()?;
     let ip = client_ip();
     let account = signed_in(&state).await?;
+    Ok((state, crate::services::Actor::session(account, ip)))
+}
+
+/// [`acting`], also while the policy makes the account set up a second factor first (that set-up only).
+pub async fn acting_enrolling() -> Result<(WebState, crate::services::Actor), AppError> {
+    let state = state()?;
+    let ip = client_ip();
+    let (account, _) = signed_in_enrolling(&state).await?;
     Ok((state, crate::services::Actor::session(account, ip)))
 }
 

@@ -29,8 +29,9 @@ pub use auth::{
     AccountView, CurrentAccount, Login, Logout, SecondFactor, current_account, login, logout, second_factor,
 };
 pub use second_factors::{
-    ConfirmTotp, LoadSecondFactors, RegenerateRecoveryCodes, RemoveTotp, SecondFactorView, StartTotp, TotpSetup,
-    confirm_totp, load_second_factors, regenerate_recovery_codes, remove_totp, start_totp,
+    ConfirmTotp, LoadSecondFactorPolicy, LoadSecondFactors, RegenerateRecoveryCodes, RemoveTotp, SecondFactorView,
+    SetSecondFactorPolicy, StartTotp, TotpSetup, confirm_totp, load_second_factor_policy, load_second_factors,
+    regenerate_recovery_codes, remove_totp, set_second_factor_policy, start_totp,
 };
 pub use tokens::{
     CheckTokenName, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice, ListTokens,

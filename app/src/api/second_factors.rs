@@ -24,7 +24,7 @@ pub struct TotpSetup {
 #[server(prefix = "/rpc", endpoint = "second_factor_status")]
 pub async fn load_second_factors() -> Result<SecondFactorView, AppError> {
     super::context::guarded("load_second_factors", async move {
-        let (state, actor) = super::context::acting().await?;
+        let (state, actor) = super::context::acting_enrolling().await?;
         let status = crate::services::second_factor::status(&state, &actor).await?;
         Ok(SecondFactorView { totp: status.totp, recovery_codes_left: status.recovery_codes_left })
     })
@@ -34,7 +34,7 @@ pub async fn load_second_factors() -> Result<SecondFactorView, AppError> {
 /// Starts setting up an authenticator app: a new secret, not active until [`confirm_totp`].
 #[server(prefix = "/rpc", endpoint = "start_totp")]
 pub async fn start_totp() -> Result<TotpSetup, AppError> {
-    let (state, actor) = super::context::acting().await?;
+    let (state, actor) = super::context::acting_enrolling().await?;
     let enrolment = crate::services::second_factor::start_totp(&state, &actor).await?;
     let qr_svg = qr_svg(&enrolment.uri)?;
     Ok(TotpSetup { secret: enrolment.secret, uri: enrolment.uri, qr_svg })
@@ -43,7 +43,7 @@ pub async fn start_totp() -> Result<TotpSetup, AppError> {
 /// Activates the authenticator app with a code it shows; answers the ten recovery codes (shown once).
 #[server(prefix = "/rpc", endpoint = "confirm_totp")]
 pub async fn confirm_totp(code: String) -> Result<Vec<String>, AppError> {
-    let (state, actor) = super::context::acting().await?;
+    let (state, actor) = super::context::acting_enrolling().await?;
     crate::services::second_factor::confirm_totp(&state, &actor, &code).await
 }
 
@@ -61,6 +61,27 @@ pub async fn regenerate_recovery_codes(password: String) -> Result<Vec<String>, 
     use crate::services::password::Password;
     let (state, actor) = super::context::acting().await?;
     crate::services::second_factor::regenerate_recovery_codes(&state, &actor, Password::new(password)).await
+}
+
+/// Who must sign in with a second factor (accounts holding `all`).
+#[server(prefix = "/rpc", endpoint = "second_factor_policy")]
+pub async fn load_second_factor_policy() -> Result<crate::domain::SecondFactorPolicy, AppError> {
+    super::context::guarded("load_second_factor_policy", async move {
+        let (state, admin) = super::context::acting().await?;
+        crate::services::second_factor::policy_for(&state, &admin).await
+    })
+    .await
+}
+
+/// Sets who must sign in with a second factor: `required` is `nobody`, `everyone` or `holding`, with
+/// `privileges` (comma-separated) for `holding`.
+#[server(prefix = "/rpc", endpoint = "set_second_factor_policy")]
+pub async fn set_second_factor_policy(
+    required: String,
+    privileges: String,
+) -> Result<crate::domain::SecondFactorPolicy, AppError> {
+    let (state, admin) = super::context::acting().await?;
+    crate::services::second_factor::set_policy(&state, &admin, &required, &privileges).await
 }
 
 /// The QR code of an `otpauth://` URI as an SVG element, sized by the page's stylesheet.

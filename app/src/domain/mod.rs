@@ -8,6 +8,7 @@ mod name;
 mod password;
 mod privilege;
 mod rate_limit;
+mod second_factor_policy;
 mod secret;
 mod sort;
 pub mod totp;
@@ -23,5 +24,6 @@ pub use privilege::{
     check_label,
 };
 pub use rate_limit::{Period, RATE_LIMIT_MAX, RateLimit, RateLimitError};
+pub use second_factor_policy::SecondFactorPolicy;
 pub use secret::{SECRET_LEN, SECRET_PREFIX, SecretError, TokenSecret};
 pub use sort::{TokenSort, UnknownSort};

@@ -8,13 +8,16 @@
 
 use super::{Actor, Core, accounts, password::Password, random::sha256_hex};
 use crate::{
-    domain::totp::{self, Code, RECOVERY_CODES, RecoveryCode, TotpSecret},
+    domain::{
+        PrivilegeSet, SecondFactorPolicy,
+        totp::{self, Code, RECOVERY_CODES, RecoveryCode, TotpSecret},
+    },
     error::AppError,
     store::{
         self,
         accounts::Account,
         audit::{self, NewEvent},
-        second_factors,
+        second_factors, settings,
     },
 };
 
@@ -59,6 +62,66 @@ pub async fn status(state: &Core, actor: &Actor) -> Result<Status, AppError> {
 /// Whether the account must give a second factor to sign in.
 pub async fn required(state: &Core, account: &Account) -> Result<bool, AppError> {
     Ok(second_factors::totp(&state.db, account.id).await?.is_some_and(|factor| factor.confirmed_at.is_some()))
+}
+
+/// The second-factor policy in force (nobody, until an administrator sets one).
+pub async fn policy(state: &Core) -> Result<SecondFactorPolicy, AppError> {
+    let stored = settings::get(&state.db, settings::SECOND_FACTOR_POLICY).await?;
+    Ok(stored.map_or_else(SecondFactorPolicy::default, |stored| SecondFactorPolicy::from_storage(&stored)))
+}
+
+/// The policy as an administrator holding `all` sees it.
+pub async fn policy_for(state: &Core, actor: &Actor) -> Result<SecondFactorPolicy, AppError> {
+    actor.require_all()?;
+    policy(state).await
+}
+
+/// Sets who must sign in with a second factor: `required` is `nobody`, `everyone` or `holding` (then
+/// `privileges`, separated by commas, names at least one privilege of the catalog). Needs `all`; audited.
+pub async fn set_policy(
+    state: &Core,
+    actor: &Actor,
+    required: &str,
+    privileges: &str,
+) -> Result<SecondFactorPolicy, AppError> {
+    actor.require_all()?;
+    let policy = match required {
+        "nobody" => SecondFactorPolicy::Nobody,
+        "everyone" => SecondFactorPolicy::Everyone,
+        "holding" => {
+            let catalog = super::privileges::catalog(state).await?;
+            let chosen = catalog.parse(privileges).map_err(|err| match err {
+                crate::domain::PrivilegeError::Empty => {
+                    AppError::invalid("privileges", "Choose at least one privilege, or another option.")
+                }
+                other => AppError::invalid("privileges", other),
+            })?;
+            SecondFactorPolicy::Holding(chosen)
+        }
+        other => {
+            return Err(AppError::invalid(
+                "required",
+                format!("“{other}” is not a choice: send nobody, everyone or holding."),
+            ));
+        }
+    };
+    let now = state.clock.now();
+    let stored = policy.to_storage();
+    let txn = store::begin_write(&state.db).await?;
+    let done: Result<(), AppError> = async {
+        settings::set(&txn, settings::SECOND_FACTOR_POLICY, stored.clone(), now).await?;
+        audit::record(&txn, actor.event("policy.second_factor", &stored), now).await?;
+        Ok(())
+    }
+    .await;
+    store::finish(txn, done).await?;
+    Ok(policy)
+}
+
+/// Whether the policy covers `account` and it has no second factor yet: then it may only set one up.
+pub async fn must_enrol(state: &Core, account: &Account) -> Result<bool, AppError> {
+    let covered = policy(state).await?.applies_to(&PrivilegeSet::from_storage(&account.privileges));
+    Ok(covered && !required(state, account).await?)
 }
 
 /// Starts enrolling an authenticator app (a new secret each time, replacing an unconfirmed one). Refused while

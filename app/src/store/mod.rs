@@ -11,6 +11,7 @@ pub mod pg_changes;
 pub mod privileges;
 pub mod second_factors;
 pub mod sessions;
+pub mod settings;
 pub mod sign_in;
 pub mod token_lookup;
 pub mod token_reader;

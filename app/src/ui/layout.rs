@@ -13,6 +13,7 @@ pub fn SignedIn() -> impl IntoView {
         <Suspense fallback=|| view! { <div class="page-loading" aria-busy="true">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match session.account.await {
+                    Ok(Some(account)) if account.must_enrol => view! { <EnrolFirst account /> }.into_any(),
                     Ok(Some(account)) => view! { <AppShell account /> }.into_any(),
                     Ok(None) | Err(AppError::Unauthenticated) => view! { <Redirect path="/login" /> }.into_any(),
                     Err(err) => view! {
@@ -26,6 +27,37 @@ pub fn SignedIn() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The whole app while the second-factor policy makes this account set one up: the set-up, whatever page was
+/// asked for, and signing out. The server refuses everything else until it is done.
+#[component]
+fn EnrolFirst(account: AccountView) -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <header class="topbar">
+            <span class="brand">
+                <span class="brand-mark" aria-hidden="true"></span>
+                "Tessera"
+            </span>
+            <div class="topbar-account">
+                <span class="account-name" data-testid="account-name" title="Signed in as">{account.username}</span>
+                <ActionForm action=session.logout>
+                    <button type="submit" class="button button-quiet">"Sign out"</button>
+                </ActionForm>
+            </div>
+        </header>
+        <main id="content" class="content">
+            <div class="page-header">
+                <h1>"Set up two-factor authentication"</h1>
+            </div>
+            <div class="callout callout-warning" role="note">
+                <strong>"Your administrator requires a second factor for your account."</strong>
+                " Set up an authenticator app to continue: after that, signing in asks for its code as well as your password."
+            </div>
+            <super::second_factor::SecondFactorCard />
+        </main>
     }
 }
 

@@ -2,7 +2,7 @@
 //! as text, confirmed by one code), see the recovery codes once, make new ones, or remove the app. Removing and
 //! new codes ask for the password again.
 
-use super::{password::PasswordField, toast::use_toasts};
+use super::{Session, password::PasswordField, toast::use_toasts};
 use crate::api::{TotpSetup, confirm_totp, load_second_factors, regenerate_recovery_codes, remove_totp, start_totp};
 use leptos::prelude::*;
 
@@ -23,6 +23,7 @@ enum Step {
 #[component]
 pub fn SecondFactorCard() -> impl IntoView {
     let toasts = use_toasts();
+    let session = expect_context::<Session>();
     let changed = RwSignal::new(0u32);
     let status = Resource::new(move || changed.get(), |_| load_second_factors());
     let step = RwSignal::new(Step::Idle);
@@ -167,7 +168,13 @@ pub fn SecondFactorCard() -> impl IntoView {
                     {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
                 </ul>
                 <div class="form-actions">
-                    <button type="button" class="button button-primary" on:click=move |_| step.set(Step::Idle)>
+                    <button type="button" class="button button-primary" on:click=move |_| {
+                        step.set(Step::Idle);
+                        // An account the policy held at this set-up gets the whole app now.
+                        if session.account.get_untracked().and_then(Result::ok).flatten().is_some_and(|a| a.must_enrol) {
+                            session.account.refetch();
+                        }
+                    }>
                         "I have saved my recovery codes"
                     </button>
                 </div>
@@ -205,8 +212,8 @@ pub fn SecondFactorCard() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="second-factor-heading">
             <h2 id="second-factor-heading">"Two-factor authentication"</h2>
-            <Transition>{status_line}</Transition>
-            {body}
+            // Both read the status: inside the transition, so the server renders them with it as the browser will.
+            <Transition>{status_line}{body}</Transition>
         </section>
     }
 }

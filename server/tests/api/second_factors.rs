@@ -305,3 +305,77 @@ async fn an_administrator_sees_the_second_factor_and_removes_it_from_the_web_app
             .any(|(action, target, _)| action == "account.second_factor.reset" && target.as_deref() == Some("alice"))
     );
 }
+
+#[tokio::test]
+async fn the_policy_holds_covered_accounts_to_setting_up_a_second_factor_and_api_tokens_keep_working() {
+    let app = spawn_app().await;
+    app.create_account("boss", "all").await;
+    app.create_account("bob", "manage-api-tokens").await;
+    let token = app.simple_token("bob", "deploy", &["manage-api-tokens"]).await;
+    let admin = app.client();
+    app.login(&admin, "boss", PASSWORD).await;
+    let set = |required: &'static str, privileges: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            call(app, &admin, "set_second_factor_policy", &[("required", required), ("privileges", privileges)]).await
+        }
+    };
+
+    // Bad input is a 422 naming the field, and changes nothing; only holders of `all` set it.
+    for (required, privileges, field) in
+        [("sometimes", "", "required"), ("holding", "", "privileges"), ("holding", "no-such-privilege", "privileges")]
+    {
+        let (status, body) = set(required, privileges).await;
+        assert_eq!(
+            (status, error_of(&body).for_field(field).is_some()),
+            (422, true),
+            "{required} {privileges}: {body}"
+        );
+    }
+    let bob = app.client();
+    app.login(&bob, "bob", PASSWORD).await;
+    let (status, body) =
+        call(&app, &bob, "set_second_factor_policy", &[("required", "everyone"), ("privileges", "")]).await;
+    assert_eq!((status, error_of(&body)), (403, AppError::Forbidden("all".into())));
+
+    // Holders of `all` only: bob is not covered.
+    let (status, body) = set("holding", "all").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(call(&app, &bob, "token_form_options", &[]).await.0, 200);
+    // The administrator is covered, has no second factor, and is held to setting one up, even this policy page.
+    let (status, body) = call(&app, &admin, "second_factor_policy", &[]).await;
+    assert_eq!((status, error_of(&body)), (403, AppError::SecondFactorRequired));
+
+    // Everyone (by the operator: the administrator, held now, cannot change it in the app).
+    app::services::second_factor::set_policy(&app.state, &Actor::operator(), "everyone", "").await.unwrap();
+    let (status, body) = call(&app, &bob, "token_form_options", &[]).await;
+    assert_eq!((status, error_of(&body)), (403, AppError::SecondFactorRequired), "held from the next request on");
+    let (status, body) = call(&app, &bob, "current_account", &[]).await;
+    assert_eq!(status, 200);
+    let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((view["username"].as_str(), view["must_enrol"].as_bool()), (Some("bob"), Some(true)));
+    // API tokens are not affected.
+    let response = app.get_with("/api/v1/auth?privilege=manage-api-tokens", &format!("Bearer {token}")).await;
+    assert_eq!(response.status(), 200);
+
+    // Setting up the app is allowed, and afterwards everything is.
+    let (status, body) = call(&app, &bob, "start_totp", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let secret = serde_json::from_str::<serde_json::Value>(&body).unwrap()["secret"].as_str().unwrap().to_owned();
+    let (status, body) = call(&app, &bob, "confirm_totp", &[("code", &code(&app, &secret, 0))]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(call(&app, &bob, "token_form_options", &[]).await.0, 200);
+    let (_, body) = call(&app, &bob, "current_account", &[]).await;
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["must_enrol"], false);
+
+    let events = app.audit_actions().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(action, ..)| action == "policy.second_factor")
+            .map(|(_, target, _)| target.clone())
+            .collect::<Vec<_>>(),
+        [Some("everyone".to_owned()), Some("holding:all".to_owned())],
+        "only the accepted changes are recorded (newest first)"
+    );
+}

@@ -8,6 +8,7 @@ pub mod expiry_warning;
 pub mod privilege;
 pub mod recovery_code;
 pub mod session;
+pub mod setting;
 pub mod sign_in_challenge;
 pub mod sign_in_failure;
 pub mod sign_in_lock;

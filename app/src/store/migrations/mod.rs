@@ -11,6 +11,7 @@ mod m0006_token_hygiene;
 pub mod m0007_usage;
 mod m0008_list_indexes;
 mod m0009_second_factors;
+mod m0010_settings;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_usage::Migration),
             Box::new(m0008_list_indexes::Migration),
             Box::new(m0009_second_factors::Migration),
+            Box::new(m0010_settings::Migration),
         ]
     }
 }

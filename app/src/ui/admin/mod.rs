@@ -1,10 +1,12 @@
-//! The admin screens: Accounts (list, create, manage), Privileges (the operator's own), Webhooks and the Audit log.
+//! The admin screens: Accounts (list, create, manage), Privileges (the operator's own, and who must use a second
+//! factor), Webhooks and the Audit log.
 
 mod account_forms;
 mod accounts;
 mod audit;
 mod busiest;
 mod privileges;
+mod second_factor_policy;
 mod webhooks;
 
 pub use account_forms::{CreateAccountPage, ManageAccountPage};

@@ -54,9 +54,11 @@ fn Privileges(screen: PrivilegesScreen, reload: RwSignal<u32>) -> impl IntoView 
         None => {}
     });
     let can_edit = screen.can_edit;
+    let names: Vec<String> = screen.catalog.iter().map(|p| p.name.clone()).collect();
     let (builtin, custom): (Vec<PrivilegeInfo>, Vec<PrivilegeInfo>) =
         screen.catalog.into_iter().partition(|p| p.builtin);
     view! {
+        {can_edit.then(|| view! { <super::second_factor_policy::SecondFactorPolicyCard names /> })}
         {can_edit.then(|| view! { <AddPrivilege reload /> })}
         <section class="card table-card" aria-labelledby="custom-heading">
             <h2 id="custom-heading" class="card-title">"Your privileges"</h2>
