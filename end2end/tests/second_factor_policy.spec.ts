@@ -102,8 +102,9 @@ test("an administrator requires a second factor and an account without one must 
 
     // Done: the whole app.
     await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
-    await page.getByRole("link", { name: "API Tokens" }).click();
-    await expect(page.getByRole("heading", { name: "API Tokens" })).toBeVisible();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "API Tokens" }).click();
+    await expect(page).toHaveURL(/\/tokens$/);
+    await expect(page.getByRole("heading", { name: "API Tokens", exact: true })).toBeVisible();
   } finally {
     server.kill();
     rmSync(dir, { recursive: true, force: true });
