@@ -26,6 +26,11 @@ pub enum AppError {
         "Your administrator requires two-factor authentication: set up an authenticator app on the Account page first."
     )]
     SecondFactorRequired,
+    /// Giving a token a dangerous privilege, with the session's last confirmation too old: confirm, then again.
+    #[error(
+        "Confirm it is you: enter your password (or a code from your authenticator app) to give a token this privilege."
+    )]
+    ConfirmationRequired,
     /// No session, or it has expired.
     #[error("Your session has ended. Please sign in again.")]
     Unauthenticated,
@@ -111,7 +116,8 @@ impl AppError {
             | Self::AccountSuspended
             | Self::AccountLocked { .. }
             | Self::CrossSite
-            | Self::SecondFactorRequired => 403,
+            | Self::SecondFactorRequired
+            | Self::ConfirmationRequired => 403,
             Self::TooManyAttempts { .. } => 429,
             Self::TooLarge(_) => 413,
             Self::NotFound | Self::NoSuchToken(_) => 404,

@@ -1,8 +1,11 @@
 // Shared steps of the browser journeys, and the `test` every journey uses: it fails a journey on any browser
 // console error, uncaught page error or Content-Security-Policy violation, in any page of the journey.
 import { test as base, expect, type Page } from "@playwright/test";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const admin = {
   username: "admin",
@@ -56,7 +59,12 @@ export async function waitForHydration(page: Page) {
 
 /** Signs in through the login form and waits for the tokens page. */
 export async function signIn(page: Page, username = admin.username, password = admin.password) {
-  await page.goto("/login");
+  await signInAt(page, "", username, password);
+}
+
+/** [`signIn`] on the server at `base` (empty: the suite's server). */
+export async function signInAt(page: Page, base: string, username: string, password: string) {
+  await page.goto(`${base}/login`);
   await waitForHydration(page);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
@@ -141,4 +149,52 @@ export async function expectAccessible(page: Page, label: string) {
       .map((v: { id: string; help: string; nodes: { target: string[] }[] }) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`);
   });
   expect(violations, `${label}: accessibility violations`).toEqual([]);
+}
+
+/** The admin password of a server a journey starts for itself ([`startOwnServer`]). */
+export const OWN_ADMIN_PASSWORD = "own-server-admin-password";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Starts a tessera server of the journey's own, on its own SQLite database and a free loopback port, for journeys
+ * that change what the whole server does (a policy, a setting); `stop` kills it (its PID) and removes the database.
+ */
+export async function startOwnServer(extra: string[] = []): Promise<{ base: string; databaseUrl: string; stop: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), "tessera-own-"));
+  const databaseUrl = `sqlite://${dir}/own.db`;
+  const port = await freePort();
+  const server = spawn(process.env.TESSERA_BIN ?? "", ["serve", "--addr", `127.0.0.1:${port}`, ...extra], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, TESSERA_ADMIN_PASSWORD: OWN_ADMIN_PASSWORD, RUST_LOG: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stop = () => {
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("tessera did not start")), 20_000);
+      server.stdout?.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("Tessera is listening on")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      server.once("exit", () => reject(new Error("tessera stopped")));
+    });
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { base: `http://127.0.0.1:${port}`, databaseUrl, stop };
 }

@@ -2,69 +2,20 @@
 // without a second factor sees nothing but its set-up until it is done, and then the whole app (issue 19).
 // The policy covers every account of a server, so this journey runs on a server of its own (its own database),
 // started and stopped here by its PID, and leaves the shared one alone.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
 import * as OTPAuth from "otpauth";
-import { allowConsoleError, expect, PASSWORD, test, waitForHydration } from "./helpers";
-import type { Page } from "@playwright/test";
-
-const ADMIN_PASSWORD = "policy-admin-password";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-async function startServer(databaseUrl: string): Promise<{ base: string; server: ChildProcess }> {
-  const port = await freePort();
-  const server = spawn(process.env.TESSERA_BIN ?? "", ["serve", "--addr", `127.0.0.1:${port}`], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("tessera did not start")), 20_000);
-    server.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Tessera is listening on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    server.once("exit", () => reject(new Error("tessera stopped")));
-  });
-  return { base: `http://127.0.0.1:${port}`, server };
-}
-
-async function signInAt(page: Page, base: string, username: string, password: string) {
-  await page.goto(`${base}/login`);
-  await waitForHydration(page);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/tokens$/);
-  await waitForHydration(page);
-}
+import { allowConsoleError, expect, OWN_ADMIN_PASSWORD, PASSWORD, signInAt, startOwnServer, test, waitForHydration } from "./helpers";
 
 test("an administrator requires a second factor and an account without one must set it up first", async ({ page }) => {
   allowConsoleError(/status of 422/, "a policy without its privileges is refused on purpose, to show the message");
-  const dir = mkdtempSync(join(tmpdir(), "tessera-policy-"));
-  const databaseUrl = `sqlite://${dir}/policy.db`;
-  const { base, server } = await startServer(databaseUrl);
+  const { base, databaseUrl, stop } = await startOwnServer();
   try {
     execFileSync(process.env.TESSERA_BIN ?? "", ["account", "create", "member", "--privileges", "manage-api-tokens", "--password-stdin"], {
       input: PASSWORD,
       env: { ...process.env, DATABASE_URL: databaseUrl, RUST_LOG: "warn" },
     });
 
-    await signInAt(page, base, "admin", ADMIN_PASSWORD);
+    await signInAt(page, base, "admin", OWN_ADMIN_PASSWORD);
     await page.goto(`${base}/privileges`);
     await waitForHydration(page);
     const policy = page.getByRole("form", { name: "Require two-factor authentication" });
@@ -106,7 +57,6 @@ test("an administrator requires a second factor and an account without one must 
     await expect(page).toHaveURL(/\/tokens$/);
     await expect(page.getByRole("heading", { name: "API Tokens", exact: true })).toBeVisible();
   } finally {
-    server.kill();
-    rmSync(dir, { recursive: true, force: true });
+    stop();
   }
 });

@@ -129,6 +129,10 @@ pub struct ServeArgs {
     /// How many minutes a locked account name stays locked (an administrator can unlock it sooner).
     #[arg(long, env = "TESSERA_SIGN_IN_LOCKOUT_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=10080))]
     pub sign_in_lockout_minutes: u32,
+    /// Minutes a sign-in (or a later re-confirmation) counts as recent: after that, giving a token a dangerous
+    /// privilege in the web app asks for the password or an authenticator code again.
+    #[arg(long, env = "TESSERA_RECONFIRM_AFTER_MINUTES", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub reconfirm_after_minutes: u32,
     /// A PEM file of ECDSA P-256 public keys (GitHub's secret scanning keys, or your scanner's): leak reports to
     /// `POST /api/v1/leaks` must then carry a valid `Github-Public-Key-Signature`. Without it, unsigned reports
     /// are accepted (a report can only revoke the tokens it names).

@@ -61,6 +61,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
             window: chrono::Duration::minutes(i64::from(args.sign_in_window_minutes)),
             lockout: chrono::Duration::minutes(i64::from(args.sign_in_lockout_minutes)),
         },
+        reconfirm_after: chrono::Duration::minutes(i64::from(args.reconfirm_after_minutes)),
     };
     let config = Config {
         core: CoreConfig {

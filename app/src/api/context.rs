@@ -83,6 +83,14 @@ pub async fn acting() -> Result<(WebState, crate::services::Actor), AppError> {
     Ok((state, crate::services::Actor::session(account, ip)))
 }
 
+/// [`acting`], with the value of the session cookie (for acts that check how recent its confirmation is).
+pub async fn acting_in_session() -> Result<(WebState, crate::services::Actor, String), AppError> {
+    let state = state()?;
+    let ip = client_ip();
+    let (account, cookie) = signed_in_session(&state).await?;
+    Ok((state, crate::services::Actor::session(account, ip), cookie))
+}
+
 /// [`acting`], also while the policy makes the account set up a second factor first (that set-up only).
 pub async fn acting_enrolling() -> Result<(WebState, crate::services::Actor), AppError> {
     let state = state()?;

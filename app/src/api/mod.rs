@@ -34,12 +34,12 @@ pub use second_factors::{
     regenerate_recovery_codes, remove_totp, set_second_factor_policy, start_totp,
 };
 pub use tokens::{
-    CheckTokenName, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice, ListTokens,
-    LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken, PAGE_SIZES, PrivilegeOption, RenameToken,
+    CheckTokenName, ConfirmIdentity, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice,
+    ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken, PAGE_SIZES, PrivilegeOption, RenameToken,
     RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage, TokenQuery, TokenRow, TokenSort,
-    TokenTable, TokenView, UpdateToken, check_token_name, create_token, dismiss_leak, get_token, list_tokens,
-    load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens, revoke_tokens, rotate_token,
-    update_token,
+    TokenTable, TokenView, UpdateToken, check_token_name, confirm_identity, create_token, dismiss_leak, get_token,
+    list_tokens, load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens, revoke_tokens,
+    rotate_token, update_token,
 };
 pub use webhooks::{
     AddWebhook, AddedWebhook, DeliveryView, LoadWebhooks, RemoveWebhook, SendTestWebhook, WebhookView, WebhooksScreen,

@@ -40,9 +40,22 @@ pub async fn get_token(name: String) -> Result<TokenView, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "create_token")]
 pub async fn create_token(token: NewToken) -> Result<IssuedToken, AppError> {
-    let (state, actor) = super::context::acting().await?;
+    let (state, actor, cookie) = super::context::acting_in_session().await?;
     let spec = token.parse(crate::services::tokens::today(&state))?;
+    crate::services::auth::require_recent_confirmation(&state, &cookie, spec.privileges.iter().map(String::as_str))
+        .await?;
     crate::services::tokens::create(&state, &actor, spec).await
+}
+
+/// The signed-in person proves it is them again (password, or a code from their authenticator app), for the
+/// next minutes of dangerous acts.
+#[server(prefix = "/rpc", endpoint = "confirm_identity")]
+pub async fn confirm_identity(proof: String) -> Result<(), AppError> {
+    use super::context::{client_ip, signed_in_session, state};
+    let state = state()?;
+    let ip = client_ip();
+    let (account, cookie) = signed_in_session(&state).await?;
+    crate::services::auth::confirm_identity(&state, &account, &cookie, &proof, ip.as_deref()).await
 }
 
 #[server(prefix = "/rpc", endpoint = "rename_token")]
@@ -60,7 +73,13 @@ pub async fn update_token(
     /// `None`: unchanged; empty: removed.
     rate_limit: Option<String>,
 ) -> Result<TokenView, AppError> {
-    let (state, actor) = super::context::acting().await?;
+    let (state, actor, cookie) = super::context::acting_in_session().await?;
+    if let Some(privileges) = &privileges {
+        // Only privileges the token does not hold yet ask for a recent confirmation.
+        let current = crate::services::tokens::get(&state, &actor, &name).await?.privileges;
+        let added = privileges.iter().filter(|p| !current.contains(p)).map(String::as_str);
+        crate::services::auth::require_recent_confirmation(&state, &cookie, added).await?;
+    }
     let allowlist = allowlist.as_deref().map(crate::model::tokens::parse_allowlist).transpose()?;
     let rate_limit = rate_limit.as_deref().map(crate::model::tokens::parse_rate_limit).transpose()?;
     let edit =

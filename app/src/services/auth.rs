@@ -30,6 +30,9 @@ pub struct SessionSettings {
     pub absolute_timeout: Duration,
     /// Failed sign-ins allowed before an account name is locked or an address must wait.
     pub sign_in_limits: SignInLimits,
+    /// Giving a token a dangerous privilege asks the person to confirm it is them once their last confirmation
+    /// (the password at sign-in, or since) is older than this.
+    pub reconfirm_after: Duration,
 }
 
 impl Default for SessionSettings {
@@ -38,6 +41,7 @@ impl Default for SessionSettings {
             idle_timeout: Duration::minutes(30),
             absolute_timeout: Duration::hours(12),
             sign_in_limits: SignInLimits::default(),
+            reconfirm_after: Duration::minutes(10),
         }
     }
 }
@@ -213,6 +217,60 @@ async fn live_session(state: &Core, cookie_value: &str) -> Result<Option<(sessio
         sessions::touch(&state.db, &id, now).await?;
     }
     Ok(Some((session, account)))
+}
+
+/// Refuses with [`AppError::ConfirmationRequired`] when `privileges` holds a dangerous one and the session's last
+/// confirmation is older than the settings allow (sudo mode, as GitHub asks before sensitive acts).
+pub async fn require_recent_confirmation<'a>(
+    state: &Core,
+    cookie_value: &str,
+    privileges: impl IntoIterator<Item = &'a str>,
+) -> Result<(), AppError> {
+    let catalog = super::privileges::catalog(state).await?;
+    let dangerous = privileges.into_iter().any(|name| catalog.get(name).is_some_and(|p| p.dangerous));
+    if !dangerous {
+        return Ok(());
+    }
+    let session = sessions::find(&state.db, &sha256_hex(cookie_value)).await?.ok_or(AppError::Unauthenticated)?;
+    let now = state.clock.now();
+    match session.confirmed_at {
+        Some(at) if now - at < state.sessions.reconfirm_after && now >= at => Ok(()),
+        _ => Err(AppError::ConfirmationRequired),
+    }
+}
+
+/// The person behind a session proves it is them again: with the account's password, or a current code from its
+/// authenticator app. A wrong one counts as a failed sign-in (the same throttling), so a session left open
+/// cannot be used to guess the password.
+pub async fn confirm_identity(
+    state: &Core,
+    account: &Account,
+    cookie_value: &str,
+    proof: &str,
+    client_ip: Option<&str>,
+) -> Result<(), AppError> {
+    let key = account.username_key.clone();
+    if let Some(ip) = client_ip {
+        sign_in_limits::check_address(state, ip).await?;
+    }
+    sign_in_limits::check_account(state, &key, client_ip).await?;
+    let by_code = crate::domain::totp::Code::parse(proof).is_ok() && second_factor::required(state, account).await?;
+    let confirmed = if by_code {
+        second_factor::check(state, account, proof).await? == Some(second_factor::Method::AuthenticatorApp)
+    } else {
+        state.passwords.verify(Password::new(proof.to_owned()), Some(account.password_hash.clone())).await
+    };
+    let now = state.clock.now();
+    let event = NewEvent::by("session.confirm", account).from_ip(client_ip);
+    if !confirmed {
+        audit::record(&state.db, event.outcome(Outcome::Failure), now).await?;
+        sign_in_limits::record_failure(state, Some(&key), client_ip).await?;
+        let message = if by_code { "That code is not right." } else { "The password is not right." };
+        return Err(AppError::invalid("confirmation", message));
+    }
+    sessions::confirm(&state.db, &sha256_hex(cookie_value), now).await?;
+    audit::record(&state.db, event.outcome(Outcome::Success), now).await?;
+    Ok(())
 }
 
 /// Ends the session behind a cookie value (if any).

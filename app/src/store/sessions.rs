@@ -19,6 +19,7 @@ pub async fn insert(
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(expires_at),
+        confirmed_at: Set(Some(now)),
     }
     .insert(db)
     .await
@@ -31,6 +32,16 @@ pub async fn find(db: &impl ConnectionTrait, id_hash: &str) -> Result<Option<Ses
 pub async fn touch(db: &impl ConnectionTrait, id_hash: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
     session::Entity::update_many()
         .col_expr(session::Column::LastSeenAt, now.into())
+        .filter(session::Column::Id.eq(id_hash))
+        .exec(db)
+        .await
+        .map(drop)
+}
+
+/// Records that the person behind this session proved it is them again, at `now`.
+pub async fn confirm(db: &impl ConnectionTrait, id_hash: &str, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::ConfirmedAt, now.into())
         .filter(session::Column::Id.eq(id_hash))
         .exec(db)
         .await

@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod browser;
+mod confirm_identity;
 mod contact;
 mod date_picker;
 mod dialog;

@@ -379,3 +379,67 @@ async fn the_policy_holds_covered_accounts_to_setting_up_a_second_factor_and_api
         "only the accepted changes are recorded (newest first)"
     );
 }
+
+/// Creates a token through the web app's server function, as the create form does.
+async fn create_in_web_app(app: &TestApp, client: &reqwest::Client, name: &str, privilege: &str) -> (u16, String) {
+    let form = [
+        ("token[name]", name),
+        ("token[expires]", "never"),
+        ("token[allowlist]", ""),
+        ("token[privileges][0]", privilege),
+    ];
+    call(app, client, "create_token", &form).await
+}
+
+#[tokio::test]
+async fn a_dangerous_privilege_long_after_signing_in_asks_for_the_password_or_a_code_again() {
+    let app = spawn_app().await;
+    let (secret, _) = alice_with_an_app(&app).await;
+    app.sql("UPDATE accounts SET privileges = 'all' WHERE username = 'alice'").await;
+    let client = password_step(&app).await;
+    call(&app, &client, "second_factor", &[("code", &code(&app, &secret, 0))]).await;
+    assert_eq!(app.current_account(&client).await.as_deref(), Some("alice"));
+
+    // Just signed in: a dangerous privilege (manage-api-tokens) is given at once.
+    let (status, body) = create_in_web_app(&app, &client, "fresh", "manage-api-tokens").await;
+    assert_eq!(status, 200, "{body}");
+
+    // Eleven minutes on: it asks again, and nothing is created; a harmless privilege does not ask.
+    app.clock.advance(Duration::minutes(11));
+    let (status, body) = create_in_web_app(&app, &client, "later", "manage-api-tokens").await;
+    assert_eq!((status, error_of(&body)), (403, AppError::ConfirmationRequired));
+    assert!(app.token_row("later").await.is_none());
+    assert_eq!(create_in_web_app(&app, &client, "harmless", "list-accts").await.0, 200);
+    // Editing only the allowlist of a token that already holds it does not ask either.
+    let (status, body) = call(
+        &app,
+        &client,
+        "update_token",
+        &[("name", "fresh"), ("allowlist", "192.0.2.0/24"), ("privileges[0]", "manage-api-tokens")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A wrong password is refused next to the field (and counts as a failed sign-in); the right one confirms.
+    let (status, body) = call(&app, &client, "confirm_identity", &[("proof", "not-the-password")]).await;
+    assert_eq!((status, error_of(&body).for_field("confirmation").is_some()), (422, true), "{body}");
+    let (status, body) = call(&app, &client, "confirm_identity", &[("proof", PASSWORD)]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = create_in_web_app(&app, &client, "later", "manage-api-tokens").await;
+    assert_eq!(status, 200, "{body}");
+
+    // Later again: a code from the authenticator app confirms too.
+    app.clock.advance(Duration::minutes(11));
+    assert_eq!(create_in_web_app(&app, &client, "third", "all").await.0, 403);
+    let (status, body) = call(&app, &client, "confirm_identity", &[("proof", &code(&app, &secret, 0))]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(create_in_web_app(&app, &client, "third", "all").await.0, 200);
+
+    let events = app.audit_actions().await;
+    let confirmations: Vec<_> = events
+        .iter()
+        .filter(|(action, ..)| action == "session.confirm")
+        .map(|(_, _, outcome)| outcome.as_str())
+        .collect();
+    assert_eq!(confirmations, ["success", "success", "failure"], "newest first");
+}

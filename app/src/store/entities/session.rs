@@ -12,6 +12,8 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     /// The absolute end of the session, however active it is.
     pub expires_at: DateTimeUtc,
+    /// When the person last proved it is them (the password at sign-in, or a re-confirmation).
+    pub confirmed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

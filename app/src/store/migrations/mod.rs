@@ -12,6 +12,7 @@ pub mod m0007_usage;
 mod m0008_list_indexes;
 mod m0009_second_factors;
 mod m0010_settings;
+mod m0011_session_confirmation;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_list_indexes::Migration),
             Box::new(m0009_second_factors::Migration),
             Box::new(m0010_settings::Migration),
+            Box::new(m0011_session_confirmation::Migration),
         ]
     }
 }

@@ -103,27 +103,39 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
         let new = new.clone();
         async move { create_token(new).await }
     });
+    let last = StoredValue::new(None::<NewToken>);
+    // A dangerous privilege long after signing in: confirm, then the same token is created.
+    let confirming = RwSignal::new(false);
     Effect::new(move |_| match create.value().get() {
         Some(Ok(issued)) => {
             toasts.success(format!("Created API token “{}”.", issued.token.name));
             on_created.run(issued);
         }
+        Some(Err(AppError::ConfirmationRequired)) => confirming.set(true),
         Some(Err(err)) => errors.show(&err, toasts),
         None => {}
     });
+    let retry = move |()| {
+        confirming.set(false);
+        if let Some(new) = last.get_value() {
+            create.dispatch(new);
+        }
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !valid.get_untracked() {
             return;
         }
-        create.dispatch(NewToken {
+        let new = NewToken {
             name: name.get_untracked(),
             expires: if expires_never.get_untracked() { "never".into() } else { date.get_untracked() },
             allowlist: allowlist.get_untracked(),
             privileges: chosen.get_untracked().into_iter().collect(),
             rate_limit: rate_limit.get_untracked(),
-        });
+        };
+        last.set_value(Some(new.clone()));
+        create.dispatch(new);
     };
     let zone = options.time_zone.clone();
 
@@ -185,6 +197,9 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
                 <A href="/tokens" attr:class="button">"Cancel"</A>
             </div>
         </form>
+        <Show when=move || confirming.get()>
+            <crate::ui::confirm_identity::ConfirmIdentity on_confirmed=retry on_cancel=move |()| confirming.set(false) />
+        </Show>
     }
 }
 

@@ -107,11 +107,21 @@ fn ManageToken(
         let (name, allowlist, privileges, limit) = (name.clone(), allowlist.clone(), privileges.clone(), limit.clone());
         async move { update_token(name, Some(allowlist), Some(privileges), Some(limit)).await }
     });
+    // Adding a dangerous privilege long after signing in: confirm, then the same change is saved.
+    let confirming = RwSignal::new(false);
+    let last_update = StoredValue::new(None::<(String, String, Vec<String>, String)>);
     Effect::new(move |_| match update.value().get() {
         Some(Ok(token)) => toasts.success(format!("Saved the access rules of “{}”.", token.name)),
+        Some(Err(AppError::ConfirmationRequired)) => confirming.set(true),
         Some(Err(err)) => errors.show(&err, toasts),
         None => {}
     });
+    let retry = move |()| {
+        confirming.set(false);
+        if let Some(change) = last_update.get_value() {
+            update.dispatch(change);
+        }
+    };
     let edits_valid = Memo::new(move |_| {
         allowlist_problems(&allowlist.get()).is_empty()
             && !chosen.get().is_empty()
@@ -194,7 +204,9 @@ fn ManageToken(
             <form class="card form" on:submit=move |ev| {
                 ev.prevent_default();
                 if edits_valid.get_untracked() {
-                    update.dispatch((name_for_update.clone(), allowlist.get_untracked(), chosen.get_untracked().into_iter().collect(), rate_limit.get_untracked()));
+                    let change = (name_for_update.clone(), allowlist.get_untracked(), chosen.get_untracked().into_iter().collect(), rate_limit.get_untracked());
+                    last_update.set_value(Some(change.clone()));
+                    update.dispatch(change);
                 }
             }>
                 <h2>"Allowlist, privileges and rate limit"</h2>
@@ -207,6 +219,9 @@ fn ManageToken(
                     </button>
                 </div>
             </form>
+            <Show when=move || confirming.get()>
+                <crate::ui::confirm_identity::ConfirmIdentity on_confirmed=retry on_cancel=move |()| confirming.set(false) />
+            </Show>
 
             <UsageCard usage />
             </div>

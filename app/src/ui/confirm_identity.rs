@@ -1,0 +1,48 @@
+//! "Confirm it is you": asked before giving a token a dangerous privilege when the person signed in (or last
+//! confirmed) more than a few minutes ago, like GitHub's sudo mode. The password, or a code from the
+//! authenticator app; then the act it interrupted goes on.
+
+use super::password::PasswordField;
+use crate::api::confirm_identity;
+use leptos::prelude::*;
+
+#[component]
+pub fn ConfirmIdentity(
+    /// Runs once the server has accepted the confirmation (to repeat the interrupted act).
+    #[prop(into)]
+    on_confirmed: Callback<()>,
+    /// Runs when the person gives up.
+    #[prop(into)]
+    on_cancel: Callback<()>,
+) -> impl IntoView {
+    let proof = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let confirm = Action::new(|proof: &String| confirm_identity(proof.clone()));
+    Effect::new(move |_| match confirm.value().get() {
+        Some(Ok(())) => {
+            proof.set(String::new());
+            on_confirmed.run(());
+        }
+        Some(Err(err)) => error.set(Some(err.for_field("confirmation").unwrap_or_else(|| err.to_string()))),
+        None => {}
+    });
+    view! {
+        <form class="card form narrow-form confirm-identity" aria-labelledby="confirm-identity-heading" on:submit=move |ev| {
+            ev.prevent_default();
+            confirm.dispatch(proof.get_untracked());
+        }>
+            <h2 id="confirm-identity-heading">"Confirm it is you"</h2>
+            <p class="muted">
+                "This token gets a dangerous privilege, and you signed in a while ago. Enter your password, or a code "
+                "from your authenticator app, to go on."
+            </p>
+            <PasswordField id="confirm-identity-proof" label="Password or authenticator code" value=proof server_error=error />
+            <div class="form-actions">
+                <button type="submit" class="button button-primary" disabled=move || proof.get().is_empty() || confirm.pending().get()>
+                    "Confirm"
+                </button>
+                <button type="button" class="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
+            </div>
+        </form>
+    }
+}
