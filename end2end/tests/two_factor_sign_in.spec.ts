@@ -3,7 +3,18 @@
 // recovery code when the app is not at hand; finally removes the app with the password (issue 19). Codes come
 // from the `otpauth` package, a TOTP implementation we did not write.
 import * as OTPAuth from "otpauth";
+import type { Page } from "@playwright/test";
 import { allowConsoleError, expect, expectAccessible, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
+
+/** Signs out, types the password of `account` and lands on the page that asks for the second factor. */
+async function signOutAndTypePassword(page: Page, account: string) {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByLabel("Username").fill(account);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/login\/code$/);
+}
 
 test("a person turns on an authenticator app and signs in with a code, then with a recovery code", async ({ page }) => {
   allowConsoleError(/status of (401|422)/, "wrong codes are refused on purpose (422 at set-up, 401 at sign-in), to show the messages");
@@ -40,12 +51,7 @@ test("a person turns on an authenticator app and signs in with a code, then with
   await expect(card).toContainText("10 of 10 recovery codes left");
 
   // Signing in now takes the password and then a code (the next one: the one that turned it on is used).
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
-  await page.getByLabel("Username").fill(member);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/login\/code$/);
+  await signOutAndTypePassword(page, member);
   await waitForHydration(page);
   await expect(page.getByRole("heading", { name: "Two-factor sign-in" })).toBeVisible();
   await expectAccessible(page, "the second-factor prompt");
@@ -61,12 +67,7 @@ test("a person turns on an authenticator app and signs in with a code, then with
   await expect(page).toHaveURL(/\/tokens$/);
 
   // Without the app: a recovery code, once.
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
-  await page.getByLabel("Username").fill(member);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/login\/code$/);
+  await signOutAndTypePassword(page, member);
   await page.getByLabel("Code").fill(recovery[0]);
   await page.getByRole("button", { name: "Continue" }).click();
   await expect(page).toHaveURL(/\/tokens$/);

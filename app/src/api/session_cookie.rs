@@ -19,17 +19,23 @@ impl WebSettings {
     }
 }
 
+/// A `Set-Cookie` value with the attributes every Tessera cookie has; `max_age` in seconds (`None`: until the
+/// browser closes).
+fn cookie_header(web: &WebSettings, name: &str, value: &str, max_age: Option<i64>) -> String {
+    let max_age = max_age.map(|seconds| format!("; Max-Age={seconds}")).unwrap_or_default();
+    let secure = if web.secure_cookie { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}{secure}")
+}
+
 /// The `Set-Cookie` value that stores a new session in the browser. No `Max-Age`: the cookie ends with the
 /// browser session, and the server ends it sooner on idle or absolute timeout.
 pub fn set_cookie_header(cookie: &SessionCookie, web: &WebSettings) -> String {
-    let secure = if web.secure_cookie { "; Secure" } else { "" };
-    format!("{}={}; Path=/; HttpOnly; SameSite=Strict{secure}", web.cookie_name(), cookie.0)
+    cookie_header(web, web.cookie_name(), &cookie.0, None)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie_header(web: &WebSettings) -> String {
-    let secure = if web.secure_cookie { "; Secure" } else { "" };
-    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", web.cookie_name())
+    cookie_header(web, web.cookie_name(), "", Some(0))
 }
 
 /// The name of the cookie that carries a sign-in waiting for its second factor, over plain HTTP and HTTPS.
@@ -45,19 +51,12 @@ impl WebSettings {
 
 /// The `Set-Cookie` value for a sign-in waiting for its second factor: it lives as long as the server waits.
 pub fn set_challenge_header(cookie: &ChallengeCookie, web: &WebSettings) -> String {
-    let secure = if web.secure_cookie { "; Secure" } else { "" };
-    let seconds = CHALLENGE_LIFETIME.num_seconds();
-    format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={seconds}{secure}",
-        web.challenge_cookie_name(),
-        cookie.0
-    )
+    cookie_header(web, web.challenge_cookie_name(), &cookie.0, Some(CHALLENGE_LIFETIME.num_seconds()))
 }
 
 /// The `Set-Cookie` value that removes the second-factor cookie.
 pub fn clear_challenge_header(web: &WebSettings) -> String {
-    let secure = if web.secure_cookie { "; Secure" } else { "" };
-    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", web.challenge_cookie_name())
+    cookie_header(web, web.challenge_cookie_name(), "", Some(0))
 }
 
 /// Every value of the cookie `name` in a `Cookie` request header (a browser may send several).

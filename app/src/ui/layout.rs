@@ -30,23 +30,31 @@ pub fn SignedIn() -> impl IntoView {
     }
 }
 
+/// Who is signed in, and signing out: the right end of the top bar.
+#[component]
+fn AccountMenu(username: String) -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <div class="topbar-account">
+            <span class="account-name" data-testid="account-name" title="Signed in as">{username}</span>
+            <ActionForm action=session.logout>
+                <button type="submit" class="button button-quiet">"Sign out"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
 /// The whole app while the second-factor policy makes this account set one up: the set-up, whatever page was
 /// asked for, and signing out. The server refuses everything else until it is done.
 #[component]
 fn EnrolFirst(account: AccountView) -> impl IntoView {
-    let session = expect_context::<Session>();
     view! {
         <header class="topbar">
             <span class="brand">
                 <span class="brand-mark" aria-hidden="true"></span>
                 "Tessera"
             </span>
-            <div class="topbar-account">
-                <span class="account-name" data-testid="account-name" title="Signed in as">{account.username}</span>
-                <ActionForm action=session.logout>
-                    <button type="submit" class="button button-quiet">"Sign out"</button>
-                </ActionForm>
-            </div>
+            <AccountMenu username=account.username />
         </header>
         <main id="content" class="content">
             <div class="page-header">
@@ -63,7 +71,6 @@ fn EnrolFirst(account: AccountView) -> impl IntoView {
 
 #[component]
 fn AppShell(account: AccountView) -> impl IntoView {
-    let session = expect_context::<Session>();
     let holds = |privilege: &str| account.privileges.iter().any(|p| p == privilege || p == crate::domain::ALL);
     let (lists_accounts, holds_all) = (holds("list-accts"), holds(crate::domain::ALL));
     let guard = expect_context::<super::tokens::LeaveGuard>();
@@ -92,12 +99,7 @@ fn AppShell(account: AccountView) -> impl IntoView {
                 <A href="/audit">"Audit log"</A>
                 <A href="/account">"Account"</A>
             </nav>
-            <div class="topbar-account">
-                <span class="account-name" data-testid="account-name" title="Signed in as">{account.username}</span>
-                <ActionForm action=session.logout>
-                    <button type="submit" class="button button-quiet">"Sign out"</button>
-                </ActionForm>
-            </div>
+            <AccountMenu username=account.username />
         </header>
         <main id="content" class="content">
             <Outlet />

@@ -14,19 +14,7 @@ pub fn LoginPage() -> impl IntoView {
     let pending = login.pending();
 
     view! {
-        <Title text="Sign in" />
-        <Suspense>
-            {move || Suspend::new(async move {
-                matches!(session.account.await, Ok(Some(_))).then(|| view! { <Redirect path="/tokens" /> })
-            })}
-        </Suspense>
-        <main class="auth-page">
-            <div class="card auth-card">
-                <div class="brand brand-large">
-                    <span class="brand-mark" aria-hidden="true"></span>
-                    "Tessera"
-                </div>
-                <h1>"Sign in"</h1>
+        <AuthCard title="Sign in">
                 <p class="muted">"Manage the API tokens of your account."</p>
                 <ActionForm action=login attr:class="form" attr:aria-describedby="login-error">
                     <div class="field">
@@ -42,8 +30,7 @@ pub fn LoginPage() -> impl IntoView {
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
-            </div>
-        </main>
+        </AuthCard>
     }
 }
 
@@ -59,19 +46,7 @@ pub fn SecondFactorPage() -> impl IntoView {
     let pending = second_factor.pending();
 
     view! {
-        <Title text="Two-factor sign-in" />
-        <Suspense>
-            {move || Suspend::new(async move {
-                matches!(session.account.await, Ok(Some(_))).then(|| view! { <Redirect path="/tokens" /> })
-            })}
-        </Suspense>
-        <main class="auth-page">
-            <div class="card auth-card">
-                <div class="brand brand-large">
-                    <span class="brand-mark" aria-hidden="true"></span>
-                    "Tessera"
-                </div>
-                <h1>"Two-factor sign-in"</h1>
+        <AuthCard title="Two-factor sign-in">
                 <p class="muted">
                     "Enter the 6-digit code your authenticator app shows for Tessera. Lost your device? Enter one of your recovery codes instead."
                 </p>
@@ -100,6 +75,30 @@ pub fn SecondFactorPage() -> impl IntoView {
                     </button>
                 </ActionForm>
                 <p class="muted auth-footnote"><a href="/login">"Use another account"</a></p>
+        </AuthCard>
+    }
+}
+
+/// The frame of the pages before a session: whoever is signed in already goes on to their tokens; the others see
+/// a card with the brand and the page's heading.
+#[component]
+fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+    let session = expect_context::<Session>();
+    view! {
+        <Title text=title />
+        <Suspense>
+            {move || Suspend::new(async move {
+                matches!(session.account.await, Ok(Some(_))).then(|| view! { <Redirect path="/tokens" /> })
+            })}
+        </Suspense>
+        <main class="auth-page">
+            <div class="card auth-card">
+                <div class="brand brand-large">
+                    <span class="brand-mark" aria-hidden="true"></span>
+                    "Tessera"
+                </div>
+                <h1>{title}</h1>
+                {children()}
             </div>
         </main>
     }
