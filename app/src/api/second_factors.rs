@@ -99,5 +99,8 @@ fn qr_svg(uri: &str) -> Result<String, AppError> {
         .light_color(svg::Color("#ffffff"))
         .build();
     // The element only: the renderer starts with an XML declaration, which has no place inside HTML.
-    Ok(drawn.find("<svg").map_or(drawn.clone(), |start| drawn[start..].to_owned()))
+    Ok(match drawn.find("<svg") {
+        Some(start) => drawn[start..].to_owned(),
+        None => drawn,
+    })
 }

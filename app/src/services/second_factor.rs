@@ -52,9 +52,8 @@ fn person(actor: &Actor) -> Result<&Account, AppError> {
 
 pub async fn status(state: &Core, actor: &Actor) -> Result<Status, AppError> {
     let account = person(actor)?;
-    let totp = second_factors::totp(&state.db, account.id).await?;
     Ok(Status {
-        totp: totp.is_some_and(|factor| factor.confirmed_at.is_some()),
+        totp: required(state, account).await?,
         recovery_codes_left: second_factors::recovery_codes_left(&state.db, account.id).await?,
     })
 }
