@@ -15,6 +15,13 @@ pub enum AppError {
     /// A login failed. Deliberately says nothing about which part was wrong.
     #[error("Invalid username or password")]
     InvalidCredentials,
+    /// A failed password sign-in on a server that signs people in through single sign-on: the same answer for
+    /// a wrong password and for an account that may not use one, so it tells nobody which account is the
+    /// emergency one.
+    #[error(
+        "Invalid username or password. Passwords here are for the emergency account only: sign in with single sign-on."
+    )]
+    PasswordSignInOff,
     /// A second factor at sign-in that is neither a current code nor an unused recovery code.
     #[error("That code is not right. Enter the current code from your authenticator app, or an unused recovery code.")]
     InvalidCode,
@@ -110,7 +117,11 @@ impl AppError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
-            Self::InvalidCredentials | Self::Unauthenticated | Self::InvalidCode | Self::SignInExpired => 401,
+            Self::InvalidCredentials
+            | Self::PasswordSignInOff
+            | Self::Unauthenticated
+            | Self::InvalidCode
+            | Self::SignInExpired => 401,
             Self::Forbidden(_)
             | Self::BeyondCallingToken(_)
             | Self::AccountSuspended

@@ -22,6 +22,8 @@ pub struct WebParts {
     /// Reverse proxies whose forwarding header is believed, and which header that is.
     pub trusted_proxies: Arc<TrustedProxies>,
     pub web: Arc<WebSettings>,
+    /// Single sign-on through an OpenID Connect provider, when set up (`--oidc-issuer`).
+    pub sso: Option<Arc<crate::services::oidc::SingleSignOn>>,
 }
 
 /// How the web app is reached: over HTTPS or not, from which origin.

@@ -151,6 +151,37 @@ pub struct ServeArgs {
     /// Days of per-token usage (calls by hour and outcome, addresses) kept before they are pruned.
     #[arg(long, env = "TESSERA_USAGE_RETENTION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub usage_retention_days: u32,
+    /// Sign people in through this OpenID Connect provider (its issuer URL, as its discovery document names it),
+    /// with the authorization code flow and PKCE. Register `<public URL>/auth/oidc/callback` with it.
+    #[arg(long, env = "TESSERA_OIDC_ISSUER", requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+    /// This server's client id at the provider.
+    #[arg(long, env = "TESSERA_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// A file holding the client secret (first line). Without it Tessera is a public client (PKCE only).
+    #[arg(long, env = "TESSERA_OIDC_CLIENT_SECRET_FILE", requires = "oidc_issuer")]
+    pub oidc_client_secret_file: Option<std::path::PathBuf>,
+    /// The ID token claim that names the account to sign in to.
+    #[arg(long, env = "TESSERA_OIDC_USERNAME_CLAIM", default_value = "preferred_username")]
+    pub oidc_username_claim: String,
+    /// The provider's name on the sign-in page's button ("Sign in with NAME").
+    #[arg(long, env = "TESSERA_OIDC_NAME", default_value = "single sign-on")]
+    pub oidc_name: String,
+    /// Create the account on a person's first single sign-on (otherwise only existing accounts sign in), with
+    /// the privileges `--oidc-privilege-map` gives their claims.
+    #[arg(long, env = "TESSERA_OIDC_CREATE_ACCOUNTS", requires = "oidc_privilege_map")]
+    pub oidc_create_accounts: bool,
+    /// A JSON file mapping a claim's values to privileges for created accounts, e.g.
+    /// `{"claim": "groups", "privileges": {"tessera-admins": ["all"], "developers": ["manage-api-tokens"]}}`.
+    #[arg(long, env = "TESSERA_OIDC_PRIVILEGE_MAP", requires = "oidc_create_accounts")]
+    pub oidc_privilege_map: Option<std::path::PathBuf>,
+    /// Turn password sign-in off: everyone signs in through the OpenID Connect provider, except the
+    /// `--break-glass-account`, kept for when the provider is down.
+    #[arg(long, env = "TESSERA_DISABLE_PASSWORD_SIGN_IN", requires = "oidc_issuer")]
+    pub disable_password_sign_in: bool,
+    /// The one account that still signs in with its password (and second factor) when password sign-in is off.
+    #[arg(long, env = "TESSERA_BREAK_GLASS_ACCOUNT", requires = "disable_password_sign_in")]
+    pub break_glass_account: Option<String>,
     /// Do not count per-token usage (no usage charts or counts, no new-address events); rate limits still apply.
     #[arg(long, env = "TESSERA_NO_USAGE_COUNTING")]
     pub no_usage_counting: bool,

@@ -15,5 +15,6 @@ pub mod router;
 pub mod same_origin;
 pub mod security_headers;
 pub mod serve;
+pub mod single_sign_on;
 pub mod startup;
 pub mod tls;

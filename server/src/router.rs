@@ -4,7 +4,7 @@
 use crate::{
     api, assets,
     edge::{self, Edge},
-    security_headers,
+    security_headers, single_sign_on,
 };
 use app::{
     App,
@@ -53,6 +53,7 @@ pub fn app(state: WebState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(api::routes(&state.web))
+        .merge(single_sign_on::routes())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -9,10 +9,12 @@ use crate::{
 use anyhow::Context;
 use app::{
     api::client_ip::TrustedProxies,
+    domain::AccountName,
     services::{
         CoreConfig, accounts,
-        auth::SessionSettings,
+        auth::{PasswordSignIn, SessionSettings},
         notify::NotificationSettings,
+        oidc::{PrivilegeMap, SsoSettings},
         sign_in_limits::{self, SignInLimits},
         usage,
     },
@@ -32,6 +34,57 @@ pub fn time_zone(configured: Option<&str>) -> anyhow::Result<Tz> {
         .or_else(|| std::fs::read_to_string("/etc/timezone").ok())
         .and_then(|name| name.trim().trim_start_matches(':').parse().ok());
     Ok(system.unwrap_or(Tz::UTC))
+}
+
+/// Who may sign in with a password: everyone, or (`--disable-password-sign-in`) the break-glass account only.
+fn password_sign_in(args: &ServeArgs) -> anyhow::Result<PasswordSignIn> {
+    if !args.disable_password_sign_in {
+        return Ok(PasswordSignIn::Everyone);
+    }
+    let account = match &args.break_glass_account {
+        Some(name) => Some(
+            AccountName::parse(name).map_err(|err| anyhow::anyhow!("--break-glass-account “{name}”: {err}"))?.key(),
+        ),
+        None => None,
+    };
+    Ok(PasswordSignIn::BreakGlassOnly(account))
+}
+
+/// The `--oidc-*` settings, their files read and checked.
+fn sso_settings(args: &ServeArgs) -> anyhow::Result<Option<SsoSettings>> {
+    let (Some(issuer), Some(client_id)) = (&args.oidc_issuer, &args.oidc_client_id) else {
+        return Ok(None);
+    };
+    let client_secret = match &args.oidc_client_secret_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| anyhow::anyhow!("cannot read --oidc-client-secret-file {}: {err}", path.display()))?;
+            let secret = text.lines().next().unwrap_or_default().trim().to_owned();
+            anyhow::ensure!(!secret.is_empty(), "--oidc-client-secret-file {} is empty", path.display());
+            Some(secret)
+        }
+        None => None,
+    };
+    let create_accounts = match (&args.oidc_privilege_map, args.oidc_create_accounts) {
+        (Some(path), true) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| anyhow::anyhow!("cannot read --oidc-privilege-map {}: {err}", path.display()))?;
+            Some(
+                PrivilegeMap::parse(&text)
+                    .map_err(|err| anyhow::anyhow!("--oidc-privilege-map {}: {err}", path.display()))?,
+            )
+        }
+        _ => None,
+    };
+    anyhow::ensure!(!args.oidc_username_claim.trim().is_empty(), "--oidc-username-claim names no claim");
+    Ok(Some(SsoSettings {
+        issuer: issuer.clone(),
+        client_id: client_id.clone(),
+        client_secret,
+        username_claim: args.oidc_username_claim.trim().to_owned(),
+        create_accounts,
+        display_name: args.oidc_name.clone(),
+    }))
 }
 
 pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::Result<()> {
@@ -62,7 +115,9 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
             lockout: chrono::Duration::minutes(i64::from(args.sign_in_lockout_minutes)),
         },
         reconfirm_after: chrono::Duration::minutes(i64::from(args.reconfirm_after_minutes)),
+        password_sign_in: password_sign_in(&args)?,
     };
+    let sso = sso_settings(&args)?;
     let config = Config {
         core: CoreConfig {
             sessions,
@@ -95,6 +150,7 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
         tls,
+        sso,
     };
     let application = Application::build(config).await?;
     let state = application.state().clone();
@@ -124,7 +180,8 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     served
 }
 
-/// Deletes ended sessions, and sign-ins that waited too long for their second factor, every ten minutes.
+/// Deletes ended sessions, and sign-ins that waited too long for their second factor or for the identity
+/// provider, every ten minutes.
 fn spawn_session_sweeper(state: WebState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -137,6 +194,9 @@ fn spawn_session_sweeper(state: WebState) {
             }
             if let Err(err) = store::second_factors::delete_expired_challenges(&state.db, now).await {
                 tracing::warn!(error = %err, "could not delete ended second-factor sign-ins");
+            }
+            if let Err(err) = store::single_sign_on::delete_expired(&state.db, now).await {
+                tracing::warn!(error = %err, "could not delete single sign-ons that never came back");
             }
         }
     });

@@ -10,6 +10,7 @@ use crate::{
 use anyhow::Context;
 use app::{
     api::client_ip::TrustedProxies,
+    services::oidc::{SingleSignOn, SsoSettings},
     services::{Core, CoreConfig},
     state::{WebParts, WebSettings, WebState},
 };
@@ -38,6 +39,8 @@ pub struct Config {
     pub limits: ConnectionLimits,
     /// Serve HTTPS with this.
     pub tls: Option<TlsAcceptor>,
+    /// Single sign-on through this OpenID Connect provider.
+    pub sso: Option<SsoSettings>,
 }
 
 /// A built server: its state, listening, not yet serving.
@@ -59,6 +62,7 @@ impl Application {
             leptos_options: site_options(local)?,
             trusted_proxies: Arc::new(config.trusted_proxies),
             web: Arc::new(config.web),
+            sso: config.sso.map(SingleSignOn::new).transpose().map_err(anyhow::Error::msg)?.map(Arc::new),
         });
         Ok(Self { state, listener, limits: config.limits, tls: config.tls })
     }

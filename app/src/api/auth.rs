@@ -93,6 +93,31 @@ fn with_retry_after(err: AppError) -> AppError {
     err
 }
 
+/// How people sign in here: what the sign-in page offers besides the password form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    /// The identity provider's name for the "Sign in with …" button; `None`: no single sign-on.
+    pub single_sign_on: Option<String>,
+    /// Password sign-in is off except for the break-glass account.
+    pub password_for_emergency_only: bool,
+    /// The plain message for the failed single sign-on the page was sent back with (`?sso=CODE`), if any.
+    pub sso_error: Option<String>,
+}
+
+/// What the sign-in page offers, and the message for `sso_error` (a code the single sign-on's return left in the
+/// page's address; unknown codes are ignored).
+#[server(prefix = "/rpc", endpoint = "load_sign_in_options")]
+pub async fn load_sign_in_options(sso_error: Option<String>) -> Result<SignInOptions, AppError> {
+    use crate::services::{auth::PasswordSignIn, oidc::SsoError};
+
+    let state = super::context::state()?;
+    Ok(SignInOptions {
+        single_sign_on: state.sso.as_ref().map(|sso| sso.settings().display_name.clone()),
+        password_for_emergency_only: state.sessions.password_sign_in != PasswordSignIn::Everyone,
+        sso_error: sso_error.as_deref().and_then(SsoError::from_code).map(|err| err.message().to_owned()),
+    })
+}
+
 /// Ends the session and sends the browser to the login page.
 #[server(prefix = "/rpc", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {

@@ -26,7 +26,8 @@ pub use accounts::{
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, LoadBusiestTokens, load_audit, load_busiest_tokens};
 pub use auth::{
-    AccountView, CurrentAccount, Login, Logout, SecondFactor, current_account, login, logout, second_factor,
+    AccountView, CurrentAccount, LoadSignInOptions, Login, Logout, SecondFactor, SignInOptions, current_account,
+    load_sign_in_options, login, logout, second_factor,
 };
 pub use second_factors::{
     ConfirmTotp, LoadSecondFactorPolicy, LoadSecondFactors, RegenerateRecoveryCodes, RemoveTotp, SecondFactorView,

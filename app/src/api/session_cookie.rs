@@ -59,6 +59,31 @@ pub fn clear_challenge_header(web: &WebSettings) -> String {
     cookie_header(web, web.challenge_cookie_name(), "", Some(0))
 }
 
+/// The name of the cookie that binds a single sign-on to the browser that started it (its `state`), over plain
+/// HTTP and HTTPS.
+pub const SSO_COOKIE: &str = "tessera_sso";
+pub const SECURE_SSO_COOKIE: &str = "__Host-tessera_sso";
+
+impl WebSettings {
+    /// The single sign-on cookie's name: `__Host-` prefixed over HTTPS.
+    pub fn sso_cookie_name(&self) -> &'static str {
+        if self.secure_cookie { SECURE_SSO_COOKIE } else { SSO_COOKIE }
+    }
+}
+
+/// The `Set-Cookie` value for a single sign-on under way. `SameSite=Lax`, unlike the others: the browser comes
+/// back from the identity provider, another site, and a `Strict` cookie would not be sent with that navigation.
+/// It only names the sign-in the browser started, so a cross-site request carrying it can do nothing else.
+pub fn set_sso_header(state: &str, web: &WebSettings) -> String {
+    let max_age = crate::services::oidc::PENDING_LIFETIME.num_seconds();
+    cookie_header(web, web.sso_cookie_name(), state, Some(max_age)).replace("SameSite=Strict", "SameSite=Lax")
+}
+
+/// The `Set-Cookie` value that removes the single sign-on cookie.
+pub fn clear_sso_header(web: &WebSettings) -> String {
+    cookie_header(web, web.sso_cookie_name(), "", Some(0)).replace("SameSite=Strict", "SameSite=Lax")
+}
+
 /// Every value of the cookie `name` in a `Cookie` request header (a browser may send several).
 pub fn cookie_values<'a>(cookie_header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     cookie_header
@@ -91,6 +116,12 @@ mod tests {
         );
         assert!(set_challenge_header(&challenge, &tls).starts_with("__Host-tessera_sign_in=def;"));
         assert!(clear_challenge_header(&tls).contains("Max-Age=0; Secure"));
+        assert_eq!(
+            set_sso_header("st", &WebSettings::default()),
+            "tessera_sso=st; Path=/; HttpOnly; SameSite=Lax; Max-Age=600"
+        );
+        assert!(set_sso_header("st", &tls).starts_with("__Host-tessera_sso=st;"));
+        assert!(clear_sso_header(&tls).contains("SameSite=Lax; Max-Age=0; Secure"));
     }
 
     #[test]

@@ -33,6 +33,29 @@ pub struct SessionSettings {
     /// Giving a token a dangerous privilege asks the person to confirm it is them once their last confirmation
     /// (the password at sign-in, or since) is older than this.
     pub reconfirm_after: Duration,
+    /// Who may sign in with a password.
+    pub password_sign_in: PasswordSignIn,
+}
+
+/// Who may sign in with a password.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PasswordSignIn {
+    /// Everyone.
+    #[default]
+    Everyone,
+    /// Only this account (its name's case-folded key), the break-glass account for when the identity provider
+    /// is down; `None`: nobody. Everyone else signs in through single sign-on (`services::oidc`).
+    BreakGlassOnly(Option<String>),
+}
+
+impl PasswordSignIn {
+    /// Whether the account with this name key may sign in (or confirm it is them) with its password.
+    pub fn allows(&self, key: &str) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::BreakGlassOnly(account) => account.as_deref() == Some(key),
+        }
+    }
 }
 
 impl Default for SessionSettings {
@@ -42,6 +65,7 @@ impl Default for SessionSettings {
             absolute_timeout: Duration::hours(12),
             sign_in_limits: SignInLimits::default(),
             reconfirm_after: Duration::minutes(10),
+            password_sign_in: PasswordSignIn::Everyone,
         }
     }
 }
@@ -86,18 +110,34 @@ pub async fn login(
         let by = actor.map_or_else(|| NewEvent::new("login", attempted, None), |a| NewEvent::by("login", a));
         by.from_ip(ip).outcome(outcome)
     }
+    let password_allowed = key.as_deref().is_some_and(|key| state.sessions.password_sign_in.allows(key));
     let account = match account {
-        Some(account) if verified => account,
+        Some(account) if verified && password_allowed => account,
         _ => {
             audit::record(&state.db, event(None, attempted, client_ip, Outcome::Failure), now).await?;
             sign_in_limits::record_failure(state, key.as_deref(), client_ip).await?;
-            return Err(AppError::InvalidCredentials);
+            return Err(match state.sessions.password_sign_in {
+                PasswordSignIn::Everyone => AppError::InvalidCredentials,
+                PasswordSignIn::BreakGlassOnly(_) => AppError::PasswordSignInOff,
+            });
         }
     };
     if account.suspended {
         audit::record(&state.db, event(Some(&account), attempted, client_ip, Outcome::Refused), now).await?;
         return Err(AppError::AccountSuspended);
     }
+    sign_in_confirmed(state, account, client_ip, None).await
+}
+
+/// Goes on with a sign-in whose first step (`how`: the password when `None`) confirmed `account`, which is not
+/// suspended: asks for the second factor if the account has one, else opens the session.
+pub(crate) async fn sign_in_confirmed(
+    state: &Core,
+    account: Account,
+    client_ip: Option<&str>,
+    how: Option<&'static str>,
+) -> Result<SignIn, AppError> {
+    let now = state.clock.now();
     if second_factor::required(state, &account).await? {
         // The name's failures are forgotten only after the second factor: a password alone must not reset the
         // count that limits guessing codes.
@@ -106,10 +146,8 @@ pub async fn login(
             .await?;
         return Ok(SignIn::SecondFactor(cookie));
     }
-    if let Some(key) = &key {
-        sign_in_limits::record_success(state, key).await?;
-    }
-    let cookie = open_session(state, &account, client_ip, None).await?;
+    sign_in_limits::record_success(state, &account.username_key).await?;
+    let cookie = open_session(state, &account, client_ip, how).await?;
     Ok(SignIn::Session(account, cookie))
 }
 
@@ -131,13 +169,13 @@ async fn open_session(
     state: &Core,
     account: &Account,
     client_ip: Option<&str>,
-    method: Option<second_factor::Method>,
+    how: Option<&'static str>,
 ) -> Result<SessionCookie, AppError> {
     let now = state.clock.now();
     let cookie = SessionCookie(base62(43));
     let settings = &state.sessions;
     sessions::insert(&state.db, sha256_hex(&cookie.0), account.id, now, now + settings.absolute_timeout).await?;
-    let event = NewEvent::by("login", account).target(method.map(second_factor::Method::as_str)).from_ip(client_ip);
+    let event = NewEvent::by("login", account).target(how).from_ip(client_ip);
     audit::record(&state.db, event.outcome(Outcome::Success), now).await?;
     tracing::info!(account = %account.username, "signed in");
     Ok(cookie)
@@ -179,7 +217,7 @@ pub async fn complete_sign_in(
     };
     second_factors::delete_challenge(&state.db, &id).await?;
     sign_in_limits::record_success(state, &key).await?;
-    let cookie = open_session(state, &account, client_ip, Some(method)).await?;
+    let cookie = open_session(state, &account, client_ip, Some(method.as_str())).await?;
     Ok((account, cookie))
 }
 
@@ -255,6 +293,10 @@ pub async fn confirm_identity(
     }
     sign_in_limits::check_account(state, &key, client_ip).await?;
     let by_code = crate::domain::totp::Code::parse(proof).is_ok() && second_factor::required(state, account).await?;
+    if !by_code && !state.sessions.password_sign_in.allows(&key) {
+        let message = "Passwords are turned off here: enter a code from your authenticator app, or confirm through single sign-on.";
+        return Err(AppError::invalid("confirmation", message));
+    }
     let confirmed = if by_code {
         second_factor::check(state, account, proof).await? == Some(second_factor::Method::AuthenticatorApp)
     } else {

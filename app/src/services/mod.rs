@@ -13,6 +13,7 @@ pub mod last_used;
 pub mod leaks;
 pub mod metrics;
 pub mod notify;
+pub mod oidc;
 pub mod paging;
 pub mod password;
 pub mod privileges;

@@ -13,6 +13,7 @@ pub mod second_factors;
 pub mod sessions;
 pub mod settings;
 pub mod sign_in;
+pub mod single_sign_on;
 pub mod token_lookup;
 pub mod token_reader;
 pub mod tokens;

@@ -1,10 +1,13 @@
 //! The login page. Works before hydration too: the form posts to the server function, which redirects.
 
 use super::Session;
-use crate::error::AppError;
+use crate::{
+    api::{SignInOptions, load_sign_in_options},
+    error::AppError,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
+use leptos_router::{components::Redirect, hooks::use_query_map};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -12,10 +15,18 @@ pub fn LoginPage() -> impl IntoView {
     let login = session.login;
     let error = move || login.value().get().and_then(Result::err).map(|err| err.to_string());
     let pending = login.pending();
+    let query = use_query_map();
+    let options = Resource::new(move || query.read().get("sso"), load_sign_in_options);
 
     view! {
         <AuthCard title="Sign in">
                 <p class="muted">"Manage the API tokens of your account."</p>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let options = options.await.ok()?;
+                        Some(view! { <SingleSignOn options /> })
+                    })}
+                </Suspense>
                 <ActionForm action=login attr:class="form" attr:aria-describedby="login-error">
                     <div class="field">
                         <label for="username">"Username"</label>
@@ -31,6 +42,34 @@ pub fn LoginPage() -> impl IntoView {
                     </button>
                 </ActionForm>
         </AuthCard>
+    }
+}
+
+/// The single sign-on button above the password form, the message of a single sign-on that failed, and, when
+/// passwords are for the break-glass account only, a line saying so.
+#[component]
+fn SingleSignOn(options: SignInOptions) -> impl IntoView {
+    let SignInOptions { single_sign_on, password_for_emergency_only, sso_error } = options;
+    view! {
+        {sso_error.map(|message| view! { <p class="form-error sso-error" role="alert">{message}</p> })}
+        {single_sign_on.map(|name| {
+            view! {
+                <a class="button button-primary button-block" href="/auth/oidc/start" rel="external">
+                    {format!("Sign in with {name}")}
+                </a>
+                <p class="auth-divider" aria-hidden="true">
+                    <span>"or"</span>
+                </p>
+            }
+        })}
+        {password_for_emergency_only
+            .then(|| {
+                view! {
+                    <p class="muted">
+                        "Passwords are for the emergency account only; everyone else signs in with single sign-on."
+                    </p>
+                }
+            })}
     }
 }
 

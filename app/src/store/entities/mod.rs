@@ -12,6 +12,7 @@ pub mod setting;
 pub mod sign_in_challenge;
 pub mod sign_in_failure;
 pub mod sign_in_lock;
+pub mod sso_login;
 pub mod token;
 pub mod token_address;
 pub mod token_leak;

@@ -13,6 +13,7 @@ mod m0008_list_indexes;
 mod m0009_second_factors;
 mod m0010_settings;
 mod m0011_session_confirmation;
+mod m0012_single_sign_on;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_second_factors::Migration),
             Box::new(m0010_settings::Migration),
             Box::new(m0011_session_confirmation::Migration),
+            Box::new(m0012_single_sign_on::Migration),
         ]
     }
 }

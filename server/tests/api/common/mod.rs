@@ -159,6 +159,7 @@ async fn spawn_app_configured(
         trusted_proxies: app::api::client_ip::TrustedProxies { ranges: trusted_proxies, ..Default::default() },
         limits: tessera_server::connections::ConnectionLimits::default(),
         tls: None,
+        sso: None,
     };
     let application = Application::build(config).await.expect("build the application");
     let state = application.state().clone();
