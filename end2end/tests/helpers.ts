@@ -154,7 +154,8 @@ export async function expectAccessible(page: Page, label: string) {
 /** The admin password of a server a journey starts for itself ([`startOwnServer`]). */
 export const OWN_ADMIN_PASSWORD = "own-server-admin-password";
 
-function freePort(): Promise<number> {
+/** A loopback port nobody listens on (yet). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once("error", reject);
@@ -168,11 +169,15 @@ function freePort(): Promise<number> {
 /**
  * Starts a tessera server of the journey's own, on its own SQLite database and a free loopback port, for journeys
  * that change what the whole server does (a policy, a setting); `stop` kills it (its PID) and removes the database.
+ * `port`: listen there (a journey that must name the server's address before it starts), else on any free one.
  */
-export async function startOwnServer(extra: string[] = []): Promise<{ base: string; databaseUrl: string; stop: () => void }> {
+export async function startOwnServer(
+  extra: string[] = [],
+  port?: number,
+): Promise<{ base: string; databaseUrl: string; stop: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), "tessera-own-"));
   const databaseUrl = `sqlite://${dir}/own.db`;
-  const port = await freePort();
+  port ??= await freePort();
   const server = spawn(process.env.TESSERA_BIN ?? "", ["serve", "--addr", `127.0.0.1:${port}`, ...extra], {
     env: { ...process.env, DATABASE_URL: databaseUrl, TESSERA_ADMIN_PASSWORD: OWN_ADMIN_PASSWORD, RUST_LOG: "warn" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
     };
     let outcome = match args.command {
         Command::Serve(serve_args) => {
-            return match serve::run(&args.database_url, time_zone, serve_args).await {
+            return match serve::run(&args.database_url, time_zone, *serve_args).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("tessera: {err:#}");

@@ -127,7 +127,8 @@ impl fmt::Debug for TotpSecret {
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, so a space is `%20` (never `+`, which some
 /// apps show literally) and a colon in a name cannot be taken for the label's issuer separator.
-fn percent_encode(raw: &str) -> String {
+/// Also used for any URI component (e.g. a page's path in a query).
+pub fn percent_encode(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for byte in raw.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -3,8 +3,12 @@
 //! authenticator app; then the act it interrupted goes on.
 
 use super::password::PasswordField;
-use crate::api::confirm_identity;
+use crate::{
+    api::{confirm_identity, load_sign_in_options},
+    domain::totp::percent_encode,
+};
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
 #[component]
 pub fn ConfirmIdentity(
@@ -26,6 +30,12 @@ pub fn ConfirmIdentity(
         Some(Err(err)) => error.set(Some(err.for_field("confirmation").unwrap_or_else(|| err.to_string()))),
         None => {}
     });
+    let options = Resource::new(|| (), |()| load_sign_in_options(None));
+    let location = use_location();
+    let through_provider = move || {
+        let here = format!("{}{}", location.pathname.get(), location.search.get());
+        format!("/auth/oidc/start?confirm=true&return_to={}", percent_encode(&here))
+    };
     view! {
         <form class="card form narrow-form confirm-identity" aria-labelledby="confirm-identity-heading" on:submit=move |ev| {
             ev.prevent_default();
@@ -43,6 +53,17 @@ pub fn ConfirmIdentity(
                 </button>
                 <button type="button" class="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
             </div>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let name = options.await.ok()?.single_sign_on?;
+                    Some(view! {
+                        <p class="muted">
+                            <a href=through_provider rel="external">{format!("Confirm with {name} instead")}</a>
+                            " (you come back to this page and do it again)."
+                        </p>
+                    })
+                })}
+            </Suspense>
         </form>
     }
 }

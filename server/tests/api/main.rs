@@ -27,6 +27,7 @@ mod scale_out;
 mod second_factors;
 mod sessions_and_csrf;
 mod sign_in_throttling;
+mod single_sign_on;
 mod tls_and_headers;
 mod tokens_http;
 mod usage;

@@ -110,7 +110,22 @@ pub async fn spawn_app_notifying(notifications: NotificationSettings, database_u
         Some(url) => url,
         None => fresh_database(dir.path()).await,
     };
-    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), notifications).await
+    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), notifications, SignInSetup::default())
+        .await
+}
+
+/// How a test server signs people in, when not the default (passwords for everyone, no single sign-on).
+#[derive(Default)]
+pub struct SignInSetup {
+    pub sso: Option<app::services::oidc::SsoSettings>,
+    pub password_sign_in: app::services::auth::PasswordSignIn,
+}
+
+/// A server that signs people in as `setup` says.
+pub async fn spawn_app_signing_in(setup: SignInSetup) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(dir.path()).await;
+    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), test_notifications(), setup).await
 }
 
 /// A server with these trusted proxies and web settings (Secure cookies, a public URL), started the way
@@ -140,7 +155,7 @@ async fn spawn_app_on(
     trusted_proxies: Vec<app::domain::IpRange>,
     web: WebSettings,
 ) -> TestApp {
-    spawn_app_configured(dir, database_url, trusted_proxies, web, test_notifications()).await
+    spawn_app_configured(dir, database_url, trusted_proxies, web, test_notifications(), SignInSetup::default()).await
 }
 
 async fn spawn_app_configured(
@@ -149,9 +164,11 @@ async fn spawn_app_configured(
     trusted_proxies: Vec<app::domain::IpRange>,
     web: WebSettings,
     notifications: NotificationSettings,
+    sign_in: SignInSetup,
 ) -> TestApp {
     let db_path = database_url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
-    let (core, clock) = core_config(&database_url, notifications);
+    let (mut core, clock) = core_config(&database_url, notifications);
+    core.sessions.password_sign_in = sign_in.password_sign_in;
     let config = Config {
         core,
         addr: ([127, 0, 0, 1], 0).into(),
@@ -159,7 +176,7 @@ async fn spawn_app_configured(
         trusted_proxies: app::api::client_ip::TrustedProxies { ranges: trusted_proxies, ..Default::default() },
         limits: tessera_server::connections::ConnectionLimits::default(),
         tls: None,
-        sso: None,
+        sso: sign_in.sso,
     };
     let application = Application::build(config).await.expect("build the application");
     let state = application.state().clone();
