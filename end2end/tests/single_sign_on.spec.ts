@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
-import { allowConsoleError, expect, freePort, OWN_ADMIN_PASSWORD, PASSWORD, signInAt, startOwnServer, test, waitForHydration } from "./helpers";
+import { allowConsoleError, expect, expectAccessible, freePort, OWN_ADMIN_PASSWORD, PASSWORD, signInAt, startOwnServer, test, waitForHydration } from "./helpers";
 
 type Provider = { issuer: string; setWrongAudience: (on: boolean) => Promise<void>; stop: () => void };
 
@@ -131,6 +131,40 @@ test.describe("single sign-on", () => {
     expect(JSON.parse(audit)[0]).toMatchObject({ action: "login", target: "single sign-on", outcome: "success" });
   });
 
+  test("a person signed in through the provider confirms it is them there before a dangerous privilege", async ({ page }) => {
+    allowConsoleError(/status of 403/, "the stale session is refused on purpose, to show the prompt");
+    await signInThroughProvider(page, tessera.base, "alice");
+    await expect(page).toHaveURL(/\/tokens$/);
+    // As if the sign-in were long ago.
+    const file = tessera.databaseUrl.replace(/^sqlite:\/\//, "");
+    execFileSync("python3", ["-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('UPDATE sessions SET confirmed_at = NULL'); db.commit()", file]);
+
+    const createWithDangerousPrivilege = async () => {
+      await page.goto(`${tessera.base}/tokens/new`);
+      await waitForHydration(page);
+      await page.getByRole("textbox", { name: "Name" }).fill("deploy-bot");
+      await page.locator("#privilege-manage-api-tokens").check();
+      await page.getByRole("button", { name: "Create", exact: true }).click();
+    };
+    await createWithDangerousPrivilege();
+    const confirm = page.getByRole("form", { name: "Confirm it is you" });
+    await confirm.getByRole("link", { name: "Confirm with Journey ID instead" }).click();
+    // The provider asks for the credentials again (prompt=login), whatever session it holds.
+    await page.locator('input[name="login"]').fill("alice");
+    await page.locator('input[name="password"]').fill("anything");
+    await page.getByRole("button", { name: "Sign-in" }).click();
+    await page.waitForURL(/\/tokens\/new$|\/interaction\//);
+    if (page.url().includes("/interaction/")) await page.getByRole("button", { name: "Continue" }).click();
+    await expect(page).toHaveURL(/\/tokens\/new$/);
+
+    // Back on the page, the same act goes through without asking.
+    await createWithDangerousPrivilege();
+    await expect(page.getByRole("heading", { name: "Your new API token" })).toBeVisible();
+    await expect(confirm).toHaveCount(0);
+    const audit = cli(tessera.databaseUrl, ["audit", "--action", "session.confirm", "--actor", "alice", "--json"]);
+    expect(JSON.parse(audit)[0]).toMatchObject({ target: "single sign-on", outcome: "success" });
+  });
+
   test("an ID token issued to another application signs nobody in (wrong audience)", async ({ page }) => {
     allowConsoleError(/status of 401/, "the tokens page is asked for without a session, to show nobody is signed in");
     await provider.setWrongAudience(true);
@@ -203,6 +237,7 @@ test("with account creation on and passwords off, a first sign-in creates the ac
     await page.goto(`${base}/login`);
     await waitForHydration(page);
     await expect(page.getByText("Passwords are for the emergency account only")).toBeVisible();
+    await expectAccessible(page, "the sign-in page with single sign-on");
     if (process.env.TESSERA_SCREENSHOT_DIR) {
       await page.screenshot({ path: `${process.env.TESSERA_SCREENSHOT_DIR}/single-sign-on.png` });
     }
