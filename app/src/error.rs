@@ -25,6 +25,9 @@ pub enum AppError {
     /// A second factor at sign-in that is neither a current code nor an unused recovery code.
     #[error("That code is not right. Enter the current code from your authenticator app, or an unused recovery code.")]
     InvalidCode,
+    /// A passkey's answer at sign-in that did not pass the checks (or came from a key of another account).
+    #[error("That passkey was not accepted. Try again, or enter a code instead.")]
+    PasskeyRefused,
     /// The sign-in waiting for its second factor ended (or never was): sign in again.
     #[error("This sign-in has timed out. Please sign in again.")]
     SignInExpired,
@@ -121,6 +124,7 @@ impl AppError {
             | Self::PasswordSignInOff
             | Self::Unauthenticated
             | Self::InvalidCode
+            | Self::PasskeyRefused
             | Self::SignInExpired => 401,
             Self::Forbidden(_)
             | Self::BeyondCallingToken(_)

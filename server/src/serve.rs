@@ -180,8 +180,8 @@ pub async fn run(database_url: &str, time_zone: Tz, args: ServeArgs) -> anyhow::
     served
 }
 
-/// Deletes ended sessions, and sign-ins that waited too long for their second factor or for the identity
-/// provider, every ten minutes.
+/// Deletes ended sessions, sign-ins that waited too long for their second factor or for the identity provider,
+/// and unanswered passkey challenges, every ten minutes.
 fn spawn_session_sweeper(state: WebState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
@@ -197,6 +197,9 @@ fn spawn_session_sweeper(state: WebState) {
             }
             if let Err(err) = store::single_sign_on::delete_expired(&state.db, now).await {
                 tracing::warn!(error = %err, "could not delete single sign-ons that never came back");
+            }
+            if let Err(err) = store::passkeys::delete_expired_ceremonies(&state.db, now).await {
+                tracing::warn!(error = %err, "could not delete unanswered passkey challenges");
             }
         }
     });

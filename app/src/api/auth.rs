@@ -93,6 +93,76 @@ fn with_retry_after(err: AppError) -> AppError {
     err
 }
 
+/// What the second step of a sign-in can take: a code from an authenticator app, a passkey, or both (a recovery
+/// code always).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInStep {
+    pub authenticator_app: bool,
+    pub passkeys: bool,
+}
+
+/// What the waiting sign-in's account can give as its second factor.
+#[server(prefix = "/rpc", endpoint = "load_sign_in_step")]
+pub async fn load_sign_in_step() -> Result<SignInStep, AppError> {
+    use super::context::{cookies, state};
+    use crate::services::{auth, passkeys, second_factor};
+
+    let state = state()?;
+    let Some(challenge) = cookies(state.web.challenge_cookie_name()).pop() else {
+        return Err(AppError::SignInExpired);
+    };
+    let account = auth::waiting_account(&state, &challenge).await?;
+    Ok(SignInStep {
+        authenticator_app: second_factor::has_app(&state, &account).await?,
+        passkeys: passkeys::any(&state, account.id).await?,
+    })
+}
+
+/// A challenge for one of the waiting sign-in's passkeys.
+#[server(prefix = "/rpc", endpoint = "start_passkey_sign_in")]
+pub async fn start_passkey_sign_in() -> Result<super::PasskeyChallenge, AppError> {
+    use super::context::{cookies, relying_party, state};
+
+    let state = state()?;
+    let Some(challenge) = cookies(state.web.challenge_cookie_name()).pop() else {
+        return Err(AppError::SignInExpired);
+    };
+    let relying_party = relying_party(&state)?;
+    let started = crate::services::auth::passkey_challenge(&state, &challenge, &relying_party).await?;
+    Ok(super::PasskeyChallenge { handle: started.handle, options: started.options })
+}
+
+/// Completes a sign-in with a passkey (the browser's answer to [`start_passkey_sign_in`]'s challenge): opens the
+/// session (the page goes on to the tokens itself: passkeys work only with the app loaded).
+#[server(prefix = "/rpc", endpoint = "passkey_sign_in")]
+pub async fn passkey_sign_in(handle: String, credential: String) -> Result<(), AppError> {
+    use super::context::{client_ip, cookies, relying_party, set_cookie, state};
+    use crate::services::auth;
+
+    let state = state()?;
+    let ip = client_ip();
+    let web = &state.web;
+    let Some(challenge) = cookies(web.challenge_cookie_name()).pop() else {
+        return Err(AppError::SignInExpired);
+    };
+    let relying_party = relying_party(&state)?;
+    match auth::complete_sign_in_with_passkey(&state, &challenge, &relying_party, &handle, &credential, ip.as_deref())
+        .await
+    {
+        Ok((_, cookie)) => {
+            set_cookie(&super::session_cookie::clear_challenge_header(web));
+            set_cookie(&super::session_cookie::set_cookie_header(&cookie, web));
+            Ok(())
+        }
+        Err(err) => {
+            if matches!(err, AppError::SignInExpired | AppError::AccountSuspended | AppError::AccountLocked { .. }) {
+                set_cookie(&super::session_cookie::clear_challenge_header(web));
+            }
+            Err(with_retry_after(err))
+        }
+    }
+}
+
 /// How people sign in here: what the sign-in page offers besides the password form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInOptions {

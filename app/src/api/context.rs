@@ -17,6 +17,27 @@ pub fn state() -> Result<WebState, AppError> {
     })
 }
 
+/// The WebAuthn relying party of this request: the public URL's host and origin, else the host the browser asked
+/// for (over HTTPS when the cookies are Secure).
+pub fn relying_party(state: &WebState) -> Result<crate::services::passkeys::RelyingParty, AppError> {
+    let origin = match &state.web.public_origin {
+        Some(origin) => origin.clone(),
+        None => {
+            let parts = use_context::<Parts>().ok_or(AppError::Internal)?;
+            let host = parts.headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+            let scheme = if state.web.secure_cookie { "https" } else { "http" };
+            format!("{scheme}://{host}")
+        }
+    };
+    let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
+    // The host without its port (an IPv6 literal keeps its brackets, and is refused as a relying party anyway).
+    let id = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':') => host,
+        _ => authority,
+    };
+    Ok(crate::services::passkeys::RelyingParty { id: id.to_ascii_lowercase(), origin })
+}
+
 /// Every value of the session cookie on this request (usually one; a planted cookie makes two).
 pub fn session_cookies(state: &WebState) -> Vec<String> {
     cookies(state.web.cookie_name())

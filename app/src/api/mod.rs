@@ -26,13 +26,18 @@ pub use accounts::{
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, LoadAudit, LoadBusiestTokens, load_audit, load_busiest_tokens};
 pub use auth::{
-    AccountView, CurrentAccount, LoadSignInOptions, Login, Logout, SecondFactor, SignInOptions, current_account,
-    load_sign_in_options, login, logout, second_factor,
+    AccountView, CurrentAccount, LoadSignInOptions, LoadSignInStep, Login, Logout, PasskeySignIn, SecondFactor,
+    SignInOptions, SignInStep, StartPasskeySignIn, current_account, load_sign_in_options, load_sign_in_step, login,
+    logout, passkey_sign_in, second_factor, start_passkey_sign_in,
 };
 pub use second_factors::{
     ConfirmTotp, LoadSecondFactorPolicy, LoadSecondFactors, RegenerateRecoveryCodes, RemoveTotp, SecondFactorView,
     SetSecondFactorPolicy, StartTotp, TotpSetup, confirm_totp, load_second_factor_policy, load_second_factors,
     regenerate_recovery_codes, remove_totp, set_second_factor_policy, start_totp,
+};
+pub use second_factors::{
+    FinishPasskey, PasskeyChallenge, PasskeyView, RemovePasskey, StartPasskey, finish_passkey, remove_passkey,
+    start_passkey,
 };
 pub use tokens::{
     CheckTokenName, ConfirmIdentity, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice,

@@ -11,6 +11,26 @@ pub struct SecondFactorView {
     /// An authenticator app is set up.
     pub totp: bool,
     pub recovery_codes_left: u64,
+    /// Passkeys and security keys, oldest first.
+    #[serde(default)]
+    pub passkeys: Vec<PasskeyView>,
+}
+
+/// A registered passkey or security key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: i64,
+    pub name: String,
+    pub added: chrono::DateTime<chrono::Utc>,
+    pub last_used: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A WebAuthn challenge for the browser: the handle of the ceremony, and the options (JSON) for
+/// `navigator.credentials.create()` or `.get()`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyChallenge {
+    pub handle: String,
+    pub options: String,
 }
 
 /// An authenticator app being set up: the QR code (an SVG drawn by the server) and the same secret as text.
@@ -26,7 +46,13 @@ pub async fn load_second_factors() -> Result<SecondFactorView, AppError> {
     super::context::guarded("load_second_factors", async move {
         let (state, actor) = super::context::acting_enrolling().await?;
         let status = crate::services::second_factor::status(&state, &actor).await?;
-        Ok(SecondFactorView { totp: status.totp, recovery_codes_left: status.recovery_codes_left })
+        let account = crate::services::second_factor::person(&actor)?;
+        let passkeys = crate::services::passkeys::list(&state, account)
+            .await?
+            .into_iter()
+            .map(|key| PasskeyView { id: key.id, name: key.name, added: key.created_at, last_used: key.last_used_at })
+            .collect();
+        Ok(SecondFactorView { totp: status.totp, recovery_codes_left: status.recovery_codes_left, passkeys })
     })
     .await
 }
@@ -61,6 +87,33 @@ pub async fn regenerate_recovery_codes(password: String) -> Result<Vec<String>, 
     use crate::services::password::Password;
     let (state, actor) = super::context::acting().await?;
     crate::services::second_factor::regenerate_recovery_codes(&state, &actor, Password::new(password)).await
+}
+
+/// Starts registering a passkey or security key called `name`: the browser answers the challenge with
+/// [`finish_passkey`].
+#[server(prefix = "/rpc", endpoint = "start_passkey")]
+pub async fn start_passkey(name: String) -> Result<PasskeyChallenge, AppError> {
+    let (state, actor) = super::context::acting_enrolling().await?;
+    let relying_party = super::context::relying_party(&state)?;
+    let challenge = crate::services::passkeys::start_registration(&state, &actor, &relying_party, &name).await?;
+    Ok(PasskeyChallenge { handle: challenge.handle, options: challenge.options })
+}
+
+/// Adds the passkey with the browser's answer (`credential`, JSON). Answers ten recovery codes (shown once) when
+/// it is the account's first second factor.
+#[server(prefix = "/rpc", endpoint = "finish_passkey")]
+pub async fn finish_passkey(handle: String, credential: String) -> Result<Option<Vec<String>>, AppError> {
+    let (state, actor) = super::context::acting_enrolling().await?;
+    let relying_party = super::context::relying_party(&state)?;
+    crate::services::passkeys::finish_registration(&state, &actor, &relying_party, &handle, &credential).await
+}
+
+/// Removes a passkey (the password is asked again).
+#[server(prefix = "/rpc", endpoint = "remove_passkey")]
+pub async fn remove_passkey(id: i64, password: String) -> Result<(), AppError> {
+    use crate::services::password::Password;
+    let (state, actor) = super::context::acting().await?;
+    crate::services::passkeys::remove(&state, &actor, id, Password::new(password)).await
 }
 
 /// Who must sign in with a second factor (accounts holding `all`).

@@ -3,6 +3,7 @@
 //! (`api::session_cookie`); here a session is known by its value only.
 
 use super::{
+    passkeys,
     password::Password,
     second_factor,
     sign_in_limits::{self, SignInLimits},
@@ -190,16 +191,67 @@ pub async fn complete_sign_in(
     code: &str,
     client_ip: Option<&str>,
 ) -> Result<(Account, SessionCookie), AppError> {
-    let now = state.clock.now();
+    complete_with(state, challenge, client_ip, AppError::InvalidCode, async |account: &Account| {
+        Ok(second_factor::check(state, account, code).await?.map(second_factor::Method::as_str))
+    })
+    .await
+}
+
+/// [`complete_sign_in`] with a passkey: `handle` names the challenge [`passkey_challenge`] gave, `credential` is
+/// the browser's answer (JSON). An answer that does not pass counts as a failed sign-in.
+pub async fn complete_sign_in_with_passkey(
+    state: &Core,
+    challenge: &str,
+    relying_party: &passkeys::RelyingParty,
+    handle: &str,
+    credential: &str,
+    client_ip: Option<&str>,
+) -> Result<(Account, SessionCookie), AppError> {
+    complete_with(state, challenge, client_ip, AppError::PasskeyRefused, async |account: &Account| {
+        let passed = passkeys::check_sign_in(state, account, relying_party, handle, credential).await?;
+        Ok(passed.then_some("passkey"))
+    })
+    .await
+}
+
+/// The account a sign-in waiting for its second factor belongs to, or `SignInExpired`.
+pub async fn waiting_account(state: &Core, challenge: &str) -> Result<Account, AppError> {
     let id = sha256_hex(challenge);
     let Some(found) = second_factors::find_challenge(&state.db, &id).await? else {
         return Err(AppError::SignInExpired);
     };
     let account = accounts::find_by_id(&state.db, found.account_id).await?;
-    let Some(account) = account.filter(|_| now < found.expires_at) else {
-        second_factors::delete_challenge(&state.db, &id).await?;
-        return Err(AppError::SignInExpired);
-    };
+    match account.filter(|_| state.clock.now() < found.expires_at) {
+        Some(account) => Ok(account),
+        None => {
+            second_factors::delete_challenge(&state.db, &id).await?;
+            Err(AppError::SignInExpired)
+        }
+    }
+}
+
+/// A challenge for one of the passkeys of the account a waiting sign-in belongs to.
+pub async fn passkey_challenge(
+    state: &Core,
+    challenge: &str,
+    relying_party: &passkeys::RelyingParty,
+) -> Result<passkeys::Challenge, AppError> {
+    let account = waiting_account(state, challenge).await?;
+    passkeys::start_sign_in(state, &account, relying_party).await
+}
+
+/// The second step of a sign-in, whatever the factor: `check` says how the account proved itself (`None`: it
+/// did not, which counts as a failed sign-in and answers `refused`).
+async fn complete_with(
+    state: &Core,
+    challenge: &str,
+    client_ip: Option<&str>,
+    refused: AppError,
+    check: impl AsyncFnOnce(&Account) -> Result<Option<&'static str>, AppError>,
+) -> Result<(Account, SessionCookie), AppError> {
+    let now = state.clock.now();
+    let id = sha256_hex(challenge);
+    let account = waiting_account(state, challenge).await?;
     if let Some(ip) = client_ip {
         sign_in_limits::check_address(state, ip).await?;
     }
@@ -209,15 +261,15 @@ pub async fn complete_sign_in(
         second_factors::delete_challenge(&state.db, &id).await?;
         return Err(AppError::AccountSuspended);
     }
-    let Some(method) = second_factor::check(state, &account, code).await? else {
+    let Some(how) = check(&account).await? else {
         let event = NewEvent::by("login", &account).target(Some("second factor")).from_ip(client_ip);
         audit::record(&state.db, event.outcome(Outcome::Failure), now).await?;
         sign_in_limits::record_failure(state, Some(&key), client_ip).await?;
-        return Err(AppError::InvalidCode);
+        return Err(refused);
     };
     second_factors::delete_challenge(&state.db, &id).await?;
     sign_in_limits::record_success(state, &key).await?;
-    let cookie = open_session(state, &account, client_ip, Some(method.as_str())).await?;
+    let cookie = open_session(state, &account, client_ip, Some(how)).await?;
     Ok((account, cookie))
 }
 
@@ -292,7 +344,7 @@ pub async fn confirm_identity(
         sign_in_limits::check_address(state, ip).await?;
     }
     sign_in_limits::check_account(state, &key, client_ip).await?;
-    let by_code = crate::domain::totp::Code::parse(proof).is_ok() && second_factor::required(state, account).await?;
+    let by_code = crate::domain::totp::Code::parse(proof).is_ok() && second_factor::has_app(state, account).await?;
     if !by_code && !state.sessions.password_sign_in.allows(&key) {
         let message = "Passwords are turned off here: enter a code from your authenticator app, or confirm through single sign-on.";
         return Err(AppError::invalid("confirmation", message));

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod notify;
 pub mod oidc;
 pub mod paging;
+pub mod passkeys;
 pub mod password;
 pub mod privileges;
 pub mod random;

@@ -43,7 +43,7 @@ const ISSUER: &str = "Tessera";
 
 /// The person signed in to the web app, or a refusal: factors are not managed through API tokens or by the
 /// operator acting for someone.
-fn person(actor: &Actor) -> Result<&Account, AppError> {
+pub(crate) fn person(actor: &Actor) -> Result<&Account, AppError> {
     match (actor.via(), actor.account()) {
         (super::actor::Via::Session, Some(account)) => Ok(account),
         _ => Err(AppError::Forbidden("a sign-in to the web app".into())),
@@ -53,13 +53,18 @@ fn person(actor: &Actor) -> Result<&Account, AppError> {
 pub async fn status(state: &Core, actor: &Actor) -> Result<Status, AppError> {
     let account = person(actor)?;
     Ok(Status {
-        totp: required(state, account).await?,
+        totp: has_app(state, account).await?,
         recovery_codes_left: second_factors::recovery_codes_left(&state.db, account.id).await?,
     })
 }
 
-/// Whether the account must give a second factor to sign in.
+/// Whether the account must give a second factor to sign in: it has an authenticator app or a passkey.
 pub async fn required(state: &Core, account: &Account) -> Result<bool, AppError> {
+    Ok(has_app(state, account).await? || super::passkeys::any(state, account.id).await?)
+}
+
+/// Whether the account has a confirmed authenticator app.
+pub async fn has_app(state: &Core, account: &Account) -> Result<bool, AppError> {
     Ok(second_factors::totp(&state.db, account.id).await?.is_some_and(|factor| factor.confirmed_at.is_some()))
 }
 
@@ -127,7 +132,7 @@ pub async fn must_enrol(state: &Core, account: &Account) -> Result<bool, AppErro
 /// one is enrolled: remove it first.
 pub async fn start_totp(state: &Core, actor: &Actor) -> Result<Enrolment, AppError> {
     let account = person(actor)?;
-    if required(state, account).await? {
+    if has_app(state, account).await? {
         return Err(AppError::conflict(
             "totp",
             "An authenticator app is already set up. Remove it first to set up another.",
@@ -160,7 +165,9 @@ pub async fn confirm_totp(state: &Core, actor: &Actor, code: &str) -> Result<Vec
             "That code does not match. Check that the app shows Tessera's entry and that this device's clock is right.",
         ));
     };
-    let (codes, hashes) = new_recovery_codes();
+    // Recovery codes come with the first second factor; a passkey enrolled before brought them already.
+    let first = !super::passkeys::any(state, account.id).await?;
+    let (codes, hashes) = if first { new_recovery_codes() } else { (Vec::new(), Vec::new()) };
     let event =
         NewEvent::by("account.second_factor.enrol", account).target("authenticator app").from_ip(actor.client_ip());
     let txn = store::begin_write(&state.db).await?;
@@ -168,7 +175,9 @@ pub async fn confirm_totp(state: &Core, actor: &Actor, code: &str) -> Result<Vec
         if !second_factors::confirm_totp(&txn, account.id, step, now).await? {
             return Err(AppError::conflict("totp", "An authenticator app is already set up."));
         }
-        second_factors::replace_recovery_codes(&txn, account.id, hashes, now).await?;
+        if first {
+            second_factors::replace_recovery_codes(&txn, account.id, hashes, now).await?;
+        }
         audit::record(&txn, event, now).await?;
         Ok(())
     }
@@ -177,7 +186,7 @@ pub async fn confirm_totp(state: &Core, actor: &Actor, code: &str) -> Result<Vec
     Ok(codes)
 }
 
-/// Removes the authenticator app and the recovery codes, after the password.
+/// Removes the authenticator app, after the password; the recovery codes too unless a passkey remains.
 pub async fn remove(state: &Core, actor: &Actor, password: Password) -> Result<(), AppError> {
     let account = person(actor)?;
     confirm_password(state, account, password).await?;
@@ -186,7 +195,11 @@ pub async fn remove(state: &Core, actor: &Actor, password: Password) -> Result<(
         NewEvent::by("account.second_factor.remove", account).target("authenticator app").from_ip(actor.client_ip());
     let txn = store::begin_write(&state.db).await?;
     let done: Result<bool, AppError> = async {
-        let removed = second_factors::remove_all(&txn, account.id).await?;
+        let removed = if store::passkeys::count(&txn, account.id).await? > 0 {
+            second_factors::remove_totp(&txn, account.id).await?
+        } else {
+            second_factors::remove_all(&txn, account.id).await?
+        };
         if removed {
             audit::record(&txn, event, now).await?;
         }
@@ -209,7 +222,9 @@ pub async fn reset(state: &Core, actor: &Actor, name: &str) -> Result<bool, AppE
     let now = state.clock.now();
     let txn = store::begin_write(&state.db).await?;
     let done: Result<bool, AppError> = async {
-        let removed = second_factors::remove_all(&txn, account.id).await?;
+        let app = second_factors::remove_all(&txn, account.id).await?;
+        let keys = store::passkeys::delete_all(&txn, account.id).await? > 0;
+        let removed = app || keys;
         if removed {
             let event = actor.event("account.second_factor.reset", &account.username);
             audit::record_about(&txn, event, Some(account.id), None, now).await?;
@@ -229,7 +244,10 @@ pub async fn regenerate_recovery_codes(
     let account = person(actor)?;
     confirm_password(state, account, password).await?;
     if !required(state, account).await? {
-        return Err(AppError::invalid("password", "Set up an authenticator app first: recovery codes go with it."));
+        return Err(AppError::invalid(
+            "password",
+            "Set up an authenticator app or a passkey first: recovery codes go with them.",
+        ));
     }
     let now = state.clock.now();
     let (codes, hashes) = new_recovery_codes();
@@ -246,7 +264,7 @@ pub async fn regenerate_recovery_codes(
     Ok(codes)
 }
 
-async fn confirm_password(state: &Core, account: &Account, password: Password) -> Result<(), AppError> {
+pub(crate) async fn confirm_password(state: &Core, account: &Account, password: Password) -> Result<(), AppError> {
     if state.passwords.verify(password, Some(account.password_hash.clone())).await {
         Ok(())
     } else {
@@ -255,7 +273,7 @@ async fn confirm_password(state: &Core, account: &Account, password: Password) -
 }
 
 /// Ten recovery codes as shown, and the hashes of their normalised forms as stored.
-fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+pub(crate) fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
     (0..RECOVERY_CODES)
         .map(|_| {
             let code = RecoveryCode::generate();

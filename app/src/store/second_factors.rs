@@ -82,6 +82,13 @@ pub async fn remove_all(db: &impl ConnectionTrait, account_id: i64) -> Result<bo
     Ok(removed.rows_affected > 0)
 }
 
+/// Removes the account's authenticator app only; answers whether there was one.
+pub async fn remove_totp(db: &impl ConnectionTrait, account_id: i64) -> Result<bool, DbErr> {
+    let removed =
+        totp_factor::Entity::delete_many().filter(totp_factor::Column::AccountId.eq(account_id)).exec(db).await?;
+    Ok(removed.rows_affected > 0)
+}
+
 /// Replaces the account's recovery codes with these (hashes of the normalised codes).
 pub async fn replace_recovery_codes(
     db: &impl ConnectionTrait,

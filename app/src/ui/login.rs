@@ -2,12 +2,15 @@
 
 use super::Session;
 use crate::{
-    api::{SignInOptions, load_sign_in_options},
+    api::{SignInOptions, SignInStep, load_sign_in_options, load_sign_in_step, passkey_sign_in, start_passkey_sign_in},
     error::AppError,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::Redirect, hooks::use_query_map};
+use leptos_router::{
+    components::Redirect,
+    hooks::{use_navigate, use_query_map},
+};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -83,12 +86,47 @@ pub fn SecondFactorPage() -> impl IntoView {
     let error = move || failed().map(|err| err.to_string());
     let expired = move || matches!(failed(), Some(AppError::SignInExpired));
     let pending = second_factor.pending();
+    let factors = Resource::new(|| (), |()| load_sign_in_step());
+    let navigate = use_navigate();
+    let passkey_error = RwSignal::new(None::<String>);
+    let passkey = Action::new_local(|(): &()| async move {
+        let challenge = start_passkey_sign_in().await.map_err(|err| err.to_string())?;
+        let credential = super::webauthn::get(&challenge.options).await?;
+        passkey_sign_in(challenge.handle, credential).await.map_err(|err| err.to_string())
+    });
+    Effect::new(move |_| match passkey.value().get() {
+        Some(Ok(())) => {
+            session.account.refetch();
+            navigate("/tokens", Default::default());
+        }
+        Some(Err(message)) => passkey_error.set(Some(message)),
+        None => {}
+    });
 
     view! {
         <AuthCard title="Two-factor sign-in">
-                <p class="muted">
-                    "Enter the 6-digit code your authenticator app shows for Tessera. Lost your device? Enter one of your recovery codes instead."
-                </p>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        let step = factors.await.unwrap_or(SignInStep { authenticator_app: true, passkeys: false });
+                        let hint = match (step.authenticator_app, step.passkeys) {
+                            (true, true) => "Use one of your passkeys, or enter the 6-digit code your authenticator app shows for Tessera. Lost your device? Enter one of your recovery codes instead.",
+                            (false, true) => "Use one of your passkeys. Lost it? Enter one of your recovery codes instead.",
+                            _ => "Enter the 6-digit code your authenticator app shows for Tessera. Lost your device? Enter one of your recovery codes instead.",
+                        };
+                        view! {
+                            <p class="muted">{hint}</p>
+                            <Show when=move || step.passkeys>
+                                <button type="button" class="button button-primary button-block"
+                                    disabled=move || passkey.pending().get()
+                                    on:click=move |_| { passkey_error.set(None); passkey.dispatch(()); }>
+                                    {move || if passkey.pending().get() { "Waiting for the passkey…" } else { "Use a passkey" }}
+                                </button>
+                                <p class="form-error" role="alert">{move || passkey_error.get()}</p>
+                                <p class="auth-divider" aria-hidden="true"><span>"or"</span></p>
+                            </Show>
+                        }
+                    })}
+                </Suspense>
                 <ActionForm action=second_factor attr:class="form" attr:aria-describedby="code-error">
                     <div class="field">
                         <label for="code">"Code"</label>

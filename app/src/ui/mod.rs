@@ -16,6 +16,7 @@ mod second_factor;
 mod toast;
 mod tokens;
 mod url_query;
+mod webauthn;
 
 use crate::{
     api::{AccountView, Login, Logout, SecondFactor, current_account},

@@ -22,6 +22,7 @@ mod login;
 mod misc_http;
 mod no_escalation;
 mod notifications;
+mod passkeys;
 mod reliability;
 mod scale_out;
 mod second_factors;

@@ -5,6 +5,8 @@ pub mod account_contact;
 pub mod audit_event;
 pub mod delivery;
 pub mod expiry_warning;
+pub mod passkey;
+pub mod passkey_ceremony;
 pub mod privilege;
 pub mod recovery_code;
 pub mod session;

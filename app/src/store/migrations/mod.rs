@@ -14,6 +14,7 @@ mod m0009_second_factors;
 mod m0010_settings;
 mod m0011_session_confirmation;
 mod m0012_single_sign_on;
+mod m0013_passkeys;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_settings::Migration),
             Box::new(m0011_session_confirmation::Migration),
             Box::new(m0012_single_sign_on::Migration),
+            Box::new(m0013_passkeys::Migration),
         ]
     }
 }
