@@ -70,7 +70,7 @@ test-rust:
 # PostgreSQL.
 test-e2e:
 	end2end/run.sh $(BIN)
-	E2E_BACKEND=postgres end2end/run.sh $(BIN) sign_in create_token_with_mouse revoke_one_token
+	E2E_BACKEND=postgres end2end/run.sh $(BIN) sign_in create_token_with_mouse revoke_one_token passkeys
 
 # The native API attacked from its OpenAPI document by schemathesis (bounded here; `make fuzz` runs more).
 test-api-schema:

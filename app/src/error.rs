@@ -33,7 +33,7 @@ pub enum AppError {
     SignInExpired,
     /// The second-factor policy covers the account and it has none yet: it may only set one up.
     #[error(
-        "Your administrator requires two-factor authentication: set up an authenticator app on the Account page first."
+        "Your administrator requires two-factor authentication: set up an authenticator app or a passkey on the Account page first."
     )]
     SecondFactorRequired,
     /// Giving a token a dangerous privilege, with the session's last confirmation too old: confirm, then again.

@@ -64,6 +64,7 @@ test("a person adds a passkey, signs in with it instead of a code, and removes i
   await expect(page).toHaveURL(/\/login\/code$/);
   await waitForHydration(page);
   await expect(page.getByText("Use one of your passkeys. Lost it?")).toBeVisible();
+  await expectAccessible(page, "the second step with a passkey");
   await page.getByRole("button", { name: "Use a passkey" }).click();
   await expect(page).toHaveURL(/\/tokens$/);
   await expect(page.getByTestId("account-name")).toHaveText(member);

@@ -4,7 +4,7 @@
 // started and stopped here by its PID, and leaves the shared one alone.
 import { execFileSync } from "node:child_process";
 import * as OTPAuth from "otpauth";
-import { allowConsoleError, expect, OWN_ADMIN_PASSWORD, PASSWORD, signInAt, startOwnServer, test, waitForHydration } from "./helpers";
+import { allowConsoleError, expect, expectAccessible, OWN_ADMIN_PASSWORD, PASSWORD, signInAt, startOwnServer, test, waitForHydration } from "./helpers";
 
 test("an administrator requires a second factor and an account without one must set it up first", async ({ page }) => {
   allowConsoleError(/status of 422/, "a policy without its privileges is refused on purpose, to show the message");
@@ -21,6 +21,10 @@ test("an administrator requires a second factor and an account without one must 
     const policy = page.getByRole("form", { name: "Require two-factor authentication" });
     await expect(policy.getByLabel("Nobody: each person decides")).toBeChecked();
     await policy.getByLabel("Accounts holding any of these privileges:").check();
+    await expectAccessible(page, "the second-factor policy");
+    if (process.env.TESSERA_SCREENSHOT_DIR) {
+      await policy.screenshot({ path: `${process.env.TESSERA_SCREENSHOT_DIR}/two-factor-policy.png` });
+    }
     await policy.getByRole("button", { name: "Save policy" }).click();
     await expect(policy.locator("#policy-error")).toContainText("Choose at least one privilege");
     await policy.getByLabel("Every account").check();

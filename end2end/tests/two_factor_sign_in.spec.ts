@@ -47,6 +47,10 @@ test("a person turns on an authenticator app and signs in with a code, then with
   const recovery = (await codes.allTextContents()).map((code) => code.trim());
   expect(recovery.every((code) => /^[a-z2-9]{5}-[a-z2-9]{5}$/.test(code))).toBe(true);
   await expect(card).toContainText("shown only this once");
+  await expectAccessible(page, "the recovery codes, shown once");
+  if (process.env.TESSERA_SCREENSHOT_DIR) {
+    await card.screenshot({ path: `${process.env.TESSERA_SCREENSHOT_DIR}/recovery-codes.png` });
+  }
   await card.getByRole("button", { name: "I have saved my recovery codes" }).click();
   await expect(card).toContainText("10 of 10 recovery codes left");
 

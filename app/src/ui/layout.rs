@@ -62,7 +62,7 @@ fn EnrolFirst(account: AccountView) -> impl IntoView {
             </div>
             <div class="callout callout-warning" role="note">
                 <strong>"Your administrator requires a second factor for your account."</strong>
-                " Set up an authenticator app to continue: after that, signing in asks for its code as well as your password."
+                " Set up an authenticator app or a passkey to continue: after that, signing in asks for it as well as your password."
             </div>
             <super::second_factor::SecondFactorCard />
         </main>

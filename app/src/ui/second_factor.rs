@@ -194,7 +194,7 @@ pub fn SecondFactorCard() -> impl IntoView {
             <div class="recovery-codes">
                 <div class="callout callout-warning" role="note">
                     <strong>"Save these recovery codes now: they are shown only this once."</strong>
-                    " Each one signs you in once if you lose your authenticator app. Older codes no longer work."
+                    " Each one signs you in once if you lose your authenticator app or passkeys. Older codes no longer work."
                 </div>
                 <ul class="recovery-code-list" data-testid="recovery-codes">
                     {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}

@@ -66,8 +66,9 @@ pub fn SecondFactorPolicyCard(
         }>
             <h2 id="policy-heading">"Require two-factor authentication"</h2>
             <p class="muted">
-                "Accounts this covers that have no authenticator app yet can do nothing but set one up, from their next "
-                "page on. API tokens are not affected."
+                "Accounts this covers that have no second factor yet (an authenticator app or a passkey) can do nothing "
+                "but set one up, from their next page on. An account holding all holds every privilege, so any choice "
+                "here covers administrators too. API tokens are not affected."
             </p>
             <fieldset class="plain-fieldset">
                 <legend class="visually-hidden">"Who must sign in with a second factor"</legend>
