@@ -231,8 +231,8 @@ pub enum AccountCommand {
     Unsuspend { name: String },
     /// Lift a sign-in lock (after too many failed sign-ins) before it runs out, and forget the failures.
     Unlock { name: String },
-    /// Remove an account's second factors (authenticator app and recovery codes), for someone who lost both:
-    /// the password alone signs in again.
+    /// Remove an account's second factors (authenticator app, passkeys and recovery codes), for someone who lost
+    /// them: the password alone signs in again.
     #[command(name = "reset-2fa")]
     Reset2fa { name: String },
     /// Rename an account. Its tokens keep working; API clients send the new name.
