@@ -5,13 +5,24 @@
 //
 // WebAuthn needs a host name (an IP address is no relying party), so this journey reaches the suite's server as
 // `localhost` instead of 127.0.0.1: the same server, its own cookies.
-import { allowConsoleError, expect, expectAccessible, newAccount, PASSWORD, test, waitForHydration } from "./helpers";
+import { execFileSync } from "node:child_process";
+import type { BrowserContext, Page } from "@playwright/test";
+import {
+  allowConsoleError,
+  expect,
+  expectAccessible,
+  newAccount,
+  OWN_ADMIN_PASSWORD,
+  PASSWORD,
+  startOwnServer,
+  test,
+  waitForHydration,
+} from "./helpers";
 
 const base = (process.env.TESSERA_BASE_URL ?? "").replace("127.0.0.1", "localhost");
 
-test("a person adds a passkey, signs in with it instead of a code, and removes it", async ({ page, context }) => {
-  allowConsoleError(/status of 409/, "a second passkey with the same name is refused on purpose (409), to show the message");
-  const member = newAccount("passkey");
+/** Chromium's virtual platform authenticator (it verifies its user at once), for this page. */
+async function virtualAuthenticator(context: BrowserContext, page: Page) {
   const cdp = await context.newCDPSession(page);
   await cdp.send("WebAuthn.enable");
   const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
@@ -24,6 +35,25 @@ test("a person adds a passkey, signs in with it instead of a code, and removes i
       automaticPresenceSimulation: true,
     },
   });
+  return { cdp, authenticatorId };
+}
+
+/** Adds a passkey called `name` on the Account page of the server at `at`, and puts its recovery codes away. */
+async function addPasskey(page: Page, at: string, name: string) {
+  await page.goto(`${at}/account`);
+  await waitForHydration(page);
+  const card = page.getByRole("region", { name: "Two-factor authentication" });
+  await card.getByLabel("Name of the new passkey").fill(name);
+  await card.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(card.getByTestId("recovery-codes").locator("li")).toHaveCount(10);
+  await card.getByRole("button", { name: "I have saved my recovery codes" }).click();
+  return card;
+}
+
+test("a person adds a passkey, signs in with it instead of a code, and removes it", async ({ page, context }) => {
+  allowConsoleError(/status of 409/, "a second passkey with the same name is refused on purpose (409), to show the message");
+  const member = newAccount("passkey");
+  const { cdp, authenticatorId } = await virtualAuthenticator(context, page);
 
   const signInWithPassword = async () => {
     await page.goto(`${base}/login`);
@@ -36,13 +66,7 @@ test("a person adds a passkey, signs in with it instead of a code, and removes i
   await expect(page).toHaveURL(/\/tokens$/);
 
   // Add one: the first second factor brings the ten recovery codes, shown once.
-  await page.goto(`${base}/account`);
-  await waitForHydration(page);
-  const card = page.getByRole("region", { name: "Two-factor authentication" });
-  await card.getByLabel("Name of the new passkey").fill("Journey laptop");
-  await card.getByRole("button", { name: "Add a passkey" }).click();
-  await expect(card.getByTestId("recovery-codes").locator("li")).toHaveCount(10);
-  await card.getByRole("button", { name: "I have saved my recovery codes" }).click();
+  const card = await addPasskey(page, base, "Journey laptop");
   await expect(card.getByRole("list", { name: "Your passkeys" })).toContainText("Journey laptop");
   await expect(card).toContainText("Signing in asks for one of your passkeys. 10 of 10 recovery codes left.");
   const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
@@ -84,4 +108,34 @@ test("a person adds a passkey, signs in with it instead of a code, and removes i
   await signInWithPassword();
   await expect(page).toHaveURL(/\/tokens$/);
   await cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId });
+});
+
+test("a passkey confirms it is you before a dangerous privilege", async ({ page, context }) => {
+  allowConsoleError(/status of 403/, "the stale session is refused on purpose, to show the prompt");
+  // "A while after signing in" is made by clearing the session's confirmation in the database: a server of its own.
+  const own = await startOwnServer();
+  try {
+    const at = own.base.replace("127.0.0.1", "localhost");
+    await virtualAuthenticator(context, page);
+    await page.goto(`${at}/login`);
+    await waitForHydration(page);
+    await page.getByLabel("Username").fill("admin");
+    await page.getByLabel("Password").fill(OWN_ADMIN_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/tokens$/);
+    await addPasskey(page, at, "Desk key");
+    const file = own.databaseUrl.replace(/^sqlite:\/\//, "");
+    execFileSync("python3", ["-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('UPDATE sessions SET confirmed_at = NULL'); db.commit()", file]);
+
+    await page.goto(`${at}/tokens/new`);
+    await waitForHydration(page);
+    await page.getByRole("textbox", { name: "Name" }).fill("deploy-bot");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    const confirm = page.getByRole("form", { name: "Confirm it is you" });
+    await confirm.getByRole("button", { name: "Use a passkey instead" }).click();
+    await expect(page.getByRole("heading", { name: "Your new API token" })).toBeVisible();
+    await expect(confirm).toHaveCount(0);
+  } finally {
+    own.stop();
+  }
 });

@@ -40,13 +40,14 @@ pub use second_factors::{
     start_passkey,
 };
 pub use tokens::{
-    CheckTokenName, ConfirmIdentity, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken, IssuedToken, LeakNotice,
-    ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken, PAGE_SIZES, PrivilegeOption, RenameToken,
-    RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage, TokenQuery, TokenRow, TokenSort,
-    TokenTable, TokenView, UpdateToken, check_token_name, confirm_identity, create_token, dismiss_leak, get_token,
-    list_tokens, load_manage_token, load_token_form, load_token_table, rename_token, revoke_all_tokens, revoke_tokens,
-    rotate_token, update_token,
+    CheckTokenName, ConfirmIdentity, ConfirmIdentityWithPasskey, CreateToken, DismissLeak, EXPIRING_DAYS, GetToken,
+    IssuedToken, LeakNotice, ListTokens, LoadManageToken, LoadTokenForm, LoadTokenTable, NewToken, PAGE_SIZES,
+    PrivilegeOption, RenameToken, RevokeAllTokens, RevokeTokens, RotateToken, TokenFormOptions, TokenPage, TokenQuery,
+    TokenRow, TokenSort, TokenTable, TokenView, UpdateToken, check_token_name, confirm_identity, create_token,
+    dismiss_leak, get_token, list_tokens, load_manage_token, load_token_form, load_token_table, rename_token,
+    revoke_all_tokens, revoke_tokens, rotate_token, update_token,
 };
+pub use tokens::{StartPasskeyConfirmation, confirm_identity_with_passkey, start_passkey_confirmation};
 pub use webhooks::{
     AddWebhook, AddedWebhook, DeliveryView, LoadWebhooks, RemoveWebhook, SendTestWebhook, WebhookView, WebhooksScreen,
     add_webhook, load_webhooks, remove_webhook, send_test_webhook,

@@ -58,6 +58,36 @@ pub async fn confirm_identity(proof: String) -> Result<(), AppError> {
     crate::services::auth::confirm_identity(&state, &account, &cookie, &proof, ip.as_deref()).await
 }
 
+/// A challenge for one of the signed-in person's passkeys, to confirm it is them ([`confirm_identity_with_passkey`]).
+#[server(prefix = "/rpc", endpoint = "start_passkey_confirmation")]
+pub async fn start_passkey_confirmation() -> Result<super::PasskeyChallenge, AppError> {
+    use super::context::{relying_party, signed_in_session, state};
+    let state = state()?;
+    let (account, _) = signed_in_session(&state).await?;
+    let started = crate::services::passkeys::start_sign_in(&state, &account, &relying_party(&state)?).await?;
+    Ok(super::PasskeyChallenge { handle: started.handle, options: started.options })
+}
+
+/// The signed-in person proves it is them again with a passkey (the browser's answer to the challenge).
+#[server(prefix = "/rpc", endpoint = "confirm_identity_with_passkey")]
+pub async fn confirm_identity_with_passkey(handle: String, credential: String) -> Result<(), AppError> {
+    use super::context::{client_ip, relying_party, signed_in_session, state};
+    let state = state()?;
+    let ip = client_ip();
+    let (account, cookie) = signed_in_session(&state).await?;
+    let relying_party = relying_party(&state)?;
+    crate::services::auth::confirm_identity_with_passkey(
+        &state,
+        &account,
+        &cookie,
+        &relying_party,
+        &handle,
+        &credential,
+        ip.as_deref(),
+    )
+    .await
+}
+
 #[server(prefix = "/rpc", endpoint = "rename_token")]
 pub async fn rename_token(name: String, new_name: String) -> Result<TokenView, AppError> {
     let (state, actor) = super::context::acting().await?;

@@ -339,28 +339,63 @@ pub async fn confirm_identity(
     proof: &str,
     client_ip: Option<&str>,
 ) -> Result<(), AppError> {
+    let by_code = crate::domain::totp::Code::parse(proof).is_ok() && second_factor::has_app(state, account).await?;
+    if !by_code && !state.sessions.password_sign_in.allows(&account.username_key) {
+        let message = "Passwords are turned off here: enter a code from your authenticator app, use a passkey, or confirm through single sign-on.";
+        return Err(AppError::invalid("confirmation", message));
+    }
+    confirm_with(state, account, cookie_value, client_ip, None, async || {
+        let confirmed = if by_code {
+            second_factor::check(state, account, proof).await? == Some(second_factor::Method::AuthenticatorApp)
+        } else {
+            state.passwords.verify(Password::new(proof.to_owned()), Some(account.password_hash.clone())).await
+        };
+        let message = if by_code { "That code is not right." } else { "The password is not right." };
+        Ok(confirmed.then_some(()).ok_or_else(|| AppError::invalid("confirmation", message)))
+    })
+    .await
+}
+
+/// [`confirm_identity`] with one of the account's passkeys: `handle` names the challenge
+/// [`passkeys::start_sign_in`] gave, `credential` is the browser's answer.
+pub async fn confirm_identity_with_passkey(
+    state: &Core,
+    account: &Account,
+    cookie_value: &str,
+    relying_party: &passkeys::RelyingParty,
+    handle: &str,
+    credential: &str,
+    client_ip: Option<&str>,
+) -> Result<(), AppError> {
+    confirm_with(state, account, cookie_value, client_ip, Some("passkey"), async || {
+        let passed = passkeys::check_sign_in(state, account, relying_party, handle, credential).await?;
+        Ok(passed.then_some(()).ok_or(AppError::PasskeyRefused))
+    })
+    .await
+}
+
+/// A re-confirmation, whatever the proof: `check` answers `Ok(Err(refusal))` when the proof is wrong, which
+/// counts as a failed sign-in; audited either way (`how`: the proof, when not the password or a code).
+async fn confirm_with(
+    state: &Core,
+    account: &Account,
+    cookie_value: &str,
+    client_ip: Option<&str>,
+    how: Option<&str>,
+    check: impl AsyncFnOnce() -> Result<Result<(), AppError>, AppError>,
+) -> Result<(), AppError> {
     let key = account.username_key.clone();
     if let Some(ip) = client_ip {
         sign_in_limits::check_address(state, ip).await?;
     }
     sign_in_limits::check_account(state, &key, client_ip).await?;
-    let by_code = crate::domain::totp::Code::parse(proof).is_ok() && second_factor::has_app(state, account).await?;
-    if !by_code && !state.sessions.password_sign_in.allows(&key) {
-        let message = "Passwords are turned off here: enter a code from your authenticator app, or confirm through single sign-on.";
-        return Err(AppError::invalid("confirmation", message));
-    }
-    let confirmed = if by_code {
-        second_factor::check(state, account, proof).await? == Some(second_factor::Method::AuthenticatorApp)
-    } else {
-        state.passwords.verify(Password::new(proof.to_owned()), Some(account.password_hash.clone())).await
-    };
+    let outcome = check().await?;
     let now = state.clock.now();
-    let event = NewEvent::by("session.confirm", account).from_ip(client_ip);
-    if !confirmed {
+    let event = NewEvent::by("session.confirm", account).target(how).from_ip(client_ip);
+    if let Err(refusal) = outcome {
         audit::record(&state.db, event.outcome(Outcome::Failure), now).await?;
         sign_in_limits::record_failure(state, Some(&key), client_ip).await?;
-        let message = if by_code { "That code is not right." } else { "The password is not right." };
-        return Err(AppError::invalid("confirmation", message));
+        return Err(refusal);
     }
     sessions::confirm(&state.db, &sha256_hex(cookie_value), now).await?;
     audit::record(&state.db, event.outcome(Outcome::Success), now).await?;

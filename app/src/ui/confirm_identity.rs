@@ -1,10 +1,13 @@
 //! "Confirm it is you": asked before giving a token a dangerous privilege when the person signed in (or last
-//! confirmed) more than a few minutes ago, like GitHub's sudo mode. The password, or a code from the
-//! authenticator app; then the act it interrupted goes on.
+//! confirmed) more than a few minutes ago, like GitHub's sudo mode. The password, a code from the authenticator
+//! app, a passkey, or the identity provider; then the act it interrupted goes on.
 
 use super::password::PasswordField;
 use crate::{
-    api::{confirm_identity, load_sign_in_options},
+    api::{
+        confirm_identity, confirm_identity_with_passkey, load_second_factors, load_sign_in_options,
+        start_passkey_confirmation,
+    },
     domain::totp::percent_encode,
 };
 use leptos::prelude::*;
@@ -31,6 +34,17 @@ pub fn ConfirmIdentity(
         None => {}
     });
     let options = Resource::new(|| (), |()| load_sign_in_options(None));
+    let factors = Resource::new(|| (), |()| load_second_factors());
+    let passkey = Action::new_local(|(): &()| async move {
+        let challenge = start_passkey_confirmation().await.map_err(|err| err.to_string())?;
+        let credential = super::webauthn::get(&challenge.options).await?;
+        confirm_identity_with_passkey(challenge.handle, credential).await.map_err(|err| err.to_string())
+    });
+    Effect::new(move |_| match passkey.value().get() {
+        Some(Ok(())) => on_confirmed.run(()),
+        Some(Err(message)) => error.set(Some(message)),
+        None => {}
+    });
     let location = use_location();
     let through_provider = move || {
         let here = format!("{}{}", location.pathname.get(), location.search.get());
@@ -53,6 +67,19 @@ pub fn ConfirmIdentity(
                 </button>
                 <button type="button" class="button" on:click=move |_| on_cancel.run(())>"Cancel"</button>
             </div>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let has_passkey = factors.await.is_ok_and(|view| !view.passkeys.is_empty());
+                    has_passkey.then(|| view! {
+                        <p>
+                            <button type="button" class="button" disabled=move || passkey.pending().get()
+                                on:click=move |_| { error.set(None); passkey.dispatch(()); }>
+                                "Use a passkey instead"
+                            </button>
+                        </p>
+                    })
+                })}
+            </Suspense>
             <Suspense>
                 {move || Suspend::new(async move {
                     let name = options.await.ok()?.single_sign_on?;
