@@ -83,7 +83,7 @@ test("a person turns on an authenticator app and signs in with a code, then with
   await card.getByRole("button", { name: "Remove authenticator app" }).click();
   await card.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await card.getByRole("button", { name: "Remove authenticator app" }).click();
-  await expect(page.getByRole("status").getByText("Two-factor authentication is off")).toBeVisible();
+  await expect(page.getByRole("status").getByText("The authenticator app is removed.")).toBeVisible();
   await expect(card).toContainText("Signing in asks for your password only");
   await page.getByRole("button", { name: "Sign out" }).click();
   await signIn(page, member, PASSWORD);

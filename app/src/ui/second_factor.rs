@@ -8,6 +8,7 @@ use crate::api::{
     PasskeyView, TotpSetup, confirm_totp, finish_passkey, load_second_factors, regenerate_recovery_codes,
     remove_passkey, remove_totp, start_passkey, start_totp,
 };
+use crate::error::AppError;
 use leptos::prelude::*;
 
 /// What the card shows below its status line.
@@ -76,10 +77,10 @@ pub fn SecondFactorCard() -> impl IntoView {
         },
         None => {}
     });
-    let remove = Action::new(|password: &String| remove_totp(password.clone()));
-    Effect::new(move |_| match remove.value().get() {
+    // A removal asked with the password has ended: back to the card with a toast, or the error by the field.
+    let removed = move |ended: Option<Result<(), AppError>>, done: &'static str| match ended {
         Some(Ok(())) => {
-            toasts.success("Two-factor authentication is off: signing in asks for your password only.");
+            toasts.success(done);
             password.set(String::new());
             step.set(Step::Idle);
             changed.update(|n| *n += 1);
@@ -89,6 +90,10 @@ pub fn SecondFactorCard() -> impl IntoView {
             None => toasts.error(err.to_string()),
         },
         None => {}
+    };
+    let remove = Action::new(|password: &String| remove_totp(password.clone()));
+    Effect::new(move |_| {
+        removed(remove.value().get(), "The authenticator app is removed.");
     });
 
     let status_line = move || {
@@ -121,18 +126,8 @@ pub fn SecondFactorCard() -> impl IntoView {
     let enabled = move || loaded().is_some_and(|view| view.totp);
     let any_factor = move || loaded().is_some_and(|view| view.totp || !view.passkeys.is_empty());
     let remove_key = Action::new(|(id, password): &(i64, String)| remove_passkey(*id, password.clone()));
-    Effect::new(move |_| match remove_key.value().get() {
-        Some(Ok(())) => {
-            toasts.success("The passkey is removed.");
-            password.set(String::new());
-            step.set(Step::Idle);
-            changed.update(|n| *n += 1);
-        }
-        Some(Err(err)) => match err.for_field("password") {
-            Some(message) => password_error.set(Some(message)),
-            None => toasts.error(err.to_string()),
-        },
-        None => {}
+    Effect::new(move |_| {
+        removed(remove_key.value().get(), "The passkey is removed.");
     });
 
     let body = move || {
@@ -220,7 +215,7 @@ pub fn SecondFactorCard() -> impl IntoView {
                 if removing { remove.dispatch(typed); } else { regenerate.dispatch(typed); }
             }>
                 <p>{if removing {
-                    "Confirm with your password to remove the authenticator app and its recovery codes."
+                    "Confirm with your password to remove the authenticator app (and the recovery codes, unless a passkey stays)."
                 } else {
                     "Confirm with your password to make ten new recovery codes. The old ones stop working."
                 }}</p>
