@@ -148,9 +148,24 @@ test.describe("single sign-on", () => {
     };
     await createWithDangerousPrivilege();
     const confirm = page.getByRole("form", { name: "Confirm it is you" });
-    await confirm.getByRole("link", { name: "Confirm with Journey ID instead" }).click();
+    const atTheProvider = async (login: string) => {
+      await confirm.getByRole("link", { name: "Confirm with Journey ID instead" }).click();
+      await page.locator('input[name="login"]').fill(login);
+    };
+    // Someone else at the provider confirms nothing: alice stays signed in, unconfirmed, and is told why.
+    await atTheProvider("mallory");
+    await page.locator('input[name="password"]').fill("anything");
+    await page.getByRole("button", { name: "Sign-in" }).click();
+    await page.waitForURL(/\/login\?sso=wrong-person$|\/interaction\//);
+    if (page.url().includes("/interaction/")) await page.getByRole("button", { name: "Continue" }).click();
+    await expect(page).toHaveURL(/\/login\?sso=wrong-person$/);
+    await expect(page.getByRole("alert").first()).toHaveText("Your identity provider confirmed someone else. Sign in again as yourself.");
+    await page.getByRole("link", { name: "Back to your tokens" }).click();
+    await expect(page.getByTestId("account-name")).toHaveText("alice");
+    await createWithDangerousPrivilege();
+
     // The provider asks for the credentials again (prompt=login), whatever session it holds.
-    await page.locator('input[name="login"]').fill("alice");
+    await atTheProvider("alice");
     await page.locator('input[name="password"]').fill("anything");
     await page.getByRole("button", { name: "Sign-in" }).click();
     await page.waitForURL(/\/tokens\/new$|\/interaction\//);

@@ -40,7 +40,12 @@ struct StartQuery {
     return_to: Option<String>,
 }
 
-async fn start(State(state): State<WebState>, Query(query): Query<StartQuery>, headers: HeaderMap) -> Response {
+async fn start(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<StartQuery>,
+    headers: HeaderMap,
+) -> Response {
     let Some(sso) = &state.sso else {
         return (StatusCode::NOT_FOUND, "Single sign-on is not set up on this server.").into_response();
     };
@@ -59,7 +64,8 @@ async fn start(State(state): State<WebState>, Query(query): Query<StartQuery>, h
         None
     };
     let confirm = confirm.as_ref().map(|(cookie, return_to)| (cookie.as_str(), return_to.clone()));
-    match sso.begin(&state, &redirect_url, confirm).await {
+    let ip = client_ip(peer.ip(), &headers, &state.trusted_proxies).unwrap_or(peer.ip()).to_canonical().to_string();
+    match sso.begin(&state, &redirect_url, &ip, confirm).await {
         Ok(authorization) => {
             let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, authorization.url)]).into_response();
             append_cookie(&mut response, &set_sso_header(&authorization.state, &state.web));

@@ -12,9 +12,10 @@ use super::{
     auth::{self, SignIn},
     password::Password,
     random::{base62, sha256_hex},
+    rate_limits::RateLimiter,
 };
 use crate::{
-    domain::AccountName,
+    domain::{AccountName, Period, RateLimit},
     error::AppError,
     services::Core,
     store::{
@@ -145,12 +146,14 @@ pub enum SsoError {
     Suspended,
     /// The re-confirmation was for someone else, or for a session that ended.
     WrongPerson,
+    /// Too many sign-ins started from one address (each start is a row in the database).
+    TooMany,
     /// Our own failure (the database).
     Internal,
 }
 
 impl SsoError {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Off,
         Self::Unavailable,
         Self::NotConfirmed,
@@ -158,6 +161,7 @@ impl SsoError {
         Self::NotAllowed,
         Self::Suspended,
         Self::WrongPerson,
+        Self::TooMany,
         Self::Internal,
     ];
 
@@ -170,6 +174,7 @@ impl SsoError {
             Self::NotAllowed => "not-allowed",
             Self::Suspended => "suspended",
             Self::WrongPerson => "wrong-person",
+            Self::TooMany => "too-many",
             Self::Internal => "internal",
         }
     }
@@ -189,6 +194,7 @@ impl SsoError {
             }
             Self::Suspended => "This account is suspended.",
             Self::WrongPerson => "Your identity provider confirmed someone else. Sign in again as yourself.",
+            Self::TooMany => "Too many sign-ins were started from your address. Please wait a minute.",
             Self::Internal => "Something went wrong on our side. Please try again.",
         }
     }
@@ -220,7 +226,12 @@ pub struct SingleSignOn {
     settings: SsoSettings,
     http: reqwest::Client,
     metadata: Mutex<Option<(Instant, Arc<CoreProviderMetadata>)>>,
+    /// Starts per client address (by a hash of it), in this instance: each start writes a row.
+    starts: RateLimiter,
 }
+
+/// Sign-ins one address may start, in each instance (a person needs one; a flood fills the database).
+const STARTS_PER_ADDRESS: RateLimit = RateLimit { calls: 30, per: Period::Minute };
 
 /// Where to send the browser to sign in at the provider, and the `state` value its cookie must carry back.
 pub struct Authorization {
@@ -254,7 +265,7 @@ impl SingleSignOn {
             .timeout(StdDuration::from_secs(10))
             .build()
             .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
-        Ok(Self { settings, http, metadata: Mutex::new(None) })
+        Ok(Self { settings, http, metadata: Mutex::new(None), starts: RateLimiter::default() })
     }
 
     pub fn settings(&self) -> &SsoSettings {
@@ -300,8 +311,15 @@ impl SingleSignOn {
         &self,
         state: &Core,
         redirect_url: &str,
+        client_ip: &str,
         confirm: Option<(&str, String)>,
     ) -> Result<Authorization, SsoError> {
+        let address = sha256_hex(client_ip);
+        let key = i64::from_str_radix(address.get(..15).unwrap_or("0"), 16).unwrap_or(0);
+        if self.starts.check(key, STARTS_PER_ADDRESS, state.clock.now()).is_err() {
+            tracing::warn!(client_ip, "single sign-on: too many sign-ins started from one address");
+            return Err(SsoError::TooMany);
+        }
         let metadata = self.metadata(false).await?;
         let client = self.client(&metadata, redirect_url)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();

@@ -20,9 +20,10 @@ pub fn LoginPage() -> impl IntoView {
     let pending = login.pending();
     let query = use_query_map();
     let options = Resource::new(move || query.read().get("sso"), load_sign_in_options);
+    let sso_failed = query.read_untracked().get("sso").is_some();
 
     view! {
-        <AuthCard title="Sign in">
+        <AuthCard title="Sign in" stay=sso_failed>
                 <p class="muted">"Manage the API tokens of your account."</p>
                 <Suspense>
                     {move || Suspend::new(async move {
@@ -53,8 +54,14 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 fn SingleSignOn(options: SignInOptions) -> impl IntoView {
     let SignInOptions { single_sign_on, password_for_emergency_only, sso_error } = options;
+    let session = expect_context::<Session>();
+    let signed_in = move || session.account.get().and_then(Result::ok).flatten().is_some();
     view! {
         {sso_error.map(|message| view! { <p class="form-error sso-error" role="alert">{message}</p> })}
+        // A re-confirmation that failed: the person is still signed in and goes back from here.
+        <Show when=signed_in>
+            <p><a href="/tokens">"Back to your tokens"</a></p>
+        </Show>
         {single_sign_on.map(|name| {
             view! {
                 <a class="button button-primary button-block" href="/auth/oidc/start" rel="external">
@@ -156,16 +163,18 @@ pub fn SecondFactorPage() -> impl IntoView {
     }
 }
 
-/// The frame of the pages before a session: whoever is signed in already goes on to their tokens; the others see
+/// The frame of the pages before a session: whoever is signed in already goes on to their tokens (unless the page
+/// has a single sign-on's failure to show: a re-confirmation through the provider ends here too); the others see
 /// a card with the brand and the page's heading.
 #[component]
-fn AuthCard(title: &'static str, children: Children) -> impl IntoView {
+fn AuthCard(title: &'static str, #[prop(optional)] stay: bool, children: Children) -> impl IntoView {
     let session = expect_context::<Session>();
     view! {
         <Title text=title />
         <Suspense>
             {move || Suspend::new(async move {
-                matches!(session.account.await, Ok(Some(_))).then(|| view! { <Redirect path="/tokens" /> })
+                let signed_in = matches!(session.account.await, Ok(Some(_)));
+                (signed_in && !stay).then(|| view! { <Redirect path="/tokens" /> })
             })}
         </Suspense>
         <main class="auth-page">

@@ -151,3 +151,21 @@ async fn with_password_sign_in_off_only_the_break_glass_account_uses_a_password(
     assert!(app.login(&client, "ROOT", PASSWORD).await.status().is_success());
     assert_eq!(app.current_account(&client).await.as_deref(), Some("root"));
 }
+
+#[tokio::test]
+async fn one_address_starts_at_most_thirty_sign_ins_a_minute() {
+    let app = app_with_unreachable_provider().await;
+    let start = || async { moved_on_to(app.client().get(app.url("/auth/oidc/start")).send().await.unwrap()).await.0 };
+    for _ in 0..30 {
+        assert_eq!(start().await, "/login?sso=unavailable");
+    }
+    assert_eq!(start().await, "/login?sso=too-many", "the 31st within the minute");
+    // One more every two seconds after that (GCRA: 30 a minute, not 30 each new minute in one burst).
+    app.clock.advance(Duration::seconds(2));
+    assert_eq!(start().await, "/login?sso=unavailable");
+    assert_eq!(start().await, "/login?sso=too-many");
+    assert_eq!(
+        options(&app, Some("too-many")).await["sso_error"],
+        "Too many sign-ins were started from your address. Please wait a minute."
+    );
+}
