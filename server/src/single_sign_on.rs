@@ -6,12 +6,14 @@
 
 use app::{
     api::{
-        client_ip::client_ip,
-        session_cookie::{clear_sso_header, cookie_values, set_challenge_header, set_cookie_header, set_sso_header},
+        client_ip::web_client,
+        session_cookie::{
+            clear_sso_header, request_cookie_values, set_challenge_header, set_cookie_header, set_sso_header,
+        },
     },
     services::{
         auth::{self, SignIn},
-        oidc::{Callback, Finished, SsoError},
+        oidc::{Callback, Finished, SingleSignOn, SsoError},
     },
     state::WebState,
 };
@@ -46,15 +48,13 @@ async fn start(
     Query(query): Query<StartQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(sso) = &state.sso else {
-        return (StatusCode::NOT_FOUND, "Single sign-on is not set up on this server.").into_response();
-    };
-    let Some(redirect_url) = redirect_url(&state, &headers) else {
-        return (StatusCode::BAD_REQUEST, "The request names no valid host.").into_response();
+    let (sso, redirect_url, ip) = match setting_out(&state, peer, &headers) {
+        Ok(found) => found,
+        Err(refused) => return refused.into_response(),
     };
     let confirm = if query.confirm {
         // The session to re-confirm: the one this browser is signed in with (a same-site request: it is sent).
-        let values = request_cookies(&headers, state.web.cookie_name());
+        let values = request_cookie_values(&headers, state.web.cookie_name());
         match auth::resolve_session(&state, &values).await {
             Ok(Some((_, cookie))) => Some((cookie, local_path(query.return_to.as_deref()))),
             Ok(None) => return moving_on("/login", Vec::new()),
@@ -64,7 +64,6 @@ async fn start(
         None
     };
     let confirm = confirm.as_ref().map(|(cookie, return_to)| (cookie.as_str(), return_to.clone()));
-    let ip = client_ip(peer.ip(), &headers, &state.trusted_proxies).unwrap_or(peer.ip()).to_canonical().to_string();
     match sso.begin(&state, &redirect_url, &ip, confirm).await {
         Ok(authorization) => {
             let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, authorization.url)]).into_response();
@@ -81,15 +80,12 @@ async fn callback(
     Query(query): Query<Callback>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(sso) = &state.sso else {
-        return (StatusCode::NOT_FOUND, "Single sign-on is not set up on this server.").into_response();
+    let (sso, redirect_url, ip) = match setting_out(&state, peer, &headers) {
+        Ok(found) => found,
+        Err(refused) => return refused.into_response(),
     };
-    let Some(redirect_url) = redirect_url(&state, &headers) else {
-        return (StatusCode::BAD_REQUEST, "The request names no valid host.").into_response();
-    };
-    let ip = client_ip(peer.ip(), &headers, &state.trusted_proxies).unwrap_or(peer.ip()).to_canonical().to_string();
     // The newest wins if a browser sends several (a planted one comes first).
-    let cookie_state = request_cookies(&headers, state.web.sso_cookie_name()).pop();
+    let cookie_state = request_cookie_values(&headers, state.web.sso_cookie_name()).pop();
     let web = &state.web;
     let finished = sso.finish(&state, &redirect_url, cookie_state.as_deref(), query, Some(&ip)).await;
     let mut cookies = vec![clear_sso_header(web)];
@@ -139,13 +135,20 @@ fn append_cookie(response: &mut Response, cookie: &str) {
     }
 }
 
-fn request_cookies(headers: &HeaderMap, name: &str) -> Vec<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|header| cookie_values(header, name).map(str::to_owned).collect::<Vec<_>>())
-        .collect()
+/// What both ends of a single sign-on need: the provider (404 when single sign-on is off), the callback's URL
+/// (400 without a usable host) and the client's address.
+fn setting_out<'a>(
+    state: &'a WebState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(&'a SingleSignOn, String, String), (StatusCode, &'static str)> {
+    let Some(sso) = state.sso.as_deref() else {
+        return Err((StatusCode::NOT_FOUND, "Single sign-on is not set up on this server."));
+    };
+    let Some(redirect_url) = redirect_url(state, headers) else {
+        return Err((StatusCode::BAD_REQUEST, "The request names no valid host."));
+    };
+    Ok((sso, redirect_url, web_client(peer.ip(), headers, &state.trusted_proxies)))
 }
 
 /// The callback's absolute URL: on the public URL when one is set, else on the host the browser asked for (the

@@ -57,26 +57,34 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
 /// session and sends the browser to the tokens page.
 #[server(prefix = "/rpc", endpoint = "second_factor")]
 pub async fn second_factor(code: String) -> Result<(), AppError> {
-    use super::context::{client_ip, cookies, set_cookie, state};
-    use crate::services::auth;
+    use super::context::{client_ip, state, waiting_sign_in};
 
     let state = state()?;
-    let ip = client_ip();
+    let challenge = waiting_sign_in(&state)?;
+    let signed_in = crate::services::auth::complete_sign_in(&state, &challenge, &code, client_ip().as_deref()).await;
+    second_step_ended(&state, signed_in)?;
+    leptos_axum::redirect("/tokens");
+    Ok(())
+}
+
+/// The second step of a sign-in has ended: the session cookie replaces the waiting one, or the error is the
+/// answer (and a sign-in that cannot go on loses its cookie).
+#[cfg(feature = "ssr")]
+fn second_step_ended(
+    state: &crate::state::WebState,
+    ended: Result<(crate::store::accounts::Account, crate::services::auth::SessionCookie), AppError>,
+) -> Result<(), AppError> {
+    use super::{context::set_cookie, session_cookie};
     let web = &state.web;
-    // The newest cookie wins if a browser sends several (as for sessions, a planted one comes first).
-    let Some(challenge) = cookies(web.challenge_cookie_name()).pop() else {
-        return Err(AppError::SignInExpired);
-    };
-    match auth::complete_sign_in(&state, &challenge, &code, ip.as_deref()).await {
+    match ended {
         Ok((_, cookie)) => {
-            set_cookie(&super::session_cookie::clear_challenge_header(web));
-            set_cookie(&super::session_cookie::set_cookie_header(&cookie, web));
-            leptos_axum::redirect("/tokens");
+            set_cookie(&session_cookie::clear_challenge_header(web));
+            set_cookie(&session_cookie::set_cookie_header(&cookie, web));
             Ok(())
         }
         Err(err) => {
             if matches!(err, AppError::SignInExpired | AppError::AccountSuspended | AppError::AccountLocked { .. }) {
-                set_cookie(&super::session_cookie::clear_challenge_header(web));
+                set_cookie(&session_cookie::clear_challenge_header(web));
             }
             Err(with_retry_after(err))
         }
@@ -104,14 +112,11 @@ pub struct SignInStep {
 /// What the waiting sign-in's account can give as its second factor.
 #[server(prefix = "/rpc", endpoint = "load_sign_in_step")]
 pub async fn load_sign_in_step() -> Result<SignInStep, AppError> {
-    use super::context::{cookies, state};
+    use super::context::{state, waiting_sign_in};
     use crate::services::{auth, passkeys, second_factor};
 
     let state = state()?;
-    let Some(challenge) = cookies(state.web.challenge_cookie_name()).pop() else {
-        return Err(AppError::SignInExpired);
-    };
-    let account = auth::waiting_account(&state, &challenge).await?;
+    let account = auth::waiting_account(&state, &waiting_sign_in(&state)?).await?;
     Ok(SignInStep {
         authenticator_app: second_factor::has_app(&state, &account).await?,
         passkeys: passkeys::any(&state, account.id).await?,
@@ -121,14 +126,11 @@ pub async fn load_sign_in_step() -> Result<SignInStep, AppError> {
 /// A challenge for one of the waiting sign-in's passkeys.
 #[server(prefix = "/rpc", endpoint = "start_passkey_sign_in")]
 pub async fn start_passkey_sign_in() -> Result<super::PasskeyChallenge, AppError> {
-    use super::context::{cookies, relying_party, state};
+    use super::context::{relying_party, state, waiting_sign_in};
 
     let state = state()?;
-    let Some(challenge) = cookies(state.web.challenge_cookie_name()).pop() else {
-        return Err(AppError::SignInExpired);
-    };
-    let relying_party = relying_party(&state)?;
-    let started = crate::services::auth::passkey_challenge(&state, &challenge, &relying_party).await?;
+    let challenge = waiting_sign_in(&state)?;
+    let started = crate::services::auth::passkey_challenge(&state, &challenge, &relying_party(&state)?).await?;
     Ok(super::PasskeyChallenge { handle: started.handle, options: started.options })
 }
 
@@ -136,31 +138,17 @@ pub async fn start_passkey_sign_in() -> Result<super::PasskeyChallenge, AppError
 /// session (the page goes on to the tokens itself: passkeys work only with the app loaded).
 #[server(prefix = "/rpc", endpoint = "passkey_sign_in")]
 pub async fn passkey_sign_in(handle: String, credential: String) -> Result<(), AppError> {
-    use super::context::{client_ip, cookies, relying_party, set_cookie, state};
+    use super::context::{client_ip, relying_party, state, waiting_sign_in};
     use crate::services::auth;
 
     let state = state()?;
-    let ip = client_ip();
-    let web = &state.web;
-    let Some(challenge) = cookies(web.challenge_cookie_name()).pop() else {
-        return Err(AppError::SignInExpired);
-    };
+    let challenge = waiting_sign_in(&state)?;
     let relying_party = relying_party(&state)?;
-    match auth::complete_sign_in_with_passkey(&state, &challenge, &relying_party, &handle, &credential, ip.as_deref())
-        .await
-    {
-        Ok((_, cookie)) => {
-            set_cookie(&super::session_cookie::clear_challenge_header(web));
-            set_cookie(&super::session_cookie::set_cookie_header(&cookie, web));
-            Ok(())
-        }
-        Err(err) => {
-            if matches!(err, AppError::SignInExpired | AppError::AccountSuspended | AppError::AccountLocked { .. }) {
-                set_cookie(&super::session_cookie::clear_challenge_header(web));
-            }
-            Err(with_retry_after(err))
-        }
-    }
+    let ip = client_ip();
+    let signed_in =
+        auth::complete_sign_in_with_passkey(&state, &challenge, &relying_party, &handle, &credential, ip.as_deref())
+            .await;
+    second_step_ended(&state, signed_in)
 }
 
 /// How people sign in here: what the sign-in page offers besides the password form.

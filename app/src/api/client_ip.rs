@@ -46,6 +46,12 @@ impl TrustedProxies {
     }
 }
 
+/// The client's address as the web app records it (sign-ins, audit): [`client_ip`], with a trusted proxy's
+/// unreadable header counting as the proxy's own address, in canonical text form.
+pub fn web_client(peer: IpAddr, headers: &HeaderMap, proxies: &TrustedProxies) -> String {
+    client_ip(peer, headers, proxies).unwrap_or(peer).to_canonical().to_string()
+}
+
 /// The client address for a request from `peer`; `Err` when a trusted proxy sent an unreadable header.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, proxies: &TrustedProxies) -> Result<IpAddr, &'static str> {
     if !proxies.trust(peer) {

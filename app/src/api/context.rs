@@ -45,14 +45,14 @@ pub fn session_cookies(state: &WebState) -> Vec<String> {
 
 /// Every value of the cookie `name` on this request.
 pub fn cookies(name: &str) -> Vec<String> {
-    let Some(parts) = use_context::<Parts>() else { return Vec::new() };
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|header| super::session_cookie::cookie_values(header, name).map(str::to_owned).collect::<Vec<_>>())
-        .collect()
+    use_context::<Parts>()
+        .map_or_else(Vec::new, |parts| super::session_cookie::request_cookie_values(&parts.headers, name))
+}
+
+/// The value of the cookie carrying a sign-in that waits for its second factor, or `SignInExpired`. The newest
+/// wins if a browser sends several (as for sessions, a planted one comes first).
+pub fn waiting_sign_in(state: &WebState) -> Result<String, AppError> {
+    cookies(state.web.challenge_cookie_name()).pop().ok_or(AppError::SignInExpired)
 }
 
 /// The client's address: the socket peer, or the client a trusted proxy names (as the HTTP API sees it). A
@@ -61,8 +61,7 @@ pub fn client_ip() -> Option<String> {
     let parts = use_context::<Parts>()?;
     let ConnectInfo(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
     let proxies = use_context::<WebState>().map(|state| state.trusted_proxies.clone()).unwrap_or_default();
-    let ip = super::client_ip::client_ip(peer.ip(), &parts.headers, &proxies).unwrap_or(peer.ip());
-    Some(ip.to_canonical().to_string())
+    Some(super::client_ip::web_client(peer.ip(), &parts.headers, &proxies))
 }
 
 /// The signed-in account, or `Unauthenticated`; `SecondFactorRequired` while the policy makes it set up a

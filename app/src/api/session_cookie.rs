@@ -22,9 +22,19 @@ impl WebSettings {
 /// A `Set-Cookie` value with the attributes every Tessera cookie has; `max_age` in seconds (`None`: until the
 /// browser closes).
 fn cookie_header(web: &WebSettings, name: &str, value: &str, max_age: Option<i64>) -> String {
+    cookie_header_same_site(web, name, value, max_age, "Strict")
+}
+
+fn cookie_header_same_site(
+    web: &WebSettings,
+    name: &str,
+    value: &str,
+    max_age: Option<i64>,
+    same_site: &str,
+) -> String {
     let max_age = max_age.map(|seconds| format!("; Max-Age={seconds}")).unwrap_or_default();
     let secure = if web.secure_cookie { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict{max_age}{secure}")
+    format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{max_age}{secure}")
 }
 
 /// The `Set-Cookie` value that stores a new session in the browser. No `Max-Age`: the cookie ends with the
@@ -76,12 +86,22 @@ impl WebSettings {
 /// It only names the sign-in the browser started, so a cross-site request carrying it can do nothing else.
 pub fn set_sso_header(state: &str, web: &WebSettings) -> String {
     let max_age = crate::services::oidc::PENDING_LIFETIME.num_seconds();
-    cookie_header(web, web.sso_cookie_name(), state, Some(max_age)).replace("SameSite=Strict", "SameSite=Lax")
+    cookie_header_same_site(web, web.sso_cookie_name(), state, Some(max_age), "Lax")
 }
 
 /// The `Set-Cookie` value that removes the single sign-on cookie.
 pub fn clear_sso_header(web: &WebSettings) -> String {
-    cookie_header(web, web.sso_cookie_name(), "", Some(0)).replace("SameSite=Strict", "SameSite=Lax")
+    cookie_header_same_site(web, web.sso_cookie_name(), "", Some(0), "Lax")
+}
+
+/// Every value of the cookie `name` in a request's `Cookie` headers, in order (a browser may send several).
+pub fn request_cookie_values(headers: &axum::http::HeaderMap, name: &str) -> Vec<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|header| cookie_values(header, name).map(str::to_owned).collect::<Vec<_>>())
+        .collect()
 }
 
 /// Every value of the cookie `name` in a `Cookie` request header (a browser may send several).

@@ -314,8 +314,10 @@ impl SingleSignOn {
         client_ip: &str,
         confirm: Option<(&str, String)>,
     ) -> Result<Authorization, SsoError> {
-        let address = sha256_hex(client_ip);
-        let key = i64::from_str_radix(address.get(..15).unwrap_or("0"), 16).unwrap_or(0);
+        let digest = super::random::sha256(client_ip);
+        let key = i64::from_le_bytes([
+            digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+        ]);
         if self.starts.check(key, STARTS_PER_ADDRESS, state.clock.now()).is_err() {
             tracing::warn!(client_ip, "single sign-on: too many sign-ins started from one address");
             return Err(SsoError::TooMany);
@@ -398,7 +400,7 @@ impl SingleSignOn {
         match pending.session_id {
             Some(session_id) => {
                 let return_to = pending.return_to.unwrap_or_else(|| "/tokens".to_owned());
-                self.confirm_session(state, &session_id, &username, &claims, now, client_ip).await?;
+                self.confirm_session(state, &session_id, &username, now, client_ip).await?;
                 Ok(Finished::Confirmed { return_to })
             }
             None => {
@@ -588,7 +590,6 @@ impl SingleSignOn {
         state: &Core,
         session_id: &str,
         username: &str,
-        _claims: &Map<String, Value>,
         now: DateTime<Utc>,
         client_ip: Option<&str>,
     ) -> Result<(), SsoError> {

@@ -282,11 +282,9 @@ async fn take(state: &Core, handle: &str, account_id: i64, kind: &str) -> Result
 
 /// The WebAuthn user handle of an account: stable, and not its name (authenticators may show or sync it).
 fn user_handle(account: &Account) -> Uuid {
-    let digest = sha256_hex(&format!("tessera account {}", account.id));
+    let digest = super::random::sha256(&format!("tessera account {}", account.id));
     let mut bytes = [0u8; 16];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(digest.get(i * 2..i * 2 + 2).unwrap_or("00"), 16).unwrap_or(0);
-    }
+    bytes.copy_from_slice(&digest[..16]);
     Uuid::from_bytes(bytes)
 }
 

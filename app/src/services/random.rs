@@ -26,7 +26,12 @@ pub fn base62(len: usize) -> String {
 
 /// Hex SHA-256, used to store session and token identifiers without storing them.
 pub fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
+    hex::encode(sha256(value))
+}
+
+/// SHA-256 of `value`, as bytes.
+pub fn sha256(value: &str) -> [u8; 32] {
+    Sha256::digest(value.as_bytes()).into()
 }
 
 #[cfg(test)]
