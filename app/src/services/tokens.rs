@@ -323,11 +323,8 @@ pub async fn list(state: &Core, actor: &Actor, query: &TokenQuery) -> Result<Tok
     let owner = authorise(actor)?;
     let offset = super::paging::offset(query.page, query.per_page, &PAGE_SIZES, "tokens")?;
     let order = query.sort;
-    let filter = TokenFilter {
-        search: &query.search,
-        expiring_between: query.expiring.then(|| expiring_window(state)),
-        requests_since: Some(state.clock.now() - Duration::days(30)),
-    };
+    let filter =
+        TokenFilter { search: &query.search, expiring_between: query.expiring.then(|| expiring_window(state)) };
     if order == TokenSort::Requests {
         super::usage::flush(state).await?;
     }

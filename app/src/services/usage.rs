@@ -1,5 +1,5 @@
 //! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a
-//! lock, no database work on the request's path) and written every 30 seconds in one transaction, a few hundred
+//! lock, no database work on the request's path) and written once a minute in one transaction, a few hundred
 //! counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server stops,
 //! and before a usage report is read. The addresses a token is used from are kept with first
 //! and last seen; a token's first use from an address it never used is an audit event and a `token.new_address`
@@ -138,9 +138,27 @@ pub struct UsageRecorder {
     /// Only the writer touches this, never a request.
     known: Arc<Mutex<Known>>,
     /// Held for a whole flush, so a reader that flushes first (the usage report) waits for a write already under
-    /// way instead of reading before it commits. It also holds the new addresses a write left for the next one:
-    /// the writer's alone, so requests never wait while tens of thousands of them are put aside.
-    flushing: Arc<tokio::sync::Mutex<Vec<Sighting>>>,
+    /// way instead of reading before it commits. It also holds what only the writer needs (the new addresses a
+    /// write left for the next one, the window's start), so requests never wait while it is put aside.
+    flushing: Arc<tokio::sync::Mutex<Writer>>,
+}
+
+/// The writer's own state between flushes.
+#[derive(Default)]
+struct Writer {
+    /// New addresses left for the next write.
+    left: Vec<Sighting>,
+    /// The start of the tokens' requests window as the last write left it (none yet: ask the database).
+    window: Option<DateTime<Utc>>,
+}
+
+/// The hours the tokens table's "Requests (30 d)" counts: this one and the 719 before it.
+const WINDOW_HOURS: i64 = 30 * 24;
+
+/// The first hour of the requests window at `now`.
+pub fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    let hour = now.timestamp().div_euclid(3600) * 3600;
+    Utc.timestamp_opt(hour, 0).single().unwrap_or(now) - Duration::hours(WINDOW_HOURS - 1)
 }
 
 impl UsageRecorder {
@@ -227,15 +245,18 @@ pub async fn flush(core: &Core) -> Result<(), DbErr> {
 }
 
 async fn flush_now(core: &Core) -> Result<(), DbErr> {
-    let mut left = core.usage.flushing.lock().await;
+    let mut writer = core.usage.flushing.lock().await;
     let pending = core.usage.take();
-    if pending.calls.is_empty() && left.is_empty() {
+    let window = window_start(core.clock.now());
+    let slide = writer.window.is_none_or(|start| start < window);
+    if pending.calls.is_empty() && writer.left.is_empty() && !slide {
         return Ok(());
     }
-    match write(core, &pending, &left).await {
-        Ok((written, later)) => {
-            core.usage.remember(written);
-            *left = later;
+    match write(core, &pending, &writer.left, window).await {
+        Ok(Written { addresses, later, window }) => {
+            core.usage.remember(addresses);
+            writer.left = later;
+            writer.window = Some(window);
             Ok(())
         }
         Err(err) => {
@@ -249,14 +270,20 @@ async fn flush_now(core: &Core) -> Result<(), DbErr> {
 /// A new address left for a later write: (token, address, first seen, last seen).
 type Sighting = (i64, IpAddr, DateTime<Utc>, DateTime<Utc>);
 
-/// Writes `pending` and the new addresses an earlier write `left`; answers the address pairs now recorded, with the
-/// minute of the last seen written, and the new addresses left for the next write (beyond
-/// [`NEW_ADDRESSES_PER_WRITE`]).
-async fn write(
-    core: &Core,
-    pending: &Pending,
-    left: &[Sighting],
-) -> Result<(Vec<((i64, IpAddr), i64)>, Vec<Sighting>), DbErr> {
+/// What a write did.
+struct Written {
+    /// The address pairs now recorded, with the minute of the last seen written.
+    addresses: Vec<((i64, IpAddr), i64)>,
+    /// New addresses left for the next write (beyond [`NEW_ADDRESSES_PER_WRITE`]).
+    later: Vec<Sighting>,
+    /// The requests window's start in force.
+    window: DateTime<Utc>,
+}
+
+/// Writes `pending` and the new addresses an earlier write `left`, and moves the tokens' requests window to start
+/// at `window` (the hours leaving it are taken out of each token's `requests_30d`; the calls written for hours
+/// inside it are added).
+async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>) -> Result<Written, DbErr> {
     let (counts, mut seen) = pending.totals();
     for &(token_id, ip, first, last) in left {
         seen.entry((token_id, ip))
@@ -285,7 +312,7 @@ async fn write(
     unknown.sort_unstable_by_key(|&(token_id, ip, first, _)| (first, token_id, ip));
     let later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
     let txn = store::begin_write(&core.db).await?;
-    let done: Result<bool, DbErr> = async {
+    let done: Result<(bool, DateTime<Utc>), DbErr> = async {
         let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
         let increments: Vec<store_usage::Increment> = counts
             .iter()
@@ -296,6 +323,14 @@ async fn write(
             })
             .collect();
         store_usage::add_all(&txn, &increments).await?;
+        let start = store_usage::slide_window(&txn, window).await?;
+        let mut in_window: FxHashMap<i64, i64> = FxHashMap::default();
+        for &(token_id, _, _, count) in increments.iter().filter(|(_, hour, ..)| *hour >= start) {
+            *in_window.entry(token_id).or_default() += count;
+        }
+        let mut in_window: Vec<(i64, i64)> = in_window.into_iter().collect();
+        in_window.sort_unstable();
+        store_usage::add_to_window(&txn, &in_window).await?;
 
         // Pairs this instance has not written yet: those the database already holds are seen again; the others
         // are inserted one by one, race-free across instances, and the insert that wins raises the event.
@@ -324,14 +359,14 @@ async fn write(
             again.iter().map(|&(token_id, ip, last)| (token_id, ip.to_string(), last)).collect();
         store_usage::seen_again(&txn, &sightings).await?;
         written.extend(again.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))));
-        Ok(raised)
+        Ok((raised, start))
     }
     .await;
-    let raised = store::finish(txn, done).await?;
+    let (raised, window) = store::finish(txn, done).await?;
     if raised {
         core.notifications.wake();
     }
-    Ok((written, later))
+    Ok(Written { addresses: written, later, window })
 }
 
 /// A token's first use from `ip`: an audit event by its owner through it, and `token.new_address`.
@@ -527,13 +562,13 @@ pub async fn summary(core: &Core, actor: &Actor, name: &str) -> Result<UsageSumm
     })
 }
 
-/// Calls in the last 30 days of the actor's tokens named `names` (the tokens table's column), by name.
+/// Calls in the requests window (this hour and the 719 before it: 30 days) of the actor's tokens named `names`
+/// (the tokens table's column), by name: what is waiting is written first, and the window moved to now.
 pub async fn last_30_days(core: &Core, actor: &Actor, names: &[String]) -> Result<HashMap<String, u64>, AppError> {
     let Some(owner) = actor.account() else { return Ok(HashMap::new()) };
     flush(core).await?;
-    let from = core.clock.now() - Duration::days(30);
     let keys = names.iter().map(|name| name.to_ascii_lowercase()).collect();
-    let totals = store_usage::totals_by_name(&core.db, owner.id, keys, from).await?;
+    let totals = store_usage::requests_by_name(&core.db, owner.id, keys).await?;
     Ok(totals.into_iter().map(|(name, total)| (name, u64::try_from(total).unwrap_or(0))).collect())
 }
 

@@ -7,6 +7,9 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, sea_query::OnConflict};
 /// The second-factor policy (`domain::SecondFactorPolicy`'s stored form).
 pub const SECOND_FACTOR_POLICY: &str = "second_factor_policy";
 
+/// The first hour counted in the tokens' `requests_30d` (Unix seconds; `store::usage::slide_window`).
+pub const REQUESTS_WINDOW_START: &str = "requests_window_start";
+
 pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<String>, DbErr> {
     Ok(setting::Entity::find_by_id(key.to_owned()).one(db).await?.map(|row| row.value))
 }

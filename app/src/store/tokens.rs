@@ -53,22 +53,6 @@ pub async fn find_by_name(db: &impl ConnectionTrait, account_id: i64, name: &str
         .await
 }
 
-/// A token's calls since `since` (every outcome), for ordering by it: a correlated sum over its hourly counters
-/// (the primary key's `token_id, hour` prefix serves it).
-fn requests_since(since: DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
-    use super::entities::token_usage;
-    use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SimpleExpr};
-    let sum = Query::select()
-        .expr(Func::coalesce([Expr::col((token_usage::Entity, token_usage::Column::Count)).sum(), Expr::val(0)]))
-        .from(token_usage::Entity)
-        .and_where(
-            Expr::col((token_usage::Entity, token_usage::Column::TokenId)).equals((token::Entity, token::Column::Id)),
-        )
-        .and_where(Expr::col((token_usage::Entity, token_usage::Column::Hour)).gte(since))
-        .to_owned();
-    SimpleExpr::SubQuery(None, Box::new(sum.into_sub_query_statement()))
-}
-
 /// Which of an account's tokens a page lists.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokenFilter<'a> {
@@ -76,8 +60,6 @@ pub struct TokenFilter<'a> {
     pub search: &'a str,
     /// Only tokens expiring after the first time and at or before the second.
     pub expiring_between: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    /// Sorting by requests counts those since this time.
-    pub requests_since: Option<DateTime<Utc>>,
 }
 
 /// One page of an account's tokens whose names contain `search` (case-insensitively), and how many match in all.
@@ -106,14 +88,8 @@ pub async fn page(
             let column = if order == TokenSort::Expires { token::Column::ExpiresAt } else { token::Column::LastUsedAt };
             return page_nullable(db, query, column, descending, offset, limit).await;
         }
-        TokenSort::Requests => {
-            let requests = requests_since(filter.requests_since.unwrap_or_default());
-            let counted = query.clone();
-            let query = query.order_by(requests, direction.clone()).order_by(token::Column::Id, direction);
-            let tokens = query.offset(offset).limit(limit).all(db).await?;
-            let total = total_with(db, counted, &tokens, offset, limit).await?;
-            return Ok((tokens, total));
-        }
+        // Kept on the token by the usage writer (m0014), so it sorts from an index like the others.
+        TokenSort::Requests => token::Column::Requests30d,
     };
     // Columns that are never NULL: one walk of the account's index on (column, id) in either direction. Past the
     // first page the total is counted first, so a page near the end is read from there (`slice`).

@@ -1,7 +1,7 @@
 //! Usage counters and address history, written in batches by `services::usage`.
 
-use super::entities::{token, token_address, token_usage};
-use chrono::{DateTime, Utc};
+use super::entities::{setting, token, token_address, token_usage};
+use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
     sea_query::{Alias, Expr, ExprTrait, OnConflict},
@@ -184,30 +184,107 @@ pub async fn between(
         .await
 }
 
-/// Total requests since `from` of the account's tokens named (lower-cased) in `keys`, by token name.
-pub async fn totals_by_name(
+/// The calls in the window (`requests_30d`) of the account's tokens named (lower-cased) in `keys`, by name.
+pub async fn requests_by_name(
     db: &impl ConnectionTrait,
     account_id: i64,
     keys: Vec<String>,
-    from: DateTime<Utc>,
 ) -> Result<Vec<(String, i64)>, DbErr> {
-    use sea_orm::{JoinType, RelationDef};
-    let to_token = RelationDef::from(
-        token_usage::Entity::belongs_to(token::Entity).from(token_usage::Column::TokenId).to(token::Column::Id),
-    );
-    token_usage::Entity::find()
+    token::Entity::find()
         .select_only()
-        .column(token::Column::Name)
-        .column_as(sum_of_counts(), "total")
-        .join(JoinType::InnerJoin, to_token)
+        .columns([token::Column::Name, token::Column::Requests30d])
         .filter(token::Column::AccountId.eq(account_id))
         .filter(token::Column::NameKey.is_in(keys))
-        .filter(token_usage::Column::Hour.gte(from))
-        .group_by(token::Column::Name)
-        .into_tuple::<(String, Option<i64>)>()
+        .into_tuple()
         .all(db)
         .await
-        .map(|rows| rows.into_iter().map(|(name, total)| (name, total.unwrap_or(0))).collect())
+}
+
+/// The first hour the tokens' `requests_30d` counts, as stored; `None` before the first write set it (the column
+/// then holds every counter kept: migration m0014).
+async fn window_start(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let stored = super::settings::get(db, super::settings::REQUESTS_WINDOW_START).await?;
+    let Some(stored) = stored else { return Ok(None) };
+    let seconds: i64 =
+        stored.parse().map_err(|_| DbErr::Custom(format!("the requests window's start is not a number: {stored}")))?;
+    Ok(Utc.timestamp_opt(seconds, 0).single())
+}
+
+/// Moves the tokens' window forward to start at `to` (an hour), in `txn`: the calls of the hours that leave it
+/// are taken out of each token's `requests_30d`. The move is claimed by a conditional write of the start first,
+/// so of several instances sliding at once, one takes the hours out (the others wait for its commit and find the
+/// window moved). Answers the start in force: `to`, or a later one another instance set.
+pub async fn slide_window(txn: &impl ConnectionTrait, to: DateTime<Utc>) -> Result<DateTime<Utc>, DbErr> {
+    use sea_orm::{Statement, Value};
+    let from = window_start(txn).await?;
+    if let Some(from) = from.filter(|from| *from >= to) {
+        return Ok(from);
+    }
+    let key = super::settings::REQUESTS_WINDOW_START;
+    let value = to.timestamp().to_string();
+    let claimed = match from {
+        None => {
+            let row = setting::ActiveModel { key: Set(key.to_owned()), value: Set(value), updated_at: Set(to) };
+            setting::Entity::insert(row)
+                .on_conflict(OnConflict::column(setting::Column::Key).do_nothing().to_owned())
+                .exec_without_returning(txn)
+                .await?
+        }
+        Some(from) => {
+            setting::Entity::update_many()
+                .col_expr(setting::Column::Value, Expr::value(value))
+                .col_expr(setting::Column::UpdatedAt, Expr::value(to))
+                .filter(setting::Column::Key.eq(key))
+                .filter(setting::Column::Value.eq(from.timestamp().to_string()))
+                .exec(txn)
+                .await?
+                .rows_affected
+        }
+    };
+    if claimed != 1 {
+        // Another instance moved it meanwhile (and took the hours out): its start is now committed.
+        return Ok(window_start(txn).await?.unwrap_or(to));
+    }
+    let backend = txn.get_database_backend();
+    let (hours, values) = match (from, backend) {
+        (None, sea_orm::DatabaseBackend::Postgres) => ("hour < $1", vec![Value::from(to)]),
+        (None, _) => ("hour < ?", vec![Value::from(to)]),
+        (Some(from), sea_orm::DatabaseBackend::Postgres) => {
+            ("hour >= $1 AND hour < $2", vec![Value::from(from), Value::from(to)])
+        }
+        (Some(from), _) => ("hour >= ? AND hour < ?", vec![Value::from(from), Value::from(to)]),
+    };
+    let sql = format!(
+        "UPDATE tokens SET requests_30d = requests_30d - (SELECT CAST(COALESCE(SUM(u.count), 0) AS BIGINT) \
+         FROM token_usage u WHERE u.token_id = tokens.id AND {hours}) \
+         WHERE id IN (SELECT token_id FROM token_usage WHERE {hours})"
+    );
+    // The placeholders appear twice: PostgreSQL numbers them (one list), SQLite takes them in order (two).
+    let values = if backend == sea_orm::DatabaseBackend::Postgres { values } else { [values.clone(), values].concat() };
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(to)
+}
+
+/// Adds calls to tokens' `requests_30d`: (token, calls), many tokens per statement.
+pub async fn add_to_window(txn: &impl ConnectionTrait, added: &[(i64, i64)]) -> Result<(), DbErr> {
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    let backend = txn.get_database_backend();
+    for chunk in chunks(added) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| match backend {
+                DatabaseBackend::Postgres => format!("(${}::BIGINT, ${}::BIGINT)", 2 * i + 1, 2 * i + 2),
+                _ => "(?, ?)".to_owned(),
+            })
+            .collect();
+        let sql = format!(
+            "UPDATE tokens SET requests_30d = tokens.requests_30d + v.column2 FROM (VALUES {}) AS v \
+             WHERE tokens.id = v.column1",
+            rows.join(", ")
+        );
+        let values = chunk.iter().flat_map(|&(token_id, calls)| [Value::from(token_id), Value::from(calls)]);
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    }
+    Ok(())
 }
 
 /// The busiest tokens since `from`: token id and total, busiest first.

@@ -163,6 +163,7 @@ mod tests {
             last_used_at: None,
             last_used_ip: None,
             rate_limit: None,
+            requests_30d: 0,
         };
         let account = Account {
             id: 1,

@@ -296,6 +296,105 @@ async fn the_list_sorts_by_requests_of_the_last_30_days() {
     assert_eq!(names(response.json().await.unwrap()), ["idle", "quiet", "middling", "busy"]);
 }
 
+/// Each named token's "Requests (30 d)", as the tokens table shows it.
+async fn requests_30d(app: &TestApp, account: &str, names: &[&str]) -> Vec<u64> {
+    let actor = Actor::session(app.account_row(account).await, None);
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let requests = usage::last_30_days(&app.state, &actor, &names).await.unwrap();
+    names.iter().map(|n| requests.get(n).copied().unwrap_or(0)).collect()
+}
+
+#[tokio::test]
+async fn the_requests_column_counts_this_hour_and_the_719_before_and_follows_the_clock() {
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let old = app.simple_token("alice", "old", &["list-accts"]).await;
+    let new = app.simple_token("alice", "new", &["list-accts"]).await;
+    // The clock starts at 10:00: three calls of `old` in the 10:00 hour.
+    for _ in 0..3 {
+        assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {old}")).await.status(), 200);
+    }
+    assert_eq!(requests_30d(&app, "alice", &["old", "new"]).await, [3, 0]);
+    // 29 days and 23 hours later the 10:00 hour is the window's first: still counted.
+    app.clock.advance(chrono::Duration::hours(719) + chrono::Duration::minutes(59));
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {new}")).await.status(), 200);
+    assert_eq!(requests_30d(&app, "alice", &["old", "new"]).await, [3, 1]);
+    let sorted = |body: Value| -> Vec<String> {
+        let tokens = body["tokens"].as_array().unwrap().iter();
+        tokens.map(|t| t["name"].as_str().unwrap().to_owned()).filter(|n| n != "admin").collect()
+    };
+    let response = app.get_with("/api/v1/tokens?sort=requests", &format!("Bearer {admin}")).await;
+    assert_eq!(sorted(response.json().await.unwrap()), ["old", "new"]);
+    // A minute on, that hour has left the window: the sort and the column agree.
+    app.clock.advance(chrono::Duration::minutes(1));
+    assert_eq!(requests_30d(&app, "alice", &["old", "new"]).await, [0, 1]);
+    let response = app.get_with("/api/v1/tokens?sort=requests", &format!("Bearer {admin}")).await;
+    assert_eq!(sorted(response.json().await.unwrap()), ["new", "old"]);
+    // The usage report still has the old hour (kept 90 days): only the window moved.
+    let report = usage_of(&app, &admin, "old", "?bucket=day&from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z").await;
+    let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
+    assert_eq!(accepted, 3);
+}
+
+#[tokio::test]
+async fn instances_moving_the_window_at_once_take_each_hour_out_once() {
+    let app = spawn_app().await;
+    let other = crate::common::spawn_instance_of(&app).await;
+    app.create_account("alice", "all").await;
+    let secret = app.simple_token("alice", "busy", &["list-accts"]).await;
+    for instance in [&app, &other] {
+        for _ in 0..2 {
+            assert_eq!(instance.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+        }
+    }
+    flush(&app).await;
+    flush(&other).await;
+    assert_eq!(requests_30d(&app, "alice", &["busy"]).await, [4]);
+    // Thirty days on, on both: a call on each, then both write (and move the window) at the same time.
+    for instance in [&app, &other] {
+        instance.clock.advance(chrono::Duration::days(30));
+        assert_eq!(instance.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+    }
+    let (a, b) = tokio::join!(usage::flush(&app.state), usage::flush(&other.state));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(requests_30d(&app, "alice", &["busy"]).await, [2], "the old calls taken out once, the new ones kept");
+    assert_eq!(requests_30d(&other, "alice", &["busy"]).await, [2]);
+}
+
+#[tokio::test]
+async fn a_window_move_waiting_on_another_finds_it_done_and_takes_nothing_out_again() {
+    use app::store::{self, usage as stored_usage};
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let secret = app.simple_token("alice", "busy", &["list-accts"]).await;
+    for _ in 0..3 {
+        assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+    }
+    assert_eq!(requests_30d(&app, "alice", &["busy"]).await, [3]);
+    // Two instances move the window past those calls at once: the first has claimed the move, not yet committed.
+    let later = usage::window_start(app.clock.now() + chrono::Duration::days(30));
+    let first = store::begin_write(&app.state.db).await.unwrap();
+    assert_eq!(stored_usage::slide_window(&first, later).await.unwrap(), later);
+    let db = app.state.db.clone();
+    let second = tokio::spawn(async move {
+        let txn = store::begin_write(&db).await.unwrap();
+        let start = stored_usage::slide_window(&txn, later).await.unwrap();
+        txn.commit().await.unwrap();
+        start
+    });
+    // Time for the second to reach the first's lock (were it not there yet, it would simply read the move).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.commit().await.unwrap();
+    assert_eq!(second.await.unwrap(), later);
+    let stored: Vec<(String, i64)> =
+        stored_usage::requests_by_name(&app.state.db, app.account_row("alice").await.id, vec!["busy".into()])
+            .await
+            .unwrap();
+    assert_eq!(stored, [("busy".to_owned(), 0)], "taken out once, not twice");
+}
+
 #[tokio::test]
 async fn administrators_see_the_busiest_tokens_of_every_account() {
     let app = spawn_app().await;
@@ -492,7 +591,7 @@ fn a_server_asked_to_stop_writes_what_it_counted_first() {
             assert_eq!(response.status(), 200);
         }
     });
-    // Well before the writer's next round (every 30 s): only the stop can have written them.
+    // Well before the writer's next round (every minute): only the stop can have written them.
     assert!(server.terminate().success());
     let calls: i64 = runtime.block_on(async {
         use sea_orm::ConnectionTrait;

@@ -15,6 +15,7 @@ mod m0010_settings;
 mod m0011_session_confirmation;
 mod m0012_single_sign_on;
 mod m0013_passkeys;
+mod m0014_requests_window;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_session_confirmation::Migration),
             Box::new(m0012_single_sign_on::Migration),
             Box::new(m0013_passkeys::Migration),
+            Box::new(m0014_requests_window::Migration),
         ]
     }
 }
