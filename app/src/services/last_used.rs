@@ -100,7 +100,9 @@ async fn write_notes(db: DatabaseConnection, mut receiver: mpsc::Receiver<LastUs
                     }
                 }
             }
-            let uses: Vec<LastUse> = latest.into_values().collect();
+            // By token id, the order the usage writer takes the same rows in (no deadlock between the two).
+            let mut uses: Vec<LastUse> = latest.into_values().collect();
+            uses.sort_unstable_by_key(|note| note.token_id);
             if let Err(err) = tokens::record_last_use(&db, &uses).await {
                 tracing::warn!(error = %err, tokens = uses.len(), "could not record when tokens were last used");
             }

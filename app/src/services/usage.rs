@@ -322,7 +322,9 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
                 (token_id, hour, outcome.as_str(), i64::try_from(count).unwrap_or(i64::MAX))
             })
             .collect();
-        store_usage::add_all(&txn, &increments).await?;
+        // The tokens' rows first, in the order of their ids, then the counters: a revoke deletes the token's row and
+        // then (cascading) its counters, so taking them the other way round here could deadlock with it on
+        // PostgreSQL (a revoke answered 500 in the scale-out test). The last-use writer also goes by id.
         let start = store_usage::slide_window(&txn, window).await?;
         let mut in_window: FxHashMap<i64, i64> = FxHashMap::default();
         for &(token_id, _, _, count) in increments.iter().filter(|(_, hour, ..)| *hour >= start) {
@@ -331,6 +333,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
         let mut in_window: Vec<(i64, i64)> = in_window.into_iter().collect();
         in_window.sort_unstable();
         store_usage::add_to_window(&txn, &in_window).await?;
+        store_usage::add_all(&txn, &increments).await?;
 
         // Pairs this instance has not written yet: those the database already holds are seen again; the others
         // are inserted one by one, race-free across instances, and the insert that wins raises the event.
