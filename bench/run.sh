@@ -194,11 +194,12 @@ for round in $(seq "$usage_rounds"); do
   fi
 done
 # The same comparison by what each call costs the server's core: each server under the same open-loop load
-# (bench_paced, ${usage_paced_rate} req/s for ${usage_seconds} s, so each window holds one usage write), its process's
+# (bench_paced, ${usage_paced_rate} req/s for ${usage_seconds} s, so each window holds one usage write; well below what
+# either can answer, since a saturated server's cost per call changes with the load), its process's
 # CPU time (user and system, from /proc) divided by the calls answered. On a core of its own a server's top rate is
 # the inverse of that cost, and the figure does not move with the machine's other guests the way a closed loop's
 # rate does (rounds of wrk against the same server differed by up to 20% here).
-usage_paced_rate=${BENCH_USAGE_PACED_RATE:-20000}
+usage_paced_rate=${BENCH_USAGE_PACED_RATE:-10000}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
 usage_cpu() { # SCENARIO PORT PID -> "SCENARIO microseconds_per_call answered"
