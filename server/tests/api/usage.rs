@@ -279,21 +279,19 @@ async fn the_list_sorts_by_requests_of_the_last_30_days() {
             assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
         }
     }
-    // Busiest first (the admin token's own list calls count for it too, so it is left out of the check).
-    let names = |body: Value| -> Vec<String> {
-        body["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap().to_owned())
-            .filter(|n| n != "admin")
-            .collect()
-    };
-    let response = app.get_with("/api/v1/tokens?sort=requests", &format!("Bearer {admin}")).await;
+    // Busiest first.
+    assert_eq!(by_requests(&app, &admin, "").await, ["busy", "middling", "quiet", "idle"]);
+    assert_eq!(by_requests(&app, &admin, "&descending=false").await, ["idle", "quiet", "middling", "busy"]);
+}
+
+/// The token names the native API lists sorted by requests (`more`: further query parameters), the `admin`
+/// token left out (its own list calls count for it too).
+async fn by_requests(app: &TestApp, admin: &str, more: &str) -> Vec<String> {
+    let response = app.get_with(&format!("/api/v1/tokens?sort=requests{more}"), &format!("Bearer {admin}")).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(names(response.json().await.unwrap()), ["busy", "middling", "quiet", "idle"]);
-    let response = app.get_with("/api/v1/tokens?sort=requests&descending=false", &format!("Bearer {admin}")).await;
-    assert_eq!(names(response.json().await.unwrap()), ["idle", "quiet", "middling", "busy"]);
+    let body: Value = response.json().await.unwrap();
+    let tokens = body["tokens"].as_array().unwrap().iter();
+    tokens.map(|t| t["name"].as_str().unwrap().to_owned()).filter(|n| n != "admin").collect()
 }
 
 /// Each named token's "Requests (30 d)", as the tokens table shows it.
@@ -320,17 +318,11 @@ async fn the_requests_column_counts_this_hour_and_the_719_before_and_follows_the
     app.clock.advance(chrono::Duration::hours(719) + chrono::Duration::minutes(59));
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {new}")).await.status(), 200);
     assert_eq!(requests_30d(&app, "alice", &["old", "new"]).await, [3, 1]);
-    let sorted = |body: Value| -> Vec<String> {
-        let tokens = body["tokens"].as_array().unwrap().iter();
-        tokens.map(|t| t["name"].as_str().unwrap().to_owned()).filter(|n| n != "admin").collect()
-    };
-    let response = app.get_with("/api/v1/tokens?sort=requests", &format!("Bearer {admin}")).await;
-    assert_eq!(sorted(response.json().await.unwrap()), ["old", "new"]);
+    assert_eq!(by_requests(&app, &admin, "").await, ["old", "new"]);
     // A minute on, that hour has left the window: the sort and the column agree.
     app.clock.advance(chrono::Duration::minutes(1));
     assert_eq!(requests_30d(&app, "alice", &["old", "new"]).await, [0, 1]);
-    let response = app.get_with("/api/v1/tokens?sort=requests", &format!("Bearer {admin}")).await;
-    assert_eq!(sorted(response.json().await.unwrap()), ["new", "old"]);
+    assert_eq!(by_requests(&app, &admin, "").await, ["new", "old"]);
     // The usage report still has the old hour (kept 90 days): only the window moved.
     let report = usage_of(&app, &admin, "old", "?bucket=day&from=2026-11-22T00:00:00Z&to=2026-11-23T00:00:00Z").await;
     let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
