@@ -16,8 +16,19 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Keeps the heap in 4 KiB pages where the system backs memory with transparent huge pages by default (`always`, as on
+/// RHEL): one touched byte of a 2 MiB huge page makes all of it resident, which took idle memory 16 MiB higher
+/// (mimalloc's own `madvise` for them is compiled out, the `no_thp` feature, for systems set to `madvise`).
+fn no_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag on this process; a system without it answers an error, ignored.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    no_transparent_huge_pages();
     let args = Cli::parse();
     // The server logs its activity; command-line tools stay quiet unless something is wrong.
     let default_filter = if matches!(args.command, Command::Serve(_)) { "info,sqlx=warn" } else { "warn" };
