@@ -228,7 +228,7 @@ usage_rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).
 kill "$plain_pid" "$usage_pid"; wait "$plain_pid" "$usage_pid" 2>/dev/null || true
 # The memory counting and limits hold with every one of the $tokens tokens active between two writes.
 cp "$work/bench.db" "$work/memory.db"
-read -r memory_tokens memory_waiting memory_limiter memory_after < <("$examples/bench_usage_memory" "sqlite://$work/memory.db")
+read -r memory_tokens memory_waiting memory_limiter memory_after memory_cached < <("$examples/bench_usage_memory" "sqlite://$work/memory.db")
 mib() { printf '%.1f MiB' "$(echo "scale=3; $1 / 1048576" | bc)"; }
 per_token() { echo "$(( $1 / memory_tokens )) bytes"; }
 
@@ -600,6 +600,7 @@ the address maps), as bytes held by heap allocations (\`bench_usage_memory\`, a 
 | usage counters and addresses waiting for the write | $(mib "$memory_waiting") | $(per_token "$memory_waiting") |
 | rate-limit cells (kept; tidied above 100,000 tokens) | $(mib "$memory_limiter") | $(per_token "$memory_limiter") |
 | after the write: recorded addresses remembered (at most 200,000), maps sized for the next interval, the database driver's caches | $(mib "$memory_after") | $(per_token "$memory_after") |
+| verification rows cached, every token looked up once (issue 17; the rows verification needs, not whole token rows) | $(mib "$memory_cached") | $(per_token "$memory_cached") |
 
 ## First load (issue 4)
 

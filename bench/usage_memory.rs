@@ -6,8 +6,11 @@
 //!    are held in memory until the write.
 //! 2. The write: the counters leave memory; what stays is the writer's memory of recorded addresses (bounded at
 //!    200,000 pairs) and maps sized for the next interval.
+//! 3. Every token looked up once by its secret's hash, as verification does (issue 17): the rows the verification
+//!    cache keeps.
 //!
-//! Usage: bench_usage_memory DATABASE_URL   (prints: tokens waiting_bytes limiter_bytes after_write_bytes)
+//! Usage: bench_usage_memory DATABASE_URL
+//! (prints: tokens waiting_bytes limiter_bytes after_write_bytes cached_bytes)
 
 use app::{
     domain::{Period, RateLimit},
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
     let config = CoreConfig {
         last_used_flush: Some(Duration::from_secs(3_600)),
         usage_flush: Duration::from_secs(3_600),
+        cache_verifications: true,
         ..CoreConfig::new(url, chrono_tz::UTC)
     };
     let core = Core::open(config).await?;
@@ -84,6 +88,22 @@ async fn main() -> anyhow::Result<()> {
     let before_write = held() - waiting - limiter;
     usage::flush(&core).await?;
     let after_write = held() - before_write - limiter;
-    println!("{} {waiting} {limiter} {after_write}", ids.len());
+    // 3. Every token (the first 100,000, what the cache is sized for) looked up once by its secret's hash, as
+    // verification does: its row is kept in memory.
+    let statement =
+        sea_orm::Statement::from_string(core.db.get_database_backend(), "SELECT secret_hash FROM tokens LIMIT 100000");
+    let rows = core.db.query_all_raw(statement).await?;
+    let hashes: Vec<String> = rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
+    let before = held();
+    for hash in &hashes {
+        core.token_lookup
+            .find_by_secret_hash(&core.db, hash)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("{hash} not found"))?;
+    }
+    let cached = held() - before;
+    let entries = core.token_lookup.cached_entries().unwrap_or(0);
+    anyhow::ensure!(entries == hashes.len(), "{entries} of {} rows cached", hashes.len());
+    println!("{} {waiting} {limiter} {after_write} {cached}", ids.len());
     Ok(())
 }

@@ -139,12 +139,12 @@ pub async fn report(state: &Core, reports: &[LeakReport], reporter: &Reporter) -
             };
             let hash = sha256_hex(secret.expose());
             let found = tokens::find_by_secret_hash(&txn, &hash).await?;
-            let Some(found) = found.filter(|found| secret_matches(&found.token, &hash, now)) else {
+            let Some((token, owner)) = found.filter(|(token, _)| secret_matches(token, &hash, now)) else {
                 let known = leaks::was_reported(&txn, &hash).await?;
                 outcomes.push(if known { Outcome::AlreadyRevoked } else { Outcome::Unknown });
                 continue;
             };
-            let (token, owner) = (&found.token, &found.account);
+            let (token, owner) = (&token, &owner);
             tokens::delete_by_names(&txn, owner.id, std::slice::from_ref(&token.name)).await?;
             let (url, source) = (clipped(report.url.as_deref()), clipped(report.source.as_deref()));
             let event = NewEvent::new("token.leaked", reporter.name(), None)

@@ -10,17 +10,16 @@ use super::{
     usage::UseOutcome,
 };
 use crate::{
-    domain::{IpAllowlist, PrivilegeSet, RateLimit, SecretError, TokenSecret},
+    domain::{PrivilegeSet, RateLimit, SecretError, TokenSecret},
     services::Core,
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
-        tokens::{Token, TokenAndOwner},
+        tokens::{SecretMatch, Token, TokenChecks, TokenFacts, Verifying},
     },
 };
 use chrono::{DateTime, Utc};
 use std::{net::IpAddr, sync::Arc};
-use subtle::ConstantTimeEq;
 
 /// How the caller presented its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,29 +112,34 @@ pub fn parse_authorization(header: &[u8]) -> Result<Presented, Refusal> {
 #[derive(Debug, Clone)]
 pub struct Verified {
     pub account: Arc<Account>,
-    pub token: Arc<Token>,
-    /// Effective privileges: the token's own intersected with the owner's current ones (`all` expanded).
-    pub privileges: Arc<PrivilegeSet>,
+    pub token: TokenFacts,
+    /// The token's effective privileges, allowlist and rate limit.
+    pub checks: Arc<TokenChecks>,
     pub client_ip: IpAddr,
     /// The token's rate limit and what is left of it, when it has one (for the `RateLimit` headers).
     pub quota: Option<Quota>,
 }
 
 impl Verified {
+    /// Effective privileges: the token's own intersected with the owner's current ones (`all` expanded).
+    pub fn privileges(&self) -> &PrivilegeSet {
+        &self.checks.privileges
+    }
+
     /// Whether the token may do what `privilege` stands for.
     pub fn grants(&self, privilege: &str) -> bool {
-        self.privileges.grants(privilege)
+        self.checks.privileges.grants(privilege)
     }
 
     /// The actor for the services: acting for the owner, limited to this token (no escalation).
     pub fn actor(&self) -> Actor {
         let grant = TokenGrant {
             id: self.token.id,
-            name: self.token.name.clone(),
-            privileges: PrivilegeSet::clone(&self.privileges),
+            name: self.token.name.to_string(),
+            privileges: PrivilegeSet::clone(&self.checks.privileges),
             expires_at: self.token.expires_at,
-            allowlist: IpAllowlist::from_storage(&self.token.allowlist),
-            rate_limit: self.token.rate_limit.as_deref().and_then(|raw| RateLimit::parse(raw).ok()),
+            allowlist: self.checks.allowlist.clone(),
+            rate_limit: self.checks.rate_limit,
         };
         Actor::token(Account::clone(&self.account), grant, Some(self.client_ip.to_canonical().to_string()))
     }
@@ -143,21 +147,12 @@ impl Verified {
 
 /// Whether `presented` hashes to the token's current secret, or to its previous one within the grace period.
 pub(crate) fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> bool {
-    let current: bool = token.secret_hash.as_bytes().ct_eq(hash.as_bytes()).into();
-    let previous = match (&token.previous_secret_hash, token.previous_valid_until) {
-        (Some(previous), Some(until)) if now < until => previous.as_bytes().ct_eq(hash.as_bytes()).into(),
-        _ => false,
-    };
-    current | previous
+    SecretMatch::of(token, hash).is_some_and(|found| found.accepted_at(now))
 }
 
 /// Finds the live token for a secret with its owner, whatever the client or privilege: `None` when unknown,
 /// revoked, past its grace, expired or suspended. Shared by [`verify`] and introspection.
-pub async fn resolve(state: &Core, secret: &TokenSecret) -> Result<Option<(Arc<Token>, Arc<Account>)>, Refusal> {
-    Ok(resolve_row(state, secret).await?.map(|found| (found.token, found.account)))
-}
-
-async fn resolve_row(state: &Core, secret: &TokenSecret) -> Result<Option<TokenAndOwner>, Refusal> {
+pub async fn resolve(state: &Core, secret: &TokenSecret) -> Result<Option<Verifying>, Refusal> {
     Ok(match lookup(state, secret).await? {
         Lookup::Live(found) => Some(found),
         Lookup::Refused(..) | Lookup::Unknown => None,
@@ -166,7 +161,7 @@ async fn resolve_row(state: &Core, secret: &TokenSecret) -> Result<Option<TokenA
 
 /// What a secret leads to.
 enum Lookup {
-    Live(TokenAndOwner),
+    Live(Verifying),
     /// A token whose secret this is, refused for this reason (counted in its usage).
     Refused(i64, UseOutcome),
     /// No token: never issued, revoked, or a previous secret past its grace period.
@@ -181,10 +176,10 @@ async fn lookup(state: &Core, secret: &TokenSecret) -> Result<Lookup, Refusal> {
     let Some(found) = found else {
         return Ok(Lookup::Unknown);
     };
-    let token = &found.token;
-    if !secret_matches(token, &hash, now) {
+    if !found.secret.accepted_at(now) {
         return Ok(Lookup::Unknown);
     }
+    let token = &found.token;
     if token.expires_at.is_some_and(|at| at <= now) {
         return Ok(Lookup::Refused(token.id, UseOutcome::Expired));
     }
@@ -213,11 +208,11 @@ pub async fn verify(
     if presented.user.as_deref().is_some_and(|user| !user.eq_ignore_ascii_case(&found.account.username)) {
         return Err(Refusal::InvalidToken);
     }
-    let checks = found.checks;
-    let privileges = checks.privileges.clone();
-    let mut verified = Verified { privileges, account: found.account, token: found.token, client_ip, quota: None };
+    let Verifying { token, account, checks, .. } = found;
+    let rate_limit = checks.rate_limit;
+    let mut verified = Verified { account, token, checks, client_ip, quota: None };
     let token_id = verified.token.id;
-    if !checks.allowlist.allows(client_ip) {
+    if !verified.checks.allowlist.allows(client_ip) {
         state.usage.count(token_id, UseOutcome::Address, now, client_ip);
         let refusal =
             Refusal::AddressNotAllowed { ip: client_ip.to_canonical(), privilege: required.map(str::to_owned) };
@@ -230,7 +225,7 @@ pub async fn verify(
         audit_refusal(state, &verified, required, &refusal).await;
         return Err(refusal);
     }
-    if let Some(limit) = checks.rate_limit {
+    if let Some(limit) = rate_limit {
         match state.rate_limiter.check(token_id, limit, now) {
             Ok(quota) => verified.quota = Some(quota),
             Err(limited) => {
@@ -268,7 +263,7 @@ async fn record_refusal(state: &Core, verified: &Verified, required: Option<&str
         _ => "api.refused.privilege",
     };
     let event = NewEvent::by(action, &verified.account)
-        .via(Some(&verified.token.name))
+        .via(Some(&*verified.token.name))
         .target(required)
         .from_ip(Some(&ip))
         .outcome(Outcome::Refused);

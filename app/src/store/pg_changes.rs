@@ -13,7 +13,7 @@
 //! instance that revoked a token refuses it on the very next request, without waiting for its own notification.
 
 use super::{
-    tokens::{self, TokenAndOwner},
+    tokens::{self, Verifying},
     verification_cache::VerificationCache,
 };
 use sea_orm::{DatabaseConnection, DbErr, sqlx::postgres::PgListener};
@@ -78,20 +78,20 @@ impl PgLookup {
 
     /// The row for `hash` from memory, while the listener vouches for it; `Err` with the generation to cache the
     /// database's answer under (`None`: the listener is away, nothing is cached) when memory cannot answer.
-    pub fn cached(&self, hash: &str) -> Result<TokenAndOwner, Option<i64>> {
+    pub fn cached(&self, hash: &str) -> Result<Verifying, Option<i64>> {
         let generation = self.feed.current().ok_or(None)?;
         self.cache.get(generation, hash).ok_or(Some(generation))
     }
 
-    /// See [`super::tokens::find_by_secret_hash`]: the database's answer when [`Self::cached`] had none, kept for
+    /// See [`super::tokens::find_verifying`]: the database's answer when [`Self::cached`] had none, kept for
     /// the next look-ups under `generation`.
     pub async fn read(
         &self,
         db: &DatabaseConnection,
         hash: &str,
         generation: Option<i64>,
-    ) -> Result<Option<TokenAndOwner>, DbErr> {
-        let found = tokens::find_by_secret_hash(db, hash).await?;
+    ) -> Result<Option<Verifying>, DbErr> {
+        let found = tokens::find_verifying(db, hash).await?;
         if let (Some(generation), Some(found)) = (generation, &found) {
             self.cache.insert(generation, hash, found);
         }

@@ -1,8 +1,8 @@
 //! How verification finds a token by its secret's hash, per backend: the same answer as
-//! [`super::tokens::find_by_secret_hash`] in every case, from memory when the backend's change feed says nothing
+//! [`super::tokens::find_verifying`] in every case, from memory when the backend's change feed says nothing
 //! has changed (`verification_cache`).
 
-use super::{pg_changes::PgLookup, token_reader::TokenReader, tokens::TokenAndOwner};
+use super::{pg_changes::PgLookup, token_reader::TokenReader, tokens::Verifying};
 use sea_orm::{DatabaseConnection, DbErr};
 
 #[allow(clippy::large_enum_variant)] // one per process, behind an `Arc`
@@ -30,18 +30,14 @@ impl TokenLookup {
 
     /// The reads through SeaORM are boxed: their futures take kilobytes, and every verification's future (and
     /// the handler's around it) would carry them, allocated and moved on every call, even when memory answers.
-    pub async fn find_by_secret_hash(
-        &self,
-        db: &DatabaseConnection,
-        hash: &str,
-    ) -> Result<Option<TokenAndOwner>, DbErr> {
+    pub async fn find_by_secret_hash(&self, db: &DatabaseConnection, hash: &str) -> Result<Option<Verifying>, DbErr> {
         match self {
             Self::Sqlite(reader) => reader.find_by_secret_hash(hash),
             Self::Postgres(lookup) => match lookup.cached(hash) {
                 Ok(found) => Ok(Some(found)),
                 Err(generation) => Box::pin(lookup.read(db, hash, generation)).await,
             },
-            Self::Direct => Box::pin(super::tokens::find_by_secret_hash(db, hash)).await,
+            Self::Direct => Box::pin(super::tokens::find_verifying(db, hash)).await,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The fast path of token look-ups on SQLite: the same answer as [`super::tokens::find_by_secret_hash`], in a few
+//! The fast path of token look-ups on SQLite: the same answer as [`super::tokens::find_verifying`], in a few
 //! microseconds instead of a round trip through SeaORM and sqlx's connection worker.
 //!
 //! - Synchronous reads on the calling thread with rusqlite (same bundled libsqlite3 as sqlx), prepared
@@ -16,7 +16,7 @@
 use super::{
     accounts::Account,
     entities::account::StoredPasswordHash,
-    tokens::{Token, TokenAndOwner},
+    tokens::{Token, Verifying},
     verification_cache::VerificationCache,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
@@ -85,9 +85,9 @@ impl TokenReader {
     }
 
     /// The token whose current or previous secret hashes to `hash`, with its owner (see
-    /// [`super::tokens::find_by_secret_hash`]). Blocks for a few microseconds: SQLite reads in WAL mode do not wait
+    /// [`super::tokens::find_verifying`]). Blocks for a few microseconds: SQLite reads in WAL mode do not wait
     /// for writers, so this runs on the async worker rather than paying for a hop to a blocking thread.
-    pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
+    pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<Verifying>, DbErr> {
         let popped = lock(&self.idle).pop();
         let mut read = match popped {
             Some(read) => read,
@@ -104,7 +104,7 @@ impl TokenReader {
         found
     }
 
-    fn find_with(&self, read: &mut ReadConnection, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
+    fn find_with(&self, read: &mut ReadConnection, hash: &str) -> Result<Option<Verifying>, DbErr> {
         let data_version: i64 =
             read.conn.prepare_cached(DATA_VERSION).and_then(|mut s| s.query_row([], |r| r.get(0))).map_err(db_err)?;
         if read.data_version != Some(data_version) {
@@ -121,7 +121,7 @@ impl TokenReader {
             .prepare_cached(FIND)
             .and_then(|mut s| s.query_row([hash], row_to_found).optional())
             .map_err(db_err)?
-            .map(|(token, account)| TokenAndOwner::new(token, account));
+            .and_then(|(token, account)| Verifying::new(&token, account, hash));
         if let Some(found) = &found {
             self.cache.insert(generation, hash, found);
         }

@@ -215,15 +215,61 @@ pub async fn delete_all(db: &impl ConnectionTrait, account_id: i64) -> Result<Ve
     Ok(names)
 }
 
-/// A token with its owner, as read for verification. Cheap to clone: the SQLite fast reader
-/// (`super::token_reader`) hands the same rows to many requests.
+/// What verifying a call needs of the token one of whose secrets hashes to the presented one, with its owner:
+/// all the verification cache keeps per token (`verification_cache`). The row's text verification does not use
+/// (its hashes, name key, hint, the stored rules once parsed) stays in the database: with 100,000 tokens in use,
+/// full rows held 48 MB, these about a third of it. Cheap to clone: shared parts behind `Arc`s.
 #[derive(Debug, Clone)]
-pub struct TokenAndOwner {
-    pub token: Arc<Token>,
+pub struct Verifying {
+    pub token: TokenFacts,
+    /// Which of the token's secrets was looked up.
+    pub secret: SecretMatch,
     pub account: Arc<Account>,
     /// What verification checks, parsed once from these two rows when they are read, so a row served from memory
     /// is not worked out again on every request.
     pub checks: Arc<TokenChecks>,
+}
+
+/// The token fields a verified call uses: its name (headers, the audit log), its dates (expiry, introspection)
+/// and its stored last use (so a use within the minute is not noted again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenFacts {
+    pub id: i64,
+    pub name: Arc<str>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Which of a token's secrets a hash is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretMatch {
+    /// Its current secret.
+    Current,
+    /// The secret it had before its last rotation, accepted until the end of the grace period (`None`: never).
+    Previous(Option<DateTime<Utc>>),
+}
+
+impl SecretMatch {
+    /// Which of `token`'s secrets hashes to `hash` (compared in constant time), if either does.
+    pub fn of(token: &Token, hash: &str) -> Option<Self> {
+        use subtle::ConstantTimeEq;
+        let current: bool = token.secret_hash.as_bytes().ct_eq(hash.as_bytes()).into();
+        let previous = token.previous_secret_hash.as_ref().is_some_and(|p| p.as_bytes().ct_eq(hash.as_bytes()).into());
+        match (current, previous) {
+            (true, _) => Some(Self::Current),
+            (false, true) => Some(Self::Previous(token.previous_valid_until)),
+            (false, false) => None,
+        }
+    }
+
+    /// Whether the secret is accepted at `now`: the current one always, the previous one within its grace period.
+    pub fn accepted_at(self, now: DateTime<Utc>) -> bool {
+        match self {
+            Self::Current => true,
+            Self::Previous(until) => until.is_some_and(|until| now < until),
+        }
+    }
 }
 
 /// A token row's stored rules in the form verification uses them. Equal ones are shared in memory
@@ -237,21 +283,31 @@ pub struct TokenChecks {
     pub rate_limit: Option<RateLimit>,
 }
 
-impl TokenAndOwner {
-    pub fn new(token: Token, account: Account) -> Self {
+impl Verifying {
+    /// What verification keeps of `token` (owned by `account`), found by `hash`; `None` when `hash` is neither of
+    /// its secrets.
+    pub fn new(token: &Token, account: Account, hash: &str) -> Option<Self> {
+        let secret = SecretMatch::of(token, hash)?;
         let checks = TokenChecks {
             privileges: Arc::new(PrivilegeSet::effective(&token.privileges, &account.privileges)),
             allowlist: IpAllowlist::from_storage(&token.allowlist),
             rate_limit: token.rate_limit.as_deref().and_then(|raw| RateLimit::parse(raw).ok()),
         };
-        Self { token: Arc::new(token), account: Arc::new(account), checks: Arc::new(checks) }
+        let facts = TokenFacts {
+            id: token.id,
+            name: token.name.as_str().into(),
+            created_at: token.created_at,
+            expires_at: token.expires_at,
+            last_used_at: token.last_used_at,
+        };
+        Some(Self { token: facts, secret, account: Arc::new(account), checks: Arc::new(checks) })
     }
 }
 
 /// The token whose current secret hashes to `hash`, or whose previous secret does (still within its rotation
 /// grace period, which the caller checks), with its owner. Both hash columns are unique, hence indexed: one
 /// indexed look-up joined to the account's primary key, in a single query.
-pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<TokenAndOwner>, DbErr> {
+pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<(Token, Account)>, DbErr> {
     use super::entities::account;
     use sea_orm::JoinType;
     let owner = sea_orm::RelationDef::from(
@@ -267,7 +323,12 @@ pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Resul
         )
         .one(db)
         .await?;
-    Ok(found.and_then(|(token, account)| account.map(|account| TokenAndOwner::new(token, account))))
+    Ok(found.and_then(|(token, account)| account.map(|account| (token, account))))
+}
+
+/// [`find_by_secret_hash`] in the form verification keeps.
+pub async fn find_verifying(db: &impl ConnectionTrait, hash: &str) -> Result<Option<Verifying>, DbErr> {
+    Ok(find_by_secret_hash(db, hash).await?.and_then(|(token, account)| Verifying::new(&token, account, hash)))
 }
 
 /// When and from where a token was last used.

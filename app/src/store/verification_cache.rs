@@ -12,7 +12,7 @@
 
 use super::{
     accounts::Account,
-    tokens::{TokenAndOwner, TokenChecks},
+    tokens::{TokenChecks, Verifying},
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::{
@@ -41,7 +41,7 @@ pub struct VerificationCache {
 struct Inner {
     /// The generation the entries were read at (or later).
     generation: i64,
-    entries: FxHashMap<Key, TokenAndOwner>,
+    entries: FxHashMap<Key, Verifying>,
     /// One copy of each owner for all their tokens' rows (one account may hold 100,000 tokens). Rows of one
     /// generation were read with no relevant change between them, so any of them may stand for the others.
     owners: FxHashMap<i64, Arc<Account>>,
@@ -66,7 +66,7 @@ impl VerificationCache {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn hit(&self, found: Option<TokenAndOwner>) -> Option<TokenAndOwner> {
+    fn hit(&self, found: Option<Verifying>) -> Option<Verifying> {
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
@@ -81,7 +81,7 @@ impl VerificationCache {
     /// The row for `hash` at `generation` (the current one, just read from the feed). A newer generation first
     /// empties the cache; an older one (this look-up raced a change another look-up has already seen) answers
     /// nothing, so the caller reads the database.
-    pub fn get(&self, generation: i64, hash: &str) -> Option<TokenAndOwner> {
+    pub fn get(&self, generation: i64, hash: &str) -> Option<Verifying> {
         let mut inner = self.lock();
         if inner.generation < generation {
             inner.entries.clear();
@@ -99,7 +99,7 @@ impl VerificationCache {
 
     /// Keeps `found`, read from the database at `generation` (read from the feed *before* the database). A newer
     /// generation seen meanwhile emptied the cache, and the row must not come back into it.
-    pub fn insert(&self, generation: i64, hash: &str, found: &TokenAndOwner) {
+    pub fn insert(&self, generation: i64, hash: &str, found: &Verifying) {
         let Some(key) = key(hash) else { return };
         let mut inner = self.lock();
         if inner.generation != generation {
@@ -118,7 +118,7 @@ impl VerificationCache {
                 found.checks.clone()
             }
         };
-        let row = TokenAndOwner { token: found.token.clone(), account, checks };
+        let row = Verifying { token: found.token.clone(), secret: found.secret, account, checks };
         inner.entries.insert(key, row);
     }
 
@@ -141,11 +141,11 @@ mod tests {
     const H: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     const OTHER: &str = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
 
-    fn row(name: &str) -> TokenAndOwner {
+    fn row(name: &str) -> Verifying {
         row_with(name, "")
     }
 
-    fn row_with(name: &str, allowlist: &str) -> TokenAndOwner {
+    fn row_with(name: &str, allowlist: &str) -> Verifying {
         let now = Utc::now();
         let token = Token {
             id: 1,
@@ -175,7 +175,7 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        TokenAndOwner::new(token, account)
+        Verifying::new(&token, account, "h").expect("the hash is its secret's")
     }
 
     #[test]
@@ -210,7 +210,7 @@ mod tests {
         cache.insert(1, H, &first);
         cache.insert(1, OTHER, &second);
         let (a, b) = (cache.get(1, H).unwrap(), cache.get(1, OTHER).unwrap());
-        assert_eq!((a.token.name.as_str(), b.token.name.as_str()), ("ci", "deploy"));
+        assert_eq!((&*a.token.name, &*b.token.name), ("ci", "deploy"));
         assert!(Arc::ptr_eq(&a.account, &b.account));
         assert!(!Arc::ptr_eq(&first.checks, &second.checks));
         assert!(Arc::ptr_eq(&a.checks, &b.checks), "equal checks are kept once");

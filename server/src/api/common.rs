@@ -33,10 +33,10 @@ pub fn expiry_of(state: &WebState, at: Option<DateTime<Utc>>) -> Expiry {
 
 /// Every privilege a token-authenticated caller may grant: its effective privileges (`all` stays `all`).
 pub fn full_access(verified: &Verified) -> Vec<String> {
-    if verified.privileges.holds_all() {
+    if verified.privileges().holds_all() {
         vec![ALL.to_owned()]
     } else {
-        verified.privileges.iter().map(str::to_owned).collect()
+        verified.privileges().iter().map(str::to_owned).collect()
     }
 }
 

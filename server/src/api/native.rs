@@ -259,17 +259,17 @@ pub async fn introspect(
 ) -> NativeResult<Json<Introspection>> {
     let raw = params.secret("token")?;
     let Ok(secret) = TokenSecret::parse(raw) else { return Ok(Json(Introspection::default())) };
-    let Some((token, account)) = verify::resolve(&state, &secret).await? else {
+    let Some(found) = verify::resolve(&state, &secret).await? else {
         return Ok(Json(Introspection::default()));
     };
-    let privileges = app::domain::PrivilegeSet::effective(&token.privileges, &account.privileges);
+    let token = &found.token;
     Ok(Json(Introspection {
         active: true,
-        username: Some(account.username.clone()),
-        scope: Some(privileges.to_storage()),
+        username: Some(found.account.username.clone()),
+        scope: Some(found.checks.privileges.to_storage()),
         exp: token.expires_at.map(|at| at.timestamp()),
         iat: Some(token.created_at.timestamp()),
-        token_name: Some(token.name.clone()),
+        token_name: Some(token.name.to_string()),
     }))
 }
 
@@ -290,14 +290,14 @@ const X_TESSERA_PRIVILEGES: HeaderName = HeaderName::from_static("x-tessera-priv
 )]
 pub async fn forward_auth(caller: ApiCaller<Native>) -> Response {
     let verified = &caller.verified;
-    let privileges = verified.privileges.to_storage();
+    let privileges = verified.privileges().to_storage();
     let mut response = StatusCode::OK.into_response();
     let headers = response.headers_mut();
     // Room for these and the security headers the layers add on the way out, allocated once.
     let _ = headers.try_reserve(24);
     for (name, value) in [
         (X_TESSERA_USER, verified.account.username.as_str()),
-        (X_TESSERA_TOKEN, verified.token.name.as_str()),
+        (X_TESSERA_TOKEN, &*verified.token.name),
         (X_TESSERA_PRIVILEGES, privileges.as_str()),
     ] {
         // Names are plain ASCII by the domain rules; a value that is not a valid header is left out.

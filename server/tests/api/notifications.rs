@@ -295,6 +295,24 @@ async fn settled(app: &TestApp, id: i64, attempts: usize) {
     }
 }
 
+/// Waits until no message in the outbox is waiting or in flight.
+async fn all_delivered(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    let started = Instant::now();
+    let db = &app.state.db;
+    let sql = format!("SELECT count(*) FROM deliveries WHERE status <> '{}'", app::store::webhooks::DELIVERED);
+    loop {
+        let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql.clone());
+        let row = db.query_one_raw(statement).await.unwrap().expect("a count");
+        let waiting: i64 = row.try_get_by_index(0).unwrap();
+        if waiting == 0 {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "{waiting} message(s) never delivered");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn eventually_screen(app: &TestApp, id: i64, status: &str) -> app::model::webhooks::DeliveryView {
     let started = Instant::now();
     loop {
@@ -409,9 +427,15 @@ async fn expiry_warnings_go_out_once_per_stage_by_mail_and_webhook_even_with_two
     let mail = MailCatcher::start().await;
     let app = spawn_app_notifying(mail.settings(), None).await;
     let other = spawn_app_notifying(mail.settings(), Some(app.database_url.clone())).await;
+    // Days go by on both clocks once every queued message is out: an attempt still in flight when the clock jumps
+    // would look abandoned to the other instance (its lease is five minutes) and go out twice.
     let both = |by: chrono::Duration| {
-        app.clock.advance(by);
-        other.clock.advance(by);
+        let (app, other) = (&app, &other);
+        async move {
+            all_delivered(app).await;
+            app.clock.advance(by);
+            other.clock.advance(by);
+        }
     };
     app.create_account("alice", "all").await;
     app.create_account("bob", "manage-api-tokens list-accts").await;
@@ -446,7 +470,7 @@ async fn expiry_warnings_go_out_once_per_stage_by_mail_and_webhook_even_with_two
     assert!(mail.messages().is_empty(), "nothing is due yet");
 
     // 2026-11-26 10:00: "short" is 6.5 days from its expiry.
-    both(chrono::Duration::days(4));
+    both(chrono::Duration::days(4)).await;
     let messages = mail.wait_for(1).await;
     let decoded = parsed(&messages);
     assert_eq!(decoded[0]["subject"], "Your Tessera API token “short” expires in 7 days");
@@ -456,7 +480,7 @@ async fn expiry_warnings_go_out_once_per_stage_by_mail_and_webhook_even_with_two
     assert!(body.contains("2026-12-02 23:59 CET"), "the expiry in the server's zone: {body}");
 
     // 2027-01-02 10:00: 29.5 days before the others' expiry ("short" expired a month ago: too long to tell).
-    both(chrono::Duration::days(37));
+    both(chrono::Duration::days(37)).await;
     let messages = mail.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let messages = if mail.messages().len() > messages.len() { mail.messages() } else { messages };
@@ -474,11 +498,11 @@ async fn expiry_warnings_go_out_once_per_stage_by_mail_and_webhook_even_with_two
         .await
         .unwrap();
 
-    both(chrono::Duration::days(23)); // 2027-01-25 10:00: 6.5 days left
+    both(chrono::Duration::days(23)).await; // 2027-01-25 10:00: 6.5 days left
     mail.wait_for(4).await;
-    both(chrono::Duration::days(6)); // 2027-01-31 10:00: 13 hours left
+    both(chrono::Duration::days(6)).await; // 2027-01-31 10:00: 13 hours left
     mail.wait_for(5).await;
-    both(chrono::Duration::days(1)); // 2027-02-01: expired
+    both(chrono::Duration::days(1)).await; // 2027-02-01: expired
     mail.wait_for(6).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let all = subjects(&mail.messages());

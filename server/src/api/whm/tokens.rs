@@ -107,11 +107,12 @@ async fn execute(
         "api_token_get_details" => {
             let not_recognised = || ApiError::not_found("The API token was not recognised.");
             let secret = TokenSecret::parse(params.secret("token")?).map_err(|_| not_recognised())?;
-            match verify::resolve(state, &secret).await? {
-                Some((token, _)) if token.account_id == verified.account.id => {
-                    Ok(Value::Object(details(&tokens::view(&token))))
-                }
-                _ => Err(not_recognised()),
+            // Live (not revoked, expired or past its grace) and this account's: then its whole row, for the view.
+            let found = verify::resolve(state, &secret).await?.filter(|found| found.account.id == verified.account.id);
+            let Some(found) = found else { return Err(not_recognised()) };
+            match app::store::tokens::find_by_id(&state.db, found.token.id).await.map_err(AppError::from)? {
+                Some(token) => Ok(Value::Object(details(&tokens::view(&token)))),
+                None => Err(not_recognised()),
             }
         }
         other => {
