@@ -135,7 +135,11 @@ impl VerificationCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{accounts::Account, entities::account::StoredPasswordHash, tokens::Token};
+    use crate::store::{
+        accounts::Account,
+        entities::account::StoredPasswordHash,
+        tokens::{SecretMatch, Token},
+    };
     use chrono::Utc;
 
     const H: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -146,15 +150,18 @@ mod tests {
     }
 
     fn row_with(name: &str, allowlist: &str) -> Verifying {
-        let now = Utc::now();
-        let token = Token {
+        Verifying::new(&token(name, allowlist), account(), "h").expect("the hash is its secret's")
+    }
+
+    fn token(name: &str, allowlist: &str) -> Token {
+        Token {
             id: 1,
             account_id: 1,
             name: name.into(),
             name_key: name.into(),
             secret_hash: "h".into(),
             hint: "x".into(),
-            created_at: now,
+            created_at: Utc::now(),
             expires_at: None,
             allowlist: allowlist.into(),
             privileges: "all".into(),
@@ -164,8 +171,12 @@ mod tests {
             last_used_ip: None,
             rate_limit: None,
             requests_30d: 0,
-        };
-        let account = Account {
+        }
+    }
+
+    fn account() -> Account {
+        let now = Utc::now();
+        Account {
             id: 1,
             username: "alice".into(),
             username_key: "alice".into(),
@@ -174,8 +185,34 @@ mod tests {
             suspended: false,
             created_at: now,
             updated_at: now,
+        }
+    }
+
+    #[test]
+    fn a_kept_row_knows_which_secret_it_was_found_by_and_the_previous_one_ends_with_its_grace() {
+        let now = Utc::now();
+        let until = now + chrono::Duration::minutes(5);
+        let rotated = Token {
+            secret_hash: "new".into(),
+            previous_secret_hash: Some("old".into()),
+            previous_valid_until: Some(until),
+            ..token("ci", "")
         };
-        Verifying::new(&token, account, "h").expect("the hash is its secret's")
+        let current = Verifying::new(&rotated, account(), "new").unwrap();
+        assert_eq!(current.secret, SecretMatch::Current);
+        assert!(current.secret.accepted_at(until + chrono::Duration::days(365)));
+        let previous = Verifying::new(&rotated, account(), "old").unwrap();
+        assert_eq!(previous.secret, SecretMatch::Previous(Some(until)));
+        assert!(previous.secret.accepted_at(now));
+        assert!(!previous.secret.accepted_at(until), "the grace period ends at its end");
+        // Kept under the old secret's hash, the row still says so: a hit after the grace is refused by the caller.
+        let cache = VerificationCache::default();
+        cache.get(1, OTHER);
+        cache.insert(1, OTHER, &previous);
+        assert!(!cache.get(1, OTHER).unwrap().secret.accepted_at(until));
+        let no_end = Token { previous_valid_until: None, ..rotated.clone() };
+        assert!(!Verifying::new(&no_end, account(), "old").unwrap().secret.accepted_at(now));
+        assert!(Verifying::new(&rotated, account(), "neither").is_none());
     }
 
     #[test]
