@@ -72,7 +72,7 @@ impl LastUsedRecorder {
             tidy.retain(at, |_, at| now - *at < RESOLUTION);
             at.insert(token_id, now);
         }
-        let _ = inner.notes.try_send(LastUse { token_id, at: now, ip: ip.to_canonical().to_string() });
+        let _ = inner.notes.try_send(LastUse { token_id, at: now, ip });
     }
 }
 

@@ -336,7 +336,8 @@ pub async fn find_verifying(db: &impl ConnectionTrait, hash: &str) -> Result<Opt
 pub struct LastUse {
     pub token_id: i64,
     pub at: DateTime<Utc>,
-    pub ip: String,
+    /// Written as text (its canonical form: an IPv4-mapped IPv6 address as IPv4) by the writer, off the request.
+    pub ip: std::net::IpAddr,
 }
 
 /// Records the last use of several tokens in one transaction. Tokens revoked meanwhile are simply not there.
@@ -360,9 +361,9 @@ pub async fn record_last_use(db: &sea_orm::DatabaseConnection, uses: &[LastUse])
              WHERE tokens.id = v.column1 AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.column2)",
             rows.join(", ")
         );
-        let values = chunk
-            .iter()
-            .flat_map(|last| [Value::from(last.token_id), Value::from(last.at), Value::from(last.ip.clone())]);
+        let values = chunk.iter().flat_map(|last| {
+            [Value::from(last.token_id), Value::from(last.at), Value::from(last.ip.to_canonical().to_string())]
+        });
         txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     }
     txn.commit().await

@@ -285,13 +285,17 @@ async fn a_write_of_many_last_uses_records_each_token_its_own_and_never_backward
     let uses: Vec<LastUse> = ids
         .iter()
         .enumerate()
-        .map(|(i, &token_id)| LastUse { token_id, at: t0 + Duration::seconds(i as i64), ip: format!("192.0.2.{i}") })
+        .map(|(i, &token_id)| LastUse {
+            token_id,
+            at: t0 + Duration::seconds(i as i64),
+            ip: format!("192.0.2.{i}").parse().unwrap(),
+        })
         .collect();
     record_last_use(&app.state.db, &uses).await.unwrap();
     // An older note for every token (another instance flushing late) changes nothing.
     let late: Vec<LastUse> = ids
         .iter()
-        .map(|&token_id| LastUse { token_id, at: t0 - Duration::minutes(5), ip: "198.51.100.1".into() })
+        .map(|&token_id| LastUse { token_id, at: t0 - Duration::minutes(5), ip: "198.51.100.1".parse().unwrap() })
         .collect();
     record_last_use(&app.state.db, &late).await.unwrap();
     for (i, name) in names.iter().enumerate() {

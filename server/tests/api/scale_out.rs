@@ -226,13 +226,14 @@ async fn last_use_never_moves_backwards_when_instances_flush_out_of_order() {
     a.token(TokenSpec { account: "alice", name: "ci", privileges: &["all"], allowlist: "", expires: "never" }).await;
     let id = a.token_row("ci").await.unwrap().id;
     let at = |minute: u32| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 22, 10, minute, 0).unwrap();
-    let late = LastUse { token_id: id, at: at(30) + chrono::Duration::milliseconds(250), ip: "192.0.2.2".into() };
-    let early = LastUse { token_id: id, at: at(30), ip: "192.0.2.1".into() };
+    let late =
+        LastUse { token_id: id, at: at(30) + chrono::Duration::milliseconds(250), ip: "192.0.2.2".parse().unwrap() };
+    let early = LastUse { token_id: id, at: at(30), ip: "192.0.2.1".parse().unwrap() };
     record_last_use(&a.state.db, std::slice::from_ref(&late)).await.unwrap();
     record_last_use(&b.state.db, &[early]).await.unwrap();
     let row = a.token_row("ci").await.unwrap();
     assert_eq!((row.last_used_at, row.last_used_ip.as_deref()), (Some(late.at), Some("192.0.2.2")));
-    let later = LastUse { token_id: id, at: at(31), ip: "192.0.2.3".into() };
+    let later = LastUse { token_id: id, at: at(31), ip: "192.0.2.3".parse().unwrap() };
     record_last_use(&b.state.db, std::slice::from_ref(&later)).await.unwrap();
     assert_eq!(a.token_row("ci").await.unwrap().last_used_at, Some(later.at));
 }
