@@ -8,6 +8,7 @@ pub mod api;
 pub mod assets;
 pub mod body_limit;
 pub mod cli;
+pub mod compress;
 pub mod config;
 pub mod connections;
 pub mod edge;

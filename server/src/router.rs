@@ -2,7 +2,7 @@
 //! every response carries.
 
 use crate::{
-    api, assets,
+    api, assets, compress,
     edge::{self, Edge},
     security_headers, single_sign_on,
 };
@@ -29,10 +29,7 @@ use std::{
     time::Duration,
 };
 use tower::ServiceBuilder;
-use tower_http::{
-    compression::CompressionLayer,
-    trace::{DefaultOnResponse, OnResponse, TraceLayer},
-};
+use tower_http::trace::{DefaultOnResponse, OnResponse, TraceLayer};
 
 /// The app's page routes, listed once per process. Listing renders the app with resource loading switched off
 /// for the whole process (Leptos's `SuppressResourceLoad` is one global flag), so a page rendered on another
@@ -73,7 +70,7 @@ pub fn app(state: WebState) -> Router {
                         .make_span_with(request_span)
                         .on_response(CountResponses { metrics: state.metrics.clone() }),
                 )
-                .layer(CompressionLayer::new())
+                .layer(compress::CompressLayer)
                 .layer(middleware::from_fn_with_state(Edge::new(&state), edge::edge)),
         )
         .with_state(state)
