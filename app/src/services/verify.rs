@@ -209,7 +209,6 @@ pub async fn verify(
         return Err(Refusal::InvalidToken);
     }
     let Verifying { token, account, checks, .. } = found;
-    let rate_limit = checks.rate_limit;
     let mut verified = Verified { account, token, checks, client_ip, quota: None };
     let token_id = verified.token.id;
     if !verified.checks.allowlist.allows(client_ip) {
@@ -225,7 +224,7 @@ pub async fn verify(
         audit_refusal(state, &verified, required, &refusal).await;
         return Err(refusal);
     }
-    if let Some(limit) = rate_limit {
+    if let Some(limit) = verified.checks.rate_limit {
         match state.rate_limiter.check(token_id, limit, now) {
             Ok(quota) => verified.quota = Some(quota),
             Err(limited) => {
