@@ -32,7 +32,8 @@ setup-test:
 
 ## build: the release binary, with the site (WASM, JS, CSS) embedded, each file also precompressed (brotli
 ## quality 11 and gzip) for the binary to serve. Precompressing also makes cargo-leptos compile the server only
-## after the site is finished, so the binary embeds this build's site.
+## after the site is finished, so the binary embeds this build's site. `--split` cuts the signed-in pages out of
+## the main WASM into modules of their own, fetched when first shown (a build without it does not load).
 # The release build runs only when one of its sources changed since the binary was made: a second `make run`
 # with nothing changed starts the server at once, instead of cargo-leptos regenerating the site (about a minute)
 # and relinking the server.
@@ -43,7 +44,7 @@ build: setup $(BIN)
 	@echo "built $(BIN)"
 
 $(BIN): $(SOURCES)
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
 	@touch $@
 
 ## run: build, then serve on http://$(ADDR) with the database under ./data/.

@@ -70,12 +70,16 @@ bad_one=$(head -1 "$work/malformed.txt" | cut -d' ' -f2)
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $bad_one" "$base/api/v1/auth?privilege=list-accts")" = 401 ]
 
 # What a browser downloads to show the sign-in page and make it live (the page, then the script, module and
-# stylesheet it names), in bytes as sent for an Accept-Encoding of $2 ("identity" for the files themselves);
-# each file's size goes to $work/first_load_$1, the total to stdout.
+# stylesheet it names, and the split modules' loader the script imports), in bytes as sent for an
+# Accept-Encoding of $2 ("identity" for the files themselves); each file's size goes to $work/first_load_$1,
+# the total to stdout. The signed-in pages' modules are not part of it: the sign-in page never fetches them.
 first_load() {
-  local page files total=0 bytes
+  local page files script total=0 bytes
   page=$(curl -fs "$base/login")
-  files="/login $(echo "$page" | grep -oE '(/assets/[0-9a-f]+)?/pkg/[A-Za-z0-9_.-]+\.(js|wasm|css)' | sort -u | tr '\n' ' ')"
+  files=$(echo "$page" | grep -oE '(/assets/[0-9a-f]+)?/pkg/[A-Za-z0-9_.-]+\.(js|wasm|css)' | sort -u)
+  script=$(echo "$files" | grep -E '/tessera\.js$' | head -1)
+  files="/login $(echo "$files" | tr '\n' ' ') $(curl -fs "$base$script" |
+    grep -oE '__wasm_split[A-Za-z0-9_.-]*\.js' | sort -u | sed "s|^|${script%/*}/|" | tr '\n' ' ')"
   for f in $files; do
     bytes=$(curl -fs -o /dev/null -H "Accept-Encoding: $2" -w '%{size_download}' "$base$f")
     echo "$f $bytes" >>"$work/first_load_$1"
@@ -89,8 +93,14 @@ first_br=$(first_load br "gzip, deflate, br")
 first_files=$(paste "$work/first_load_identity" "$work/first_load_gzip" "$work/first_load_br" |
   awk '{printf "%-44s identity %9d  gzip %9d  br %9d\n", $1, $2, $4, $6}')
 kb() { echo "$(( ($1 + 512) / 1024 )) KB"; }
+# The signed-in pages' modules, fetched when a page is first shown (plain and brotli sizes, as built).
+split_files=$(cd "$root/target/site/pkg" &&
+  for f in split_*.wasm chunk_*.wasm; do
+    [ -e "$f" ] && printf '%-44s identity %9d  br %9d\n' "$f" "$(stat -c %s "$f")" "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"
+  done)
 # Where the WASM's bytes go, by crate and by generic function (issue 17).
-python3 "$root/bench/wasm_bytes.py" twiggy "${CARGO_TARGET_DIR:-$root/target}/front/wasm32-unknown-unknown/wasm-release/frontend.wasm" \
+# The main module as the splitter left it (the sign-in page's code; the signed-in pages' module is apart).
+python3 "$root/bench/wasm_bytes.py" twiggy "${CARGO_TARGET_DIR:-$root/target}/front/wasm32-unknown-unknown/wasm-release/frontend_split.wasm" \
   >"$work/wasm_bytes"
 
 # wrk SCENARIO PATH TOKEN_FILE -> "requests_per_second p50_ms p99_ms non2xx"
@@ -607,8 +617,11 @@ the address maps), as bytes held by heap allocations (\`bench_usage_memory\`, a 
 
 ## First load (issue 4)
 
-What a browser downloads to open the sign-in page and hydrate it: the HTML, \`tessera.js\`, \`tessera.wasm\` and
-\`tessera.css\`, as this server sends them (the static files precompressed at build time; the page compressed on the fly).
+What a browser downloads to open the sign-in page and hydrate it: the HTML, \`tessera.js\`, \`tessera.wasm\`,
+\`tessera.css\` and the split modules' loader, as this server sends them (the static files precompressed at build
+time; the page compressed on the fly). The signed-in pages are split out of \`tessera.wasm\` (\`cargo leptos build
+--split\`): each page's module is fetched when the page is first shown, and is not counted here (the sizes of all of
+them are listed below the table).
 
 | encoding the browser accepts | bytes sent |
 |---|---:|
@@ -625,10 +638,15 @@ What a browser downloads to open the sign-in page and hydrate it: the HTML, \`te
 $first_files
 \`\`\`
 
-Where the WASM's bytes go: \`twiggy top\` of the module as the compiler left it (after LTO, before wasm-bindgen and
-wasm-opt, which shrink it to the size above but keep the proportions), summed by crate and by generic function with
-all its instantiations (\`bench/wasm_bytes.py\`). The reactive graph and the renderer's generic code take about half;
-serde_json's struct deserializer is instantiated once per type the page receives.
+The signed-in pages' modules (and the chunks they share), each fetched once when a page that needs it is first shown:
+
+\`\`\`
+$split_files
+\`\`\`
+
+Where the main module's bytes go: \`twiggy top\` of it as the compiler and the splitter left it (after LTO and the
+split, before wasm-bindgen and wasm-opt, which shrink it to the size above but keep the proportions), summed by crate
+and by generic function with all its instantiations (\`bench/wasm_bytes.py\`).
 
 $(cat "$work/wasm_bytes")
 

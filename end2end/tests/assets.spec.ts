@@ -1,6 +1,6 @@
 // The release binary serves the app it embeds: the WASM, JS and CSS named in the page, under a versioned path
 // that browsers keep for good, and the favicon.
-import { expect, test, waitForHydration } from "./helpers";
+import { admin, allowConsoleError, expect, newAccount, PASSWORD, test, waitForHydration } from "./helpers";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 
@@ -116,4 +116,67 @@ test("the browser console stays clean while signing in", async ({ page }) => {
   await page.goto("/login");
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
   expect(problems).toEqual([]);
+});
+
+// The signed-in pages are a WebAssembly module of their own (issue 17): the sign-in page never fetches it, a
+// signed-in page names it for preloading, and signing in fetches it.
+const SPLIT = /\/pkg\/(split|chunk)_[\w.-]+\.wasm$/;
+
+test("the sign-in page downloads only the main module; signing in fetches the signed-in pages' module", async ({ page }) => {
+  const fetched: string[] = [];
+  page.on("request", (request) => fetched.push(new URL(request.url()).pathname));
+  await page.goto("/login");
+  await waitForHydration(page);
+  await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+  expect(fetched.filter((path) => SPLIT.test(path)), "the sign-in page fetches no signed-in page").toEqual([]);
+
+  await page.getByLabel("Username").fill(admin.username);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "API Tokens", level: 1 })).toBeVisible();
+  expect(fetched.filter((path) => SPLIT.test(path)).length, "the tokens page came with its module").toBeGreaterThan(0);
+
+  // A signed-in page loaded afresh names its module for preloading, beside the main one, under the build's version.
+  fetched.length = 0;
+  await page.goto("/audit");
+  await waitForHydration(page);
+  const preloads = (
+    await page.locator('link[rel="preload"][as="fetch"]').evaluateAll((links) =>
+      links.map((link) => link.getAttribute("href") ?? ""),
+    )
+  ).filter((href) => SPLIT.test(href));
+  expect(preloads.length, "the page names the signed-in pages' module").toBeGreaterThan(0);
+  for (const href of preloads) expect(href).toMatch(/^\/assets\/[0-9a-f]{16}\/pkg\/(split|chunk)_[\w.-]+\.wasm$/);
+  // The split modules' loader too, which the script imports.
+  expect(await page.locator('link[rel="modulepreload"][href*="/pkg/__wasm_split."]').count()).toBeGreaterThan(0);
+  const unique = (paths: string[]) => [...new Set(paths)].sort();
+  expect(unique(fetched.filter((path) => SPLIT.test(path))), "what the page fetched is what it named").toEqual(unique(preloads));
+  await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible();
+});
+
+test("a tab opened before an upgrade loads the current build when the old one's module is gone", async ({ page }) => {
+  allowConsoleError(/load callback should succeed|unreachable|status of 404|HTTP status code is not ok/, "the module is made to 404 once, as after an upgrade");
+  const account = newAccount("upgrade");
+  await page.goto("/login");
+  await waitForHydration(page);
+  // The server was upgraded while the sign-in page sat open: its build's signed-in module is gone (once).
+  let gone = 0;
+  await page.route(/\/pkg\/split_[\w.-]+\.wasm$/, async (route) => {
+    if (gone++ === 0) await route.fulfill({ status: 404, body: "" });
+    else await route.continue();
+  });
+  const documents: string[] = [];
+  page.on("request", (request) => request.resourceType() === "document" && documents.push(new URL(request.url()).pathname));
+
+  await page.getByLabel("Username").fill(account);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/tokens$/);
+  await expect(page.getByRole("heading", { name: "API Tokens", level: 1 })).toBeVisible();
+  await waitForHydration(page);
+  expect(gone, "the old module was asked for, then the current one").toBeGreaterThanOrEqual(2);
+  expect(documents, "the tab reloaded the page it was going to").toContain("/tokens");
+  // And it works: a client-side move to another page.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+  await expect(page.getByRole("heading", { name: "Audit log", level: 1 })).toBeVisible();
 });

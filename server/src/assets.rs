@@ -14,7 +14,7 @@
 //! plain paths (`/pkg/…`), revalidated on every use, for anything that links to them directly.
 
 use sha2::{Digest, Sha256};
-use std::sync::OnceLock;
+use std::{collections::HashMap, sync::OnceLock};
 
 use axum::{
     body::Body,
@@ -124,6 +124,18 @@ fn accepts(accept_encoding: &str, coding: &str) -> bool {
         }
     }
     wildcard.unwrap_or(false)
+}
+
+/// The split modules' manifest (`cargo leptos build --split`): for each lazy function, the modules it needs.
+/// The page names them for preloading when it shows a page they hold. Empty for a site built without splitting
+/// (or not built: the tests' empty site).
+pub fn split_modules() -> &'static HashMap<String, Vec<String>> {
+    static MODULES: OnceLock<HashMap<String, Vec<String>>> = OnceLock::new();
+    MODULES.get_or_init(|| {
+        Site::get("pkg/__wasm_split_manifest.json")
+            .and_then(|file| serde_json::from_slice(&file.data).ok())
+            .unwrap_or_default()
+    })
 }
 
 /// Every embedded path, for tests and diagnostics.

@@ -58,7 +58,7 @@ pub fn app(state: WebState) -> Router {
                 provide_context(context_state.clone());
                 security_headers::provide_nonce();
             },
-            move || shell(shell_options.clone(), assets::root()),
+            move || shell(shell_options.clone(), assets::root(), assets::split_modules()),
         )
         .fallback(fallback)
         // One layer made of all three: each `Router::layer` wraps every route in a boxed service of its own, and
@@ -146,7 +146,7 @@ async fn fallback(State(state): State<WebState>, request: Request<Body>) -> Resp
             provide_context(context_state.clone());
             security_headers::provide_nonce();
         },
-        move || shell(options.clone(), assets::root()),
+        move || shell(options.clone(), assets::root(), assets::split_modules()),
     );
     let mut response = render(request).await.into_response();
     if response.status() == StatusCode::OK {

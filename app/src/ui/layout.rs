@@ -64,7 +64,7 @@ fn EnrolFirst(account: AccountView) -> impl IntoView {
                 <strong>"Your administrator requires a second factor for your account."</strong>
                 " Set up an authenticator app or a passkey to continue: after that, signing in asks for it as well as your password."
             </div>
-            <super::second_factor::SecondFactorCard />
+            {Suspend::new(super::pages::second_factor_setup())}
         </main>
     }
 }
@@ -74,6 +74,8 @@ fn AppShell(account: AccountView) -> impl IntoView {
     let holds = |privilege: &str| account.privileges.iter().any(|p| p == privilege || p == crate::domain::ALL);
     let (lists_accounts, holds_all) = (holds("list-accts"), holds(crate::domain::ALL));
     let guard = expect_context::<super::tokens::LeaveGuard>();
+    // In the browser only (effects never run on the server), once: the signed-in pages' module.
+    Effect::new(super::pages::preload);
     // While a new secret is on screen, leaving through the app's own links asks first.
     let confirm_leave = move |ev: leptos::ev::MouseEvent| {
         if guard.0.get_untracked() && !super::browser::confirm(super::browser::LEAVE_QUESTION) {
