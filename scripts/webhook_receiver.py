@@ -6,7 +6,9 @@ library (`standardwebhooks` from PyPI, not Tessera's code), records it as a JSON
 - Listens on 127.0.0.1 at a free port, written to PORT_FILE once listening.
 - SECRET_FILE holds the endpoint's `whsec_...` secret (read at each request, so the test can write it after adding
   the endpoint, or change it to see deliveries refused).
-- Answers 500 to the first FAIL_FIRST attempts of each message, then 204; 400 when the signature does not verify;
+- Answers a 5xx to the first FAIL_FIRST attempts of each message (500, 501, 502, 503, then 500 again: an attempt's
+  answer differs from the one before, so a test can tell which attempt Tessera has recorded), then 204; 400 when
+  the signature does not verify;
   `POST /redirect` answers 302 (Tessera must not follow it).
 """
 
@@ -51,7 +53,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif not entry["verified"]:
             status = 400
         elif entry["attempt"] <= fail_first:
-            status = 500
+            status = 500 + (entry["attempt"] - 1) % 4
         else:
             status = 204
         entry["answered"] = status

@@ -96,5 +96,6 @@ test("an account without the privileges sees neither the Accounts link nor the s
   await expect(nav.getByRole("link", { name: "Audit log" })).toBeVisible();
   await expect(nav.getByRole("link", { name: "Accounts" })).toHaveCount(0);
   await page.goto("/accounts");
+  await waitForHydration(page);
   await expect(page.locator(".state-card")).toContainText("“list-accts”");
 });

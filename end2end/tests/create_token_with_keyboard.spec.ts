@@ -1,5 +1,5 @@
 // Journey: create tokens using only the keyboard, with each expiry choice, and "create another".
-import { expect, newAccount, PASSWORD, signIn, test } from "./helpers";
+import { expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 function addDays(iso: string, days: number): string {
   const d = new Date(`${iso}T12:00:00Z`);
@@ -21,6 +21,7 @@ test("the calendar follows the WAI-ARIA keys and gives focus back", async ({ pag
   const account = newAccount("keys");
   await signIn(page, account, PASSWORD);
   await page.goto("/tokens/new");
+  await waitForHydration(page);
   await page.getByRole("textbox", { name: "Name" }).fill("keyboard-token");
   const start = await page.getByRole("textbox", { name: "Expiration date" }).inputValue();
 
@@ -79,6 +80,7 @@ test("create a never-expiring token by keyboard, then another one", async ({ pag
   const account = newAccount("never");
   await signIn(page, account, PASSWORD);
   await page.goto("/tokens/new");
+  await waitForHydration(page);
   await page.getByRole("textbox", { name: "Name" }).focus();
   await page.keyboard.type("forever");
   // The expiry choice is a radio group: arrow keys move between its options.

@@ -70,6 +70,8 @@ test("create a token with a date picked on the calendar, copy it, and see it lis
   const secret = await page.getByLabel("Token secret").inputValue();
   expect(secret).toMatch(/^tsr_[0-9A-Za-z]{38}$/);
   await expect(page.getByText("This is the only time the token is shown.")).toBeVisible();
+  // The toast says so too (it stays six seconds: checked now, not after the two-second copy below).
+  await expect(page.getByRole("status").filter({ hasText: "Created API token “deploy-bot”." })).toBeVisible();
 
   await page.getByRole("button", { name: "Copy" }).click();
   await expect(page.getByRole("button", { name: "Copied" })).toBeVisible();
@@ -82,5 +84,4 @@ test("create a token with a date picked on the calendar, copy it, and see it lis
   await expect(row).toBeVisible();
   await expect(row).toContainText(secret.slice(0, 8));
   await expect(row).not.toContainText(secret.slice(8));
-  await expect(page.getByRole("status").filter({ hasText: "Created API token “deploy-bot”." })).toBeVisible();
 });

@@ -1,5 +1,5 @@
 // Journey: edit a token's IP allowlist and privileges from its Manage page; the expiry stays read-only.
-import { createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
+import { createToken, expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 test("edit a token's allowlist and privileges from its Manage page", async ({ page }) => {
   const account = newAccount("edit");
@@ -18,6 +18,7 @@ test("edit a token's allowlist and privileges from its Manage page", async ({ pa
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Saved the access rules of" })).toBeVisible();
   await page.reload();
+  await waitForHydration(page);
   await expect(page.getByRole("textbox", { name: "IP allowlist" })).toHaveValue("198.51.100.0/24\n2001:db8::1");
   await expect(page.getByRole("checkbox", { name: /Change Password/ })).toBeChecked();
 });

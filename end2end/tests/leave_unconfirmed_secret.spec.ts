@@ -1,10 +1,11 @@
 // Journey: leave the reveal panel before confirming the secret is saved: the app and the browser ask first.
-import { expect, newAccount, PASSWORD, signIn, test } from "./helpers";
+import { expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 test("leaving an unconfirmed secret asks first", async ({ page }) => {
   const account = newAccount("leave");
   await signIn(page, account, PASSWORD);
   await page.goto("/tokens/new");
+  await waitForHydration(page);
   await page.getByRole("textbox", { name: "Name" }).fill("unsaved");
   await page.getByRole("button", { name: "Create", exact: true }).click();
   await expect(page.getByLabel("Token secret")).toBeVisible();

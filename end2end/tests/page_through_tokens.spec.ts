@@ -1,5 +1,5 @@
 // Journey: page through a 60-token list and change the page size; the URL keeps the page across a reload.
-import { expect, openSixtyTokenList, test } from "./helpers";
+import { expect, openSixtyTokenList, test, waitForHydration } from "./helpers";
 
 test("paging and page size live in the URL", async ({ page }) => {
   const { range } = await openSixtyTokenList(page, "paging");
@@ -9,6 +9,7 @@ test("paging and page size live in the URL", async ({ page }) => {
   await expect(range).toHaveText("21–40 of 60");
   await expect(page).toHaveURL(/page=2/);
   await page.reload();
+  await waitForHydration(page);
   await expect(range).toHaveText("21–40 of 60");
 
   // Page size from the gear menu.

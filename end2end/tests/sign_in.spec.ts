@@ -42,6 +42,7 @@ test("signing out ends the session and protected pages send you to sign in", asy
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/tokens");
+  await waitForHydration(page);
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 });

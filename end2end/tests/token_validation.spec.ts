@@ -1,5 +1,5 @@
 // Journey: every validation error of the create form shows next to its field, and Create stays disabled.
-import { allowConsoleError, createToken, expect, newAccount, PASSWORD, signIn, test } from "./helpers";
+import { allowConsoleError, createToken, expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 test("each rule shows its error in the right place", async ({ page }) => {
   allowConsoleError(/status of 409/, "it types a name already in use, to see the live check and the server refuse it");
@@ -7,6 +7,7 @@ test("each rule shows its error in the right place", async ({ page }) => {
   createToken(account, "taken");
   await signIn(page, account, PASSWORD);
   await page.goto("/tokens/new");
+  await waitForHydration(page);
   const create = page.getByRole("button", { name: "Create", exact: true });
   const name = page.getByRole("textbox", { name: "Name" });
   const nameError = page.locator("#token-name-error");

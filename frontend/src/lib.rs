@@ -1,6 +1,6 @@
-//! The WASM entry point: its only job is to hydrate the server-rendered app. `hydrate_lazy` first loads the
-//! signed-in pages' module when the browser landed on one of them (they are split out of the main module),
-//! then hydrates.
+//! The WASM entry point: its only job is to hydrate the server-rendered app. Hydration waits for the signed-in
+//! pages' module when the browser landed on one of them (they are split out of the main module), and only then
+//! marks the page as taken over (`data-hydrated` on `<html>`, what the browser tests and the bench wait for).
 #![recursion_limit = "256"]
 
 /// What the split-module loader panics with when a module cannot be fetched (leptos's `#[lazy]` through
@@ -17,7 +17,15 @@ pub fn hydrate() {
             reload_for_current_build();
         }
     }));
-    leptos::mount::hydrate_lazy(app::App);
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) else { return };
+        // `hydrate_lazy`, with the mark once it is done: an effect in the app would run while the page's module
+        // is still on its way, before the page can be used.
+        leptos::mount::hydrate_from_async(body, app::App).await.forget();
+        if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 /// Loads the page again, which brings the server's current build and its modules. At most once a minute, so a

@@ -98,13 +98,6 @@ pub fn App() -> impl IntoView {
     provide_context(Session { login, second_factor, logout, account });
     provide_context(toast::Toasts::new());
     provide_context(tokens::LeaveGuard(RwSignal::new(false)));
-    // Effects run only in the browser: this marks the moment the WASM app has taken over the page.
-    #[cfg(feature = "hydrate")]
-    Effect::new(|| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 
     view! {
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />

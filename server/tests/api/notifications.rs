@@ -48,7 +48,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    /// Answers 500 to the first `fail_first` attempts of each message.
+    /// Answers a 5xx to the first `fail_first` attempts of each message ([`failure_code`]), then 204.
     async fn start(fail_first: u32) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new(python())
@@ -199,7 +199,7 @@ async fn webhooks_are_signed_as_standard_webhooks_retried_after_a_failure_and_lo
     // The first attempt is answered 500; the retry waits its backoff (5 s) on the manual clock.
     let first = receiver.wait_for("the first attempt", 1).await;
     assert_eq!((first[0]["verified"].as_bool(), first[0]["answered"].as_i64()), (Some(true), Some(500)), "{first:?}");
-    settled(&app, id, 1).await;
+    settled(&app, id, 1, 500).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.entries().len(), 1, "no retry before the backoff is over");
     app.clock.advance(chrono::Duration::seconds(6));
@@ -229,7 +229,7 @@ async fn webhooks_are_signed_as_standard_webhooks_retried_after_a_failure_and_lo
     assert_eq!(response.status(), 204);
     let entries = receiver.wait_for("the revoke event", 3).await;
     assert_eq!((entries[2]["verified"].as_bool(), entries[2]["answered"].as_i64()), (Some(false), Some(400)));
-    settled(&app, id, 1).await;
+    settled(&app, id, 1, 400).await;
     let screen = webhooks::screen(&app.state, &Actor::operator()).await.unwrap();
     let latest = &screen.webhooks[0].deliveries[0];
     assert_eq!((latest.event_type.as_str(), latest.status.as_str()), ("token.revoked", "pending"));
@@ -268,26 +268,33 @@ async fn retries_back_off_for_about_a_day_then_the_delivery_is_failed() {
         }
         waited += chrono::Duration::seconds(backoff as i64);
         receiver.wait_for(&format!("attempt {}", attempt + 1), attempt + 1).await;
-        settled(&app, id, attempt + 1).await;
+        settled(&app, id, attempt + 1, failure_code(attempt + 1)).await;
     }
     assert_eq!(receiver.entries().len(), 8);
     assert!(waited > chrono::Duration::hours(20) && waited < chrono::Duration::hours(30), "{waited}");
     let screen = eventually_screen(&app, id, "failed").await;
-    assert_eq!((screen.attempts, screen.last_status_code), (8, Some(500)));
+    assert_eq!((screen.attempts, screen.last_status_code), (8, Some(failure_code(8))));
     assert_eq!(screen.next_attempt, None);
     app.clock.advance(chrono::Duration::days(2));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.entries().len(), 8, "no attempt after the last");
 }
 
-/// Waits until the endpoint's latest delivery has recorded the end of attempt `attempts` (its retry time is
-/// taken from the clock then, so the test moves the clock only after).
-async fn settled(app: &TestApp, id: i64, attempts: usize) {
+/// What the receiver answers to a failing message's attempt `attempt` (from 1): 500, 501, 502, 503, 500, ...
+fn failure_code(attempt: usize) -> i32 {
+    500 + ((attempt as i32 - 1) % 4)
+}
+
+/// Waits until the endpoint's latest delivery has recorded the end of attempt `attempts`, answered `code` (its
+/// retry time is taken from the clock then, so the test moves the clock only after). The attempt count alone is
+/// not enough: it is counted when the attempt starts, and the answer of the attempt before is still there until
+/// it ends.
+async fn settled(app: &TestApp, id: i64, attempts: usize, code: i32) {
     let started = Instant::now();
     loop {
         let screen = webhooks::screen(&app.state, &Actor::operator()).await.unwrap();
         let latest = screen.webhooks.iter().find(|w| w.id == id).and_then(|w| w.deliveries.first().cloned());
-        if latest.is_some_and(|d| d.attempts as usize == attempts && d.last_status_code.is_some()) {
+        if latest.is_some_and(|d| d.attempts as usize == attempts && d.last_status_code == Some(code)) {
             return;
         }
         assert!(started.elapsed() < Duration::from_secs(15), "waited for attempt {attempts} to be recorded");

@@ -4,6 +4,7 @@
 
 use crate::{
     api::{AddedWebhook, WebhookView, WebhooksScreen, add_webhook, load_webhooks, remove_webhook, send_test_webhook},
+    error::AppError,
     ui::{browser, dialog::ConfirmDialog, toast::use_toasts},
 };
 use leptos::prelude::*;
@@ -15,6 +16,35 @@ pub fn WebhooksPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let screen = Resource::new(move || reload.get(), |_| load_webhooks());
     let added = RwSignal::new(None::<AddedWebhook>);
+    // The actions, their outcomes and the removal dialog live here, outside the list that each refresh rebuilds:
+    // a refresh landing while the dialog is open or a removal is under way (the test event's own refresh, a
+    // second and a half later) must not close the one or lose the other's answer.
+    let toasts = use_toasts();
+    let remove_open = RwSignal::new(false);
+    let to_remove = RwSignal::new(None::<(i64, String)>);
+    let remove = Action::new(|id: &i64| remove_webhook(*id));
+    Effect::new(move |_| match remove.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Removed the endpoint.");
+            reload.update(|n| *n += 1);
+        }
+        Some(Err(err)) => toasts.error(err.to_string()),
+        None => {}
+    });
+    let test = Action::new(|id: &i64| send_test_webhook(*id));
+    Effect::new(move |_| match test.value().get() {
+        Some(Ok(())) => {
+            toasts.success("Test event queued; its delivery shows below in a moment.");
+            let refresh = move || reload.update(|n| *n += 1);
+            browser::after(std::time::Duration::from_millis(1500), refresh);
+        }
+        Some(Err(err)) => toasts.error(err.to_string()),
+        None => {}
+    });
+    let ask_remove = Callback::new(move |endpoint: (i64, String)| {
+        to_remove.set(Some(endpoint));
+        remove_open.set(true);
+    });
     view! {
         <Title text="Webhooks" />
         <div class="page-header page-header-row">
@@ -32,11 +62,20 @@ pub fn WebhooksPage() -> impl IntoView {
         <Transition fallback=|| view! { <div class="card" aria-busy="true">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match screen.await {
-                    Ok(screen) => view! { <Webhooks screen reload added /> }.into_any(),
+                    Ok(screen) => view! { <Webhooks screen reload added test ask_remove /> }.into_any(),
                     Err(err) => view! { <div class="card state-card" role="alert">{err.to_string()}</div> }.into_any(),
                 }
             })}
         </Transition>
+        <ConfirmDialog id="remove-webhook-dialog" open=remove_open title=Signal::derive(move || {
+            format!("Remove the endpoint {}?", to_remove.get().map(|(_, url)| url).unwrap_or_default())
+        }) confirm_label="Remove" danger=true on_confirm=Callback::new(move |()| {
+            if let Some((id, _)) = to_remove.get_untracked() {
+                remove.dispatch(id);
+            }
+        })>
+            <p>"No more events are sent to it, including those not yet delivered."</p>
+        </ConfirmDialog>
     }
 }
 
@@ -72,29 +111,13 @@ fn NewSecret(shown: AddedWebhook, on_done: Callback<()>) -> impl IntoView {
 }
 
 #[component]
-fn Webhooks(screen: WebhooksScreen, reload: RwSignal<u32>, added: RwSignal<Option<AddedWebhook>>) -> impl IntoView {
-    let toasts = use_toasts();
-    let remove_open = RwSignal::new(false);
-    let to_remove = RwSignal::new(None::<(i64, String)>);
-    let remove = Action::new(|id: &i64| remove_webhook(*id));
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(())) => {
-            toasts.success("Removed the endpoint.");
-            reload.update(|n| *n += 1);
-        }
-        Some(Err(err)) => toasts.error(err.to_string()),
-        None => {}
-    });
-    let test = Action::new(|id: &i64| send_test_webhook(*id));
-    Effect::new(move |_| match test.value().get() {
-        Some(Ok(())) => {
-            toasts.success("Test event queued; its delivery shows below in a moment.");
-            let refresh = move || reload.update(|n| *n += 1);
-            browser::after(std::time::Duration::from_millis(1500), refresh);
-        }
-        Some(Err(err)) => toasts.error(err.to_string()),
-        None => {}
-    });
+fn Webhooks(
+    screen: WebhooksScreen,
+    reload: RwSignal<u32>,
+    added: RwSignal<Option<AddedWebhook>>,
+    test: Action<i64, Result<(), AppError>>,
+    ask_remove: Callback<(i64, String)>,
+) -> impl IntoView {
     let endpoints = if screen.webhooks.is_empty() {
         view! {
             <section class="card empty-state">
@@ -111,8 +134,7 @@ fn Webhooks(screen: WebhooksScreen, reload: RwSignal<u32>, added: RwSignal<Optio
                 let (id, url) = (hook.id, hook.url.clone());
                 view! {
                     <Endpoint hook on_test=Callback::new(move |()| { test.dispatch(id); }) on_remove=Callback::new(move |()| {
-                        to_remove.set(Some((id, url.clone())));
-                        remove_open.set(true);
+                        ask_remove.run((id, url.clone()));
                     }) />
                 }
             })
@@ -122,15 +144,6 @@ fn Webhooks(screen: WebhooksScreen, reload: RwSignal<u32>, added: RwSignal<Optio
     view! {
         <AddWebhook event_types=screen.event_types allow_http=screen.allow_http reload added />
         {endpoints}
-        <ConfirmDialog id="remove-webhook-dialog" open=remove_open title=Signal::derive(move || {
-            format!("Remove the endpoint {}?", to_remove.get().map(|(_, url)| url).unwrap_or_default())
-        }) confirm_label="Remove" danger=true on_confirm=Callback::new(move |()| {
-            if let Some((id, _)) = to_remove.get_untracked() {
-                remove.dispatch(id);
-            }
-        })>
-            <p>"No more events are sent to it, including those not yet delivered."</p>
-        </ConfirmDialog>
     }
 }
 
