@@ -78,8 +78,8 @@ first_load() {
   page=$(curl -fs "$base/login")
   files=$(echo "$page" | grep -oE '(/assets/[0-9a-f]+)?/pkg/[A-Za-z0-9_.-]+\.(js|wasm|css)' | sort -u)
   script=$(echo "$files" | grep -E '/tessera\.js$' | head -1)
-  files="/login $(echo "$files" | tr '\n' ' ') $(curl -fs "$base$script" |
-    grep -oE '__wasm_split[A-Za-z0-9_.-]*\.js' | sort -u | sed "s|^|${script%/*}/|" | tr '\n' ' ')"
+  files="/login $( (echo "$files"; curl -fs "$base$script" | grep -oE '__wasm_split[A-Za-z0-9_.-]*\.js' |
+    sed "s|^|${script%/*}/|") | sort -u | tr '\n' ' ')"
   for f in $files; do
     bytes=$(curl -fs -o /dev/null -H "Accept-Encoding: $2" -w '%{size_download}' "$base$f")
     echo "$f $bytes" >>"$work/first_load_$1"
@@ -96,11 +96,13 @@ kb() { echo "$(( ($1 + 512) / 1024 )) KB"; }
 # The signed-in pages' modules, fetched when a page is first shown (plain and brotli sizes, as built).
 split_files=$(cd "$root/target/site/pkg" &&
   for f in split_*.wasm chunk_*.wasm; do
-    [ -e "$f" ] && printf '%-44s identity %9d  br %9d\n' "$f" "$(stat -c %s "$f")" "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"
+    if [ -e "$f" ]; then
+      printf '%-44s identity %9d  br %9d\n' "$f" "$(stat -c %s "$f")" "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"
+    fi
   done)
 # Where the WASM's bytes go, by crate and by generic function (issue 17).
-# The main module as the splitter left it (the sign-in page's code; the signed-in pages' module is apart).
-python3 "$root/bench/wasm_bytes.py" twiggy "${CARGO_TARGET_DIR:-$root/target}/front/wasm32-unknown-unknown/wasm-release/frontend_split.wasm" \
+# The whole program as the compiler left it, before the split (twiggy 0.7 cannot read the split main module).
+python3 "$root/bench/wasm_bytes.py" twiggy "${CARGO_TARGET_DIR:-$root/target}/front/wasm32-unknown-unknown/wasm-release/frontend.wasm" \
   >"$work/wasm_bytes"
 
 # wrk SCENARIO PATH TOKEN_FILE -> "requests_per_second p50_ms p99_ms non2xx"
@@ -644,9 +646,10 @@ The signed-in pages' modules (and the chunks they share), each fetched once when
 $split_files
 \`\`\`
 
-Where the main module's bytes go: \`twiggy top\` of it as the compiler and the splitter left it (after LTO and the
-split, before wasm-bindgen and wasm-opt, which shrink it to the size above but keep the proportions), summed by crate
-and by generic function with all its instantiations (\`bench/wasm_bytes.py\`).
+Where the WASM's bytes go: \`twiggy top\` of the whole program (the main module and the signed-in pages' together) as
+the compiler left it (after LTO, before the split, wasm-bindgen and wasm-opt, which shrink it but keep the
+proportions; twiggy 0.7 cannot read the split modules themselves), summed by crate and by generic function with all
+its instantiations (\`bench/wasm_bytes.py\`).
 
 $(cat "$work/wasm_bytes")
 

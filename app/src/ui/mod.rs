@@ -137,41 +137,59 @@ mod pages {
     use leptos::prelude::*;
     use leptos_router::LazyRoute;
 
-    #[derive(Clone, Copy)]
-    enum Page {
-        Tokens,
-        CreateToken,
-        ManageToken,
-        Account,
-        Accounts,
-        CreateAccount,
-        ManageAccount,
-        Privileges,
-        Audit,
-        Webhooks,
-        BusiestTokens,
-        EnrolSecondFactor,
+    /// Each route, the page it shows, and the split point: everything only these pages use goes into their
+    /// module. The second-factor set-up of an account that must enrol (`second_factor_setup`) is in it too.
+    macro_rules! pages {
+        ($($route:ident => $page:path),* $(,)?) => {
+            #[derive(Clone, Copy)]
+            enum Page {
+                $($route,)*
+                EnrolSecondFactor,
+            }
+
+            #[lazy]
+            fn signed_in_page(page: Page) -> AnyView {
+                #[cfg(feature = "ssr")]
+                name_module_for_preloading();
+                untrack(move || match page {
+                    $(Page::$route => $page().into_any(),)*
+                    Page::EnrolSecondFactor => second_factor::SecondFactorCard().into_any(),
+                })
+            }
+
+            $(
+                pub struct $route;
+
+                impl LazyRoute for $route {
+                    fn data() -> Self {
+                        Self
+                    }
+
+                    async fn view(_this: Self) -> AnyView {
+                        signed_in_page(Page::$route).await
+                    }
+
+                    async fn preload() {
+                        #[cfg(feature = "hydrate")]
+                        __preload_signed_in_page().await;
+                    }
+                }
+            )*
+        };
     }
 
-    /// The split point: everything only these pages use goes into their module.
-    #[lazy]
-    fn signed_in_page(page: Page) -> AnyView {
-        #[cfg(feature = "ssr")]
-        name_module_for_preloading();
-        untrack(move || match page {
-            Page::Tokens => tokens::TokensPage().into_any(),
-            Page::CreateToken => tokens::CreateTokenPage().into_any(),
-            Page::ManageToken => tokens::ManageTokenPage().into_any(),
-            Page::Account => account::AccountPage().into_any(),
-            Page::Accounts => admin::AccountsPage().into_any(),
-            Page::CreateAccount => admin::CreateAccountPage().into_any(),
-            Page::ManageAccount => admin::ManageAccountPage().into_any(),
-            Page::Privileges => admin::PrivilegesPage().into_any(),
-            Page::Audit => admin::AuditPage().into_any(),
-            Page::Webhooks => admin::WebhooksPage().into_any(),
-            Page::BusiestTokens => admin::BusiestTokensPage().into_any(),
-            Page::EnrolSecondFactor => second_factor::SecondFactorCard().into_any(),
-        })
+    pages! {
+        Tokens => tokens::TokensPage,
+        CreateToken => tokens::CreateTokenPage,
+        ManageToken => tokens::ManageTokenPage,
+        Account => account::AccountPage,
+        Accounts => admin::AccountsPage,
+        CreateAccount => admin::CreateAccountPage,
+        ManageAccount => admin::ManageAccountPage,
+        Privileges => admin::PrivilegesPage,
+        Audit => admin::AuditPage,
+        Webhooks => admin::WebhooksPage,
+        BusiestTokens => admin::BusiestTokensPage,
     }
 
     /// The second-factor set-up that an account the policy covers sees in place of every page until it has one
@@ -215,39 +233,4 @@ mod pages {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(__preload_signed_in_page());
     }
-
-    macro_rules! routes {
-        ($($page:ident),* $(,)?) => {$(
-            pub struct $page;
-
-            impl LazyRoute for $page {
-                fn data() -> Self {
-                    Self
-                }
-
-                async fn view(_this: Self) -> AnyView {
-                    signed_in_page(Page::$page).await
-                }
-
-                async fn preload() {
-                    #[cfg(feature = "hydrate")]
-                    __preload_signed_in_page().await;
-                }
-            }
-        )*};
-    }
-
-    routes!(
-        Tokens,
-        CreateToken,
-        ManageToken,
-        Account,
-        Accounts,
-        CreateAccount,
-        ManageAccount,
-        Privileges,
-        Audit,
-        Webhooks,
-        BusiestTokens
-    );
 }
