@@ -45,13 +45,18 @@ pub fn shell(
     // A page that shows a signed-in page names that page's module for preloading, so the browser fetches it
     // beside the main module instead of after it. (Leptos looks for the manifest only on disk, beside the build.)
     if !split_modules.is_empty() {
+        // Built once (the manifest and the prefix are the build's), shared by every page.
+        static MANIFEST: std::sync::OnceLock<leptos::WasmSplitManifest> = std::sync::OnceLock::new();
+        let manifest = MANIFEST.get_or_init(|| {
+            leptos::WasmSplitManifest(ArcStoredValue::new((
+                format!("{assets}/pkg"),
+                split_modules.clone(),
+                SPLIT_LOADER.to_owned(),
+            )))
+        });
         #[cfg(feature = "ssr")]
         provide_context(pages::ModuleNamed::default());
-        provide_context(leptos::WasmSplitManifest(ArcStoredValue::new((
-            format!("{assets}/pkg"),
-            split_modules.clone(),
-            SPLIT_LOADER.to_owned(),
-        ))));
+        provide_context(manifest.clone());
     }
     view! {
         <!DOCTYPE html>
