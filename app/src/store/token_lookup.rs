@@ -7,7 +7,8 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 #[allow(clippy::large_enum_variant)] // one per process, behind an `Arc`
 pub enum TokenLookup {
-    /// A SQLite file: synchronous reads and the WAL-index/generation feed (`token_reader`).
+    /// A SQLite file: synchronous reads, and a feed of this process's changes and the database's commits
+    /// (`token_reader`).
     Sqlite(TokenReader),
     /// PostgreSQL: SeaORM reads and the `LISTEN`/`NOTIFY` feed (`pg_changes`).
     Postgres(PgLookup),
@@ -41,11 +42,13 @@ impl TokenLookup {
         }
     }
 
-    /// This process committed a change that may alter a verification's answer. SQLite sees every commit
-    /// by itself; PostgreSQL's feed is told at once rather than when its own notification comes back.
+    /// This process committed a change that may alter a verification's answer: both feeds are told at once,
+    /// rather than when SQLite's watch next looks or PostgreSQL's own notification comes back.
     pub fn changed_here(&self) {
-        if let Self::Postgres(lookup) = self {
-            lookup.changed_here();
+        match self {
+            Self::Sqlite(reader) => reader.changed_here(),
+            Self::Postgres(lookup) => lookup.changed_here(),
+            Self::Direct => {}
         }
     }
 

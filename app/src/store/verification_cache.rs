@@ -2,8 +2,9 @@
 //! tagged with the *generation* they were read at, and a newer generation empties the cache. Only the change feed
 //! differs per backend (what a generation is, and how a change moves it on):
 //!
-//! - SQLite (`token_reader`): a counter in the database that triggers bump with every relevant change, read
-//!   again whenever `PRAGMA data_version` says anything was committed;
+//! - SQLite (`token_reader`): a counter in this process that moves on with every change made here and whenever a
+//!   counter in the database, which triggers bump with every relevant change, is seen to have moved (looked at at
+//!   most a millisecond apart, when `PRAGMA data_version` says anything was committed);
 //! - PostgreSQL (`pg_changes`): a counter in this process that moves on with every `NOTIFY` the triggers send
 //!   on commit, and with every reconnect of the listener.
 //!

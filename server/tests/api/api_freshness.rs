@@ -1,8 +1,8 @@
 //! The verification cache never answers from stale data (issues 5 and 12): a token verified (and so held in
 //! memory) a moment ago is refused once it is revoked, its owner suspended, renamed or deprived of a privilege,
 //! whoever made the change: a separate database connection, or the `tessera` command line in another process.
-//! On SQLite the very next request sees the change; on PostgreSQL, where the change arrives as a notification on
-//! commit, within a second (a few milliseconds in practice). Also `/metrics` over real HTTP.
+//! On SQLite the first request made a millisecond after the change sees it; on PostgreSQL, where the change arrives
+//! as a notification on commit, within a second (a few milliseconds in practice). Also `/metrics` over real HTTP.
 
 use crate::common::{Backend, TestApp, backend, spawn_app};
 use sea_orm::{ConnectionTrait, DatabaseConnection};

@@ -2,7 +2,8 @@
 //! change that can alter a token verification's answer (a token revoked, rotated, edited; its owner renamed,
 //! suspended, given other privileges, deleted). The fast token reader (`store::token_reader`) keeps verified
 //! rows in memory only while this counter stands still, so any such change, by this process or another one
-//! (the CLI, a second instance), reaches the very next request. "Last used" writes do not bump it: they happen
+//! (the CLI, a second instance), reaches the requests that start a millisecond after it (this process's own
+//! changes also tell the reader at once). "Last used" writes do not bump it: they happen
 //! all the time and decide nothing.
 //!
 //! PostgreSQL verifies through SeaORM with no cache, so it needs none of this.

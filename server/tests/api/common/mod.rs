@@ -391,11 +391,16 @@ impl TestApp {
     }
 
     /// GET `path` with `authorization` until it answers `status`. A change made by another process (the command
-    /// line, another instance, SQL) must show: on SQLite in the very next answer; on PostgreSQL, where it arrives
-    /// as a notification on commit, within a second.
+    /// line, another instance, SQL) must show: on SQLite in the first answer to a request made once the watch's
+    /// interval (a millisecond) has passed; on PostgreSQL, where it arrives as a notification on commit, within a
+    /// second.
     pub async fn answers_soon(&self, path: &str, authorization: &str, status: u16) -> reqwest::Response {
         let bound = match backend() {
-            Backend::Sqlite => std::time::Duration::ZERO,
+            // Another process's commit is seen by every look-up that starts the watch's interval after it.
+            Backend::Sqlite => {
+                tokio::time::sleep(app::store::token_reader::WATCH_INTERVAL).await;
+                std::time::Duration::ZERO
+            }
             Backend::Postgres => std::time::Duration::from_secs(1),
         };
         let started = std::time::Instant::now();
