@@ -208,32 +208,37 @@ for round in $(seq "$usage_rounds"); do
     usage_wrk plain_valid "$plain_port" >>"$work/results"
   fi
 done
-# The same comparison by what each call costs the server's core: each server under the same open-loop load
-# (bench_paced, ${usage_paced_rate} req/s for ${usage_seconds} s, so each window holds one usage write; well below what
-# either can answer, since a saturated server's cost per call changes with the load), its process's
-# CPU time (user and system, from /proc) divided by the calls answered. On a core of its own a server's top rate is
-# the inverse of that cost, and the figure does not move with the machine's other guests the way a closed loop's
-# rate does (rounds of wrk against the same server differed by up to 20% here).
-usage_paced_rate=${BENCH_USAGE_PACED_RATE:-10000}
+# The same comparison by what each call costs the server's core: both servers under the same open-loop load at
+# the same time (two bench_paced clients, ${usage_paced_rate} req/s each for ${usage_seconds} s, so each window holds one
+# usage write; well below what either can answer, since a saturated server's cost per call changes with the load),
+# each process's CPU time (user and system, from /proc) divided by the calls it answered. On a core of its own a
+# server's top rate is the inverse of that cost. Measured side by side, whatever else the machine does in a window
+# (its other guests, our own writers) weighs on both alike: measured one after the other, 5-second slices of the
+# very same server differed by up to 20% here.
+usage_paced_rate=${BENCH_USAGE_PACED_RATE:-5000}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 ticks_per_second=$(getconf CLK_TCK)
-usage_cpu() { # SCENARIO PORT PID -> "SCENARIO microseconds_per_call answered"
-  local before after sent ok rest
-  before=$(cpu_ticks "$3")
-  read -r sent ok rest < <(taskset -c 1 "$examples/bench_paced" "http://127.0.0.1:$2/api/v1/auth?privilege=list-accts" \
-    "$work/valid.txt" "$usage_paced_rate" "$usage_seconds")
-  after=$(cpu_ticks "$3")
-  echo "$1 $(echo "scale=3; ($after - $before) * 1000000 / $ticks_per_second / $ok" | bc) $ok"
+paced_calls() { # PORT OUT: bench_paced's "sent ok ..." line into OUT
+  taskset -c 1 "$examples/bench_paced" "http://127.0.0.1:$1/api/v1/auth?privilege=list-accts" "$work/valid.txt" \
+    "$usage_paced_rate" "$usage_seconds" >"$2"
 }
-for round in $(seq "$usage_rounds"); do
-  log "usage CPU round $round/$usage_rounds"
-  if [ $((round % 2)) = 1 ]; then
-    usage_cpu plain_cpu "$plain_port" "$plain_pid" >>"$work/results"
-    usage_cpu usage_cpu "$usage_port" "$usage_pid" >>"$work/results"
-  else
-    usage_cpu usage_cpu "$usage_port" "$usage_pid" >>"$work/results"
-    usage_cpu plain_cpu "$plain_port" "$plain_pid" >>"$work/results"
-  fi
+per_call() { # SCENARIO TICKS ANSWERED -> "SCENARIO microseconds_per_call answered"
+  echo "$1 $(echo "scale=3; $2 * 1000000 / $ticks_per_second / $3" | bc) $3"
+}
+usage_cpu_rounds=${BENCH_USAGE_CPU_ROUNDS:-5}
+for round in $(seq "$usage_cpu_rounds"); do
+  log "usage CPU round $round/$usage_cpu_rounds (both servers at once)"
+  plain_before=$(cpu_ticks "$plain_pid")
+  usage_before=$(cpu_ticks "$usage_pid")
+  paced_calls "$plain_port" "$work/plain_paced" &
+  plain_client=$!
+  paced_calls "$usage_port" "$work/usage_paced" &
+  usage_client=$!
+  wait "$plain_client" "$usage_client"
+  plain_ticks=$(( $(cpu_ticks "$plain_pid") - plain_before ))
+  usage_ticks=$(( $(cpu_ticks "$usage_pid") - usage_before ))
+  per_call plain_cpu "$plain_ticks" "$(awk '{print $2}' "$work/plain_paced")" >>"$work/results"
+  per_call usage_cpu "$usage_ticks" "$(awk '{print $2}' "$work/usage_paced")" >>"$work/results"
 done
 usage_waiting=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_usage_counters_waiting" {print $2}')
 rate_tokens=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_rate_limit_tokens" {print $2}')
@@ -592,11 +597,12 @@ on every call, never reached).
 | no usage counting, no limits | $(col plain_valid 2) | $(col plain_cpu 2) µs | $plain_rss MiB |
 | usage counting and a limit on every token | $(col usage_valid 2) | $(col usage_cpu 2) µs | $usage_rss MiB |
 
-The CPU rounds: each server under the same open-loop load for ${usage_seconds} s (one usage write in each window), its
-process's CPU time (user and system) over the calls answered; a server alone on its core can answer at most one call
-per that much CPU, so the rate with usage over the rate without is the cost without over the cost with. It is the
-steadier measure of the two on a shared machine: closed-loop rounds against the very same server differ by up to a
-fifth from one to the next.
+The CPU rounds ($usage_cpu_rounds): both servers at once, each under its own open-loop load of ${usage_paced_rate} req/s for ${usage_seconds} s (one
+usage write in each window), each process's CPU time (user and system) over the calls it answered; a server alone
+on its core can answer at most one call per that much CPU, so the rate with usage over the rate without is the cost
+without over the cost with. It is the steadier measure of the two on a shared machine: whatever else the machine
+does in a window weighs on both servers alike, while closed-loop rounds against the very same server differ by up
+to a fifth from one to the next.
 
 | target | measured (median of per-round ratios; min–max) | |
 |---|---|---|
