@@ -237,8 +237,17 @@ for round in $(seq "$usage_cpu_rounds"); do
   wait "$plain_client" "$usage_client"
   plain_ticks=$(( $(cpu_ticks "$plain_pid") - plain_before ))
   usage_ticks=$(( $(cpu_ticks "$usage_pid") - usage_before ))
-  per_call plain_cpu "$plain_ticks" "$(awk '{print $2}' "$work/plain_paced")" >>"$work/results"
-  per_call usage_cpu "$usage_ticks" "$(awk '{print $2}' "$work/usage_paced")" >>"$work/results"
+  # A round in which either server left calls unanswered (the machine stalled, connections failed) compares
+  # nothing: its CPU went to fewer calls. It is listed, and left out of the ratios.
+  read -r plain_sent plain_ok _ <"$work/plain_paced"
+  read -r usage_sent usage_ok _ <"$work/usage_paced"
+  suffix=""
+  if [ $((plain_ok * 100)) -lt $((plain_sent * 99)) ] || [ $((usage_ok * 100)) -lt $((usage_sent * 99)) ]; then
+    suffix="_short"
+    log "usage CPU round $round: answered $plain_ok and $usage_ok of $plain_sent and $usage_sent calls; left out"
+  fi
+  per_call "plain_cpu$suffix" "$plain_ticks" "$plain_ok" >>"$work/results"
+  per_call "usage_cpu$suffix" "$usage_ticks" "$usage_ok" >>"$work/results"
 done
 usage_waiting=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_usage_counters_waiting" {print $2}')
 rate_tokens=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_rate_limit_tokens" {print $2}')
@@ -475,6 +484,7 @@ cpu_ratios=$(paste <(awk '$1=="plain_cpu" {print $2}' "$work/results") <(awk '$1
 cpu_ratio=$(echo "$cpu_ratios" | median)
 cpu_ratio_min=$(echo "$cpu_ratios" | sort -g | head -1)
 cpu_ratio_max=$(echo "$cpu_ratios" | sort -g | tail -1)
+cpu_rounds_short=$(awk '$1=="plain_cpu_short"' "$work/results" | wc -l)
 
 commit=$(git -C "$root" rev-parse --short HEAD)
 dirty=$(git -C "$root" status --porcelain -- app server bench | grep -q . && echo " (with uncommitted changes)" || true)
@@ -597,7 +607,8 @@ on every call, never reached).
 | no usage counting, no limits | $(col plain_valid 2) | $(col plain_cpu 2) µs | $plain_rss MiB |
 | usage counting and a limit on every token | $(col usage_valid 2) | $(col usage_cpu 2) µs | $usage_rss MiB |
 
-The CPU rounds ($usage_cpu_rounds): both servers at once, each under its own open-loop load of ${usage_paced_rate} req/s for ${usage_seconds} s (one
+The CPU rounds ($usage_cpu_rounds, of which $cpu_rounds_short left out: a round in which either server answered fewer than 99% of
+its calls compares nothing): both servers at once, each under its own open-loop load of ${usage_paced_rate} req/s for ${usage_seconds} s (one
 usage write in each window), each process's CPU time (user and system) over the calls it answered; a server alone
 on its core can answer at most one call per that much CPU, so the rate with usage over the rate without is the cost
 without over the cost with. It is the steadier measure of the two on a shared machine: whatever else the machine
