@@ -1,7 +1,9 @@
 //! Create an API token: name, "Should the API Token Expire?", IP allowlist, privileges; then reveal it once.
 
 use super::{
-    fields::{AllowlistField, NameField, PrivilegesField, RateLimitField, allowlist_problems, name_problem},
+    fields::{
+        AllowlistField, NameField, PrivilegesField, RateLimitField, allowlist_problems, name_problem, skip_name_check,
+    },
     reveal::RevealSecret,
 };
 use crate::{
@@ -135,6 +137,7 @@ fn CreateForm(options: TokenFormOptions, #[prop(into)] on_created: Callback<Issu
             rate_limit: rate_limit.get_untracked(),
         };
         last.set_value(Some(new.clone()));
+        skip_name_check();
         create.dispatch(new);
     };
     let zone = options.time_zone.clone();

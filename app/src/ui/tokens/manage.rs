@@ -3,7 +3,9 @@
 
 use super::{
     create::FieldErrors,
-    fields::{AllowlistField, NameField, PrivilegesField, RateLimitField, allowlist_problems, name_problem},
+    fields::{
+        AllowlistField, NameField, PrivilegesField, RateLimitField, allowlist_problems, name_problem, skip_name_check,
+    },
     manage_href,
     reveal::RevealSecret,
     usage::UsageCard,
@@ -189,6 +191,7 @@ fn ManageToken(
             <form class="card form" on:submit=move |ev| {
                 ev.prevent_default();
                 if name_problem(&new_name.get_untracked()).is_none() {
+                    skip_name_check();
                     rename.dispatch((name_for_rename.clone(), new_name.get_untracked()));
                 }
             }>
