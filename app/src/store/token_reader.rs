@@ -187,14 +187,9 @@ impl Feed {
     /// Looks for commits since the last look (started at `now`), and moves the generation on when one changed
     /// the database's verification generation.
     fn look(&self, watch: &mut Watch, now: u64) -> Result<(), DbErr> {
-        let data_version: i64 =
-            watch.conn.prepare_cached(DATA_VERSION).and_then(|mut s| s.query_row([], |r| r.get(0))).map_err(db_err)?;
+        let data_version = number(&watch.conn, DATA_VERSION)?;
         if watch.data_version != Some(data_version) {
-            let generation: i64 = watch
-                .conn
-                .prepare_cached(GENERATION)
-                .and_then(|mut s| s.query_row([], |r| r.get(0)))
-                .map_err(db_err)?;
+            let generation = number(&watch.conn, GENERATION)?;
             if watch.generation.is_some_and(|seen| seen != generation) {
                 self.generation.fetch_add(1, Ordering::SeqCst);
             }
@@ -204,6 +199,11 @@ impl Feed {
         self.looked_at.store(now, Ordering::SeqCst);
         Ok(())
     }
+}
+
+/// The one number a statement answers (`data_version`, the generation).
+fn number(conn: &Connection, sql: &str) -> Result<i64, DbErr> {
+    conn.prepare_cached(sql).and_then(|mut s| s.query_row([], |r| r.get(0))).map_err(db_err)
 }
 
 /// A read-only connection to the database file.
