@@ -25,7 +25,7 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    Lazy,
+    Lazy, SsrMode,
     components::{ParentRoute, Redirect, Route, Router, Routes},
     path,
 };
@@ -111,7 +111,10 @@ pub fn App() -> impl IntoView {
             <Routes fallback=not_found::NotFound>
                 <Route path=path!("/login") view=login::LoginPage />
                 <Route path=path!("/login/code") view=login::SecondFactorPage />
-                <ParentRoute path=path!("") view=layout::SignedIn>
+                // Rendered whole before anything is sent: the page and its head (title, the module's preload) are
+                // in the HTML as sent. Streamed, whether the frame came inline or as a fallback filled in later
+                // (its head then lost) depended on whether the session check won a race with the first chunk.
+                <ParentRoute path=path!("") view=layout::SignedIn ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path="/tokens" /> } />
                     <Route path=path!("tokens") view={Lazy::<pages::Tokens>::new()} />
                     <Route path=path!("tokens/new") view={Lazy::<pages::CreateToken>::new()} />
