@@ -2,7 +2,7 @@
 import { allowConsoleError, createToken, expect, newAccount, PASSWORD, signIn, test, waitForHydration } from "./helpers";
 
 test("each rule shows its error in the right place", async ({ page }) => {
-  allowConsoleError(/status of 409/, "it types a name already in use, to see the live check and the server refuse it");
+  allowConsoleError(/status of 409/, "it creates a token under a name taken after the live check, to see the server refuse it");
   const account = newAccount("rules");
   createToken(account, "taken");
   await signIn(page, account, PASSWORD);

@@ -19,11 +19,13 @@ pub async fn load_token_form() -> Result<TokenFormOptions, AppError> {
     crate::services::tokens::form_options(&state, &actor).await
 }
 
-/// `Ok` when `name` is free for a new token (or for renaming `current`); the name field's "already in use".
+/// The name field's live check: `None` when `name` is free for a new token (or for renaming `current`), the
+/// field's "already in use" message when it is taken. A taken name is answered 200 (a 409 here would be logged
+/// as an error in the browser's console each time someone types a name in use); a malformed one is still 422.
 #[server(prefix = "/rpc", endpoint = "check_token_name")]
-pub async fn check_token_name(name: String, current: Option<String>) -> Result<(), AppError> {
+pub async fn check_token_name(name: String, current: Option<String>) -> Result<Option<String>, AppError> {
     let (state, actor) = super::context::acting().await?;
-    crate::services::tokens::check_name_free(&state, &actor, &name, current.as_deref()).await
+    crate::services::tokens::name_taken(&state, &actor, &name, current.as_deref()).await
 }
 
 #[server(prefix = "/rpc", endpoint = "list_tokens")]

@@ -350,13 +350,21 @@ pub async fn list_all(
 /// Whether `name` is free for a new token, or for renaming the token now called `current` (which may take its
 /// own name in another case): the forms ask while the name is typed, so "already in use" shows before submitting.
 /// Creating and renaming still rely on the unique index, which settles any race with a token created meanwhile.
-pub async fn check_name_free(state: &Core, actor: &Actor, name: &str, current: Option<&str>) -> Result<(), AppError> {
+/// Whether `name` is free for a new token (or for renaming `current`): `None` when it is, the field's message
+/// when another of the actor's tokens has it. A taken name is an answer, not an error: the name field asks as
+/// the person types.
+pub async fn name_taken(
+    state: &Core,
+    actor: &Actor,
+    name: &str,
+    current: Option<&str>,
+) -> Result<Option<String>, AppError> {
     let owner = authorise(actor)?;
     let name = TokenName::parse(name).map_err(|e| AppError::invalid("name", e))?;
     let taken = tokens::find_by_name(&state.db, owner.id, name.as_str())
         .await?
         .is_some_and(|token| current.is_none_or(|current| !current.eq_ignore_ascii_case(&token.name)));
-    if taken { Err(name_in_use(name.as_str())) } else { Ok(()) }
+    Ok(taken.then(|| name_in_use(name.as_str()).for_field("name")).flatten())
 }
 
 pub async fn get(state: &Core, actor: &Actor, name: &str) -> Result<TokenView, AppError> {

@@ -252,8 +252,16 @@ async fn flush_now(core: &Core) -> Result<(), DbErr> {
     if pending.calls.is_empty() && writer.left.is_empty() && !slide {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     match write(core, &pending, &writer.left, window).await {
         Ok(Written { addresses, later, window }) => {
+            tracing::debug!(
+                entries = pending.calls.len(),
+                addresses = addresses.len(),
+                left = later.len(),
+                micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                "usage written"
+            );
             core.usage.remember(addresses);
             writer.left = later;
             writer.window = Some(window);

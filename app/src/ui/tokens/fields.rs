@@ -57,9 +57,12 @@ pub fn NameField(
         }
         browser::debounce(NAME_CHECK_KEY, NAME_CHECK_DELAY, move || {
             leptos::task::spawn_local(async move {
-                let Err(err) = check_token_name(name.clone(), current).await else { return };
+                let message = match check_token_name(name.clone(), current).await {
+                    Ok(taken) => taken,
+                    Err(err) => err.for_field("name"),
+                };
                 if value.try_get_untracked().is_some_and(|now| now == name)
-                    && let Some(message) = err.for_field("name")
+                    && let Some(message) = message
                 {
                     server_error.try_set(Some(message));
                 }
