@@ -328,10 +328,11 @@ for label, sql in [
     ("newest first", "SELECT * FROM tokens WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0"),
     ("by name, last page", "SELECT * FROM tokens WHERE account_id = ? ORDER BY name_key DESC, id DESC LIMIT 20 OFFSET 99980"),
     ("expiry, dated run", "SELECT * FROM tokens WHERE account_id = ? AND expires_at IS NOT NULL ORDER BY expires_at DESC, id DESC LIMIT 20"),
-    ("expiry, never run count", "SELECT count(*) FROM tokens WHERE account_id = ? AND expires_at IS NULL"),
+    ("the whole list's sizes (kept by triggers, m0015)", "SELECT tokens, never_expire FROM token_counts WHERE account_id = ?"),
+    ("last use, never-used run count", "SELECT count(*) FROM tokens WHERE account_id = ? AND last_used_at IS NULL"),
     ("search (infix)", "SELECT * FROM tokens WHERE account_id = ? AND name_key LIKE '%-04217%' ORDER BY created_at DESC, id DESC LIMIT 20"),
     ("by requests (30 d)", "SELECT * FROM tokens WHERE account_id = ? ORDER BY requests_30d DESC, id DESC LIMIT 20"),
-    ("count", "SELECT count(*) FROM tokens WHERE account_id = ?"),
+    ("a search's count", "SELECT count(*) FROM tokens WHERE account_id = ? AND name_key LIKE '%-04217%'"),
 ]:
     plan = "; ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql, (account,)))
     print(f"{label}: {plan}")

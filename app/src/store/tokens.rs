@@ -80,29 +80,59 @@ pub async fn page(
     if let Some((from, to)) = filter.expiring_between {
         query = query.filter(token::Column::ExpiresAt.gt(from)).filter(token::Column::ExpiresAt.lte(to));
     }
+    // The whole list: its sizes are kept by the database (m0015), nothing to count.
+    let whole =
+        if search.is_empty() && filter.expiring_between.is_none() { Some(counts(db, account_id).await?) } else { None };
     let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
     let column = match order {
         TokenSort::Name => token::Column::NameKey,
         TokenSort::Created => token::Column::CreatedAt,
         TokenSort::Expires | TokenSort::LastUsed => {
-            let column = if order == TokenSort::Expires { token::Column::ExpiresAt } else { token::Column::LastUsedAt };
-            return page_nullable(db, query, column, descending, offset, limit).await;
+            return page_nullable(db, query, order, whole, descending, offset, limit).await;
         }
         // Kept on the token by the usage writer (m0014), so it sorts from an index like the others.
         TokenSort::Requests => token::Column::Requests30d,
     };
     // Columns that are never NULL: one walk of the account's index on (column, id) in either direction. Past the
-    // first page the total is counted first, so a page near the end is read from there (`slice`).
+    // first page the total is needed first, so a page near the end is read from there (`slice`).
     if offset > 0 {
-        let total = query.clone().count(db).await?;
+        let total = match whole {
+            Some(counts) => counts.tokens,
+            None => query.clone().count(db).await?,
+        };
         let tokens = slice(db, query, &[column, token::Column::Id], descending, total, offset, limit).await?;
         return Ok((tokens, total));
     }
     let counted = query.clone();
     let query = query.order_by(column, direction.clone()).order_by(token::Column::Id, direction);
     let tokens = query.offset(offset).limit(limit).all(db).await?;
-    let total = total_with(db, counted, &tokens, offset, limit).await?;
+    let total = match whole {
+        Some(counts) => counts.tokens,
+        None => total_with(db, counted, &tokens, offset, limit).await?,
+    };
     Ok((tokens, total))
+}
+
+/// An account's token counts as the database keeps them (m0015).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TokenCounts {
+    pub tokens: u64,
+    pub never_expire: u64,
+}
+
+/// The account's counts (zero for an account that never had a token).
+pub async fn counts(db: &impl ConnectionTrait, account_id: i64) -> Result<TokenCounts, DbErr> {
+    use sea_orm::{DatabaseBackend, Statement};
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => "SELECT tokens, never_expire FROM token_counts WHERE account_id = $1",
+        _ => "SELECT tokens, never_expire FROM token_counts WHERE account_id = ?",
+    };
+    let Some(row) = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [account_id.into()])).await? else {
+        return Ok(TokenCounts::default());
+    };
+    let count = |column: &str| row.try_get::<i64>("", column).map(|n| u64::try_from(n).unwrap_or_default());
+    Ok(TokenCounts { tokens: count("tokens")?, never_expire: count("never_expire")? })
 }
 
 /// Rows `offset..offset + limit` of the `len` rows `run` (not yet ordered) gives ordered by `columns`. A slice
@@ -150,27 +180,40 @@ async fn total_with(
 /// first when descending, on every database. Asked as two runs, the NULL rows (by id) and the dated ones (by date,
 /// then id), each one walk of an index (m0008) from whichever end is nearer (`slice`) instead of a sort of every
 /// matching row: a database can walk an index for `ORDER BY column DESC NULLS FIRST` only if its own NULL order
-/// happens to agree.
+/// happens to agree. The runs' sizes come from the kept counts (`whole`) where they can: both for expiry, the
+/// dated run's for last use (the whole list less the tokens never used, which are counted).
 async fn page_nullable(
     db: &impl ConnectionTrait,
     query: sea_orm::Select<token::Entity>,
-    column: token::Column,
+    order: TokenSort,
+    whole: Option<TokenCounts>,
     descending: bool,
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<Token>, u64), DbErr> {
-    let never = (query.clone().filter(column.is_null()), &[token::Column::Id][..]);
-    let dated = (query.filter(column.is_not_null()), &[column, token::Column::Id][..]);
+    let column = if order == TokenSort::Expires { token::Column::ExpiresAt } else { token::Column::LastUsedAt };
+    let never = query.clone().filter(column.is_null());
+    let dated = query.filter(column.is_not_null());
+    let (in_never, in_dated) = match whole {
+        Some(counts) if order == TokenSort::Expires => {
+            (counts.never_expire, counts.tokens.saturating_sub(counts.never_expire))
+        }
+        Some(counts) => {
+            let in_never = never.clone().count(db).await?;
+            (in_never, counts.tokens.saturating_sub(in_never))
+        }
+        None => (never.clone().count(db).await?, dated.clone().count(db).await?),
+    };
+    let never = (never, &[token::Column::Id][..], in_never);
+    let dated = (dated, &[column, token::Column::Id][..], in_dated);
     let (first, second) = if descending { (never, dated) } else { (dated, never) };
-    let in_first = first.0.clone().count(db).await?;
-    let in_second = second.0.clone().count(db).await?;
-    let mut tokens = slice(db, first.0, first.1, descending, in_first, offset, limit).await?;
+    let mut tokens = slice(db, first.0, first.1, descending, first.2, offset, limit).await?;
     let wanted = limit.saturating_sub(tokens.len() as u64);
     if wanted > 0 {
-        let skip = offset.saturating_sub(in_first);
-        tokens.extend(slice(db, second.0, second.1, descending, in_second, skip, wanted).await?);
+        let skip = offset.saturating_sub(first.2);
+        tokens.extend(slice(db, second.0, second.1, descending, second.2, skip, wanted).await?);
     }
-    Ok((tokens, in_first + in_second))
+    Ok((tokens, first.2 + second.2))
 }
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Token>, DbErr> {

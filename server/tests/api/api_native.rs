@@ -342,3 +342,79 @@ async fn every_order_pages_through_never_and_dated_tokens_once_each() {
         );
     }
 }
+
+/// The counts the database keeps per account (m0015: how many tokens, how many never expire), which the list's
+/// totals and its "never"/dated runs come from, against a count of the rows after every kind of change: creates,
+/// a revoke through the API, expiry set and cleared, a token moved to another account, many deleted at once,
+/// and an account deleted with its tokens (by hand, as an administrator might: the triggers see every path).
+#[tokio::test]
+async fn the_kept_token_counts_follow_every_change_and_give_the_lists_totals() {
+    use app::store::tokens::{TokenCounts, counts};
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    app.create_account("bob", "manage-api-tokens").await;
+    let admin = app.simple_token("alice", "admin", &["manage-api-tokens"]).await;
+    for (account, name, expires) in [
+        ("alice", "a-never", "never"),
+        ("alice", "a-dated", "2030-01-01"),
+        ("alice", "a-moved", "never"),
+        ("alice", "a-gone", "2030-02-01"),
+        ("bob", "b-one", "never"),
+        ("bob", "b-two", "2030-03-01"),
+    ] {
+        app.token(TokenSpec { account, name, privileges: &["manage-api-tokens"], allowlist: "", expires }).await;
+    }
+    let (alice, bob) = (app.account_row("alice").await.id, app.account_row("bob").await.id);
+    let (db, app, admin) = (&app.state.db, &app, &admin);
+    let check = |when: &'static str| async move {
+        for id in [alice, bob] {
+            let sql = format!(
+                "SELECT COUNT(*) AS tokens, CAST(COALESCE(SUM(CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END), 0) \
+                 AS BIGINT) AS never_expire FROM tokens WHERE account_id = {id}"
+            );
+            let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+            let real = TokenCounts {
+                tokens: row.try_get::<i64>("", "tokens").unwrap() as u64,
+                never_expire: row.try_get::<i64>("", "never_expire").unwrap() as u64,
+            };
+            assert_eq!(counts(db, id).await.unwrap(), real, "{when}: account {id}");
+        }
+        let response = client().get(app.url("/api/v1/tokens?per_page=10")).bearer_auth(admin).send().await.unwrap();
+        let body: Value = response.json().await.unwrap();
+        let kept = counts(db, alice).await.unwrap();
+        assert_eq!(body["total"], kept.tokens, "{when}: the list's total");
+    };
+    check("after the creates").await;
+    assert_eq!(
+        counts(db, alice).await.unwrap(),
+        TokenCounts { tokens: 5, never_expire: 3 },
+        "the admin token never expires"
+    );
+
+    let revoked = client().delete(app.url("/api/v1/tokens/a-gone")).bearer_auth(admin).send().await.unwrap();
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    check("after a revoke").await;
+    app.sql("UPDATE tokens SET expires_at = NULL WHERE name = 'a-dated'").await;
+    check("after an expiry cleared").await;
+    app.sql("UPDATE tokens SET expires_at = '2031-01-01T00:00:00+00:00' WHERE name IN ('a-dated', 'a-never')").await;
+    check("after expiries set").await;
+    app.sql(&format!("UPDATE tokens SET account_id = {bob} WHERE name = 'a-moved'")).await;
+    check("after a token moved to another account").await;
+    assert_eq!(counts(db, bob).await.unwrap(), TokenCounts { tokens: 3, never_expire: 2 });
+
+    // Expiry orders read their runs' sizes from the counts: "never" last when ascending, first when descending.
+    for (descending, expected) in [(false, ["a-never", "a-dated", "admin"]), (true, ["admin", "a-dated", "a-never"])] {
+        let url = format!("/api/v1/tokens?sort=expires&descending={descending}&per_page=10");
+        let body: Value = client().get(app.url(&url)).bearer_auth(admin).send().await.unwrap().json().await.unwrap();
+        let names: Vec<&str> =
+            body["tokens"].as_array().into_iter().flatten().filter_map(|t| t["name"].as_str()).collect();
+        assert_eq!((body["total"].clone(), names), (json!(3), expected.to_vec()), "{body}");
+    }
+
+    app.sql(&format!("DELETE FROM tokens WHERE account_id = {alice} AND name <> 'admin'")).await;
+    check("after many deleted at once").await;
+    app.sql("DELETE FROM accounts WHERE username = 'bob'").await;
+    check("after an account deleted with its tokens").await;
+    assert_eq!(counts(db, bob).await.unwrap(), TokenCounts::default(), "the account's counts go with it");
+}

@@ -16,6 +16,7 @@ mod m0011_session_confirmation;
 mod m0012_single_sign_on;
 mod m0013_passkeys;
 mod m0014_requests_window;
+mod m0015_token_counts;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_single_sign_on::Migration),
             Box::new(m0013_passkeys::Migration),
             Box::new(m0014_requests_window::Migration),
+            Box::new(m0015_token_counts::Migration),
         ]
     }
 }
