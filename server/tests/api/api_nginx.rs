@@ -84,8 +84,23 @@ fn nginx_conf(dir: &Path, listen: u16, tessera: u16, upstream: u16) -> String {
         location / {{
             auth_request /_tessera_auth;
             auth_request_set $tessera_user $upstream_http_x_tessera_user;
+            auth_request_set $tessera_status $upstream_status;
+            auth_request_set $tessera_retry_after $upstream_http_retry_after;
+            auth_request_set $tessera_ratelimit $upstream_http_ratelimit;
+            auth_request_set $tessera_ratelimit_policy $upstream_http_ratelimit_policy;
+            error_page 500 = @tessera_refused;
             proxy_set_header X-Tessera-User $tessera_user;
             proxy_pass http://127.0.0.1:{upstream};
+        }}
+        location @tessera_refused {{
+            default_type text/plain;
+            if ($tessera_status = 429) {{
+                add_header Retry-After $tessera_retry_after always;
+                add_header RateLimit $tessera_ratelimit always;
+                add_header RateLimit-Policy $tessera_ratelimit_policy always;
+                return 429 "Too many requests for this token.\n";
+            }}
+            return 500;
         }}
     }}
 }}
@@ -159,6 +174,8 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
         .await;
     let caller = app::services::Actor::operator_for(app.account_row("alice").await);
     app::services::tokens::revoke(&app.state, &caller, &["old".to_owned()]).await.unwrap();
+    let limited = app.simple_token("alice", "limited", &["list-accts"]).await;
+    app.sql("UPDATE tokens SET rate_limit = '1/hour' WHERE name = 'limited'").await;
 
     let dir = tempfile::tempdir().unwrap();
     let upstream = spawn_upstream().await;
@@ -195,6 +212,20 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_the_rest() {
     let response =
         client.get(&url).bearer_auth(&elsewhere).header("x-forwarded-for", "192.0.2.9").send().await.unwrap();
     assert_eq!(response.status(), 403);
+
+    // Over its rate limit (one call an hour): the client gets Tessera's 429 and its headers through nginx (the
+    // README's configuration), not the 500 nginx makes of any other status, and the service is not reached.
+    let response = client.get(&url).bearer_auth(&limited).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{}", log());
+    let response = client.get(&url).bearer_auth(&limited).send().await.unwrap();
+    assert_eq!(response.status(), 429, "{}", log());
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let retry_after: u64 = header("retry-after").parse().unwrap_or(0);
+    assert!((3_500..=3_600).contains(&retry_after), "Retry-After: {}", header("retry-after"));
+    assert_eq!(header("ratelimit-policy"), "\"token\";q=1;w=3600");
+    assert!(header("ratelimit").starts_with("\"token\";r=0;t="), "RateLimit: {}", header("ratelimit"));
+    let body = response.text().await.unwrap();
+    assert_eq!(body, "Too many requests for this token.\n", "the service is not reached");
 }
 
 /// nginx balancing over `instances` (round robin), retrying idempotent requests on the next one when one fails.
