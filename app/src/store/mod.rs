@@ -120,6 +120,7 @@ pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnectio
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
         });
+        options.map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(leaves_nothing_open(conn))));
     } else {
         options.max_connections(pool_size);
     }
@@ -129,6 +130,22 @@ pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnectio
         return Err(err);
     }
     Ok(db)
+}
+
+/// Whether a SQLite connection going back to the pool is out of any transaction, in SQLite's eyes and in
+/// sqlx's; one that is not is closed instead of kept (closing rolls back whatever it holds). A commit that fails
+/// with `SQLITE_FULL` (a full disk) may have been rolled back by SQLite already; sqlx's rollback then fails,
+/// and it keeps counting the connection as inside a transaction, so its next "begin" is a `SAVEPOINT` and that
+/// transaction's rollback (`ROLLBACK TO`) leaves it open, holding the write lock: every other writer then got
+/// "database is locked" once the disk had room again (the disk-full test caught it under load).
+async fn leaves_nothing_open(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection;
+    // Waits for whatever the connection's worker still has queued (a rollback of a dropped transaction) first.
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is locked for this call, and `sqlite3_get_autocommit` only reads the connection's state.
+    let autocommit = unsafe { rusqlite::ffi::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    drop(handle);
+    Ok(autocommit && !conn.is_in_transaction())
 }
 
 /// Brings the schema up to date, exactly once however many instances start together: on PostgreSQL under an
