@@ -347,12 +347,11 @@ pub async fn list_all(
     Ok(rows.iter().map(view).collect())
 }
 
-/// Whether `name` is free for a new token, or for renaming the token now called `current` (which may take its
-/// own name in another case): the forms ask while the name is typed, so "already in use" shows before submitting.
-/// Creating and renaming still rely on the unique index, which settles any race with a token created meanwhile.
-/// Whether `name` is free for a new token (or for renaming `current`): `None` when it is, the field's message
-/// when another of the actor's tokens has it. A taken name is an answer, not an error: the name field asks as
-/// the person types.
+/// Whether `name` is taken for a new token, or for renaming the token now called `current` (which may take its
+/// own name in another case): `None` when it is free, the field's "already in use" message when another of the
+/// actor's tokens has it. The forms ask while the name is typed, so the message shows before submitting; a taken
+/// name is an answer, not an error. Creating and renaming still rely on the unique index, which settles any race
+/// with a token created meanwhile.
 pub async fn name_taken(
     state: &Core,
     actor: &Actor,
