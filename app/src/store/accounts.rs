@@ -73,22 +73,8 @@ pub async fn page(
 /// How many tokens each of `ids` owns, as the database keeps it (m0015; accounts that never had a token are
 /// absent): no walk over an account's tokens, however many it has.
 pub async fn token_counts(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, u64>, DbErr> {
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-    let (account_id, tokens) = (Alias::new("account_id"), Alias::new("tokens"));
-    let select = Query::select()
-        .column(account_id.clone())
-        .column(tokens.clone())
-        .from(Alias::new("token_counts"))
-        .and_where(Expr::col(account_id).is_in(ids.iter().copied()))
-        .to_owned();
-    let rows = db.query_all_raw(db.get_database_backend().build(&select)).await?;
-    rows.iter()
-        .map(|row| {
-            let id = row.try_get::<i64>("", "account_id")?;
-            let count = row.try_get::<i64>("", "tokens")?;
-            Ok((id, u64::try_from(count).unwrap_or_default()))
-        })
-        .collect()
+    let counts = super::tokens::counts_of(db, ids).await?;
+    Ok(counts.into_iter().map(|(id, counts)| (id, counts.tokens)).collect())
 }
 
 /// Active accounts holding `all`: the administrators. At least one must always remain.

@@ -7,7 +7,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, sea_query::Order as SortOrder,
 };
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 pub use token::Model as Token;
 
@@ -122,17 +122,26 @@ pub struct TokenCounts {
 
 /// The account's counts (zero for an account that never had a token).
 pub async fn counts(db: &impl ConnectionTrait, account_id: i64) -> Result<TokenCounts, DbErr> {
-    use sea_orm::{DatabaseBackend, Statement};
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => "SELECT tokens, never_expire FROM token_counts WHERE account_id = $1",
-        _ => "SELECT tokens, never_expire FROM token_counts WHERE account_id = ?",
-    };
-    let Some(row) = db.query_one_raw(Statement::from_sql_and_values(backend, sql, [account_id.into()])).await? else {
-        return Ok(TokenCounts::default());
-    };
-    let count = |column: &str| row.try_get::<i64>("", column).map(|n| u64::try_from(n).unwrap_or_default());
-    Ok(TokenCounts { tokens: count("tokens")?, never_expire: count("never_expire")? })
+    Ok(counts_of(db, &[account_id]).await?.remove(&account_id).unwrap_or_default())
+}
+
+/// The counts of each of `ids` (accounts that never had a token are absent).
+pub async fn counts_of(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, TokenCounts>, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let account_id = Alias::new("account_id");
+    let select = Query::select()
+        .columns([account_id.clone(), Alias::new("tokens"), Alias::new("never_expire")])
+        .from(Alias::new("token_counts"))
+        .and_where(Expr::col(account_id).is_in(ids.iter().copied()))
+        .to_owned();
+    let rows = db.query_all_raw(db.get_database_backend().build(&select)).await?;
+    rows.iter()
+        .map(|row| {
+            let count = |column: &str| row.try_get::<i64>("", column).map(|n| u64::try_from(n).unwrap_or_default());
+            let counts = TokenCounts { tokens: count("tokens")?, never_expire: count("never_expire")? };
+            Ok((row.try_get::<i64>("", "account_id")?, counts))
+        })
+        .collect()
 }
 
 /// Rows `offset..offset + limit` of the `len` rows `run` (not yet ordered) gives ordered by `columns`. A slice

@@ -14,7 +14,7 @@ const NAME_CHECK_DELAY: Duration = Duration::from_millis(300);
 const NAME_CHECK_KEY: &str = "token-name-check";
 
 /// Drops the pending check of the name typed last: the form is being sent, and the server checks the name itself.
-/// A check sent after the token is created (or renamed) would find the name taken by it (a 409 in the console).
+/// A check sent after the token is created (or renamed) would find the name taken by it.
 pub fn skip_name_check() {
     browser::cancel(NAME_CHECK_KEY);
 }
