@@ -289,7 +289,7 @@ struct Written {
 }
 
 /// Writes `pending` and the new addresses an earlier write `left`, and moves the tokens' requests window to start
-/// at `window` (the hours leaving it are taken out of each token's `requests_30d`; the calls written for hours
+/// at `window` (the hours leaving it are taken out of each token's calls in `token_requests`; the calls written for hours
 /// inside it are added).
 async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>) -> Result<Written, DbErr> {
     let (counts, mut seen) = pending.totals();
@@ -330,9 +330,10 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
                 (token_id, hour, outcome.as_str(), i64::try_from(count).unwrap_or(i64::MAX))
             })
             .collect();
-        // The tokens' rows first, in the order of their ids, then the counters: a revoke deletes the token's row and
-        // then (cascading) its counters, so taking them the other way round here could deadlock with it on
-        // PostgreSQL (a revoke answered 500 in the scale-out test). The last-use writer also goes by id.
+        // The tokens' rows were locked first, in the order of their ids (`existing_tokens`), then the window and the
+        // counters: a revoke deletes the token's row and then (cascading) those, so taking them the other way round
+        // here could deadlock with it on PostgreSQL (a revoke answered 500 in the scale-out test). The last-use
+        // writer also goes by id.
         let start = store_usage::slide_window(&txn, window).await?;
         let mut in_window: FxHashMap<i64, i64> = FxHashMap::default();
         for &(token_id, _, _, count) in increments.iter().filter(|(_, hour, ..)| *hour >= start) {

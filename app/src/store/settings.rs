@@ -7,7 +7,8 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set, sea_query::OnConflict};
 /// The second-factor policy (`domain::SecondFactorPolicy`'s stored form).
 pub const SECOND_FACTOR_POLICY: &str = "second_factor_policy";
 
-/// The first hour counted in the tokens' `requests_30d` (Unix seconds; `store::usage::slide_window`).
+/// The first hour counted in the tokens' calls in the window (`token_requests`), in Unix seconds
+/// (`store::usage::slide_window`).
 pub const REQUESTS_WINDOW_START: &str = "requests_window_start";
 
 pub async fn get(db: &impl ConnectionTrait, key: &str) -> Result<Option<String>, DbErr> {

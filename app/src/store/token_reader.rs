@@ -44,7 +44,7 @@ const READ_CACHE_KIB: i64 = 256;
 const FIND: &str = "SELECT t.id, t.account_id, t.name, t.name_key, t.secret_hash, t.hint, t.created_at, \
     t.expires_at, t.allowlist, t.privileges, t.previous_secret_hash, t.previous_valid_until, t.last_used_at, \
     t.last_used_ip, a.id, a.username, a.username_key, a.password_hash, a.privileges, a.suspended, a.created_at, \
-    a.updated_at, t.rate_limit, t.requests_30d \
+    a.updated_at, t.rate_limit \
     FROM tokens t JOIN accounts a ON a.id = t.account_id \
     WHERE t.secret_hash = ?1 OR t.previous_secret_hash = ?1 LIMIT 1";
 const GENERATION: &str = "SELECT value FROM verification_generation WHERE id = 1";
@@ -236,7 +236,6 @@ fn row_to_found(row: &Row<'_>) -> rusqlite::Result<(Token, Account)> {
         last_used_at: row.get(12)?,
         last_used_ip: row.get(13)?,
         rate_limit: row.get(22)?,
-        requests_30d: row.get(23)?,
     };
     let account = Account {
         id: row.get(14)?,

@@ -1,11 +1,15 @@
 //! Queries on API tokens. Every query is scoped to one account, so no caller can reach another's tokens.
 
-use super::{accounts::Account, entities::token};
+use super::{
+    accounts::Account,
+    entities::{token, token_request},
+};
 use crate::domain::{IpAllowlist, PrivilegeSet, RateLimit, TokenSort};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::Order as SortOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoSimpleExpr, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
+    sea_query::{Order as SortOrder, SimpleExpr},
 };
 use std::{collections::HashMap, sync::Arc};
 
@@ -72,26 +76,36 @@ pub async fn page(
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<Token>, u64), DbErr> {
-    let mut query = token::Entity::find().filter(token::Column::AccountId.eq(account_id));
     let search = filter.search.trim().to_ascii_lowercase();
-    if !search.is_empty() {
-        query = query.filter(token::Column::NameKey.like(super::like(&search, false)));
-    }
-    if let Some((from, to)) = filter.expiring_between {
-        query = query.filter(token::Column::ExpiresAt.gt(from)).filter(token::Column::ExpiresAt.lte(to));
-    }
+    let narrowed = |mut query: sea_orm::Select<token::Entity>| {
+        if !search.is_empty() {
+            query = query.filter(token::Column::NameKey.like(super::like(&search, false)));
+        }
+        if let Some((from, to)) = filter.expiring_between {
+            query = query.filter(token::Column::ExpiresAt.gt(from)).filter(token::Column::ExpiresAt.lte(to));
+        }
+        query
+    };
+    let query = narrowed(token::Entity::find().filter(token::Column::AccountId.eq(account_id)));
     // The whole list: its sizes are kept by the database (m0015), nothing to count.
     let whole =
         if search.is_empty() && filter.expiring_between.is_none() { Some(counts(db, account_id).await?) } else { None };
     let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
-    let column = match order {
-        TokenSort::Name => token::Column::NameKey,
-        TokenSort::Created => token::Column::CreatedAt,
+    let (query, columns) = match order {
+        TokenSort::Name => (query, by_token(&[token::Column::NameKey, token::Column::Id])),
+        TokenSort::Created => (query, by_token(&[token::Column::CreatedAt, token::Column::Id])),
         TokenSort::Expires | TokenSort::LastUsed => {
             return page_nullable(db, query, order, whole, descending, offset, limit).await;
         }
-        // Kept on the token by the usage writer (m0014), so it sorts from an index like the others.
-        TokenSort::Requests => token::Column::Requests30d,
+        // Kept beside each token by the usage writer (m0014, m0016) with the token's account, so it sorts from an
+        // index on (account, requests, token) like the others: the account is taken from there, not the tokens.
+        TokenSort::Requests => {
+            let query = token::Entity::find()
+                .join_rev(JoinType::InnerJoin, token_request::Relation::Token.def())
+                .filter(token_request::Column::AccountId.eq(account_id));
+            let columns = [token_request::Column::Requests, token_request::Column::TokenId];
+            (narrowed(query), columns.into_iter().map(IntoSimpleExpr::into_simple_expr).collect())
+        }
     };
     // Columns that are never NULL: one walk of the account's index on (column, id) in either direction. Past the
     // first page the total is needed first, so a page near the end is read from there (`slice`).
@@ -100,17 +114,22 @@ pub async fn page(
             Some(counts) => counts.tokens,
             None => query.clone().count(db).await?,
         };
-        let tokens = slice(db, query, &[column, token::Column::Id], descending, total, offset, limit).await?;
+        let tokens = slice(db, query, &columns, descending, total, offset, limit).await?;
         return Ok((tokens, total));
     }
     let counted = query.clone();
-    let query = query.order_by(column, direction.clone()).order_by(token::Column::Id, direction);
+    let query = columns.into_iter().fold(query, |query, column| query.order_by(column, direction.clone()));
     let tokens = query.offset(offset).limit(limit).all(db).await?;
     let total = match whole {
         Some(counts) => counts.tokens,
         None => total_with(db, counted, &tokens, offset, limit).await?,
     };
     Ok((tokens, total))
+}
+
+/// Sort keys that are columns of the tokens' own rows.
+fn by_token(columns: &[token::Column]) -> Vec<SimpleExpr> {
+    columns.iter().map(|column| column.into_simple_expr()).collect()
 }
 
 /// An account's token counts as the database keeps them (m0015).
@@ -150,7 +169,7 @@ pub async fn counts_of(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap
 async fn slice(
     db: &impl ConnectionTrait,
     run: sea_orm::Select<token::Entity>,
-    columns: &[token::Column],
+    columns: &[SimpleExpr],
     descending: bool,
     len: u64,
     offset: u64,
@@ -162,7 +181,7 @@ async fn slice(
     }
     let from_end = len - end < offset;
     let direction = if descending != from_end { SortOrder::Desc } else { SortOrder::Asc };
-    let query = columns.iter().fold(run, |query, column| query.order_by(*column, direction.clone()));
+    let query = columns.iter().fold(run, |query, column| query.order_by(column.clone(), direction.clone()));
     if from_end {
         let mut rows = query.offset(len - end).limit(end - offset).all(db).await?;
         rows.reverse();
@@ -213,14 +232,14 @@ async fn page_nullable(
         }
         None => (never.clone().count(db).await?, dated.clone().count(db).await?),
     };
-    let never = (never, &[token::Column::Id][..], in_never);
-    let dated = (dated, &[column, token::Column::Id][..], in_dated);
+    let never = (never, by_token(&[token::Column::Id]), in_never);
+    let dated = (dated, by_token(&[column, token::Column::Id]), in_dated);
     let (first, second) = if descending { (never, dated) } else { (dated, never) };
-    let mut tokens = slice(db, first.0, first.1, descending, first.2, offset, limit).await?;
+    let mut tokens = slice(db, first.0, &first.1, descending, first.2, offset, limit).await?;
     let wanted = limit.saturating_sub(tokens.len() as u64);
     if wanted > 0 {
         let skip = offset.saturating_sub(first.2);
-        tokens.extend(slice(db, second.0, second.1, descending, second.2, skip, wanted).await?);
+        tokens.extend(slice(db, second.0, &second.1, descending, second.2, skip, wanted).await?);
     }
     Ok((tokens, first.2 + second.2))
 }

@@ -1,10 +1,11 @@
 //! Usage counters and address history, written in batches by `services::usage`.
 
-use super::entities::{setting, token, token_address, token_usage};
+use super::entities::{setting, token, token_address, token_request, token_usage};
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::{Alias, Expr, ExprTrait, OnConflict},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, Set,
+    sea_query::{Alias, Expr, ExprTrait, LockType, OnConflict},
 };
 
 pub use token_address::Model as TokenAddress;
@@ -25,7 +26,10 @@ pub(super) fn chunks<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
     })
 }
 
-/// The ids among `ids` that still exist (a token revoked since its use was counted is skipped).
+/// The ids among `ids` (ascending) that still exist (a token revoked since its use was counted is skipped). On
+/// PostgreSQL their rows are locked against deletion (`FOR KEY SHARE`, in the order of their ids) until `db`'s
+/// transaction ends: a revoke deletes the token's row and then, cascading, its counters, window and addresses, so
+/// a writer that took one of those first could deadlock with it. SQLite has one writer at a time.
 pub async fn existing_tokens(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<i64>, DbErr> {
     let mut existing = Vec::with_capacity(ids.len());
     for chunk in chunks(ids) {
@@ -33,6 +37,8 @@ pub async fn existing_tokens(db: &impl ConnectionTrait, ids: &[i64]) -> Result<V
             .select_only()
             .column(token::Column::Id)
             .filter(token::Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(token::Column::Id)
+            .lock(LockType::KeyShare)
             .into_tuple()
             .all(db)
             .await?;
@@ -184,7 +190,7 @@ pub async fn between(
         .await
 }
 
-/// The calls in the window (`requests_30d`) of the account's tokens named (lower-cased) in `keys`, by name.
+/// The calls in the window (`token_requests`) of the account's tokens named (lower-cased) in `keys`, by name.
 pub async fn requests_by_name(
     db: &impl ConnectionTrait,
     account_id: i64,
@@ -192,7 +198,9 @@ pub async fn requests_by_name(
 ) -> Result<Vec<(String, i64)>, DbErr> {
     token::Entity::find()
         .select_only()
-        .columns([token::Column::Name, token::Column::Requests30d])
+        .column(token::Column::Name)
+        .column(token_request::Column::Requests)
+        .join_rev(JoinType::InnerJoin, token_request::Relation::Token.def())
         .filter(token::Column::AccountId.eq(account_id))
         .filter(token::Column::NameKey.is_in(keys))
         .into_tuple()
@@ -200,7 +208,7 @@ pub async fn requests_by_name(
         .await
 }
 
-/// The first hour the tokens' `requests_30d` counts, as stored; `None` before the first write set it (the column
+/// The first hour the tokens' `token_requests` count, as stored; `None` before the first write set it (the column
 /// then holds every counter kept: migration m0014).
 async fn window_start(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
     let stored = super::settings::get(db, super::settings::REQUESTS_WINDOW_START).await?;
@@ -211,7 +219,7 @@ async fn window_start(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>
 }
 
 /// Moves the tokens' window forward to start at `to` (an hour), in `txn`: the calls of the hours that leave it
-/// are taken out of each token's `requests_30d`. The move is claimed by a conditional write of the start first,
+/// are taken out of each token's `token_requests`. The move is claimed by a conditional write of the start first,
 /// so of several instances sliding at once, one takes the hours out (the others wait for its commit and find the
 /// window moved). Answers the start in force: `to`, or a later one another instance set.
 pub async fn slide_window(txn: &impl ConnectionTrait, to: DateTime<Utc>) -> Result<DateTime<Utc>, DbErr> {
@@ -255,9 +263,9 @@ pub async fn slide_window(txn: &impl ConnectionTrait, to: DateTime<Utc>) -> Resu
         (Some(from), _) => ("hour >= ? AND hour < ?", vec![Value::from(from), Value::from(to)]),
     };
     let sql = format!(
-        "UPDATE tokens SET requests_30d = requests_30d - (SELECT CAST(COALESCE(SUM(u.count), 0) AS BIGINT) \
-         FROM token_usage u WHERE u.token_id = tokens.id AND {hours}) \
-         WHERE id IN (SELECT token_id FROM token_usage WHERE {hours})"
+        "UPDATE token_requests SET requests = requests - (SELECT CAST(COALESCE(SUM(u.count), 0) AS BIGINT) \
+         FROM token_usage u WHERE u.token_id = token_requests.token_id AND {hours}) \
+         WHERE token_id IN (SELECT token_id FROM token_usage WHERE {hours})"
     );
     // The placeholders appear twice: PostgreSQL numbers them (one list), SQLite takes them in order (two).
     let values = if backend == sea_orm::DatabaseBackend::Postgres { values } else { [values.clone(), values].concat() };
@@ -265,7 +273,7 @@ pub async fn slide_window(txn: &impl ConnectionTrait, to: DateTime<Utc>) -> Resu
     Ok(to)
 }
 
-/// Adds calls to tokens' `requests_30d`: (token, calls), many tokens per statement.
+/// Adds calls to tokens' `token_requests`: (token, calls), many tokens per statement.
 pub async fn add_to_window(txn: &impl ConnectionTrait, added: &[(i64, i64)]) -> Result<(), DbErr> {
     use sea_orm::{DatabaseBackend, Statement, Value};
     let backend = txn.get_database_backend();
@@ -277,8 +285,8 @@ pub async fn add_to_window(txn: &impl ConnectionTrait, added: &[(i64, i64)]) -> 
             })
             .collect();
         let sql = format!(
-            "UPDATE tokens SET requests_30d = tokens.requests_30d + v.column2 FROM (VALUES {}) AS v \
-             WHERE tokens.id = v.column1",
+            "UPDATE token_requests SET requests = token_requests.requests + v.column2 FROM (VALUES {}) AS v \
+             WHERE token_requests.token_id = v.column1",
             rows.join(", ")
         );
         let values = chunk.iter().flat_map(|&(token_id, calls)| [Value::from(token_id), Value::from(calls)]);

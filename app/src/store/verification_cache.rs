@@ -171,7 +171,6 @@ mod tests {
             last_used_at: None,
             last_used_ip: None,
             rate_limit: None,
-            requests_30d: 0,
         }
     }
 

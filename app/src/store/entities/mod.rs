@@ -18,6 +18,7 @@ pub mod sso_login;
 pub mod token;
 pub mod token_address;
 pub mod token_leak;
+pub mod token_request;
 pub mod token_usage;
 pub mod totp_factor;
 pub mod webhook_endpoint;

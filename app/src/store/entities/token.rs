@@ -23,9 +23,6 @@ pub struct Model {
     pub last_used_ip: Option<String>,
     /// `N/second`, `N/minute` or `N/hour` (`domain::RateLimit`); none: unlimited.
     pub rate_limit: Option<String>,
-    /// Calls in the tokens table's window (the last 30 days, by whole hours), kept by the usage writer (m0014).
-    #[sea_orm(column_name = "requests_30d")]
-    pub requests_30d: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

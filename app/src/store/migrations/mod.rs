@@ -17,6 +17,7 @@ mod m0012_single_sign_on;
 mod m0013_passkeys;
 mod m0014_requests_window;
 mod m0015_token_counts;
+mod m0016_token_requests;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_passkeys::Migration),
             Box::new(m0014_requests_window::Migration),
             Box::new(m0015_token_counts::Migration),
+            Box::new(m0016_token_requests::Migration),
         ]
     }
 }
