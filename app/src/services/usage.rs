@@ -289,8 +289,8 @@ struct Written {
 }
 
 /// Writes `pending` and the new addresses an earlier write `left`, and moves the tokens' requests window to start
-/// at `window` (the hours leaving it are taken out of each token's calls in `token_requests`; the calls written for hours
-/// inside it are added).
+/// at `window` (the hours leaving it are taken out of each token's calls in `token_requests`; the calls written
+/// for hours inside it are added).
 async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>) -> Result<Written, DbErr> {
     let (counts, mut seen) = pending.totals();
     for &(token_id, ip, first, last) in left {

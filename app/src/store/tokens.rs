@@ -416,26 +416,30 @@ pub async fn record_last_use(db: &sea_orm::DatabaseConnection, uses: &[LastUse])
     use sea_orm::{DatabaseBackend, Statement, Value};
     let txn = super::begin_write(db).await?;
     let backend = txn.get_database_backend();
-    // Hundreds of tokens per statement (the sizes of `usage::chunks`, so each statement stays prepared): with
-    // 80,000 tokens in use, one statement per token made this write run for seconds every minute.
-    for chunk in super::usage::chunks(uses) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| match backend {
-                DatabaseBackend::Postgres => format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3),
-                _ => "(?, ?, ?)".to_owned(),
-            })
-            .collect();
-        // Never backwards, when instances sharing the database flush uses out of order. (On SQLite the times are
-        // RFC 3339 text in UTC, which sorts in time order.) VALUES names its columns column1, column2, … on both.
-        let sql = format!(
-            "UPDATE tokens SET last_used_at = v.column2, last_used_ip = v.column3 FROM (VALUES {}) AS v \
-             WHERE tokens.id = v.column1 AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.column2)",
-            rows.join(", ")
-        );
-        let values = chunk.iter().flat_map(|last| {
-            [Value::from(last.token_id), Value::from(last.at), Value::from(last.ip.to_canonical().to_string())]
-        });
-        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let written = async {
+        // Hundreds of tokens per statement (the sizes of `usage::chunks`, so each statement stays prepared): with
+        // 80,000 tokens in use, one statement per token made this write run for seconds every minute.
+        for chunk in super::usage::chunks(uses) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| match backend {
+                    DatabaseBackend::Postgres => format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3),
+                    _ => "(?, ?, ?)".to_owned(),
+                })
+                .collect();
+            // Never backwards, when instances sharing the database flush uses out of order. (On SQLite the times are
+            // RFC 3339 text in UTC, which sorts in time order.) VALUES names its columns column1, column2, … on both.
+            let sql = format!(
+                "UPDATE tokens SET last_used_at = v.column2, last_used_ip = v.column3 FROM (VALUES {}) AS v \
+                 WHERE tokens.id = v.column1 AND (tokens.last_used_at IS NULL OR tokens.last_used_at < v.column2)",
+                rows.join(", ")
+            );
+            let values = chunk.iter().flat_map(|last| {
+                [Value::from(last.token_id), Value::from(last.at), Value::from(last.ip.to_canonical().to_string())]
+            });
+            txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        }
+        Ok(())
     }
-    txn.commit().await
+    .await;
+    super::finish(txn, written).await
 }

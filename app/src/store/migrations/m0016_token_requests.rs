@@ -99,8 +99,10 @@ mod tests {
         Migrator::up(&db, Some(15)).await.unwrap();
         for sql in [
             "INSERT INTO accounts (id, username, username_key, password_hash, privileges, created_at, updated_at) \
-             VALUES (1, 'a', 'a', 'x', '', '2026-01-01', '2026-01-01'), (2, 'b', 'b', 'x', '', '2026-01-01', '2026-01-01')",
-            "INSERT INTO tokens (id, account_id, name, name_key, secret_hash, hint, created_at, privileges, requests_30d) \
+             VALUES (1, 'a', 'a', 'x', '', '2026-01-01', '2026-01-01'), \
+             (2, 'b', 'b', 'x', '', '2026-01-01', '2026-01-01')",
+            "INSERT INTO tokens \
+             (id, account_id, name, name_key, secret_hash, hint, created_at, privileges, requests_30d) \
              VALUES (1, 1, 'x', 'x', 'h1', '', '2026-01-01', '', 12), (2, 1, 'y', 'y', 'h2', '', '2026-01-01', '', 0), \
              (3, 2, 'z', 'z', 'h3', '', '2026-01-01', '', 7)",
         ] {
