@@ -92,8 +92,8 @@ pub async fn page(
         if search.is_empty() && filter.expiring_between.is_none() { Some(counts(db, account_id).await?) } else { None };
     let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
     let (query, columns) = match order {
-        TokenSort::Name => (query, by_token(&[token::Column::NameKey, token::Column::Id])),
-        TokenSort::Created => (query, by_token(&[token::Column::CreatedAt, token::Column::Id])),
+        TokenSort::Name => (query, sort_keys([token::Column::NameKey, token::Column::Id])),
+        TokenSort::Created => (query, sort_keys([token::Column::CreatedAt, token::Column::Id])),
         TokenSort::Expires | TokenSort::LastUsed => {
             return page_nullable(db, query, order, whole, descending, offset, limit).await;
         }
@@ -103,8 +103,7 @@ pub async fn page(
             let query = token::Entity::find()
                 .join_rev(JoinType::InnerJoin, token_request::Relation::Token.def())
                 .filter(token_request::Column::AccountId.eq(account_id));
-            let columns = [token_request::Column::Requests, token_request::Column::TokenId];
-            (narrowed(query), columns.into_iter().map(IntoSimpleExpr::into_simple_expr).collect())
+            (narrowed(query), sort_keys([token_request::Column::Requests, token_request::Column::TokenId]))
         }
     };
     // Columns that are never NULL: one walk of the account's index on (column, id) in either direction. Past the
@@ -127,9 +126,9 @@ pub async fn page(
     Ok((tokens, total))
 }
 
-/// Sort keys that are columns of the tokens' own rows.
-fn by_token(columns: &[token::Column]) -> Vec<SimpleExpr> {
-    columns.iter().map(|column| column.into_simple_expr()).collect()
+/// The columns a page is ordered by, most significant first (of the tokens' rows, or of a joined table's).
+fn sort_keys<C: IntoSimpleExpr>(columns: impl IntoIterator<Item = C>) -> Vec<SimpleExpr> {
+    columns.into_iter().map(IntoSimpleExpr::into_simple_expr).collect()
 }
 
 /// An account's token counts as the database keeps them (m0015).
@@ -232,8 +231,8 @@ async fn page_nullable(
         }
         None => (never.clone().count(db).await?, dated.clone().count(db).await?),
     };
-    let never = (never, by_token(&[token::Column::Id]), in_never);
-    let dated = (dated, by_token(&[column, token::Column::Id]), in_dated);
+    let never = (never, sort_keys([token::Column::Id]), in_never);
+    let dated = (dated, sort_keys([column, token::Column::Id]), in_dated);
     let (first, second) = if descending { (never, dated) } else { (dated, never) };
     let mut tokens = slice(db, first.0, &first.1, descending, first.2, offset, limit).await?;
     let wanted = limit.saturating_sub(tokens.len() as u64);
