@@ -4,7 +4,10 @@ use super::{
     accounts::Account,
     entities::{token, token_request},
 };
-use crate::domain::{IpAllowlist, PrivilegeSet, RateLimit, TokenSort};
+use crate::{
+    domain::{IpAllowlist, PrivilegeSet, RateLimit, TokenSort},
+    services::meter::MeterSlot,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoSimpleExpr, JoinType, PaginatorTrait,
@@ -298,6 +301,8 @@ pub struct Verifying {
     /// What verification checks, parsed once from these two rows when they are read, so a row served from memory
     /// is not worked out again on every request.
     pub checks: Arc<TokenChecks>,
+    /// The token's rate-limit and usage state in memory (`services::meter`), found once per row.
+    pub meter: MeterSlot,
 }
 
 /// The token fields a verified call uses: its name (headers, the audit log), its dates (expiry, introspection)
@@ -370,7 +375,8 @@ impl Verifying {
             expires_at: token.expires_at,
             last_used_at: token.last_used_at,
         };
-        Some(Self { token: facts, secret, account: Arc::new(account), checks: Arc::new(checks) })
+        let meter = MeterSlot::default();
+        Some(Self { token: facts, secret, account: Arc::new(account), checks: Arc::new(checks), meter })
     }
 }
 

@@ -234,13 +234,25 @@ async fn over_its_limit_a_token_is_refused_with_429_and_the_ratelimit_headers_on
     app.clock.advance(chrono::Duration::seconds(6));
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 429);
+    // A change to another token (every row kept in memory for verification is read again after it) does not
+    // give the limited token a new burst.
+    app.simple_token("alice", "unrelated", &["list-accts"]).await;
+    let response = reqwest::Client::new()
+        .patch(app.url("/api/v1/tokens/unrelated"))
+        .bearer_auth(&admin)
+        .json(&json!({"rate_limit": "5/minute"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 429);
 
     // Refusals are counted, and audited once a minute, not once each.
     flush(&app).await;
     let report = usage_of(&app, &admin, "limited", "?bucket=day").await;
     let limited: u64 =
         report["buckets"].as_array().unwrap().iter().filter_map(|b| b["outcomes"]["rate_limited"].as_u64()).sum();
-    assert_eq!(limited, 14);
+    assert_eq!(limited, 15);
     let audited = app.audit_actions().await.iter().filter(|(action, _, _)| action == "api.refused.rate_limit").count();
     assert_eq!(audited, 1, "one event per token per minute while limited, not one per refusal");
 
@@ -510,7 +522,7 @@ async fn one_write_holding_seventy_thousand_tokens_succeeds() {
     // the write.
     let (now, ip) = (app.clock.now(), "192.0.2.1".parse().unwrap());
     for token_id in (1..=70_000).filter(|id| *id != real).chain([real]) {
-        app.state.usage.count(token_id, UseOutcome::Accepted, now, ip);
+        app.state.usage.count(&app.state.meters.of(token_id, now), UseOutcome::Accepted, now, ip);
     }
     flush(&app).await;
     let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
@@ -543,8 +555,9 @@ async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once()
     let admin = app.simple_token("alice", "admin", &["all"]).await;
     let id = app.token_row("admin").await.unwrap().id;
     let now = app.clock.now();
+    let meter = app.state.meters.of(id, now);
     for i in 0..25_000u32 {
-        app.state.usage.count(id, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
+        app.state.usage.count(&meter, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
     }
     flush(&app).await;
     assert_eq!(addresses_and_events(&app).await, (10_000, 10_000));
