@@ -161,9 +161,10 @@ kill "$server_pid" "$bare_pid"; wait "$server_pid" "$bare_pid" 2>/dev/null || tr
 # round by round: one server counting nothing (--no-usage-counting), one counting usage with a rate limit set on
 # every token (high enough never to refuse, so every call pays for the check). Both servers on CPU 0, wrk on
 # CPU 1; each server warmed up past its first usage write (which also records each token's first address, once);
-# rounds of 60 s, the writer's interval, so each holds one usage write; the order of the two alternates.
+# rounds of 60 s, the writer's interval, so each holds one usage write; the order of the two alternates, and the
+# servers are started in both orders (`usage_phase`).
 log "usage counting and rate limits: two servers, interleaved"
-usage_rounds=${BENCH_USAGE_ROUNDS:-3}
+usage_rounds=${BENCH_USAGE_ROUNDS:-4}
 usage_seconds=60
 cp "$work/bench.db" "$work/plain.db"
 cp "$work/bench.db" "$work/usage.db"
@@ -180,34 +181,11 @@ start_server() { # PORT DATABASE EXTRA... -> pid
     taskset -c 0 "$bin" serve --addr "127.0.0.1:$port" "$@" >>"$work/usage-server.log" 2>&1 &
   echo $!
 }
-plain_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-usage_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-plain_pid=$(start_server "$plain_port" "sqlite://$work/plain.db" --no-usage-counting)
-usage_pid=$(start_server "$usage_port" "sqlite://$work/usage.db")
-pg_servers+=("$plain_pid" "$usage_pid")
-for port in "$plain_port" "$usage_port"; do
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-done
 # wrk pinned to CPU 1 for these rounds.
 usage_wrk() { # SCENARIO PORT
   base="http://127.0.0.1:$2"
   seconds=$usage_seconds wrk_cmd="taskset -c 1 wrk" run_wrk "$1" "/api/v1/auth?privilege=list-accts" "$work/valid.txt"
 }
-# The usage server's first write comes 60 s after its start: its warm-up (after the other's 12 s) runs past it.
-base="http://127.0.0.1:$plain_port"
-seconds=12 wrk_cmd="taskset -c 1 wrk" run_wrk warmup "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >/dev/null
-base="http://127.0.0.1:$usage_port"
-seconds=55 wrk_cmd="taskset -c 1 wrk" run_wrk warmup "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >/dev/null
-for round in $(seq "$usage_rounds"); do
-  log "usage round $round/$usage_rounds"
-  if [ $((round % 2)) = 1 ]; then
-    usage_wrk plain_valid "$plain_port" >>"$work/results"
-    usage_wrk usage_valid "$usage_port" >>"$work/results"
-  else
-    usage_wrk usage_valid "$usage_port" >>"$work/results"
-    usage_wrk plain_valid "$plain_port" >>"$work/results"
-  fi
-done
 # The same comparison by what each call costs the server's core: both servers under the same open-loop load at
 # the same time (two bench_paced clients, ${usage_paced_rate} req/s each for ${usage_seconds} s, so each window holds one
 # usage write; well below what either can answer, since a saturated server's cost per call changes with the load),
@@ -225,30 +203,68 @@ paced_calls() { # PORT OUT: bench_paced's "sent ok ..." line into OUT
 per_call() { # SCENARIO TICKS ANSWERED -> "SCENARIO microseconds_per_call answered"
   echo "$1 $(echo "scale=3; $2 * 1000000 / $ticks_per_second / $3" | bc) $3"
 }
-usage_cpu_rounds=${BENCH_USAGE_CPU_ROUNDS:-5}
-for round in $(seq "$usage_cpu_rounds"); do
-  log "usage CPU round $round/$usage_cpu_rounds (both servers at once)"
-  plain_before=$(cpu_ticks "$plain_pid")
-  usage_before=$(cpu_ticks "$usage_pid")
-  paced_calls "$plain_port" "$work/plain_paced" &
-  plain_client=$!
-  paced_calls "$usage_port" "$work/usage_paced" &
-  usage_client=$!
-  wait "$plain_client" "$usage_client"
-  plain_ticks=$(( $(cpu_ticks "$plain_pid") - plain_before ))
-  usage_ticks=$(( $(cpu_ticks "$usage_pid") - usage_before ))
-  # A round in which either server left calls unanswered (the machine stalled, connections failed) compares
-  # nothing: its CPU went to fewer calls. It is listed, and left out of the ratios.
-  read -r plain_sent plain_ok _ <"$work/plain_paced"
-  read -r usage_sent usage_ok _ <"$work/usage_paced"
-  suffix=""
-  if [ $((plain_ok * 100)) -lt $((plain_sent * 99)) ] || [ $((usage_ok * 100)) -lt $((usage_sent * 99)) ]; then
-    suffix="_short"
-    log "usage CPU round $round: answered $plain_ok and $usage_ok of $plain_sent and $usage_sent calls; left out"
+usage_cpu_rounds=${BENCH_USAGE_CPU_ROUNDS:-6}
+# Which server is started first weighs on the comparison: two identical servers (the same binary, both counting
+# usage under limits), measured side by side like this by hand, found the one started second costing 2% more per
+# call in 5 of 6 rounds (median ratio 0.980, whichever client started first). So the rounds run in two halves, the
+# servers started in one order for the first half and in the other for the second.
+usage_phase() { # FIRST (plain|usage) WRK_ROUNDS CPU_ROUNDS
+  local first=$1 wrk_rounds=$2 cpu_rounds=$3 round
+  plain_port=$(free_port)
+  usage_port=$(free_port)
+  if [ "$first" = plain ]; then
+    plain_pid=$(start_server "$plain_port" "sqlite://$work/plain.db" --no-usage-counting)
+    usage_pid=$(start_server "$usage_port" "sqlite://$work/usage.db")
+  else
+    usage_pid=$(start_server "$usage_port" "sqlite://$work/usage.db")
+    plain_pid=$(start_server "$plain_port" "sqlite://$work/plain.db" --no-usage-counting)
   fi
-  per_call "plain_cpu$suffix" "$plain_ticks" "$plain_ok" >>"$work/results"
-  per_call "usage_cpu$suffix" "$usage_ticks" "$usage_ok" >>"$work/results"
-done
+  pg_servers+=("$plain_pid" "$usage_pid")
+  for port in "$plain_port" "$usage_port"; do
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+  done
+  # The usage server's first write comes 60 s after its start: its warm-up (after the other's 12 s) runs past it.
+  base="http://127.0.0.1:$plain_port"
+  seconds=12 wrk_cmd="taskset -c 1 wrk" run_wrk warmup "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >/dev/null
+  base="http://127.0.0.1:$usage_port"
+  seconds=55 wrk_cmd="taskset -c 1 wrk" run_wrk warmup "/api/v1/auth?privilege=list-accts" "$work/valid.txt" >/dev/null
+  for round in $(seq "$wrk_rounds"); do
+    log "usage round $round/$wrk_rounds ($first started first)"
+    if [ $((round % 2)) = 1 ]; then
+      usage_wrk plain_valid "$plain_port" >>"$work/results"
+      usage_wrk usage_valid "$usage_port" >>"$work/results"
+    else
+      usage_wrk usage_valid "$usage_port" >>"$work/results"
+      usage_wrk plain_valid "$plain_port" >>"$work/results"
+    fi
+  done
+  for round in $(seq "$cpu_rounds"); do
+    log "usage CPU round $round/$cpu_rounds ($first started first; both servers at once)"
+    plain_before=$(cpu_ticks "$plain_pid")
+    usage_before=$(cpu_ticks "$usage_pid")
+    paced_calls "$plain_port" "$work/plain_paced" &
+    plain_client=$!
+    paced_calls "$usage_port" "$work/usage_paced" &
+    usage_client=$!
+    wait "$plain_client" "$usage_client"
+    plain_ticks=$(( $(cpu_ticks "$plain_pid") - plain_before ))
+    usage_ticks=$(( $(cpu_ticks "$usage_pid") - usage_before ))
+    # A round in which either server left calls unanswered (the machine stalled, connections failed) compares
+    # nothing: its CPU went to fewer calls. It is listed, and left out of the ratios.
+    read -r plain_sent plain_ok _ <"$work/plain_paced"
+    read -r usage_sent usage_ok _ <"$work/usage_paced"
+    suffix=""
+    if [ $((plain_ok * 100)) -lt $((plain_sent * 99)) ] || [ $((usage_ok * 100)) -lt $((usage_sent * 99)) ]; then
+      suffix="_short"
+      log "usage CPU round $round: answered $plain_ok and $usage_ok of $plain_sent and $usage_sent calls; left out"
+    fi
+    per_call "plain_cpu$suffix" "$plain_ticks" "$plain_ok" >>"$work/results"
+    per_call "usage_cpu$suffix" "$usage_ticks" "$usage_ok" >>"$work/results"
+  done
+}
+usage_phase plain $(( (usage_rounds + 1) / 2 )) $(( (usage_cpu_rounds + 1) / 2 ))
+kill "$plain_pid" "$usage_pid"; wait "$plain_pid" "$usage_pid" 2>/dev/null || true
+usage_phase usage $(( usage_rounds / 2 )) $(( usage_cpu_rounds / 2 ))
 usage_waiting=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_usage_counters_waiting" {print $2}')
 rate_tokens=$(curl -fs "http://127.0.0.1:$usage_port/metrics" | awk '$1=="tessera_rate_limit_tokens" {print $2}')
 plain_rss=$(( $(ps -o rss= -p "$plain_pid") / 1024 ))
@@ -599,7 +615,9 @@ $(cat "$work/scale/plans")
 
 Two release servers on copies of the same database, measured round by round ($usage_rounds rounds of ${usage_seconds} s, the
 order alternating; both servers pinned to CPU 0, wrk to CPU 1; warmed up (12 s and 55 s) past the first usage
-write): one started with \`--no-usage-counting\` and no rate limits, one counting every verification's outcome per
+write; the servers started in one order for the first half of the rounds and restarted in the other for the
+second, since two identical servers measured side by side by hand differed by 2% per call depending on which was
+started first): one started with \`--no-usage-counting\` and no rate limits, one counting every verification's outcome per
 token and hour (written once a minute) with a rate limit of \`1000000/second\` on every one of the $tokens tokens (checked
 on every call, never reached).
 

@@ -1,12 +1,12 @@
 //! Usage (issue 15): every verification outcome of a known token is counted in memory (in the token's meter,
-//! `services::meter`, under its own lock; no database work on the request's path) and written once a minute in one transaction, a few hundred
-//! counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server stops,
-//! and before a usage report is read. The addresses a token is used from are kept with first
-//! and last seen; a token's first use from an address it never used is an audit event and a `token.new_address`
-//! webhook, raised by the writer, off the request's path. An address the writer already recorded has its last
-//! seen moved at most once a minute (like a token's last use), so steady traffic from known addresses costs one
-//! batched statement a minute, not a write per address per second. Counters older than the retention (90 days
-//! by default) are pruned by the same task.
+//! `services::meter`, under its own lock; no database work on the request's path) and written once a minute in
+//! one transaction, a few hundred counters (token, hour, outcome) per upsert statement; what is waiting is also
+//! written when the server stops, and before a usage report is read. The addresses a token is used from are kept
+//! with first and last seen; a token's first use from an address it never used is an audit event and a
+//! `token.new_address` webhook, raised by the writer, off the request's path. An address the writer already
+//! recorded has its last seen moved at most once a minute (like a token's last use), so steady traffic from known
+//! addresses costs one batched statement a minute, not a write per address per second. Counters older than the
+//! retention (90 days by default) are pruned by the same task.
 
 use super::{
     Actor, Core,
