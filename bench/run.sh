@@ -639,9 +639,8 @@ to a fifth from one to the next.
 | with usage and limits ≥ 0.95 × without, by CPU time per call | $cpu_ratio × ($cpu_ratio_min–$cpu_ratio_max) | $(pass "$cpu_ratio >= 0.95") |
 | the same, by closed-loop rate (wrk) | $usage_ratio × ($usage_ratio_min–$usage_ratio_max) | $(pass "$usage_ratio >= 0.95") |
 
-After the rounds: $rate_tokens tokens with rate-limit state in memory (bounded: each token's meter, which holds
-its cell, is dropped when more than 100,000 are held, unless a cached row points at it or its cell still holds
-calls back), $usage_waiting usage counters waiting for the next write (one flush
+After the rounds: $rate_tokens tokens with rate-limit state in memory (bounded: cells older than two hours are
+dropped when more than 100,000 are held), $usage_waiting usage counters waiting for the next write (one flush
 interval's worth), and (rows, calls) in \`token_usage\`: $usage_rows.
 
 Memory with all $memory_tokens tokens active between two writes, each from an address of its own (the worst case for
@@ -650,7 +649,7 @@ the address maps), as bytes held by heap allocations (\`bench_usage_memory\`, a 
 | held | bytes | per token |
 |---|---:|---:|
 | usage counters and addresses waiting for the write | $(mib "$memory_waiting") | $(per_token "$memory_waiting") |
-| the tokens' meters with their rate-limit cells (kept; looked over above 100,000 tokens) | $(mib "$memory_limiter") | $(per_token "$memory_limiter") |
+| rate-limit cells (kept; tidied above 100,000 tokens) | $(mib "$memory_limiter") | $(per_token "$memory_limiter") |
 | after the write: recorded addresses remembered (at most 200,000), maps sized for the next interval, the database driver's caches | $(mib "$memory_after") | $(per_token "$memory_after") |
 | verification rows cached, every token looked up once (issue 17; the rows verification needs, not whole token rows) | $(mib "$memory_cached") | $(per_token "$memory_cached") |
 

@@ -113,7 +113,7 @@ async fn metrics(State(state): State<WebState>) -> Response {
         verification_cache_hits: lookup.cache_hits(),
         verification_feed_listening: lookup.feed_listening(),
         usage_waiting: state.usage.waiting(),
-        rate_limited_tokens: state.meters.limited(),
+        rate_limited_tokens: state.rate_limiter.tracked(),
     };
     let mut response = state.metrics.render(gauges).into_response();
     response

@@ -6,10 +6,10 @@ use super::{
     auth::SessionSettings,
     clock::{Clock, SystemClock},
     last_used::LastUsedRecorder,
-    meter::Meters,
     metrics::Metrics,
     notify::{NotificationSettings, Notifications, NotifyError},
     password::{PasswordError, Passwords},
+    rate_limits::RateLimiter,
     usage::UsageRecorder,
 };
 use crate::store::{self, token_lookup::TokenLookup};
@@ -36,8 +36,8 @@ pub struct Core {
     pub usage: UsageRecorder,
     /// Days of usage kept.
     pub usage_retention_days: u32,
-    /// Each token's rate-limit and usage state, per instance (`services::meter`).
-    pub meters: Arc<Meters>,
+    /// Tokens' rate limits, per instance (`services::rate_limits`).
+    pub rate_limiter: RateLimiter,
 }
 
 /// How to open a [`Core`].
@@ -127,7 +127,7 @@ impl Core {
             notifications: Arc::new(Notifications::new(config.notifications)?),
             usage,
             usage_retention_days: config.usage_retention_days,
-            meters: Arc::default(),
+            rate_limiter: RateLimiter::default(),
         };
         if config.last_used_flush.is_some() {
             super::usage::spawn(core.clone(), config.usage_flush);

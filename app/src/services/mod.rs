@@ -11,7 +11,6 @@ mod core;
 pub mod expiry_warnings;
 pub mod last_used;
 pub mod leaks;
-pub mod meter;
 pub mod metrics;
 pub mod notify;
 pub mod oidc;

@@ -1,10 +1,9 @@
 //! Per-token rate limits (issue 15), enforced in memory on each instance with GCRA: a token limited to N calls
-//! per period may make N calls at once, then one every period/N. A token's cell is kept in its meter
-//! (`services::meter`); [`RateLimiter`] keeps cells by a key of its own for other limits. With several instances each enforces the limit
+//! per period may make N calls at once, then one every period/N. With several instances each enforces the limit
 //! on its own share of the calls (the form and the docs say so). Time comes from the core's clock, so tests drive
 //! it without sleeping.
 
-use super::{meter::Meter, tidy::TidyAbove};
+use super::tidy::TidyAbove;
 use crate::domain::RateLimit;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
@@ -17,10 +16,10 @@ pub struct Limited {
     pub retry_after: u64,
 }
 
-/// The state of one limited key: its limit and its theoretical arrival time (GCRA's TAT), in nanoseconds since
-/// the Unix epoch (an `i64` holds them until 2262; every interval here is at most an hour).
+/// The state of one token: its limit and its theoretical arrival time (GCRA's TAT), in nanoseconds since the
+/// Unix epoch (an `i64` holds them until 2262; every interval here is at most an hour).
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Cell {
+struct Cell {
     limit: RateLimit,
     tat: i64,
 }
@@ -35,66 +34,20 @@ pub struct Quota {
     pub reset: u64,
 }
 
-fn nanos(at: DateTime<Utc>) -> i64 {
-    at.timestamp_nanos_opt().unwrap_or(i64::MAX)
-}
-
-fn ceil_seconds(nanos: i64) -> u64 {
-    u64::try_from((nanos.max(0) + 999_999_999) / 1_000_000_000).unwrap_or(u64::MAX)
-}
-
-impl Cell {
-    /// A full cell: `limit.calls` calls may come at once.
-    pub(super) fn new(limit: RateLimit, now: DateTime<Utc>) -> Self {
-        Self { limit, tat: nanos(now) }
-    }
-
-    /// Takes one call under `limit` at `now`: the quota left, or how long to wait. A cell set for another limit
-    /// (the token's limit was changed) starts afresh under the new one.
-    pub(super) fn take(&mut self, limit: RateLimit, now: DateTime<Utc>) -> Result<Quota, Limited> {
-        let now = nanos(now);
-        if self.limit != limit {
-            *self = Self { limit, tat: now };
-        }
-        let interval = i64::try_from(limit.interval_nanos()).unwrap_or(i64::MAX);
-        let tolerance = interval.saturating_mul(i64::from(limit.calls - 1));
-        let tat = self.tat.max(now);
-        if tat - now > tolerance {
-            return Err(Limited { retry_after: ceil_seconds(tat - now - tolerance).max(1) });
-        }
-        self.tat = tat.saturating_add(interval);
-        let used = self.tat - now;
-        let remaining =
-            u32::try_from((interval.saturating_mul(i64::from(limit.calls)) - used).max(0) / interval).unwrap_or(0);
-        Ok(Quota { limit, remaining, reset: ceil_seconds(used) })
-    }
-
-    /// Whether the cell holds no call back at `now` (it is the same as a new one).
-    pub(super) fn is_full(&self, now: DateTime<Utc>) -> bool {
-        self.tat <= nanos(now)
-    }
-}
-
-/// Takes one call of the token `meter` counts for, under `limit`, at `now`.
-pub fn check(meter: &Meter, limit: RateLimit, now: DateTime<Utc>) -> Result<Quota, Limited> {
-    meter.state().cell.get_or_insert_with(|| Cell::new(limit, now)).take(limit, now)
-}
-
-/// Whether this refusal over the limit is the token's first in this minute (the one that is audited).
-pub fn first_refusal_this_minute(meter: &Meter, now: DateTime<Utc>) -> bool {
-    let minute = now.timestamp().div_euclid(60);
-    meter.state().audited_minute.replace(minute) != Some(minute)
-}
-
-/// Limits by a key of the caller's (an address's digest, say) rather than by token.
 #[derive(Clone)]
 pub struct RateLimiter {
+    /// By token id (ours, so a fast hasher: every verification of a limited token looks here).
     cells: Arc<Mutex<(FxHashMap<i64, Cell>, TidyAbove)>>,
+    /// The minute (Unix minutes) each limited token's refusal was last audited in.
+    audited: Arc<Mutex<(FxHashMap<i64, i64>, TidyAbove)>>,
 }
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        Self { cells: Arc::new(Mutex::new((FxHashMap::default(), TidyAbove::new(TIDY_ABOVE)))) }
+        Self {
+            cells: Arc::new(Mutex::new((FxHashMap::default(), TidyAbove::new(TIDY_ABOVE)))),
+            audited: Arc::new(Mutex::new((FxHashMap::default(), TidyAbove::new(TIDY_ABOVE)))),
+        }
     }
 }
 
@@ -103,17 +56,49 @@ impl Default for RateLimiter {
 const FORGET_AFTER_NANOS: i64 = 3_600 * 1_000_000_000 * 2;
 const TIDY_ABOVE: usize = 100_000;
 
+fn nanos(at: DateTime<Utc>) -> i64 {
+    at.timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+fn ceil_seconds(nanos: i64) -> u64 {
+    u64::try_from((nanos.max(0) + 999_999_999) / 1_000_000_000).unwrap_or(u64::MAX)
+}
+
 impl RateLimiter {
-    /// Takes one call of `key` under `limit` at `now`: the quota left, or how long to wait.
-    pub fn check(&self, key: i64, limit: RateLimit, now: DateTime<Utc>) -> Result<Quota, Limited> {
+    /// Takes one call of `token_id` under `limit` at `now`: the quota left, or how long to wait.
+    pub fn check(&self, token_id: i64, limit: RateLimit, now: DateTime<Utc>) -> Result<Quota, Limited> {
+        let now = nanos(now);
+        let interval = i64::try_from(limit.interval_nanos()).unwrap_or(i64::MAX);
+        let tolerance = interval.saturating_mul(i64::from(limit.calls - 1));
         let mut guard = self.cells.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (cells, tidy) = &mut *guard;
-        let at = nanos(now);
-        tidy.retain(cells, |_, cell| cell.tat > at - FORGET_AFTER_NANOS);
-        cells.entry(key).or_insert_with(|| Cell::new(limit, now)).take(limit, now)
+        tidy.retain(cells, |_, cell| cell.tat > now - FORGET_AFTER_NANOS);
+        let cell = cells.entry(token_id).or_insert(Cell { limit, tat: now });
+        if cell.limit != limit {
+            // The limit was changed: start afresh under the new one.
+            *cell = Cell { limit, tat: now };
+        }
+        let tat = cell.tat.max(now);
+        if tat - now > tolerance {
+            return Err(Limited { retry_after: ceil_seconds(tat - now - tolerance).max(1) });
+        }
+        cell.tat = tat.saturating_add(interval);
+        let used = cell.tat - now;
+        let remaining =
+            u32::try_from((interval.saturating_mul(i64::from(limit.calls)) - used).max(0) / interval).unwrap_or(0);
+        Ok(Quota { limit, remaining, reset: ceil_seconds(used) })
     }
 
-    /// Keys with a cell (for tests; bounded by the tidying above).
+    /// Whether this refusal is the token's first in this minute (the one that is audited).
+    pub fn first_refusal_this_minute(&self, token_id: i64, now: DateTime<Utc>) -> bool {
+        let minute = now.timestamp().div_euclid(60);
+        let mut guard = self.audited.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (audited, tidy) = &mut *guard;
+        tidy.retain(audited, |_, at| *at >= minute - 1);
+        audited.insert(token_id, minute) != Some(minute)
+    }
+
+    /// Tokens with a cell (for `/metrics`; bounded by the tidying above).
     pub fn tracked(&self) -> usize {
         self.cells.lock().map_or(0, |cells| cells.0.len())
     }
@@ -131,30 +116,20 @@ mod tests {
 
     #[test]
     fn a_burst_of_n_then_one_every_period_over_n() {
-        let (one, two) = (Meter::detached(1), Meter::detached(2));
+        let limiter = RateLimiter::default();
         let limit = RateLimit { calls: 10, per: Period::Minute };
         let t0 = start();
         for i in 0..10 {
-            let quota = check(&one, limit, t0).unwrap();
+            let quota = limiter.check(1, limit, t0).unwrap();
             assert_eq!(quota.remaining, 9 - i);
         }
-        assert_eq!(check(&one, limit, t0), Err(Limited { retry_after: 6 }));
+        assert_eq!(limiter.check(1, limit, t0), Err(Limited { retry_after: 6 }));
         // One call comes back every 6 s.
-        assert!(check(&one, limit, t0 + Duration::milliseconds(5_999)).is_err());
-        assert!(check(&one, limit, t0 + Duration::seconds(6)).is_ok());
-        assert!(check(&one, limit, t0 + Duration::seconds(6)).is_err());
+        assert!(limiter.check(1, limit, t0 + Duration::milliseconds(5_999)).is_err());
+        assert!(limiter.check(1, limit, t0 + Duration::seconds(6)).is_ok());
+        assert!(limiter.check(1, limit, t0 + Duration::seconds(6)).is_err());
         // Other tokens are not affected.
-        assert!(check(&two, limit, t0).is_ok());
-    }
-
-    #[test]
-    fn one_refusal_a_minute_is_audited() {
-        let meter = Meter::detached(1);
-        let t0 = start();
-        assert!(first_refusal_this_minute(&meter, t0));
-        assert!(!first_refusal_this_minute(&meter, t0 + Duration::seconds(59)));
-        assert!(first_refusal_this_minute(&meter, t0 + Duration::seconds(60)));
-        assert!(first_refusal_this_minute(&Meter::detached(2), t0));
+        assert!(limiter.check(2, limit, t0).is_ok());
     }
 
     #[test]
@@ -183,25 +158,27 @@ mod tests {
 
     #[test]
     fn a_changed_limit_starts_afresh() {
-        let meter = Meter::detached(1);
+        let limiter = RateLimiter::default();
         let t0 = start();
         let one = RateLimit { calls: 1, per: Period::Hour };
-        assert!(check(&meter, one, t0).is_ok());
-        assert!(check(&meter, one, t0).is_err());
+        assert!(limiter.check(1, one, t0).is_ok());
+        assert!(limiter.check(1, one, t0).is_err());
         let more = RateLimit { calls: 5, per: Period::Hour };
-        assert!(check(&meter, more, t0).is_ok());
+        assert!(limiter.check(1, more, t0).is_ok());
     }
 
     #[test]
-    fn more_keys_than_the_tidy_size_do_not_walk_the_cells_on_every_call() {
+    fn more_limited_tokens_than_the_tidy_size_do_not_walk_the_cells_on_every_call() {
         let limiter = RateLimiter::default();
         let limit = RateLimit { calls: 10, per: Period::Minute };
         let t0 = start();
-        for key in 0..300_000 {
-            assert!(limiter.check(key, limit, t0).is_ok());
+        for token_id in 0..300_000 {
+            assert!(limiter.check(token_id, limit, t0).is_ok());
+            assert!(limiter.first_refusal_this_minute(token_id, t0));
         }
         assert_eq!(limiter.tracked(), 300_000);
         let cells = limiter.cells.lock().unwrap();
-        assert!(cells.1.walks() <= 3, "{} walks", cells.1.walks());
+        let audited = limiter.audited.lock().unwrap();
+        assert!(cells.1.walks() <= 3 && audited.1.walks() <= 3, "{} and {} walks", cells.1.walks(), audited.1.walks());
     }
 }

@@ -1,16 +1,15 @@
-//! Usage (issue 15): every verification outcome of a known token is counted in memory (in the token's meter,
-//! `services::meter`, under its own lock; no database work on the request's path) and written once a minute in
-//! one transaction, a few hundred counters (token, hour, outcome) per upsert statement; what is waiting is also
-//! written when the server stops, and before a usage report is read. The addresses a token is used from are kept
-//! with first and last seen; a token's first use from an address it never used is an audit event and a
-//! `token.new_address` webhook, raised by the writer, off the request's path. An address the writer already
-//! recorded has its last seen moved at most once a minute (like a token's last use), so steady traffic from known
-//! addresses costs one batched statement a minute, not a write per address per second. Counters older than the
-//! retention (90 days by default) are pruned by the same task.
+//! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a
+//! lock, no database work on the request's path) and written once a minute in one transaction, a few hundred
+//! counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server stops,
+//! and before a usage report is read. The addresses a token is used from are kept with first
+//! and last seen; a token's first use from an address it never used is an audit event and a `token.new_address`
+//! webhook, raised by the writer, off the request's path. An address the writer already recorded has its last
+//! seen moved at most once a minute (like a token's last use), so steady traffic from known addresses costs one
+//! batched statement a minute, not a write per address per second. Counters older than the retention (90 days
+//! by default) are pruned by the same task.
 
 use super::{
     Actor, Core,
-    meter::Meter,
     notify::{self, Event},
 };
 use crate::{
@@ -74,7 +73,7 @@ struct Pending {
 
 /// A token's calls from one address within one hour, since the last write.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Calls {
+struct Calls {
     first: DateTime<Utc>,
     last: DateTime<Utc>,
     /// Indexed by `UseOutcome as usize`; `u32` keeps an entry small (it saturates after four billion calls, 11
@@ -83,16 +82,6 @@ pub(super) struct Calls {
 }
 
 impl Calls {
-    fn new(at: DateTime<Utc>) -> Self {
-        Self { first: at, last: at, by_outcome: [0; UseOutcome::ALL.len()] }
-    }
-
-    fn add(&mut self, outcome: UseOutcome, at: DateTime<Utc>) {
-        self.by_outcome[outcome as usize] = self.by_outcome[outcome as usize].saturating_add(1);
-        self.first = self.first.min(at);
-        self.last = self.last.max(at);
-    }
-
     fn merge(&mut self, other: &Calls) {
         self.first = self.first.min(other.first);
         self.last = self.last.max(other.last);
@@ -108,10 +97,6 @@ type Counts = FxHashMap<(i64, i64, UseOutcome), u64>;
 type Seen = FxHashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>;
 
 impl Pending {
-    fn add(&mut self, key: (i64, i64, IpAddr), calls: Calls) {
-        self.calls.entry(key).and_modify(|mine| mine.merge(&calls)).or_insert(calls);
-    }
-
     /// The batch as the database keeps it: counters per token, hour and outcome; addresses per token.
     fn totals(&self) -> (Counts, Seen) {
         let (mut counts, mut seen) = (Counts::default(), Seen::default());
@@ -146,39 +131,16 @@ const KNOWN_AT_MOST: usize = 200_000;
 /// on the bench machine's SQLite.
 const NEW_ADDRESSES_PER_WRITE: usize = 10_000;
 
-/// The (hour, address) entries a token's meter keeps between writes; a token used from more addresses in one
-/// interval has the rest counted in the recorder's shared map.
-const ENTRIES_PER_METER: usize = 4;
-
 /// Cheap to clone; every clone counts into the same batch.
 #[derive(Clone, Default)]
 pub struct UsageRecorder {
-    inner: Option<Arc<Counting>>,
+    inner: Option<Arc<Mutex<Pending>>>,
     /// Only the writer touches this, never a request.
     known: Arc<Mutex<Known>>,
     /// Held for a whole flush, so a reader that flushes first (the usage report) waits for a write already under
     /// way instead of reading before it commits. It also holds what only the writer needs (the new addresses a
     /// write left for the next one, the window's start), so requests never wait while it is put aside.
     flushing: Arc<tokio::sync::Mutex<Writer>>,
-}
-
-/// What is counted between writes: in the tokens' meters (`services::meter`), listed here as they get their
-/// first call of an interval, and in a shared map for the calls the meters have no room for (and the counts a
-/// failed write put back).
-#[derive(Default)]
-struct Counting {
-    shared: Mutex<Pending>,
-    listed: Mutex<Vec<Arc<Meter>>>,
-}
-
-impl Counting {
-    fn shared(&self) -> std::sync::MutexGuard<'_, Pending> {
-        self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn listed(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Meter>>> {
-        self.listed.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
 }
 
 /// The writer's own state between flushes.
@@ -227,82 +189,42 @@ impl UsageRecorder {
         self.known().clear();
     }
 
-    /// Counts one call of the token `meter` counts for, that ended in `outcome`, at `at` from `ip`. Never waits
-    /// on the database; usually touches only the meter.
-    pub fn count(&self, meter: &Arc<Meter>, outcome: UseOutcome, at: DateTime<Utc>, ip: IpAddr) {
-        let Some(counting) = &self.inner else { return };
+    fn pending(&self) -> Option<std::sync::MutexGuard<'_, Pending>> {
+        self.inner.as_ref().map(|inner| inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Counts one call of `token_id` that ended in `outcome`, at `at` from `ip`. Never waits on the database.
+    pub fn count(&self, token_id: i64, outcome: UseOutcome, at: DateTime<Utc>, ip: IpAddr) {
+        let Some(mut pending) = self.pending() else { return };
         let hour = at.timestamp().div_euclid(3600) * 3600;
-        let ip = ip.to_canonical();
-        let mut state = meter.state();
-        if let Some((_, _, calls)) = state.calls.iter_mut().find(|(h, a, _)| *h == hour && *a == ip) {
-            calls.add(outcome, at);
-        } else if state.calls.len() < ENTRIES_PER_METER {
-            let mut calls = Calls::new(at);
-            calls.add(outcome, at);
-            // Room for this one only: nearly every token is used from one address in an interval, and a `Vec`'s
-            // first growth would make room for four (320 bytes a token in use instead of 80).
-            state.calls.reserve_exact(1);
-            state.calls.push((hour, ip, calls));
-            let list = !std::mem::replace(&mut state.listed, true);
-            // The list's lock is never taken while a meter's is held (`waiting` takes them the other way round).
-            drop(state);
-            if list {
-                counting.listed().push(meter.clone());
-            }
-        } else {
-            drop(state);
-            counting
-                .shared()
-                .calls
-                .entry((meter.token_id(), hour, ip))
-                .or_insert_with(|| Calls::new(at))
-                .add(outcome, at);
-        }
+        let calls = pending.calls.entry((token_id, hour, ip.to_canonical())).or_insert(Calls {
+            first: at,
+            last: at,
+            by_outcome: [0; UseOutcome::ALL.len()],
+        });
+        calls.by_outcome[outcome as usize] = calls.by_outcome[outcome as usize].saturating_add(1);
+        calls.last = calls.last.max(at);
     }
 
     /// Entries (token, hour, address) waiting to be written (for `/metrics`: the memory this takes is bounded by
     /// what one flush interval sees).
     pub fn waiting(&self) -> usize {
-        let Some(counting) = &self.inner else { return 0 };
-        let metered: usize = counting.listed().iter().map(|meter| meter.state().calls.len()).sum();
-        metered + counting.shared().calls.len()
+        self.pending().map_or(0, |pending| pending.calls.len())
     }
 
-    /// Takes what is waiting, out of the meters and the shared map, leaving the list and the map sized for as
-    /// much again: the next interval usually sees the same tokens, and growing them reallocates on a request's
-    /// path.
+    /// Takes what is waiting, leaving maps sized for as much again: the next interval usually sees the same
+    /// tokens, and growing a map rehashes it under the lock, on a request's path.
     fn take(&self) -> Pending {
-        let Some(counting) = &self.inner else { return Pending::default() };
-        let listed = {
-            let mut listed = counting.listed();
-            let again = Vec::with_capacity(listed.len());
-            std::mem::replace(&mut *listed, again)
-        };
-        let mut taken = {
-            let mut shared = counting.shared();
-            let next = Pending { calls: FxHashMap::with_capacity_and_hasher(shared.calls.len(), Default::default()) };
-            std::mem::replace(&mut *shared, next)
-        };
-        taken.calls.reserve(listed.len());
-        for meter in listed {
-            let calls = {
-                let mut state = meter.state();
-                state.listed = false;
-                std::mem::take(&mut state.calls)
-            };
-            for (hour, ip, calls) in calls {
-                taken.add((meter.token_id(), hour, ip), calls);
-            }
-        }
-        taken
+        let Some(mut pending) = self.pending() else { return Pending::default() };
+        let next = Pending { calls: FxHashMap::with_capacity_and_hasher(pending.calls.len(), Default::default()) };
+        std::mem::replace(&mut *pending, next)
     }
 
     /// Puts back what a failed write took, so no count is lost while the database is away.
     fn put_back(&self, failed: Pending) {
-        let Some(counting) = &self.inner else { return };
-        let mut shared = counting.shared();
+        let Some(mut pending) = self.pending() else { return };
         for (key, calls) in failed.calls {
-            shared.add(key, calls);
+            pending.calls.entry(key).and_modify(|mine| mine.merge(&calls)).or_insert(calls);
         }
     }
 }
@@ -679,7 +601,6 @@ pub async fn busiest(core: &Core, actor: &Actor, days: i64, limit: u64) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Timelike;
 
     fn at(hour: u32, minute: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 30, hour, minute, 0).single().unwrap_or_default()
@@ -688,16 +609,13 @@ mod tests {
     #[test]
     fn one_entry_per_token_hour_and_address_sums_up_into_counters_and_addresses() {
         let usage = UsageRecorder::enabled();
-        let (seven, eight) = (Meter::detached(7), Meter::detached(8));
         let (a, b): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "::ffff:192.0.2.2".parse().unwrap());
-        usage.count(&seven, UseOutcome::Accepted, at(9, 10), a);
-        usage.count(&seven, UseOutcome::Accepted, at(9, 20), b);
-        usage.count(&seven, UseOutcome::RateLimited, at(9, 30), a);
-        usage.count(&seven, UseOutcome::Accepted, at(10, 5), a);
-        usage.count(&eight, UseOutcome::Privilege, at(9, 0), a);
+        usage.count(7, UseOutcome::Accepted, at(9, 10), a);
+        usage.count(7, UseOutcome::Accepted, at(9, 20), b);
+        usage.count(7, UseOutcome::RateLimited, at(9, 30), a);
+        usage.count(7, UseOutcome::Accepted, at(10, 5), a);
+        usage.count(8, UseOutcome::Privilege, at(9, 0), a);
         assert_eq!(usage.waiting(), 4);
-        // A token used from one address holds room for one entry, not a `Vec`'s first four.
-        assert_eq!(eight.state().calls.capacity(), 1);
         let (counts, seen) = usage.take().totals();
         let hour = |h| at(h, 0).timestamp();
         let expected: Counts = [
@@ -722,11 +640,10 @@ mod tests {
     #[test]
     fn a_batch_put_back_after_a_failed_write_adds_to_what_came_meanwhile() {
         let usage = UsageRecorder::enabled();
-        let seven = Meter::detached(7);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
-        usage.count(&seven, UseOutcome::Accepted, at(9, 10), a);
+        usage.count(7, UseOutcome::Accepted, at(9, 10), a);
         let failed = usage.take();
-        usage.count(&seven, UseOutcome::Accepted, at(9, 40), a);
+        usage.count(7, UseOutcome::Accepted, at(9, 40), a);
         usage.put_back(failed);
         let (counts, seen) = usage.take().totals();
         assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&2));
@@ -734,43 +651,17 @@ mod tests {
     }
 
     #[test]
-    fn a_token_used_from_more_addresses_than_its_meter_keeps_has_every_call_counted() {
-        let usage = UsageRecorder::enabled();
-        let seven = Meter::detached(7);
-        let address = |i: u32| IpAddr::from(std::net::Ipv4Addr::from(0xc000_0200 + i));
-        // Each address twice, in two rounds: the meter keeps the first few, the shared map the rest.
-        for _ in 0..2 {
-            for i in 0..10 {
-                usage.count(&seven, UseOutcome::Accepted, at(9, i), address(i));
-            }
-        }
-        assert_eq!(usage.waiting(), 10);
-        let (counts, seen) = usage.take().totals();
-        assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&20));
-        assert_eq!(seen.len(), 10);
-        assert!(
-            seen.iter()
-                .all(|(&(token, ip), &(first, last))| token == 7 && first == last && address(first.minute()) == ip)
-        );
-        // The meter is empty and listed again by its next call.
-        assert!(seven.state().calls.is_empty());
-        usage.count(&seven, UseOutcome::Expired, at(10, 0), address(0));
-        assert_eq!(usage.take().totals().0.get(&(7, at(10, 0).timestamp(), UseOutcome::Expired)), Some(&1));
-    }
-
-    #[test]
     fn calls_counted_from_many_threads_at_once_are_all_written() {
         let usage = UsageRecorder::enabled();
-        let meters: Vec<_> = (0..8).map(Meter::detached).collect();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         std::thread::scope(|scope| {
             for thread in 0..8 {
-                let (usage, meters) = (&usage, &meters);
+                let usage = &usage;
                 scope.spawn(move || {
                     for i in 0..10_000 {
-                        usage.count(&meters[(thread + i) % 8], UseOutcome::Accepted, at(9, 0), a);
+                        usage.count((thread + i) % 8, UseOutcome::Accepted, at(9, 0), a);
                         if thread == 0 && i % 1_000 == 0 {
-                            // A write under way meanwhile.
+                            // A write under way meanwhile, which fails and puts its batch back.
                             usage.put_back(usage.take());
                         }
                     }

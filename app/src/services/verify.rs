@@ -5,9 +5,8 @@
 
 use super::{
     actor::{Actor, TokenGrant},
-    meter::{Meter, MeterSlot},
     random::sha256_hex,
-    rate_limits::{self, Quota},
+    rate_limits::Quota,
     usage::UseOutcome,
 };
 use crate::{
@@ -164,7 +163,7 @@ pub async fn resolve(state: &Core, secret: &TokenSecret) -> Result<Option<Verify
 enum Lookup {
     Live(Verifying),
     /// A token whose secret this is, refused for this reason (counted in its usage).
-    Refused(Verifying, UseOutcome),
+    Refused(i64, UseOutcome),
     /// No token: never issued, revoked, or a previous secret past its grace period.
     Unknown,
 }
@@ -180,11 +179,12 @@ async fn lookup(state: &Core, secret: &TokenSecret) -> Result<Lookup, Refusal> {
     if !found.secret.accepted_at(now) {
         return Ok(Lookup::Unknown);
     }
-    if found.token.expires_at.is_some_and(|at| at <= now) {
-        return Ok(Lookup::Refused(found, UseOutcome::Expired));
+    let token = &found.token;
+    if token.expires_at.is_some_and(|at| at <= now) {
+        return Ok(Lookup::Refused(token.id, UseOutcome::Expired));
     }
     if found.account.suspended {
-        return Ok(Lookup::Refused(found, UseOutcome::Suspended));
+        return Ok(Lookup::Refused(token.id, UseOutcome::Suspended));
     }
     Ok(Lookup::Live(found))
 }
@@ -199,8 +199,8 @@ pub async fn verify(
     let now = state.clock.now();
     let found = match lookup(state, &presented.secret).await? {
         Lookup::Live(found) => found,
-        Lookup::Refused(found, outcome) => {
-            state.usage.count(meter_in(state, &found.meter, found.token.id, now), outcome, now, client_ip);
+        Lookup::Refused(token_id, outcome) => {
+            state.usage.count(token_id, outcome, now, client_ip);
             return Err(Refusal::InvalidToken);
         }
         Lookup::Unknown => return Err(Refusal::InvalidToken),
@@ -208,47 +208,39 @@ pub async fn verify(
     if presented.user.as_deref().is_some_and(|user| !user.eq_ignore_ascii_case(&found.account.username)) {
         return Err(Refusal::InvalidToken);
     }
-    let Verifying { token, account, checks, meter: slot, .. } = found;
-    // Called only when usage is counted or the token is limited: a server doing neither never looks it up.
-    let token_id = token.id;
-    let meter = || meter_in(state, &slot, token_id, now);
+    let Verifying { token, account, checks, .. } = found;
     let mut verified = Verified { account, token, checks, client_ip, quota: None };
+    let token_id = verified.token.id;
     if !verified.checks.allowlist.allows(client_ip) {
-        state.usage.count(meter(), UseOutcome::Address, now, client_ip);
+        state.usage.count(token_id, UseOutcome::Address, now, client_ip);
         let refusal =
             Refusal::AddressNotAllowed { ip: client_ip.to_canonical(), privilege: required.map(str::to_owned) };
         audit_refusal(state, &verified, required, &refusal).await;
         return Err(refusal);
     }
     if let Some(privilege) = required.filter(|p| !verified.grants(p)) {
-        state.usage.count(meter(), UseOutcome::Privilege, now, client_ip);
+        state.usage.count(token_id, UseOutcome::Privilege, now, client_ip);
         let refusal = Refusal::MissingPrivilege(privilege.to_owned());
         audit_refusal(state, &verified, required, &refusal).await;
         return Err(refusal);
     }
     if let Some(limit) = verified.checks.rate_limit {
-        match rate_limits::check(meter(), limit, now) {
+        match state.rate_limiter.check(token_id, limit, now) {
             Ok(quota) => verified.quota = Some(quota),
             Err(limited) => {
-                state.usage.count(meter(), UseOutcome::RateLimited, now, client_ip);
+                state.usage.count(token_id, UseOutcome::RateLimited, now, client_ip);
                 let refusal = Refusal::RateLimited { limit, retry_after: limited.retry_after };
                 // A flood must not flood the audit log: one event per token and minute while it is limited.
-                if rate_limits::first_refusal_this_minute(meter(), now) {
+                if state.rate_limiter.first_refusal_this_minute(token_id, now) {
                     audit_refusal(state, &verified, required, &refusal).await;
                 }
                 return Err(refusal);
             }
         }
     }
-    state.usage.count(meter(), UseOutcome::Accepted, now, client_ip);
-    state.last_used.touch(verified.token.id, verified.token.last_used_at, now, client_ip);
+    state.usage.count(token_id, UseOutcome::Accepted, now, client_ip);
+    state.last_used.touch(token_id, verified.token.last_used_at, now, client_ip);
     Ok(verified)
-}
-
-/// The meter of `token_id`, whose row has `slot`: the one the row already holds, or the token's from
-/// `state.meters` (then kept in the row, and in the cached row it was copied from).
-fn meter_in<'a>(state: &Core, slot: &'a MeterSlot, token_id: i64, now: DateTime<Utc>) -> &'a Arc<Meter> {
-    slot.get_or_init(|| state.meters.of(token_id, now))
 }
 
 /// Records a refused call in the audit log. A failure to record is logged, not turned into a 500. Boxed: the

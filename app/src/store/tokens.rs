@@ -4,10 +4,7 @@ use super::{
     accounts::Account,
     entities::{token, token_request},
 };
-use crate::{
-    domain::{IpAllowlist, PrivilegeSet, RateLimit, TokenSort},
-    services::meter::MeterSlot,
-};
+use crate::domain::{IpAllowlist, PrivilegeSet, RateLimit, TokenSort};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoSimpleExpr, JoinType, PaginatorTrait,
@@ -301,8 +298,6 @@ pub struct Verifying {
     /// What verification checks, parsed once from these two rows when they are read, so a row served from memory
     /// is not worked out again on every request.
     pub checks: Arc<TokenChecks>,
-    /// The token's rate-limit and usage state in memory (`services::meter`), found once per row.
-    pub meter: MeterSlot,
 }
 
 /// The token fields a verified call uses: its name (headers, the audit log), its dates (expiry, introspection)
@@ -375,8 +370,7 @@ impl Verifying {
             expires_at: token.expires_at,
             last_used_at: token.last_used_at,
         };
-        let meter = MeterSlot::default();
-        Some(Self { token: facts, secret, account: Arc::new(account), checks: Arc::new(checks), meter })
+        Some(Self { token: facts, secret, account: Arc::new(account), checks: Arc::new(checks) })
     }
 }
 

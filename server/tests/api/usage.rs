@@ -522,7 +522,7 @@ async fn one_write_holding_seventy_thousand_tokens_succeeds() {
     // the write.
     let (now, ip) = (app.clock.now(), "192.0.2.1".parse().unwrap());
     for token_id in (1..=70_000).filter(|id| *id != real).chain([real]) {
-        app.state.usage.count(&app.state.meters.of(token_id, now), UseOutcome::Accepted, now, ip);
+        app.state.usage.count(token_id, UseOutcome::Accepted, now, ip);
     }
     flush(&app).await;
     let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
@@ -555,9 +555,8 @@ async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once()
     let admin = app.simple_token("alice", "admin", &["all"]).await;
     let id = app.token_row("admin").await.unwrap().id;
     let now = app.clock.now();
-    let meter = app.state.meters.of(id, now);
     for i in 0..25_000u32 {
-        app.state.usage.count(&meter, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
+        app.state.usage.count(id, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
     }
     flush(&app).await;
     assert_eq!(addresses_and_events(&app).await, (10_000, 10_000));
