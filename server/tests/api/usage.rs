@@ -237,14 +237,7 @@ async fn over_its_limit_a_token_is_refused_with_429_and_the_ratelimit_headers_on
     // A change to another token (every row kept in memory for verification is read again after it) does not
     // give the limited token a new burst.
     app.simple_token("alice", "unrelated", &["list-accts"]).await;
-    let response = reqwest::Client::new()
-        .patch(app.url("/api/v1/tokens/unrelated"))
-        .bearer_auth(&admin)
-        .json(&json!({"rate_limit": "5/minute"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(patch_token(&app, &admin, "unrelated", json!({"rate_limit": "5/minute"})).await, 200);
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 429);
 
     // Refusals are counted, and audited once a minute, not once each.
@@ -261,23 +254,16 @@ async fn over_its_limit_a_token_is_refused_with_429_and_the_ratelimit_headers_on
         assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {admin}")).await.status(), 200);
     }
     // The limit can be changed, and removed, on the token.
-    let response = reqwest::Client::new()
-        .patch(app.url("/api/v1/tokens/limited"))
-        .bearer_auth(&admin)
-        .json(&json!({"rate_limit": ""}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(patch_token(&app, &admin, "limited", json!({"rate_limit": ""})).await, 200);
     assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
-    let response = reqwest::Client::new()
-        .patch(app.url("/api/v1/tokens/limited"))
-        .bearer_auth(&admin)
-        .json(&json!({"rate_limit": "ten per minute"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 422);
+    assert_eq!(patch_token(&app, &admin, "limited", json!({"rate_limit": "ten per minute"})).await, 422);
+}
+
+/// Edits the token `name` through the native API as `admin`: the answer's status.
+async fn patch_token(app: &TestApp, admin: &str, name: &str, changes: Value) -> u16 {
+    let url = app.url(&format!("/api/v1/tokens/{name}"));
+    let response = reqwest::Client::new().patch(url).bearer_auth(admin).json(&changes).send().await.unwrap();
+    response.status().as_u16()
 }
 
 #[tokio::test]
