@@ -257,7 +257,7 @@ fn AccountRow(account: AccountSummary, rights: AdminRights, actions: RowActions)
     view! {
         <tr class=if suspended { "row-suspended" } else { "" } data-account=name>
             <th scope="row" class="name-cell">
-                <A href=href.clone()>{link_text}</A>
+                <a href=href.clone()>{link_text}</a>
                 {account.is_self.then(|| view! { <span class="muted">" (you)"</span> })}
             </th>
             <td>
@@ -275,7 +275,7 @@ fn AccountRow(account: AccountSummary, rights: AdminRights, actions: RowActions)
             <td class="number-cell">{tokens.to_string()}</td>
             <td class="date-cell">{account.created_at.format("%b %-d, %Y").to_string()}</td>
             <td class="actions">
-                <A href=href attr:class="button button-small">"Manage"</A>
+                <a href=href class="button button-small">"Manage"</a>
                 {may_suspend.then(|| view! {
                     <button type="button" class="button button-small" on:click=move |_| actions.suspend.run((suspend_name.clone(), !suspended))>
                         {if suspended { "Unsuspend" } else { "Suspend" }}

@@ -415,6 +415,10 @@ fn TokenTableView(
     .into_any()
 }
 
+/// One token's row. Its links are plain `<a>`s, which the router follows like any same-origin link: the `A`
+/// component would add a memo and two effects per link (for `aria-current`, which a row's link never needs), all
+/// re-run on every navigation, and each keystroke in the search box is one. Without them the rows a keystroke
+/// brings render about a tenth sooner (by hand: median 157 against 174 ms, CPU slowed 4x, six runs each).
 #[component]
 fn Row(row: TokenRow, selected: RwSignal<BTreeSet<String>>, on_revoke: Callback<String>) -> impl IntoView {
     let name = row.token.name.clone();
@@ -470,7 +474,7 @@ fn Row(row: TokenRow, selected: RwSignal<BTreeSet<String>>, on_revoke: Callback<
                 {row.notice.clone().map(|notice| view! {
                     <span class="notice-icon" role="img" aria-label=notice.clone() title=notice>"!"</span>
                 })}
-                <A href=href.clone()>{name}</A>
+                <a href=href.clone()>{name}</a>
                 <span class="hint-code">{row.token.hint.clone()}"…"</span>
             </th>
             <td class="date-cell"><time datetime=row.created_iso.clone() title=row.created_iso.clone()>{row.created.clone()}</time></td>
@@ -490,7 +494,7 @@ fn Row(row: TokenRow, selected: RwSignal<BTreeSet<String>>, on_revoke: Callback<
             </td>
             <td class="number-col" data-testid="requests-30d">{row.requests_30d.to_string()}</td>
             <td class="actions">
-                <A href=href attr:class="button button-small">"Manage"</A>
+                <a href=href class="button button-small">"Manage"</a>
                 <button type="button" class="button button-small button-danger-outline" on:click=move |_| on_revoke.run(revoke_name.clone())>
                     "Revoke"
                 </button>

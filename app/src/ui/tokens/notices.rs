@@ -5,7 +5,6 @@ use super::manage_href;
 use crate::api::{EXPIRING_DAYS, LeakNotice, TokenRow, dismiss_leak};
 use crate::ui::toast::use_toasts;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 #[component]
 pub fn TokenNotices(
@@ -63,7 +62,7 @@ pub fn TokenNotices(
         view! {
             <div class="banner banner-warning" role="status">
                 <div>
-                    <p><strong><A href="/tokens?expiring=true">{title}</A></strong></p>
+                    <p><strong><a href="/tokens?expiring=true">{title}</a></strong></p>
                     <ul class="expiring-list">
                         {expiring.into_iter().map(|row| {
                             let name = row.token.name.clone();
@@ -72,7 +71,7 @@ pub fn TokenNotices(
                                 <li>
                                     <code>{name.clone()}</code>
                                     <span class="muted">{format!(" · {when} · ")}</span>
-                                    <A href=format!("{}#rotate", manage_href(&name)) attr:aria-label=format!("Rotate {name}")>"Rotate"</A>
+                                    <a href=format!("{}#rotate", manage_href(&name)) aria-label=format!("Rotate {name}")>"Rotate"</a>
                                 </li>
                             }
                         }).collect_view()}
