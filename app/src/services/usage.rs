@@ -1,12 +1,13 @@
-//! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a
-//! lock, no database work on the request's path) and written once a minute in one transaction, a few hundred
-//! counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server stops,
-//! and before a usage report is read. The addresses a token is used from are kept with first
-//! and last seen; a token's first use from an address it never used is an audit event and a `token.new_address`
-//! webhook, raised by the writer, off the request's path. An address the writer already recorded has its last
-//! seen moved at most once a minute (like a token's last use), so steady traffic from known addresses costs one
-//! batched statement a minute, not a write per address per second. Counters older than the retention (90 days
-//! by default) are pruned by the same task.
+//! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a lock, no
+//! database work on the request's path) and written once a minute in one transaction, a few hundred counters (token,
+//! hour, outcome) per upsert statement; what is waiting is also written when the server stops, and before a usage
+//! report is read. The addresses a token is used from are kept with first and last seen; a token's first use from an
+//! address it never used is an audit event and a `token.new_address` webhook, raised by the writer, off the request's
+//! path, a few hundred new addresses per transaction of their own after the counters' (so a fleet's first calls never
+//! hold the database's write lock for long). An address the writer already recorded has its last seen moved at most
+//! once a minute (like a token's last use), so steady traffic from known addresses costs one batched statement a
+//! minute, not a write per address per second. Counters older than the retention (90 days by default) are pruned by the
+//! same task.
 
 use super::{
     Actor, Core,
@@ -127,9 +128,15 @@ const KNOWN_AT_MOST: usize = 200_000;
 /// Addresses this instance has not written yet, looked up and recorded per write at most. Each new one is an
 /// insert, and maybe an audit event and a webhook row: 100,000 tokens used for the first time in one interval
 /// held the database's write lock for seconds (sign-ins waiting on it failed). The rest wait for the next writes,
-/// their first and last seen kept; the counters are written in full every time. 10,000 take about half a second
-/// on the bench machine's SQLite.
+/// their first and last seen kept; the counters are written in full every time. 10,000 already recorded (a
+/// restart) take about half a second on the bench machine's SQLite; 10,000 new ones, with their events, six.
 const NEW_ADDRESSES_PER_WRITE: usize = 10_000;
+
+/// New addresses recorded per transaction, and the pause between two: a writer waiting on SQLite's lock retries
+/// every 100 ms once it has waited a while, so the pause lets it in, and no transaction holds the lock for more
+/// than a few hundred milliseconds.
+const NEW_ADDRESSES_PER_TRANSACTION: usize = 500;
+const PAUSE_BETWEEN_ADDRESS_BATCHES: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// Cheap to clone; every clone counts into the same batch.
 #[derive(Clone, Default)]
@@ -176,7 +183,7 @@ impl UsageRecorder {
     }
 
     /// Remembers pairs written by a committed flush.
-    fn remember(&self, written: Vec<((i64, IpAddr), i64)>) {
+    fn remember(&self, written: Recorded) {
         let mut known = self.known();
         if known.len() + written.len() > KNOWN_AT_MOST {
             known.clear();
@@ -278,10 +285,13 @@ async fn flush_now(core: &Core) -> Result<(), DbErr> {
 /// A new address left for a later write: (token, address, first seen, last seen).
 type Sighting = (i64, IpAddr, DateTime<Utc>, DateTime<Utc>);
 
+/// Address pairs (token, address) recorded, each with the minute (Unix minutes) of the last seen written.
+type Recorded = Vec<((i64, IpAddr), i64)>;
+
 /// What a write did.
 struct Written {
-    /// The address pairs now recorded, with the minute of the last seen written.
-    addresses: Vec<((i64, IpAddr), i64)>,
+    /// The address pairs now recorded.
+    addresses: Recorded,
     /// New addresses left for the next write (beyond [`NEW_ADDRESSES_PER_WRITE`]).
     later: Vec<Sighting>,
     /// The requests window's start in force.
@@ -305,7 +315,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     ids.sort_unstable();
     ids.dedup();
     // Which pairs were written recently enough to skip, and which the database has to be asked about.
-    let (mut again, mut unknown, mut written) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut again, mut unknown) = (Vec::new(), Vec::new());
     {
         let known = core.usage.known();
         for (&(token_id, ip), &(first, last)) in &seen {
@@ -318,9 +328,9 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     }
     // The earliest first; the rest for later.
     unknown.sort_unstable_by_key(|&(token_id, ip, first, _)| (first, token_id, ip));
-    let later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
+    let mut later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
     let txn = store::begin_write(&core.db).await?;
-    let done: Result<(bool, DateTime<Utc>), DbErr> = async {
+    let done: Result<(HashSet<i64>, DateTime<Utc>), DbErr> = async {
         let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
         let increments: Vec<store_usage::Increment> = counts
             .iter()
@@ -343,42 +353,76 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
         in_window.sort_unstable();
         store_usage::add_to_window(&txn, &in_window).await?;
         store_usage::add_all(&txn, &increments).await?;
+        again.retain(|(token_id, ..)| existing.contains(token_id));
+        seen_again(&txn, &again).await?;
+        Ok((existing, start))
+    }
+    .await;
+    let (existing, window) = store::finish(txn, done).await?;
+    let mut written: Recorded = again.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))).collect();
 
-        // Pairs this instance has not written yet: those the database already holds are seen again; the others
-        // are inserted one by one, race-free across instances, and the insert that wins raises the event.
-        let mut unknown_ids: Vec<i64> = unknown.iter().map(|(id, ..)| *id).filter(|id| existing.contains(id)).collect();
-        unknown_ids.sort_unstable();
-        unknown_ids.dedup();
-        let recorded: HashSet<(i64, String)> =
-            store_usage::known_addresses(&txn, &unknown_ids).await?.into_iter().collect();
-        let mut raised = false;
-        for &(token_id, ip, first, last) in &unknown {
-            if !existing.contains(&token_id) {
-                continue;
+    // The counters are in. The addresses this instance has not written yet go in transactions of their own, a
+    // few hundred pairs each with a pause between, so a backlog of new addresses (each an insert, an audit event
+    // and a webhook row) never holds the write lock for long: 10,000 new addresses in one transaction held it
+    // for six seconds on the bench machine, and a sign-in waiting on it failed ("database is locked"). A batch
+    // that fails is left, with the rest, for the next write; the counters written above stay written.
+    unknown.retain(|(token_id, ..)| existing.contains(token_id));
+    let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION).peekable();
+    while let Some(batch) = batches.next() {
+        match record_new_addresses(core, batch).await {
+            Ok(recorded) => written.extend(recorded),
+            Err(err) => {
+                tracing::warn!(error = %err, "recording new addresses failed; keeping them for the next write");
+                later.extend(batch.iter().copied());
+                later.extend(batches.flatten().copied());
+                break;
             }
+        }
+        if batches.peek().is_some() {
+            tokio::time::sleep(PAUSE_BETWEEN_ADDRESS_BATCHES).await;
+        }
+    }
+    Ok(Written { addresses: written, later, window })
+}
+
+/// Moves the last seen of addresses already recorded forward.
+async fn seen_again(db: &impl sea_orm::ConnectionTrait, again: &[(i64, IpAddr, DateTime<Utc>)]) -> Result<(), DbErr> {
+    let sightings: Vec<store_usage::Sighting> =
+        again.iter().map(|&(token_id, ip, last)| (token_id, ip.to_string(), last)).collect();
+    store_usage::seen_again(db, &sightings).await
+}
+
+/// Records `batch`, pairs this instance has not written yet, in one transaction: those the database already holds
+/// (another instance, or an earlier run, wrote them) are seen again; the others are inserted one by one, race-free
+/// across instances, and the insert that wins raises the event. The pairs recorded, with the minute written.
+async fn record_new_addresses(core: &Core, batch: &[Sighting]) -> Result<Recorded, DbErr> {
+    let mut ids: Vec<i64> = batch.iter().map(|(id, ..)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let txn = store::begin_write(&core.db).await?;
+    let done: Result<(Recorded, bool), DbErr> = async {
+        // The tokens first, by id, as the counters' transaction takes them (a token revoked since is skipped).
+        let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
+        let recorded: HashSet<(i64, String)> = store_usage::known_addresses(&txn, &ids).await?.into_iter().collect();
+        let (mut again, mut written, mut raised) = (Vec::new(), Vec::new(), false);
+        for &(token_id, ip, first, last) in batch.iter().filter(|(token_id, ..)| existing.contains(token_id)) {
             let text = ip.to_string();
             if recorded.contains(&(token_id, text.clone())) {
                 again.push((token_id, ip, last));
-            } else {
-                if store_usage::seen_from(&txn, token_id, &text, first, last).await? {
-                    raised |= new_address(&txn, core, token_id, &text, first).await?;
-                }
-                written.push(((token_id, ip), minute_of(last)));
+            } else if store_usage::seen_from(&txn, token_id, &text, first, last).await? {
+                raised |= new_address(&txn, core, token_id, &text, first).await?;
             }
+            written.push(((token_id, ip), minute_of(last)));
         }
-        again.retain(|(token_id, ..)| existing.contains(token_id));
-        let sightings: Vec<store_usage::Sighting> =
-            again.iter().map(|&(token_id, ip, last)| (token_id, ip.to_string(), last)).collect();
-        store_usage::seen_again(&txn, &sightings).await?;
-        written.extend(again.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))));
-        Ok((raised, start))
+        seen_again(&txn, &again).await?;
+        Ok((written, raised))
     }
     .await;
-    let (raised, window) = store::finish(txn, done).await?;
+    let (written, raised) = store::finish(txn, done).await?;
     if raised {
         core.notifications.wake();
     }
-    Ok(Written { addresses: written, later, window })
+    Ok(written)
 }
 
 /// A token's first use from `ip`: an audit event by its owner through it, and `token.new_address`.
