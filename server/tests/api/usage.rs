@@ -530,20 +530,27 @@ async fn addresses_and_events(app: &TestApp) -> (i64, usize) {
     (addresses, events as usize)
 }
 
+/// A fleet's first calls: `alice`'s token `admin` (every privilege) used `calls` times, each from an address of
+/// its own (10.0.0.0 upwards), counted and not yet written. Returns the token's secret.
+async fn used_from_new_addresses(app: &TestApp, calls: u32) -> String {
+    use app::services::usage::UseOutcome;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let id = app.token_row("admin").await.unwrap().id;
+    let now = app.clock.now();
+    for i in 0..calls {
+        app.state.usage.count(id, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
+    }
+    admin
+}
+
 /// 25,000 addresses new in one interval (a fleet's first calls): every call is counted at the first write, and
 /// the addresses are recorded 10,000 a write, each raising its event once, so no write holds the database's
 /// write lock for long.
 #[tokio::test]
 async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once() {
-    use app::services::usage::UseOutcome;
     let app = spawn_app().await;
-    app.create_account("alice", "all").await;
-    let admin = app.simple_token("alice", "admin", &["all"]).await;
-    let id = app.token_row("admin").await.unwrap().id;
-    let now = app.clock.now();
-    for i in 0..25_000u32 {
-        app.state.usage.count(id, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
-    }
+    let admin = used_from_new_addresses(&app, 25_000).await;
     flush(&app).await;
     assert_eq!(addresses_and_events(&app).await, (10_000, 10_000));
     let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
@@ -563,15 +570,8 @@ async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once()
 /// addresses in one transaction held it for six seconds and sign-ins waiting on it failed.
 #[tokio::test]
 async fn a_change_made_while_new_addresses_are_written_does_not_wait_for_all_of_them() {
-    use app::services::usage::UseOutcome;
     let app = spawn_app().await;
-    app.create_account("alice", "all").await;
-    let admin = app.simple_token("alice", "admin", &["all"]).await;
-    let id = app.token_row("admin").await.unwrap().id;
-    let now = app.clock.now();
-    for i in 0..2_000u32 {
-        app.state.usage.count(id, UseOutcome::Accepted, now, std::net::Ipv4Addr::from(0x0a00_0000 + i).into());
-    }
+    let admin = used_from_new_addresses(&app, 2_000).await;
     let state = app.state.clone();
     let writing = tokio::spawn(async move { usage::flush(&state).await });
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
