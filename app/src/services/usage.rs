@@ -133,8 +133,8 @@ const KNOWN_AT_MOST: usize = 200_000;
 const NEW_ADDRESSES_PER_WRITE: usize = 10_000;
 
 /// New addresses recorded per transaction, and the pause between two: a writer waiting on SQLite's lock retries
-/// every 100 ms once it has waited a while, so the pause lets it in, and no transaction holds the lock for more
-/// than a few hundred milliseconds.
+/// every 100 ms once it has waited a while, so the pause lets it in, and no address transaction holds the lock for
+/// more than a few hundred milliseconds.
 const NEW_ADDRESSES_PER_TRANSACTION: usize = 500;
 const PAUSE_BETWEEN_ADDRESS_BATCHES: std::time::Duration = std::time::Duration::from_millis(150);
 
@@ -330,7 +330,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     unknown.sort_unstable_by_key(|&(token_id, ip, first, _)| (first, token_id, ip));
     let mut later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
     let txn = store::begin_write(&core.db).await?;
-    let done: Result<(HashSet<i64>, DateTime<Utc>), DbErr> = async {
+    let done: Result<DateTime<Utc>, DbErr> = async {
         let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
         let increments: Vec<store_usage::Increment> = counts
             .iter()
@@ -355,18 +355,18 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
         store_usage::add_all(&txn, &increments).await?;
         again.retain(|(token_id, ..)| existing.contains(token_id));
         seen_again(&txn, &again).await?;
-        Ok((existing, start))
+        Ok(start)
     }
     .await;
-    let (existing, window) = store::finish(txn, done).await?;
+    let window = store::finish(txn, done).await?;
     let mut written: Recorded = again.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))).collect();
 
     // The counters are in. The addresses this instance has not written yet go in transactions of their own, a
     // few hundred pairs each with a pause between, so a backlog of new addresses (each an insert, an audit event
     // and a webhook row) never holds the write lock for long: 10,000 new addresses in one transaction held it
-    // for six seconds on the bench machine, and a sign-in waiting on it failed ("database is locked"). A batch
-    // that fails is left, with the rest, for the next write; the counters written above stay written.
-    unknown.retain(|(token_id, ..)| existing.contains(token_id));
+    // for six seconds on the bench machine, and the sign-in locks task waiting on it failed ("database is locked").
+    // Each batch skips the tokens revoked by then. A batch that fails is left, with the rest, for the next write;
+    // the counters written above stay written.
     let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION).peekable();
     while let Some(batch) = batches.next() {
         match record_new_addresses(core, batch).await {
