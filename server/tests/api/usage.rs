@@ -588,40 +588,6 @@ async fn a_change_made_while_new_addresses_are_written_does_not_wait_for_all_of_
     assert_eq!(addresses_and_events(&app).await, (2_000, 2_000), "each address recorded and announced once");
 }
 
-/// A batch of new addresses that fails (here one insert refused by a trigger the test adds) is left, with the
-/// batches after it, for the next write; the batches before it and the counters stay written, and nothing is
-/// recorded, announced or counted twice once the fault is gone.
-#[tokio::test]
-async fn a_failed_batch_of_new_addresses_is_written_by_the_next_write_and_nothing_twice() {
-    use sea_orm::{ConnectionTrait, DatabaseBackend};
-    let app = spawn_app().await;
-    let admin = used_from_new_addresses(&app, 2_000).await;
-    // 10.0.2.88 is the 601st address: in the second batch of 500.
-    let (fault, mend) = match app.state.db.get_database_backend() {
-        DatabaseBackend::Postgres => (
-            "CREATE FUNCTION refuse_one_address() RETURNS trigger AS $$ BEGIN \
-             IF NEW.ip = '10.0.2.88' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ \
-             LANGUAGE plpgsql; CREATE TRIGGER refuse_one_address BEFORE INSERT ON token_addresses \
-             FOR EACH ROW EXECUTE FUNCTION refuse_one_address()",
-            "DROP TRIGGER refuse_one_address ON token_addresses",
-        ),
-        _ => (
-            "CREATE TRIGGER refuse_one_address BEFORE INSERT ON token_addresses WHEN NEW.ip = '10.0.2.88' \
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-            "DROP TRIGGER refuse_one_address",
-        ),
-    };
-    app.state.db.execute_unprepared(fault).await.unwrap();
-    flush(&app).await;
-    assert_eq!(addresses_and_events(&app).await, (500, 500), "the first batch written, the rest left");
-    app.state.db.execute_unprepared(mend).await.unwrap();
-    flush(&app).await;
-    assert_eq!(addresses_and_events(&app).await, (2_000, 2_000), "the rest written at the next write, once each");
-    let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
-    let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
-    assert_eq!(accepted, 2_001, "every call counted once (and the report's own): {report}");
-}
-
 #[test]
 fn a_server_asked_to_stop_writes_what_it_counted_first() {
     let dir = tempfile::tempdir().unwrap();
