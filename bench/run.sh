@@ -144,14 +144,14 @@ for round in $(seq "$rounds"); do
   esac
   for scenario in $order; do rate_scenario "$scenario" >>"$work/results"; done
   run_wrk malformed "/api/v1/auth?privilege=list-accts" "$work/malformed.txt" >>"$work/results"
-  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_rate" "$seconds")
+  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_rate" "$seconds" spin)
   echo "paced $sent $ok $p50 $p99 $max" >>"$work/results"
-  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_low" "$seconds")
+  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$base/api/v1/auth?privilege=list-accts" "$work/valid.txt" "$paced_low" "$seconds" spin)
   echo "paced_low $sent $ok $p50 $p99 $max" >>"$work/results"
   # The same open-loop client on /healthz: the latency floor of client, loopback and HTTP stack on this machine.
-  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$base/healthz" "$work/valid.txt" "$paced_rate" "$seconds")
+  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$base/healthz" "$work/valid.txt" "$paced_rate" "$seconds" spin)
   echo "paced_healthz $sent $ok $p50 $p99 $max" >>"$work/results"
-  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$bare_base/healthz" "$work/valid.txt" "$paced_rate" "$seconds")
+  read -r sent ok p50 p99 max < <($client_cpu "$examples/bench_paced" "$bare_base/healthz" "$work/valid.txt" "$paced_rate" "$seconds" spin)
   echo "paced_bare $sent $ok $p50 $p99 $max" >>"$work/results"
 done
 
@@ -361,9 +361,9 @@ BENCH_PATH="/api/v1/auth?privilege=list-accts" TOKEN_FILE="$work/scale/valid.txt
 sleep 15
 rss_cached=$(rss_of "$scale_pid")
 cached_entries=$(curl -fs "$scale_base/metrics" | awk '$1=="tessera_verification_cache_entries" {print $2}')
-$client_cpu "$examples/bench_paced" "$scale_base/api/v1/auth?privilege=list-accts" "$work/scale/valid.txt" "$paced_rate" 3 \
+$client_cpu "$examples/bench_paced" "$scale_base/api/v1/auth?privilege=list-accts" "$work/scale/valid.txt" "$paced_rate" 3 spin \
   >"$work/scale/quiet"
-$client_cpu "$examples/bench_paced" "$scale_base/api/v1/auth?privilege=list-accts" "$work/scale/valid.txt" "$paced_rate" 6 \
+$client_cpu "$examples/bench_paced" "$scale_base/api/v1/auth?privilege=list-accts" "$work/scale/valid.txt" "$paced_rate" 6 spin \
   >"$work/scale/storm" &
 paced_pid=$!
 sleep 1
@@ -518,7 +518,8 @@ Written by \`make bench\` (bench/run.sh). Do not edit by hand; rerun it.
   $(wc -l <"$work/valid.txt") different tokens of all accounts.
 - **Load:** over loopback, the server pinned to CPU 0 and every client to CPU 1 (\`taskset\`). wrk (1 thread,
   $connections connections, ${seconds} s, closed loop) for rates; bench_paced (open loop, $paced_rate req/s, ${seconds} s, latency from
-  each request's due time) for latency under a fixed load. $rounds rounds; the three rate scenarios against the limit
+  each request's due time; hyper's HTTP/1 on one thread that yields until each due time, so the client's own
+  wake-ups add nothing) for latency under a fixed load. $rounds rounds; the three rate scenarios against the limit
   (bare axum, \`/healthz\`, verification) in a different order each round; **medians** of the rounds, and of the
   per-round ratios with their min–max.
 - **The limit:** \`bench_bare\` (bench/bare.rs), axum's hello world on the same runtime and hyper connection builder,
