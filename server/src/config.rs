@@ -111,7 +111,7 @@ pub struct ServeArgs {
     /// Seconds a whole request may take, body and answer included (408 after that).
     #[arg(long, env = "TESSERA_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
-    /// Connections open at once; more wait to be accepted until one closes.
+    /// Connections open at once; more (up to 1,024) wait to be accepted until one closes.
     #[arg(long, env = "TESSERA_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
     /// Database connections this instance keeps open at most (PostgreSQL; SQLite uses 8). With several instances

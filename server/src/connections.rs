@@ -38,7 +38,8 @@ pub struct ConnectionLimits {
     pub keep_alive_timeout: Duration,
     /// A whole request, body and handler included, must be answered within this (408 otherwise).
     pub request_timeout: Duration,
-    /// Connections open at once; more wait in the kernel's queue until one closes.
+    /// Connections open at once; more wait in the kernel's queue until one closes (up to 1,024 of them, the
+    /// listener's backlog, `startup::LISTEN_BACKLOG`; beyond that the kernel drops their SYNs and they retry).
     pub max_connections: usize,
 }
 

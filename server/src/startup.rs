@@ -16,7 +16,7 @@ use app::{
 };
 use leptos::config::{LeptosOptions, get_config_from_str};
 use std::{future::Future, net::SocketAddr, sync::Arc};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_rustls::TlsAcceptor;
 
 /// Leptos.toml, embedded: the run-time site options (output name, pkg dir).
@@ -43,6 +43,23 @@ pub struct Config {
     pub sso: Option<SsoSettings>,
 }
 
+/// Connections the kernel completes and holds for the server before it accepts them (Linux caps it at
+/// `net.core.somaxconn`, 4,096 on current kernels). tokio's `TcpListener::bind` asks for 128, as the standard library
+/// does: when more than that connect while the server is busy for a moment (a usage write on a one-core server, a
+/// burst of new clients, the connection cap reached), the kernel drops the rest of the SYNs and each of those clients
+/// waits a full second for its retry (seen with the bench's open-loop client at 10,000 req/s and 100,000 tokens in
+/// use: the minute's usage write held the one core for a moment, 300 connections were opened, 92 calls answered
+/// after 1.0 s).
+const LISTEN_BACKLOG: u32 = 1_024;
+
+/// A listener on `addr` with [`LISTEN_BACKLOG`] (and `SO_REUSEADDR`, as `TcpListener::bind` sets it).
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// A built server: its state, listening, not yet serving.
 pub struct Application {
     state: WebState,
@@ -55,7 +72,7 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let database = redact(&config.core.database_url);
         let core = Core::open(config.core).await.with_context(|| format!("opening the database {database}"))?;
-        let listener = TcpListener::bind(config.addr).await.with_context(|| format!("listening on {}", config.addr))?;
+        let listener = listen(config.addr).with_context(|| format!("listening on {}", config.addr))?;
         let local = listener.local_addr()?;
         let state = WebState::new(WebParts {
             core,

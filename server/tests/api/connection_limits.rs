@@ -1,6 +1,7 @@
 //! Connections and bodies (issue 11 item 3), against the real binary where the listener matters: a slowloris
 //! client trickling its headers is cut off, idle kept-alive connections close, a request that takes too long
-//! gets 408, connections beyond the cap wait, and bodies over 64 KiB get 413 with a clear message.
+//! gets 408, connections beyond the cap wait, and bodies over 64 KiB get 413 with a clear message; many clients
+//! connecting while the server is busy are held by the kernel, not dropped.
 
 use crate::common::{LoggedServer, spawn_app};
 use std::{
@@ -138,4 +139,35 @@ async fn bodies_over_64_kib_get_413_with_a_clear_message_on_every_route() {
 fn futures_stream(body: String) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body.into_bytes().chunks(1024).map(|c| Ok(c.to_vec())).collect();
     futures_util::stream::iter(chunks)
+}
+
+/// Many clients connecting while the server is busy (here: built, listening, not yet accepting) are all held by
+/// the kernel until it accepts them, then answered. With the standard library's backlog of 128 the kernel
+/// dropped the SYNs beyond it, and each of those clients waited a second for its retry.
+#[tokio::test]
+async fn clients_connecting_while_the_server_is_busy_are_held_not_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, application) = crate::common::built_app().await;
+    let addr = application.local_addr();
+    let clients = 400;
+    let connecting =
+        (0..clients).map(|_| tokio::time::timeout(Duration::from_millis(600), tokio::net::TcpStream::connect(addr)));
+    let mut connected: Vec<tokio::net::TcpStream> = futures_util::future::join_all(connecting)
+        .await
+        .into_iter()
+        .filter_map(|attempt| attempt.ok().and_then(Result::ok))
+        .collect();
+    assert_eq!(connected.len(), clients, "connections completed within 600 ms while the server was not accepting");
+
+    let server = tokio::spawn(application.run_until(std::future::pending()));
+    // The first to connect and the last: both are answered once the server accepts.
+    let last = connected.len() - 1;
+    for i in [0, last] {
+        let stream = &mut connected[i];
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer)).await.unwrap().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    server.abort();
 }

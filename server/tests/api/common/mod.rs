@@ -158,6 +158,34 @@ async fn spawn_app_on(
     spawn_app_configured(dir, database_url, trusted_proxies, web, test_notifications(), SignInSetup::default()).await
 }
 
+/// A server built the way `tessera serve` builds it, on a fresh database: listening, not yet serving.
+pub async fn built_app() -> (TempDir, Application) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(dir.path()).await;
+    let (core, _clock) = core_config(&database_url, test_notifications());
+    let application = Application::build(test_config(core, Vec::new(), WebSettings::default(), None))
+        .await
+        .expect("build the application");
+    (dir, application)
+}
+
+fn test_config(
+    core: CoreConfig,
+    trusted_proxies: Vec<app::domain::IpRange>,
+    web: WebSettings,
+    sso: Option<app::services::oidc::SsoSettings>,
+) -> Config {
+    Config {
+        core,
+        addr: ([127, 0, 0, 1], 0).into(),
+        web,
+        trusted_proxies: app::api::client_ip::TrustedProxies { ranges: trusted_proxies, ..Default::default() },
+        limits: tessera_server::connections::ConnectionLimits::default(),
+        tls: None,
+        sso,
+    }
+}
+
 async fn spawn_app_configured(
     dir: TempDir,
     database_url: String,
@@ -169,16 +197,8 @@ async fn spawn_app_configured(
     let db_path = database_url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
     let (mut core, clock) = core_config(&database_url, notifications);
     core.sessions.password_sign_in = sign_in.password_sign_in;
-    let config = Config {
-        core,
-        addr: ([127, 0, 0, 1], 0).into(),
-        web,
-        trusted_proxies: app::api::client_ip::TrustedProxies { ranges: trusted_proxies, ..Default::default() },
-        limits: tessera_server::connections::ConnectionLimits::default(),
-        tls: None,
-        sso: sign_in.sso,
-    };
-    let application = Application::build(config).await.expect("build the application");
+    let application =
+        Application::build(test_config(core, trusted_proxies, web, sign_in.sso)).await.expect("build the application");
     let state = application.state().clone();
     wait_until_caching(&state).await;
     let addr = application.local_addr();
