@@ -1,7 +1,8 @@
 //! Usage (issue 15): every verification outcome of a known token is counted in memory (a map lookup under a lock, no
-//! database work on the request's path) and written once a minute in one transaction, a few hundred counters (token,
-//! hour, outcome) per upsert statement; what is waiting is also written when the server stops, and before a usage
-//! report is read. The addresses a token is used from are kept with first and last seen; a token's first use from an
+//! database work on the request's path) and written once a minute, a few thousand tokens' counters per transaction
+//! with a short pause between two (so a change waiting for the write lock never waits for the whole write), a few
+//! hundred counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server
+//! stops, and before a usage report is read. The addresses a token is used from are kept with first and last seen; a token's first use from an
 //! address it never used is an audit event and a `token.new_address` webhook, raised by the writer, off the request's
 //! path, a few hundred new addresses per transaction of their own after the counters' (so a fleet's first calls never
 //! hold the database's write lock for long). An address the writer already recorded has its last seen moved at most
@@ -98,6 +99,14 @@ type Counts = FxHashMap<(i64, i64, UseOutcome), u64>;
 type Seen = FxHashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>;
 
 impl Pending {
+    /// The entries of tokens `from` on (by id), the rest left here.
+    fn split_off_from(&mut self, from: i64) -> Pending {
+        let (later, kept) =
+            std::mem::take(&mut self.calls).into_iter().partition(|((token_id, ..), _)| *token_id >= from);
+        self.calls = kept;
+        Pending { calls: later }
+    }
+
     /// The batch as the database keeps it: counters per token, hour and outcome; addresses per token.
     fn totals(&self) -> (Counts, Seen) {
         let (mut counts, mut seen) = (Counts::default(), Seen::default());
@@ -136,7 +145,12 @@ const NEW_ADDRESSES_PER_WRITE: usize = 10_000;
 /// every 100 ms once it has waited a while, so the pause lets it in, and no address transaction holds the lock for
 /// more than a few hundred milliseconds.
 const NEW_ADDRESSES_PER_TRANSACTION: usize = 500;
-const PAUSE_BETWEEN_ADDRESS_BATCHES: std::time::Duration = std::time::Duration::from_millis(150);
+const PAUSE_BETWEEN_TRANSACTIONS: std::time::Duration = std::time::Duration::from_millis(150);
+
+/// Tokens whose counters are written per transaction (with [`PAUSE_BETWEEN_TRANSACTIONS`] between two): the
+/// counters of 100,000 tokens in use in one transaction held SQLite's write lock for 1.3-2.3 s on the bench
+/// machine under load, and every change made meanwhile (a sign-in, a token created or revoked) waited for it.
+const TOKENS_PER_TRANSACTION: usize = 2_000;
 
 /// Cheap to clone; every clone counts into the same batch.
 #[derive(Clone, Default)]
@@ -240,8 +254,8 @@ fn minute_of(at: DateTime<Utc>) -> i64 {
     at.timestamp().div_euclid(60)
 }
 
-/// Writes what was counted since the last flush, in one transaction, and raises the new-address events. On a
-/// failure the counts go back into memory for the next flush. The write runs as a task of its own: a report
+/// Writes what was counted since the last flush, a few thousand tokens per transaction, and raises the new-address
+/// events. On a failure the counts not yet written go back into memory for the next flush. The write runs as a task of its own: a report
 /// flushes first, and a client hanging up drops the report's future, which must not drop counts already taken
 /// out of memory for a write under way.
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
@@ -253,30 +267,35 @@ pub async fn flush(core: &Core) -> Result<(), DbErr> {
 
 async fn flush_now(core: &Core) -> Result<(), DbErr> {
     let mut writer = core.usage.flushing.lock().await;
-    let pending = core.usage.take();
+    let mut pending = core.usage.take();
     let window = window_start(core.clock.now());
     let slide = writer.window.is_none_or(|start| start < window);
     if pending.calls.is_empty() && writer.left.is_empty() && !slide {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    match write(core, &pending, &writer.left, window).await {
-        Ok(Written { addresses, later, window }) => {
+    let Written { addresses, later, window, failed } = write(core, &pending, &writer.left, window).await;
+    let recorded = addresses.len();
+    core.usage.remember(addresses);
+    writer.left = later;
+    if window.is_some() {
+        writer.window = window;
+    }
+    match failed {
+        None => {
             tracing::debug!(
                 entries = pending.calls.len(),
-                addresses = addresses.len(),
-                left = later.len(),
+                addresses = recorded,
+                left = writer.left.len(),
                 micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                 "usage written"
             );
-            core.usage.remember(addresses);
-            writer.left = later;
-            writer.window = Some(window);
             Ok(())
         }
-        Err(err) => {
+        Some((from, err)) => {
+            // The counters of the tokens before `from` are written and must not be written again.
             tracing::warn!(error = %err, "writing usage counters failed; keeping them for the next try");
-            core.usage.put_back(pending);
+            core.usage.put_back(pending.split_off_from(from));
             Err(err)
         }
     }
@@ -290,18 +309,25 @@ type Recorded = Vec<((i64, IpAddr), i64)>;
 
 /// What a write did.
 struct Written {
-    /// The address pairs now recorded.
+    /// The address pairs now recorded (or seen again).
     addresses: Recorded,
-    /// New addresses left for the next write (beyond [`NEW_ADDRESSES_PER_WRITE`]).
+    /// New addresses left for the next write (beyond [`NEW_ADDRESSES_PER_WRITE`], or not reached).
     later: Vec<Sighting>,
-    /// The requests window's start in force.
-    window: DateTime<Utc>,
+    /// The requests window's start in force, once the first transaction went in.
+    window: Option<DateTime<Utc>>,
+    /// Where the counters stopped: those of tokens from this id on were not written, and why.
+    failed: Option<(i64, DbErr)>,
 }
 
 /// Writes `pending` and the new addresses an earlier write `left`, and moves the tokens' requests window to start
 /// at `window` (the hours leaving it are taken out of each token's calls in `token_requests`; the calls written
-/// for hours inside it are added).
-async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>) -> Result<Written, DbErr> {
+/// for hours inside it are added). The counters go in transactions of [`TOKENS_PER_TRANSACTION`] tokens each, in
+/// the order of their ids, then the addresses new to this instance in transactions of their own, with a pause
+/// between two transactions, so a change waiting for the database's write lock waits for one of them, not for the
+/// whole write. A transaction that fails ends the write: the counters written before it stay written (putting them
+/// back would count them twice), those of the tokens from the failed one on are answered in `failed` for the
+/// caller to put back, and the new addresses are left for the next write.
+async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>) -> Written {
     let (counts, mut seen) = pending.totals();
     for &(token_id, ip, first, last) in left {
         seen.entry((token_id, ip))
@@ -329,37 +355,38 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     // The earliest first; the rest for later.
     unknown.sort_unstable_by_key(|&(token_id, ip, first, _)| (first, token_id, ip));
     let mut later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
-    let txn = store::begin_write(&core.db).await?;
-    let done: Result<DateTime<Utc>, DbErr> = async {
-        let existing: HashSet<i64> = store_usage::existing_tokens(&txn, &ids).await?.into_iter().collect();
-        let increments: Vec<store_usage::Increment> = counts
-            .iter()
-            .filter(|((token_id, _, _), _)| existing.contains(token_id))
-            .map(|(&(token_id, hour, outcome), &count)| {
-                let hour = Utc.timestamp_opt(hour, 0).single().unwrap_or_default();
-                (token_id, hour, outcome.as_str(), i64::try_from(count).unwrap_or(i64::MAX))
-            })
-            .collect();
-        // The tokens' rows were locked first, in the order of their ids (`existing_tokens`), then the window and the
-        // counters: a revoke deletes the token's row and then (cascading) those, so taking them the other way round
-        // here could deadlock with it on PostgreSQL (a revoke answered 500 in the scale-out test). The last-use
-        // writer also goes by id.
-        let start = store_usage::slide_window(&txn, window).await?;
-        let mut in_window: FxHashMap<i64, i64> = FxHashMap::default();
-        for &(token_id, _, _, count) in increments.iter().filter(|(_, hour, ..)| *hour >= start) {
-            *in_window.entry(token_id).or_default() += count;
+    // By token, so each transaction takes the run of its tokens.
+    let mut increments: Vec<(i64, i64, UseOutcome, u64)> =
+        counts.into_iter().map(|((token_id, hour, outcome), count)| (token_id, hour, outcome, count)).collect();
+    increments.sort_unstable_by_key(|&(token_id, hour, outcome, _)| (token_id, hour, outcome as usize));
+    again.sort_unstable_by_key(|&(token_id, ip, _)| (token_id, ip));
+
+    let mut written: Recorded = Vec::new();
+    let mut in_force = None;
+    // At least one transaction, which moves the window even when nothing was counted.
+    let runs: Vec<&[i64]> = if ids.is_empty() { vec![&[]] } else { ids.chunks(TOKENS_PER_TRANSACTION).collect() };
+    let (mut increments_rest, mut again_rest) = (increments.as_slice(), again.as_slice());
+    for (n, run) in runs.into_iter().enumerate() {
+        if n > 0 {
+            tokio::time::sleep(PAUSE_BETWEEN_TRANSACTIONS).await;
         }
-        let mut in_window: Vec<(i64, i64)> = in_window.into_iter().collect();
-        in_window.sort_unstable();
-        store_usage::add_to_window(&txn, &in_window).await?;
-        store_usage::add_all(&txn, &increments).await?;
-        again.retain(|(token_id, ..)| existing.contains(token_id));
-        seen_again(&txn, &again).await?;
-        Ok(start)
+        let last = run.last().copied().unwrap_or(i64::MAX);
+        let (these, rest) = increments_rest.split_at(increments_rest.partition_point(|(id, ..)| *id <= last));
+        increments_rest = rest;
+        let (seen_these, rest) = again_rest.split_at(again_rest.partition_point(|(id, ..)| *id <= last));
+        again_rest = rest;
+        match write_counters(core, run, these, seen_these, window).await {
+            Ok(start) => {
+                in_force = Some(start);
+                written.extend(seen_these.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))));
+            }
+            Err(err) => {
+                unknown.append(&mut later);
+                let from = run.first().copied().unwrap_or(i64::MIN);
+                return Written { addresses: written, later: unknown, window: in_force, failed: Some((from, err)) };
+            }
+        }
     }
-    .await;
-    let window = store::finish(txn, done).await?;
-    let mut written: Recorded = again.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))).collect();
 
     // The counters are in. The addresses this instance has not written yet go in transactions of their own, a
     // few hundred pairs each with a pause between, so a backlog of new addresses (each an insert, an audit event
@@ -369,6 +396,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     // the counters written above stay written.
     let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION).peekable();
     while let Some(batch) = batches.next() {
+        tokio::time::sleep(PAUSE_BETWEEN_TRANSACTIONS).await;
         match record_new_addresses(core, batch).await {
             Ok(recorded) => written.extend(recorded),
             Err(err) => {
@@ -378,11 +406,48 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
                 break;
             }
         }
-        if batches.peek().is_some() {
-            tokio::time::sleep(PAUSE_BETWEEN_ADDRESS_BATCHES).await;
-        }
     }
-    Ok(Written { addresses: written, later, window })
+    Written { addresses: written, later, window: in_force, failed: None }
+}
+
+/// One transaction of counters, for the tokens `ids` (in order): the tokens' rows first, by id (a revoke deletes
+/// the token's row and then, cascading, its counters and window row, so taking them the other way round could
+/// deadlock with it on PostgreSQL; the last-use writer also goes by id), then the window (moved by the first
+/// transaction of a write; the others find it moved, or moved further by another instance), then the calls of
+/// the tokens still there, and the last seen of their known addresses. Answers the window's start in force.
+async fn write_counters(
+    core: &Core,
+    ids: &[i64],
+    increments: &[(i64, i64, UseOutcome, u64)],
+    again: &[(i64, IpAddr, DateTime<Utc>)],
+    window: DateTime<Utc>,
+) -> Result<DateTime<Utc>, DbErr> {
+    let txn = store::begin_write(&core.db).await?;
+    let done: Result<DateTime<Utc>, DbErr> = async {
+        let existing: HashSet<i64> = store_usage::existing_tokens(&txn, ids).await?.into_iter().collect();
+        let increments: Vec<store_usage::Increment> = increments
+            .iter()
+            .filter(|(token_id, ..)| existing.contains(token_id))
+            .map(|&(token_id, hour, outcome, count)| {
+                let hour = Utc.timestamp_opt(hour, 0).single().unwrap_or_default();
+                (token_id, hour, outcome.as_str(), i64::try_from(count).unwrap_or(i64::MAX))
+            })
+            .collect();
+        let start = store_usage::slide_window(&txn, window).await?;
+        let mut in_window: FxHashMap<i64, i64> = FxHashMap::default();
+        for &(token_id, _, _, count) in increments.iter().filter(|(_, hour, ..)| *hour >= start) {
+            *in_window.entry(token_id).or_default() += count;
+        }
+        let mut in_window: Vec<(i64, i64)> = in_window.into_iter().collect();
+        in_window.sort_unstable();
+        store_usage::add_to_window(&txn, &in_window).await?;
+        store_usage::add_all(&txn, &increments).await?;
+        let again: Vec<_> = again.iter().filter(|(token_id, ..)| existing.contains(token_id)).copied().collect();
+        seen_again(&txn, &again).await?;
+        Ok(start)
+    }
+    .await;
+    store::finish(txn, done).await
 }
 
 /// Moves the last seen of addresses already recorded forward.

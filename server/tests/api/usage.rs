@@ -588,6 +588,166 @@ async fn a_change_made_while_new_addresses_are_written_does_not_wait_for_all_of_
     assert_eq!(addresses_and_events(&app).await, (2_000, 2_000), "each address recorded and announced once");
 }
 
+/// `alice`'s token `admin` (every privilege) and `count` more tokens of hers (`bulk-1` upwards, made in one
+/// statement), each of those used once from 127.0.0.1 at `at`, counted and not yet written. Returns the admin
+/// token's secret and the bulk tokens' ids.
+async fn fleet_used_once(app: &TestApp, count: u32, at: chrono::DateTime<chrono::Utc>) -> (String, Vec<i64>) {
+    use app::services::usage::UseOutcome;
+    use sea_orm::ConnectionTrait;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let make = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) \
+         INSERT INTO tokens (account_id, name, name_key, secret_hash, hint, created_at, expires_at, allowlist, \
+         privileges) SELECT t.account_id, 'bulk-' || n.i, 'bulk-' || n.i, 'bulk-hash-' || n.i, t.hint, \
+         t.created_at, t.expires_at, t.allowlist, t.privileges FROM tokens t, n WHERE t.name = 'admin'"
+    );
+    db.execute_unprepared(&make).await.unwrap();
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT id FROM tokens WHERE name LIKE 'bulk-%' ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let ids: Vec<i64> = rows.iter().map(|row| row.try_get_by_index(0).unwrap()).collect();
+    assert_eq!(ids.len(), count as usize);
+    for &id in &ids {
+        app.state.usage.count(id, UseOutcome::Accepted, at, std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    (admin, ids)
+}
+
+/// The accepted calls written for the bulk tokens: in their counters, and in their requests (30 d).
+async fn bulk_calls_written(app: &TestApp) -> (i64, i64) {
+    use sea_orm::ConnectionTrait;
+    let db = &app.state.db;
+    let sum = |sql: &'static str| async move {
+        let row =
+            db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    let counters =
+        sum("SELECT CAST(coalesce(sum(u.count), 0) AS BIGINT) FROM token_usage u JOIN tokens t ON t.id = u.token_id \
+         WHERE t.name LIKE 'bulk-%' AND u.outcome = 'accepted'")
+        .await;
+    let requests = sum(
+        "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT) FROM token_requests r JOIN tokens t ON t.id = r.token_id \
+         WHERE t.name LIKE 'bulk-%'",
+    )
+    .await;
+    (counters, requests)
+}
+
+/// The counters of many tokens are written a few thousand tokens a transaction, with a pause between two, so a
+/// change made meanwhile (here a token created over the API) waits for one of them, not for the whole write: it
+/// is answered while the write is still going. The counters of 100,000 tokens in one transaction held SQLite's
+/// write lock for up to 2.3 s on the bench machine.
+#[tokio::test]
+async fn a_change_made_while_many_tokens_counters_are_written_does_not_wait_for_all_of_them() {
+    let app = spawn_app().await;
+    let now = app.clock.now();
+    let (admin, ids) = fleet_used_once(&app, 5_000, now).await;
+    // The first write also records the 5,000 new addresses; the second, measured, has only counters (and the
+    // addresses' last seen, two minutes on).
+    flush(&app).await;
+    for &id in &ids {
+        let later = now + chrono::Duration::minutes(2);
+        app.state.usage.count(id, usage::UseOutcome::Accepted, later, std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let state = app.state.clone();
+    let writing = tokio::spawn(async move { usage::flush(&state).await });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "made-meanwhile", "expires": "never", "privileges": ["all"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert!(!writing.is_finished(), "the token was made while the counters were still being written");
+    writing.await.unwrap().expect("flush usage");
+    assert_eq!(bulk_calls_written(&app).await, (10_000, 10_000), "every call written once");
+}
+
+/// A transaction of counters that fails (here one token's insert refused, in the second transaction) ends the
+/// write: the tokens written before it stay written, the rest are put back and written by the next write, and no
+/// call is counted twice, in the counters or in the requests (30 d). The refusal is switched by a row the test
+/// inserts and deletes (no schema change while the server runs).
+#[tokio::test]
+async fn a_failed_transaction_of_counters_is_written_by_the_next_write_and_nothing_twice() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    let app = spawn_app().await;
+    let db = &app.state.db;
+    let fault = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            "CREATE TABLE test_refusals (token_id BIGINT PRIMARY KEY); \
+             CREATE FUNCTION refuse_usage() RETURNS trigger AS $$ BEGIN \
+             IF EXISTS (SELECT 1 FROM test_refusals WHERE token_id = NEW.token_id) THEN \
+             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_usage BEFORE INSERT ON token_usage FOR EACH ROW EXECUTE FUNCTION refuse_usage()"
+        }
+        _ => {
+            "CREATE TABLE test_refusals (token_id INTEGER PRIMARY KEY); \
+             CREATE TRIGGER refuse_usage BEFORE INSERT ON token_usage \
+             WHEN EXISTS (SELECT 1 FROM test_refusals WHERE token_id = NEW.token_id) \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        }
+    };
+    db.execute_unprepared(fault).await.unwrap();
+    let (_admin, ids) = fleet_used_once(&app, 5_000, app.clock.now()).await;
+    // The 3,000th token: in the second transaction of 2,000.
+    db.execute_unprepared(&format!("INSERT INTO test_refusals (token_id) VALUES ({})", ids[2_999])).await.unwrap();
+    let failed = usage::flush(&app.state).await;
+    assert!(failed.is_err(), "the write reports the failure");
+    assert_eq!(bulk_calls_written(&app).await, (2_000, 2_000), "the first transaction's tokens written, no more");
+    db.execute_unprepared("DELETE FROM test_refusals").await.unwrap();
+    flush(&app).await;
+    assert_eq!(bulk_calls_written(&app).await, (5_000, 5_000), "the rest written by the next write, once each");
+    assert_eq!(addresses_and_events(&app).await, (5_000, 5_000), "each new address recorded and announced once");
+}
+
+/// A batch of new addresses that fails (here one insert refused) is left, with the batches after it, for the next
+/// write; the batches before it and the counters stay written, and nothing is recorded, announced or counted twice
+/// once the fault is gone. The refusal is switched by a row the test inserts and deletes.
+#[tokio::test]
+async fn a_failed_batch_of_new_addresses_is_written_by_the_next_write_and_nothing_twice() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    let app = spawn_app().await;
+    let db = &app.state.db;
+    let fault = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            "CREATE TABLE test_refused_addresses (ip TEXT PRIMARY KEY); \
+             CREATE FUNCTION refuse_address() RETURNS trigger AS $$ BEGIN \
+             IF EXISTS (SELECT 1 FROM test_refused_addresses WHERE ip = NEW.ip) THEN \
+             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_address BEFORE INSERT ON token_addresses FOR EACH ROW \
+             EXECUTE FUNCTION refuse_address()"
+        }
+        _ => {
+            "CREATE TABLE test_refused_addresses (ip TEXT PRIMARY KEY); \
+             CREATE TRIGGER refuse_address BEFORE INSERT ON token_addresses \
+             WHEN EXISTS (SELECT 1 FROM test_refused_addresses WHERE ip = NEW.ip) \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        }
+    };
+    db.execute_unprepared(fault).await.unwrap();
+    // 10.0.2.88 is the 601st address: in the second batch of 500.
+    db.execute_unprepared("INSERT INTO test_refused_addresses (ip) VALUES ('10.0.2.88')").await.unwrap();
+    let admin = used_from_new_addresses(&app, 2_000).await;
+    flush(&app).await;
+    assert_eq!(addresses_and_events(&app).await, (500, 500), "the first batch written, the rest left");
+    db.execute_unprepared("DELETE FROM test_refused_addresses").await.unwrap();
+    flush(&app).await;
+    assert_eq!(addresses_and_events(&app).await, (2_000, 2_000), "the rest written at the next write, once each");
+    let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
+    let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
+    assert_eq!(accepted, 2_001, "every call counted once (and the report's own): {report}");
+}
+
 #[test]
 fn a_server_asked_to_stop_writes_what_it_counted_first() {
     let dir = tempfile::tempdir().unwrap();
