@@ -145,12 +145,17 @@ const NEW_ADDRESSES_PER_WRITE: usize = 10_000;
 /// every 100 ms once it has waited a while, so the pause lets it in, and no address transaction holds the lock for
 /// more than a few hundred milliseconds.
 const NEW_ADDRESSES_PER_TRANSACTION: usize = 500;
-const PAUSE_BETWEEN_TRANSACTIONS: std::time::Duration = std::time::Duration::from_millis(150);
+const PAUSE_BETWEEN_ADDRESS_BATCHES: std::time::Duration = std::time::Duration::from_millis(150);
 
-/// Tokens whose counters are written per transaction (with [`PAUSE_BETWEEN_TRANSACTIONS`] between two): the
-/// counters of 100,000 tokens in use in one transaction held SQLite's write lock for 1.3-2.3 s on the bench
-/// machine under load, and every change made meanwhile (a sign-in, a token created or revoked) waited for it.
+/// Tokens whose counters are written per transaction, and the pause between two: the counters of 100,000 tokens
+/// in use in one transaction held SQLite's write lock for 1.3-2.3 s on the bench machine under load, and every
+/// change made meanwhile (a sign-in, a token created or revoked) waited for it. One of 2,000 holds it for tens of
+/// milliseconds, while a waiter's retries are still a few milliseconds apart (SQLite's busy handler backs off to
+/// 25 ms steps only after 50 ms, and to 100 ms after 230), so a shorter pause than the address batches' lets it
+/// in. The pauses lengthen the write (about 2.5 s more at 100,000 tokens), and a usage report, which writes first,
+/// waits for a write under way.
 const TOKENS_PER_TRANSACTION: usize = 2_000;
+const PAUSE_BETWEEN_COUNTER_TRANSACTIONS: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Cheap to clone; every clone counts into the same batch.
 #[derive(Clone, Default)]
@@ -368,7 +373,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     let (mut increments_rest, mut again_rest) = (increments.as_slice(), again.as_slice());
     for (n, run) in runs.into_iter().enumerate() {
         if n > 0 {
-            tokio::time::sleep(PAUSE_BETWEEN_TRANSACTIONS).await;
+            tokio::time::sleep(PAUSE_BETWEEN_COUNTER_TRANSACTIONS).await;
         }
         let last = run.last().copied().unwrap_or(i64::MAX);
         let (these, rest) = increments_rest.split_at(increments_rest.partition_point(|(id, ..)| *id <= last));
@@ -396,7 +401,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     // the counters written above stay written.
     let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION).peekable();
     while let Some(batch) = batches.next() {
-        tokio::time::sleep(PAUSE_BETWEEN_TRANSACTIONS).await;
+        tokio::time::sleep(PAUSE_BETWEEN_ADDRESS_BATCHES).await;
         match record_new_addresses(core, batch).await {
             Ok(recorded) => written.extend(recorded),
             Err(err) => {
