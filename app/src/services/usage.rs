@@ -2,13 +2,13 @@
 //! database work on the request's path) and written once a minute, a few thousand tokens' counters per transaction
 //! with a short pause between two (so a change waiting for the write lock never waits for the whole write), a few
 //! hundred counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server
-//! stops, and before a usage report is read. The addresses a token is used from are kept with first and last seen; a token's first use from an
-//! address it never used is an audit event and a `token.new_address` webhook, raised by the writer, off the request's
-//! path, a few hundred new addresses per transaction of their own after the counters' (so a fleet's first calls never
-//! hold the database's write lock for long). An address the writer already recorded has its last seen moved at most
-//! once a minute (like a token's last use), so steady traffic from known addresses costs one batched statement a
-//! minute, not a write per address per second. Counters older than the retention (90 days by default) are pruned by the
-//! same task.
+//! stops, and before a usage report is read. The addresses a token is used from are kept with first and last seen;
+//! a token's first use from an address it never used is an audit event and a `token.new_address` webhook, raised
+//! by the writer, off the request's path, a few hundred new addresses per transaction of their own after the
+//! counters (so a fleet's first calls never hold the database's write lock for long). An address the writer
+//! already recorded has its last seen moved at most once a minute (like a token's last use), so steady traffic from
+//! known addresses costs one batched statement a minute, not a write per address per second. Counters older than
+//! the retention (90 days by default) are pruned by the same task.
 
 use super::{
     Actor, Core,
@@ -261,9 +261,9 @@ fn minute_of(at: DateTime<Utc>) -> i64 {
 }
 
 /// Writes what was counted since the last flush, a few thousand tokens per transaction, and raises the new-address
-/// events. On a failure the counts not yet written go back into memory for the next flush. The write runs as a task of its own: a report
-/// flushes first, and a client hanging up drops the report's future, which must not drop counts already taken
-/// out of memory for a write under way.
+/// events. On a failure the counts not yet written go back into memory for the next flush. The write runs as a task
+/// of its own: a report flushes first, and a client hanging up drops the report's future, which must not drop
+/// counts already taken out of memory for a write under way.
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
     let core = core.clone();
     tokio::spawn(async move { flush_now(&core).await })
@@ -400,7 +400,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     // for six seconds on the bench machine, and the sign-in locks task waiting on it failed ("database is locked").
     // Each batch skips the tokens revoked by then. A batch that fails is left, with the rest, for the next write;
     // the counters written above stay written.
-    let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION).peekable();
+    let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION);
     while let Some(batch) = batches.next() {
         tokio::time::sleep(PAUSE_BETWEEN_ADDRESS_BATCHES).await;
         match record_new_addresses(core, batch).await {
