@@ -673,38 +673,45 @@ async fn a_change_made_while_many_tokens_counters_are_written_does_not_wait_for_
     assert_eq!(bulk_calls_written(&app).await, (10_000, 10_000), "every call written once");
 }
 
+/// From now on, inserts into `table` whose `column` is listed in `refused_<table>` (a table this makes, the column
+/// of type `kind`) fail: a fault the test switches on and off with rows, without changing the schema while the
+/// server's writers run (a `DROP TRIGGER` during the run met "database is locked" on SQLite).
+async fn refuse_listed_inserts(app: &TestApp, table: &str, column: &str, kind: &str) {
+    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    let list = format!("CREATE TABLE refused_{table} ({column} {kind} PRIMARY KEY)");
+    let listed = format!("EXISTS (SELECT 1 FROM refused_{table} WHERE {column} = NEW.{column})");
+    let trigger = match app.state.db.get_database_backend() {
+        DatabaseBackend::Postgres => format!(
+            "CREATE FUNCTION refuse_{table}() RETURNS trigger AS $$ BEGIN IF {listed} THEN \
+             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_{table}()"
+        ),
+        _ => format!(
+            "CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} WHEN {listed} \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        ),
+    };
+    app.state.db.execute_unprepared(&format!("{list}; {trigger}")).await.unwrap();
+}
+
 /// A transaction of counters that fails (here one token's insert refused, in the second transaction) ends the
 /// write: the tokens written before it stay written, the rest are put back and written by the next write, and no
-/// call is counted twice, in the counters or in the requests (30 d). The refusal is switched by a row the test
-/// inserts and deletes (no schema change while the server runs).
+/// call is counted twice, in the counters or in the requests (30 d).
 #[tokio::test]
 async fn a_failed_transaction_of_counters_is_written_by_the_next_write_and_nothing_twice() {
-    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    use sea_orm::ConnectionTrait;
     let app = spawn_app().await;
     let db = &app.state.db;
-    let fault = match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            "CREATE TABLE test_refusals (token_id BIGINT PRIMARY KEY); \
-             CREATE FUNCTION refuse_usage() RETURNS trigger AS $$ BEGIN \
-             IF EXISTS (SELECT 1 FROM test_refusals WHERE token_id = NEW.token_id) THEN \
-             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
-             CREATE TRIGGER refuse_usage BEFORE INSERT ON token_usage FOR EACH ROW EXECUTE FUNCTION refuse_usage()"
-        }
-        _ => {
-            "CREATE TABLE test_refusals (token_id INTEGER PRIMARY KEY); \
-             CREATE TRIGGER refuse_usage BEFORE INSERT ON token_usage \
-             WHEN EXISTS (SELECT 1 FROM test_refusals WHERE token_id = NEW.token_id) \
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-        }
-    };
-    db.execute_unprepared(fault).await.unwrap();
+    refuse_listed_inserts(&app, "token_usage", "token_id", "BIGINT").await;
     let (_admin, ids) = fleet_used_once(&app, 5_000, app.clock.now()).await;
     // The 3,000th token: in the second transaction of 2,000.
-    db.execute_unprepared(&format!("INSERT INTO test_refusals (token_id) VALUES ({})", ids[2_999])).await.unwrap();
+    db.execute_unprepared(&format!("INSERT INTO refused_token_usage (token_id) VALUES ({})", ids[2_999]))
+        .await
+        .unwrap();
     let failed = usage::flush(&app.state).await;
     assert!(failed.is_err(), "the write reports the failure");
     assert_eq!(bulk_calls_written(&app).await, (2_000, 2_000), "the first transaction's tokens written, no more");
-    db.execute_unprepared("DELETE FROM test_refusals").await.unwrap();
+    db.execute_unprepared("DELETE FROM refused_token_usage").await.unwrap();
     flush(&app).await;
     assert_eq!(bulk_calls_written(&app).await, (5_000, 5_000), "the rest written by the next write, once each");
     assert_eq!(addresses_and_events(&app).await, (5_000, 5_000), "each new address recorded and announced once");
@@ -712,35 +719,19 @@ async fn a_failed_transaction_of_counters_is_written_by_the_next_write_and_nothi
 
 /// A batch of new addresses that fails (here one insert refused) is left, with the batches after it, for the next
 /// write; the batches before it and the counters stay written, and nothing is recorded, announced or counted twice
-/// once the fault is gone. The refusal is switched by a row the test inserts and deletes.
+/// once the fault is gone.
 #[tokio::test]
 async fn a_failed_batch_of_new_addresses_is_written_by_the_next_write_and_nothing_twice() {
-    use sea_orm::{ConnectionTrait, DatabaseBackend};
+    use sea_orm::ConnectionTrait;
     let app = spawn_app().await;
     let db = &app.state.db;
-    let fault = match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            "CREATE TABLE test_refused_addresses (ip TEXT PRIMARY KEY); \
-             CREATE FUNCTION refuse_address() RETURNS trigger AS $$ BEGIN \
-             IF EXISTS (SELECT 1 FROM test_refused_addresses WHERE ip = NEW.ip) THEN \
-             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; \
-             CREATE TRIGGER refuse_address BEFORE INSERT ON token_addresses FOR EACH ROW \
-             EXECUTE FUNCTION refuse_address()"
-        }
-        _ => {
-            "CREATE TABLE test_refused_addresses (ip TEXT PRIMARY KEY); \
-             CREATE TRIGGER refuse_address BEFORE INSERT ON token_addresses \
-             WHEN EXISTS (SELECT 1 FROM test_refused_addresses WHERE ip = NEW.ip) \
-             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
-        }
-    };
-    db.execute_unprepared(fault).await.unwrap();
+    refuse_listed_inserts(&app, "token_addresses", "ip", "TEXT").await;
     // 10.0.2.88 is the 601st address: in the second batch of 500.
-    db.execute_unprepared("INSERT INTO test_refused_addresses (ip) VALUES ('10.0.2.88')").await.unwrap();
+    db.execute_unprepared("INSERT INTO refused_token_addresses (ip) VALUES ('10.0.2.88')").await.unwrap();
     let admin = used_from_new_addresses(&app, 2_000).await;
     flush(&app).await;
     assert_eq!(addresses_and_events(&app).await, (500, 500), "the first batch written, the rest left");
-    db.execute_unprepared("DELETE FROM test_refused_addresses").await.unwrap();
+    db.execute_unprepared("DELETE FROM refused_token_addresses").await.unwrap();
     flush(&app).await;
     assert_eq!(addresses_and_events(&app).await, (2_000, 2_000), "the rest written at the next write, once each");
     let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
