@@ -564,6 +564,24 @@ async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once()
     assert_eq!(addresses_and_events(&app).await, (25_001, 25_001), "each address once");
 }
 
+/// Starts a usage write, creates a token over the API 100 ms into it, and checks that the creation was answered
+/// (201) while the write was still going; then waits for the write.
+async fn token_made_during_a_write(app: &TestApp, admin: &str) {
+    let state = app.state.clone();
+    let writing = tokio::spawn(async move { usage::flush(&state).await });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(admin)
+        .json(&json!({"name": "made-meanwhile", "expires": "never", "privileges": ["all"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert!(!writing.is_finished(), "the token was made while the write was still going");
+    writing.await.unwrap().expect("flush usage");
+}
+
 /// A fleet's first calls from new addresses are recorded a few hundred a transaction, so a change made meanwhile
 /// (here a token created over the API) waits for one of them, not for the whole backlog: it is answered while
 /// the write is still going. On SQLite, where a write waits for the database's one write lock, 10,000 new
@@ -572,19 +590,7 @@ async fn thousands_of_new_addresses_are_recorded_over_several_writes_each_once()
 async fn a_change_made_while_new_addresses_are_written_does_not_wait_for_all_of_them() {
     let app = spawn_app().await;
     let admin = used_from_new_addresses(&app, 2_000).await;
-    let state = app.state.clone();
-    let writing = tokio::spawn(async move { usage::flush(&state).await });
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/tokens"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "made-meanwhile", "expires": "never", "privileges": ["all"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    assert!(!writing.is_finished(), "the token was made while the addresses were still being written");
-    writing.await.unwrap().expect("flush usage");
+    token_made_during_a_write(&app, &admin).await;
     assert_eq!(addresses_and_events(&app).await, (2_000, 2_000), "each address recorded and announced once");
 }
 
@@ -657,19 +663,7 @@ async fn a_change_made_while_many_tokens_counters_are_written_does_not_wait_for_
         let later = now + chrono::Duration::minutes(2);
         app.state.usage.count(id, usage::UseOutcome::Accepted, later, std::net::Ipv4Addr::LOCALHOST.into());
     }
-    let state = app.state.clone();
-    let writing = tokio::spawn(async move { usage::flush(&state).await });
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/tokens"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "made-meanwhile", "expires": "never", "privileges": ["all"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    assert!(!writing.is_finished(), "the token was made while the counters were still being written");
-    writing.await.unwrap().expect("flush usage");
+    token_made_during_a_write(&app, &admin).await;
     assert_eq!(bulk_calls_written(&app).await, (10_000, 10_000), "every call written once");
 }
 
