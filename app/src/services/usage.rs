@@ -152,9 +152,9 @@ const PAUSE_BETWEEN_ADDRESS_BATCHES: std::time::Duration = std::time::Duration::
 /// change made meanwhile (a sign-in, a token created or revoked) waited for it. One of 2,000 holds it for tens of
 /// milliseconds, while a waiter's retries are still a few milliseconds apart (SQLite's busy handler backs off to
 /// 25 ms steps only after 50 ms, and to 100 ms after 230), so a shorter pause than the address batches' lets it
-/// in. The pauses lengthen the write (2.5 s more at 100,000 tokens: 7.5 s in all by hand on the bench machine,
-/// with 10,000 addresses to check, while the longest sign-in took 146 ms), and a usage report, which writes first,
-/// waits for a write under way.
+/// in. The pauses lengthen the minute's write (2.5 s more at 100,000 tokens: 7.5 s in all by hand on the bench
+/// machine, with 10,000 addresses to check, while the longest sign-in took 146 ms); a write someone waits for
+/// (a report) does not pause, but waits for a write under way.
 const TOKENS_PER_TRANSACTION: usize = 2_000;
 const PAUSE_BETWEEN_COUNTER_TRANSACTIONS: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -264,14 +264,37 @@ fn minute_of(at: DateTime<Utc>) -> i64 {
 /// events. On a failure the counts not yet written go back into memory for the next flush. The write runs as a task
 /// of its own: a report flushes first, and a client hanging up drops the report's future, which must not drop
 /// counts already taken out of memory for a write under way.
+///
+/// This is the write someone waits for (a report, the tokens table's requests, a stopping server): its transactions
+/// of counters follow each other without a pause, as the whole write is on that caller's path. The minute's write
+/// is [`flush_in_background`].
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
+    flush_at(core, Pace::Prompt).await
+}
+
+/// The minute's write: as [`flush`], with a pause between two transactions of counters, so a change waiting for
+/// the database's write lock (a sign-in, a token created) gets in after one of them.
+pub async fn flush_in_background(core: &Core) -> Result<(), DbErr> {
+    flush_at(core, Pace::Patient).await
+}
+
+/// Whether a write pauses between its transactions of counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// Someone waits for the write: no pause.
+    Prompt,
+    /// Nobody waits for it: [`PAUSE_BETWEEN_COUNTER_TRANSACTIONS`] between two.
+    Patient,
+}
+
+async fn flush_at(core: &Core, pace: Pace) -> Result<(), DbErr> {
     let core = core.clone();
-    tokio::spawn(async move { flush_now(&core).await })
+    tokio::spawn(async move { flush_now(&core, pace).await })
         .await
         .map_err(|err| DbErr::Custom(format!("the usage write stopped: {err}")))?
 }
 
-async fn flush_now(core: &Core) -> Result<(), DbErr> {
+async fn flush_now(core: &Core, pace: Pace) -> Result<(), DbErr> {
     let mut writer = core.usage.flushing.lock().await;
     let mut pending = core.usage.take();
     let window = window_start(core.clock.now());
@@ -280,7 +303,7 @@ async fn flush_now(core: &Core) -> Result<(), DbErr> {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let Written { addresses, later, window, failed } = write(core, &pending, &writer.left, window).await;
+    let Written { addresses, later, window, failed } = write(core, &pending, &writer.left, window, pace).await;
     let recorded = addresses.len();
     core.usage.remember(addresses);
     writer.left = later;
@@ -328,12 +351,12 @@ struct Written {
 /// Writes `pending` and the new addresses an earlier write `left`, and moves the tokens' requests window to start
 /// at `window` (the hours leaving it are taken out of each token's calls in `token_requests`; the calls written
 /// for hours inside it are added). The counters go in transactions of [`TOKENS_PER_TRANSACTION`] tokens each, in
-/// the order of their ids, then the addresses new to this instance in transactions of their own, with a pause
-/// between two transactions, so a change waiting for the database's write lock waits for one of them, not for the
-/// whole write. A transaction that fails ends the write: the counters written before it stay written (putting them
+/// the order of their ids (with a pause between two when `pace` is patient), then the addresses new to this
+/// instance in transactions of their own, with a pause between two, so a change waiting for the database's write
+/// lock waits for one of them, not for the whole write. A transaction that fails ends the write: the counters written before it stay written (putting them
 /// back would count them twice), those of the tokens from the failed one on are answered in `failed` for the
 /// caller to put back, and the new addresses are left for the next write.
-async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>) -> Written {
+async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>, pace: Pace) -> Written {
     let (counts, mut seen) = pending.totals();
     for &(token_id, ip, first, last) in left {
         seen.entry((token_id, ip))
@@ -373,7 +396,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     let runs: Vec<&[i64]> = if ids.is_empty() { vec![&[]] } else { ids.chunks(TOKENS_PER_TRANSACTION).collect() };
     let (mut increments_rest, mut again_rest) = (increments.as_slice(), again.as_slice());
     for (n, run) in runs.into_iter().enumerate() {
-        if n > 0 {
+        if n > 0 && pace == Pace::Patient {
             tokio::time::sleep(PAUSE_BETWEEN_COUNTER_TRANSACTIONS).await;
         }
         let last = run.last().copied().unwrap_or(i64::MAX);
@@ -400,9 +423,8 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
     // for six seconds on the bench machine, and the sign-in locks task waiting on it failed ("database is locked").
     // Each batch skips the tokens revoked by then. A batch that fails is left, with the rest, for the next write;
     // the counters written above stay written.
-    let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION);
+    let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION).peekable();
     while let Some(batch) = batches.next() {
-        tokio::time::sleep(PAUSE_BETWEEN_ADDRESS_BATCHES).await;
         match record_new_addresses(core, batch).await {
             Ok(recorded) => written.extend(recorded),
             Err(err) => {
@@ -411,6 +433,9 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
                 later.extend(batches.flatten().copied());
                 break;
             }
+        }
+        if batches.peek().is_some() {
+            tokio::time::sleep(PAUSE_BETWEEN_ADDRESS_BATCHES).await;
         }
     }
     Written { addresses: written, later, window: in_force, failed: None }
@@ -523,7 +548,7 @@ pub fn spawn(core: Core, every: std::time::Duration) {
         loop {
             tick.tick().await;
             let last = Arc::strong_count(&core.notifications) <= 1;
-            let _ = flush(&core).await;
+            let _ = flush_in_background(&core).await;
             if last {
                 return;
             }
