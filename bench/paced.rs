@@ -56,7 +56,6 @@ async fn connect(target: &Target) -> anyhow::Result<Connection> {
     Ok(sender)
 }
 
-#[derive(Default)]
 struct Tally {
     ok: u64,
     latencies: Vec<Duration>,

@@ -180,9 +180,14 @@ async fn old_usage_is_pruned_after_the_retention() {
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {
+    number(app, &format!("SELECT count(*) FROM {table}")).await
+}
+
+/// The one number `sql` answers (a count or a sum, as BIGINT).
+async fn number(app: &TestApp, sql: &str) -> i64 {
     use sea_orm::ConnectionTrait;
     let db = &app.state.db;
-    let statement = sea_orm::Statement::from_string(db.get_database_backend(), format!("SELECT count(*) FROM {table}"));
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
     db.query_one_raw(statement).await.unwrap().unwrap().try_get_by_index::<i64>(0).unwrap()
 }
 
@@ -518,15 +523,9 @@ async fn one_write_holding_seventy_thousand_tokens_succeeds() {
 
 /// Addresses recorded in `token_addresses` and `token.new_address` events in the audit log.
 async fn addresses_and_events(app: &TestApp) -> (i64, usize) {
-    use sea_orm::ConnectionTrait;
-    let db = &app.state.db;
-    let count = |sql: &'static str| async move {
-        let row =
-            db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
-        row.try_get_by_index::<i64>(0).unwrap()
-    };
-    let addresses = count("SELECT CAST(count(*) AS BIGINT) FROM token_addresses").await;
-    let events = count("SELECT CAST(count(*) AS BIGINT) FROM audit_events WHERE action = 'token.new_address'").await;
+    let addresses = number(app, "SELECT CAST(count(*) AS BIGINT) FROM token_addresses").await;
+    let events =
+        number(app, "SELECT CAST(count(*) AS BIGINT) FROM audit_events WHERE action = 'token.new_address'").await;
     (addresses, events as usize)
 }
 
@@ -631,18 +630,14 @@ async fn fleet_used_once(app: &TestApp, count: u32, at: chrono::DateTime<chrono:
 
 /// The accepted calls written for the bulk tokens: in their counters, and in their requests (30 d).
 async fn bulk_calls_written(app: &TestApp) -> (i64, i64) {
-    use sea_orm::ConnectionTrait;
-    let db = &app.state.db;
-    let sum = |sql: &'static str| async move {
-        let row =
-            db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
-        row.try_get_by_index::<i64>(0).unwrap()
-    };
-    let counters =
-        sum("SELECT CAST(coalesce(sum(u.count), 0) AS BIGINT) FROM token_usage u JOIN tokens t ON t.id = u.token_id \
-         WHERE t.name LIKE 'bulk-%' AND u.outcome = 'accepted'")
-        .await;
-    let requests = sum(
+    let counters = number(
+        app,
+        "SELECT CAST(coalesce(sum(u.count), 0) AS BIGINT) FROM token_usage u JOIN tokens t ON t.id = u.token_id \
+         WHERE t.name LIKE 'bulk-%' AND u.outcome = 'accepted'",
+    )
+    .await;
+    let requests = number(
+        app,
         "SELECT CAST(coalesce(sum(r.requests), 0) AS BIGINT) FROM token_requests r JOIN tokens t ON t.id = r.token_id \
          WHERE t.name LIKE 'bulk-%'",
     )
