@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""`make bench` helper: times listing and searching one account's tokens through the app's server function
-(`POST /rpc/list_tokens`), over HTTP with the session cookie, exactly as the browser calls it.
+"""`make bench` helper: times listing and searching one account's tokens through the server function the tokens
+page calls (`POST /rpc/token_table`: the page, its requests (30 d), the expiring-soon notice), over HTTP with the
+session cookie, exactly as the browser calls it.
 
-Usage: lists.py BASE_URL USERNAME PASSWORD PAGES_OF_20 CALLS
+Usage: lists.py BASE_URL USERNAME PASSWORD TOKENS CALLS
+       lists.py BASE_URL USERNAME PASSWORD TOKENS SECONDS under_load
+The first form times every sort and search, CALLS calls each after one warm-up call. The second times the first
+page (newest first) every quarter of a second for SECONDS, for a run beside a verification load (the caller's).
 Prints one line per scenario: `list_NAME p50_ms p95_ms rows_matching`.
 """
 
@@ -30,6 +34,18 @@ def main():
             return response.read()
 
     post("/rpc/login", {"username": username, "password": password})
+    if len(sys.argv) > 6 and sys.argv[6] == "under_load":
+        fields = page_fields("", "created", True, 1)
+        matching = json.loads(post("/rpc/token_table", fields)).get("total", "?")
+        times, deadline = [], time.monotonic() + calls
+        while time.monotonic() < deadline:
+            due = time.monotonic() + 0.25
+            start = time.perf_counter()
+            post("/rpc/token_table", fields)
+            times.append((time.perf_counter() - start) * 1000)
+            time.sleep(max(0.0, due - time.monotonic()))
+        report("first_page_under_load", times, matching)
+        return
     last_page = (total + 19) // 20
     scenarios = []
     for sort in ("created", "name", "expires", "last_used", "requests"):
@@ -41,23 +57,31 @@ def main():
         scenarios.append((f"search_{label}", search, "created", True, 1))
 
     for name, search, sort, descending, page in scenarios:
-        fields = {
-            "query[search]": search,
-            "query[sort]": sort,
-            "query[descending]": "true" if descending else "false",
-            "query[page]": str(page),
-            "query[per_page]": "20",
-        }
-        body = post("/rpc/list_tokens", fields)  # warm-up, and the total
+        fields = page_fields(search, sort, descending, page)
+        body = post("/rpc/token_table", fields)  # warm-up, and the total
         matching = json.loads(body).get("total", "?")
         times = []
         for _ in range(calls):
             start = time.perf_counter()
-            post("/rpc/list_tokens", fields)
+            post("/rpc/token_table", fields)
             times.append((time.perf_counter() - start) * 1000)
-        times.sort()
-        p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
-        print(f"list_{name} {statistics.median(times):.2f} {p95:.2f} {matching}", flush=True)
+        report(name, times, matching)
+
+
+def page_fields(search, sort, descending, page):
+    return {
+        "query[search]": search,
+        "query[sort]": sort,
+        "query[descending]": "true" if descending else "false",
+        "query[page]": str(page),
+        "query[per_page]": "20",
+    }
+
+
+def report(name, times, matching):
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)]
+    print(f"list_{name} {statistics.median(times):.2f} {p95:.2f} {matching}", flush=True)
 
 
 if __name__ == "__main__":

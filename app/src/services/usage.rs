@@ -2,7 +2,8 @@
 //! database work on the request's path) and written once a minute, a few thousand tokens' counters per transaction
 //! with a short pause between two (so a change waiting for the write lock never waits for the whole write), a few
 //! hundred counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server
-//! stops, and before a usage report is read. The addresses a token is used from are kept with first and last seen;
+//! stops. A reader (a usage report, the tokens table's requests) adds what memory holds to what the database
+//! holds, so it writes nothing and never waits for a write. The addresses a token is used from are kept with first and last seen;
 //! a token's first use from an address it never used is an audit event and a `token.new_address` webhook, raised
 //! by the writer, off the request's path, a few hundred new addresses per transaction of their own after the
 //! counters (so a fleet's first calls never hold the database's write lock for long). An address the writer
@@ -64,14 +65,31 @@ impl UseOutcome {
 /// The addresses shown per token.
 const ADDRESSES_SHOWN: u64 = 10;
 
-/// What was counted since the last write: one entry per token, hour and address, so a verification costs one
-/// map look-up; the writer sums it up into counters and addresses. The keys are ours (token ids) or small, so a
-/// fast hasher instead of SipHash.
+/// What was counted since the last write: per token, one entry per hour and address, so a verification costs two
+/// small look-ups; the writer sums it up into counters and addresses, and a reader finds a token's entries without
+/// walking the others'. The keys are ours (token ids) or small, so a fast hasher instead of SipHash.
 #[derive(Default)]
 struct Pending {
-    /// (token, hour as Unix seconds, address) → its calls.
-    calls: FxHashMap<(i64, i64, IpAddr), Calls>,
+    /// token → its calls by hour and address.
+    tokens: FxHashMap<i64, TokenCalls>,
+    /// Entries (token, hour, address) in all.
+    entries: usize,
 }
+
+/// An hour (as Unix seconds) and an address.
+type Slot = (i64, IpAddr);
+
+/// One token's calls since the last write, by hour and address. Most tokens are used from one address within an
+/// hour, so that one entry is kept in place; a few more are a short list; a fleet's token (many addresses) gets a
+/// map, so counting a call never walks more than [`FEW`] entries.
+enum TokenCalls {
+    One(Slot, Calls),
+    Few(Vec<(Slot, Calls)>),
+    Many(FxHashMap<Slot, Calls>),
+}
+
+/// Entries a token keeps as a list at most.
+const FEW: usize = 8;
 
 /// A token's calls from one address within one hour, since the last write.
 #[derive(Debug, Clone, Copy)]
@@ -84,11 +102,54 @@ struct Calls {
 }
 
 impl Calls {
+    fn new(at: DateTime<Utc>) -> Self {
+        Self { first: at, last: at, by_outcome: [0; UseOutcome::ALL.len()] }
+    }
+
     fn merge(&mut self, other: &Calls) {
         self.first = self.first.min(other.first);
         self.last = self.last.max(other.last);
         for (mine, theirs) in self.by_outcome.iter_mut().zip(other.by_outcome) {
             *mine = mine.saturating_add(theirs);
+        }
+    }
+}
+
+impl TokenCalls {
+    /// The entry of `slot`, made (first and last at `at`, nothing counted) when missing; and whether it was made.
+    fn slot(&mut self, slot: Slot, at: DateTime<Utc>) -> (&mut Calls, bool) {
+        let grow = match self {
+            Self::One(mine, _) => *mine != slot,
+            Self::Few(few) => few.len() >= FEW && few.iter().all(|(mine, _)| *mine != slot),
+            Self::Many(_) => false,
+        };
+        if grow {
+            let mut entries = Vec::new();
+            self.for_each(|slot, calls| entries.push((slot, *calls)));
+            *self = if entries.len() < FEW { Self::Few(entries) } else { Self::Many(entries.into_iter().collect()) };
+        }
+        match self {
+            Self::One(_, calls) => (calls, false),
+            Self::Few(few) => match few.iter().position(|(mine, _)| *mine == slot) {
+                Some(at) => (&mut few[at].1, false),
+                None => {
+                    few.push((slot, Calls::new(at)));
+                    let last = few.len() - 1;
+                    (&mut few[last].1, true)
+                }
+            },
+            Self::Many(many) => match many.entry(slot) {
+                std::collections::hash_map::Entry::Occupied(entry) => (entry.into_mut(), false),
+                std::collections::hash_map::Entry::Vacant(entry) => (entry.insert(Calls::new(at)), true),
+            },
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(Slot, &Calls)) {
+        match self {
+            Self::One(slot, calls) => f(*slot, calls),
+            Self::Few(few) => few.iter().for_each(|(slot, calls)| f(*slot, calls)),
+            Self::Many(many) => many.iter().for_each(|(slot, calls)| f(*slot, calls)),
         }
     }
 }
@@ -99,30 +160,39 @@ type Counts = FxHashMap<(i64, i64, UseOutcome), u64>;
 type Seen = FxHashMap<(i64, IpAddr), (DateTime<Utc>, DateTime<Utc>)>;
 
 impl Pending {
-    /// The entries of tokens `from` on (by id), the rest left here.
-    fn split_off_from(&mut self, from: i64) -> Pending {
-        let (later, kept) =
-            std::mem::take(&mut self.calls).into_iter().partition(|((token_id, ..), _)| *token_id >= from);
-        self.calls = kept;
-        Pending { calls: later }
+    /// The entry of `token_id` in `slot`, made when missing.
+    fn slot(&mut self, token_id: i64, slot: Slot, at: DateTime<Utc>) -> &mut Calls {
+        match self.tokens.entry(token_id) {
+            std::collections::hash_map::Entry::Occupied(entry) => {
+                let (calls, made) = entry.into_mut().slot(slot, at);
+                self.entries += usize::from(made);
+                calls
+            }
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                self.entries += 1;
+                entry.insert(TokenCalls::One(slot, Calls::new(at))).slot(slot, at).0
+            }
+        }
     }
 
     /// The batch as the database keeps it: counters per token, hour and outcome; addresses per token.
     fn totals(&self) -> (Counts, Seen) {
         let (mut counts, mut seen) = (Counts::default(), Seen::default());
-        for (&(token_id, hour, ip), calls) in &self.calls {
-            for outcome in UseOutcome::ALL {
-                let n = calls.by_outcome[outcome as usize];
-                if n > 0 {
-                    *counts.entry((token_id, hour, outcome)).or_default() += u64::from(n);
+        for (&token_id, calls) in &self.tokens {
+            calls.for_each(|(hour, ip), calls| {
+                for outcome in UseOutcome::ALL {
+                    let n = calls.by_outcome[outcome as usize];
+                    if n > 0 {
+                        *counts.entry((token_id, hour, outcome)).or_default() += u64::from(n);
+                    }
                 }
-            }
-            seen.entry((token_id, ip))
-                .and_modify(|(first, last)| {
-                    *first = (*first).min(calls.first);
-                    *last = (*last).max(calls.last);
-                })
-                .or_insert((calls.first, calls.last));
+                seen.entry((token_id, ip))
+                    .and_modify(|(first, last)| {
+                        *first = (*first).min(calls.first);
+                        *last = (*last).max(calls.last);
+                    })
+                    .or_insert((calls.first, calls.last));
+            });
         }
         (counts, seen)
     }
@@ -154,7 +224,7 @@ const PAUSE_BETWEEN_ADDRESS_BATCHES: std::time::Duration = std::time::Duration::
 /// 25 ms steps only after 50 ms, and to 100 ms after 230), so a shorter pause than the address batches' lets it
 /// in. The pauses lengthen the minute's write (2.5 s more at 100,000 tokens: 7.5 s in all by hand on the bench
 /// machine, with 10,000 addresses to check, while the longest sign-in took 146 ms); a write someone waits for
-/// (a report) does not pause, but waits for a write under way.
+/// (a stopping server, a sort by requests) does not pause, but waits for a write under way.
 const TOKENS_PER_TRANSACTION: usize = 2_000;
 const PAUSE_BETWEEN_COUNTER_TRANSACTIONS: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -164,19 +234,35 @@ pub struct UsageRecorder {
     inner: Option<Arc<Mutex<Pending>>>,
     /// Only the writer touches this, never a request.
     known: Arc<Mutex<Known>>,
-    /// Held for a whole flush, so a reader that flushes first (the usage report) waits for a write already under
-    /// way instead of reading before it commits. It also holds what only the writer needs (the new addresses a
-    /// write left for the next one, the window's start), so requests never wait while it is put aside.
+    /// Held for a whole flush, so one that someone waits for (a stopping server, a sort by requests) waits for a
+    /// write already under way instead of reading before it commits. It also holds what only the writer needs (the
+    /// window's start), so requests never wait while it is put aside.
     flushing: Arc<tokio::sync::Mutex<Writer>>,
+    /// What readers add to the database's figures besides what is waiting; see [`Unwritten`].
+    unwritten: Arc<tokio::sync::RwLock<Unwritten>>,
 }
 
 /// The writer's own state between flushes.
 #[derive(Default)]
 struct Writer {
-    /// New addresses left for the next write.
-    left: Vec<Sighting>,
     /// The start of the tokens' requests window as the last write left it (none yet: ask the database).
     window: Option<DateTime<Utc>>,
+}
+
+/// What memory holds that the database does not show yet, besides what is waiting: the batch a write under way
+/// took (and how far its counters are committed), and the new addresses writes left for later. A reader (a usage
+/// report, the tokens table's requests) holds it shared while it reads the database and memory; a write holds it
+/// exclusively while it takes the batch and while each of its transactions of counters runs. So a reader never
+/// writes, nor waits for a whole write (only for a transaction under way), and counts each call once: in the
+/// database or in memory.
+#[derive(Default)]
+struct Unwritten {
+    /// The batch of the write under way (empty between writes).
+    taken: Arc<Pending>,
+    /// The counters of the tokens in `taken` with ids below this are committed.
+    committed_below: i64,
+    /// New addresses left for a later write.
+    left: Arc<Vec<Sighting>>,
 }
 
 /// The hours the tokens table's "Requests (30 d)" counts: this one and the 719 before it.
@@ -191,11 +277,11 @@ pub fn window_start(now: DateTime<Utc>) -> DateTime<Utc> {
 impl UsageRecorder {
     /// Counts nothing (the command line).
     pub fn disabled() -> Self {
-        Self { inner: None, known: Arc::default(), flushing: Arc::default() }
+        Self { inner: None, ..Self::default() }
     }
 
     pub fn enabled() -> Self {
-        Self { inner: Some(Arc::default()), known: Arc::default(), flushing: Arc::default() }
+        Self { inner: Some(Arc::default()), ..Self::default() }
     }
 
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
@@ -224,11 +310,7 @@ impl UsageRecorder {
     pub fn count(&self, token_id: i64, outcome: UseOutcome, at: DateTime<Utc>, ip: IpAddr) {
         let Some(mut pending) = self.pending() else { return };
         let hour = at.timestamp().div_euclid(3600) * 3600;
-        let calls = pending.calls.entry((token_id, hour, ip.to_canonical())).or_insert(Calls {
-            first: at,
-            last: at,
-            by_outcome: [0; UseOutcome::ALL.len()],
-        });
+        let calls = pending.slot(token_id, (hour, ip.to_canonical()), at);
         calls.by_outcome[outcome as usize] = calls.by_outcome[outcome as usize].saturating_add(1);
         calls.last = calls.last.max(at);
     }
@@ -236,23 +318,103 @@ impl UsageRecorder {
     /// Entries (token, hour, address) waiting to be written (for `/metrics`: the memory this takes is bounded by
     /// what one flush interval sees).
     pub fn waiting(&self) -> usize {
-        self.pending().map_or(0, |pending| pending.calls.len())
+        self.pending().map_or(0, |pending| pending.entries)
     }
 
-    /// Takes what is waiting, leaving maps sized for as much again: the next interval usually sees the same
+    /// Takes what is waiting, leaving a map sized for as much again: the next interval usually sees the same
     /// tokens, and growing a map rehashes it under the lock, on a request's path.
     fn take(&self) -> Pending {
         let Some(mut pending) = self.pending() else { return Pending::default() };
-        let next = Pending { calls: FxHashMap::with_capacity_and_hasher(pending.calls.len(), Default::default()) };
+        let next = Pending {
+            tokens: FxHashMap::with_capacity_and_hasher(pending.tokens.len(), Default::default()),
+            entries: 0,
+        };
         std::mem::replace(&mut *pending, next)
     }
 
-    /// Puts back what a failed write took, so no count is lost while the database is away.
-    fn put_back(&self, failed: Pending) {
+    /// Puts back the entries of tokens `from` on (by id) of what a failed write took, so no count is lost while
+    /// the database is away (those of the tokens before are written).
+    fn put_back(&self, failed: &Pending, from: i64) {
         let Some(mut pending) = self.pending() else { return };
-        for (key, calls) in failed.calls {
-            pending.calls.entry(key).and_modify(|mine| mine.merge(&calls)).or_insert(calls);
+        for (&token_id, theirs) in failed.tokens.iter().filter(|(token_id, _)| **token_id >= from) {
+            theirs.for_each(|slot, calls| pending.slot(token_id, slot, calls.first).merge(calls));
         }
+    }
+
+    /// Takes what is waiting for a write, in readers' view (see [`Unwritten`]); with the new addresses left.
+    async fn take_for_write(&self) -> (Arc<Pending>, Arc<Vec<Sighting>>) {
+        let mut unwritten = self.unwritten.write().await;
+        let taken = Arc::new(self.take());
+        unwritten.taken = Arc::clone(&taken);
+        unwritten.committed_below = i64::MIN;
+        (taken, Arc::clone(&unwritten.left))
+    }
+
+    /// A still view of what the database does not show yet, for as long as it is held: hold it while reading the
+    /// database.
+    async fn reading(&self) -> Reading<'_> {
+        Reading { recorder: self, unwritten: self.unwritten.read().await }
+    }
+}
+
+/// What a reader adds to the database's figures: see [`UsageRecorder::reading`].
+struct Reading<'a> {
+    recorder: &'a UsageRecorder,
+    unwritten: tokio::sync::RwLockReadGuard<'a, Unwritten>,
+}
+
+impl Reading<'_> {
+    /// The calls of `token_id` the database does not hold yet: (hour as Unix seconds, outcome, calls).
+    fn calls(&self, token_id: i64) -> Vec<(i64, UseOutcome, u64)> {
+        let mut out = Vec::new();
+        let mut add = |calls: &TokenCalls| {
+            calls.for_each(|(hour, _), calls| {
+                for outcome in UseOutcome::ALL {
+                    let n = calls.by_outcome[outcome as usize];
+                    if n > 0 {
+                        out.push((hour, outcome, u64::from(n)));
+                    }
+                }
+            });
+        };
+        if token_id >= self.unwritten.committed_below
+            && let Some(calls) = self.unwritten.taken.tokens.get(&token_id)
+        {
+            add(calls);
+        }
+        if let Some(pending) = self.recorder.pending()
+            && let Some(calls) = pending.tokens.get(&token_id)
+        {
+            add(calls);
+        }
+        out
+    }
+
+    /// The addresses `token_id` was used from that the database may not show yet, or not with these times: each
+    /// with its first and last use.
+    fn addresses(&self, token_id: i64) -> FxHashMap<IpAddr, (DateTime<Utc>, DateTime<Utc>)> {
+        let mut out: FxHashMap<IpAddr, (DateTime<Utc>, DateTime<Utc>)> = FxHashMap::default();
+        let mut add = |ip: IpAddr, first: DateTime<Utc>, last: DateTime<Utc>| {
+            out.entry(ip)
+                .and_modify(|(earliest, latest)| {
+                    *earliest = (*earliest).min(first);
+                    *latest = (*latest).max(last);
+                })
+                .or_insert((first, last));
+        };
+        // Recording an address is idempotent, so what a write under way may have recorded already is taken too.
+        for &(_, ip, first, last) in self.unwritten.left.iter().filter(|(id, ..)| *id == token_id) {
+            add(ip, first, last);
+        }
+        if let Some(calls) = self.unwritten.taken.tokens.get(&token_id) {
+            calls.for_each(|(_, ip), calls| add(ip, calls.first, calls.last));
+        }
+        if let Some(pending) = self.recorder.pending()
+            && let Some(calls) = pending.tokens.get(&token_id)
+        {
+            calls.for_each(|(_, ip), calls| add(ip, calls.first, calls.last));
+        }
+        out
     }
 }
 
@@ -262,10 +424,11 @@ fn minute_of(at: DateTime<Utc>) -> i64 {
 
 /// Writes what was counted since the last flush, a few thousand tokens per transaction, and raises the new-address
 /// events. On a failure the counts not yet written go back into memory for the next flush. The write runs as a task
-/// of its own: a report flushes first, and a client hanging up drops the report's future, which must not drop
-/// counts already taken out of memory for a write under way.
+/// of its own: a list sorted by requests flushes first, and a client hanging up drops that request's future, which
+/// must not drop counts already taken out of memory for a write under way.
 ///
-/// This is the write someone waits for (a report, the tokens table's requests, a stopping server): its transactions
+/// This is the write someone waits for (a stopping server, the tokens table sorted by requests, the busiest tokens,
+/// which order by what the database holds): its transactions
 /// of counters follow each other without a pause, as the whole write is on that caller's path. The minute's write
 /// is [`flush_in_background`].
 pub async fn flush(core: &Core) -> Result<(), DbErr> {
@@ -296,35 +459,42 @@ async fn flush_at(core: &Core, pace: Pace) -> Result<(), DbErr> {
 
 async fn flush_now(core: &Core, pace: Pace) -> Result<(), DbErr> {
     let mut writer = core.usage.flushing.lock().await;
-    let mut pending = core.usage.take();
     let window = window_start(core.clock.now());
     let slide = writer.window.is_none_or(|start| start < window);
-    if pending.calls.is_empty() && writer.left.is_empty() && !slide {
+    let (pending, left) = core.usage.take_for_write().await;
+    if pending.entries == 0 && left.is_empty() && !slide {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let Written { addresses, later, window, failed } = write(core, &pending, &writer.left, window, pace).await;
+    let Written { addresses, later, window, failed } = write(core, &pending, &left, window, pace).await;
     let recorded = addresses.len();
     core.usage.remember(addresses);
-    writer.left = later;
     if window.is_some() {
         writer.window = window;
+    }
+    let (entries, left) = (pending.entries, later.len());
+    {
+        let mut unwritten = core.usage.unwritten.write().await;
+        if let Some((from, _)) = &failed {
+            // The counters of the tokens before `from` are written and must not be written again.
+            core.usage.put_back(&pending, *from);
+        }
+        unwritten.taken = Arc::default();
+        unwritten.left = Arc::new(later);
     }
     match failed {
         None => {
             tracing::debug!(
-                entries = pending.calls.len(),
+                entries,
                 addresses = recorded,
-                left = writer.left.len(),
+                left,
                 micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                 "usage written"
             );
             Ok(())
         }
-        Some((from, err)) => {
-            // The counters of the tokens before `from` are written and must not be written again.
+        Some((_, err)) => {
             tracing::warn!(error = %err, "writing usage counters failed; keeping them for the next try");
-            core.usage.put_back(pending.split_off_from(from));
             Err(err)
         }
     }
@@ -453,6 +623,10 @@ async fn write_counters(
     again: &[(i64, IpAddr, DateTime<Utc>)],
     window: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, DbErr> {
+    // Readers wait while this transaction runs (tens of milliseconds), and their view then moves past its tokens:
+    // a reader finds their calls in the database or in memory, never in both. Taken before the transaction starts,
+    // so a reader holding the view never waits for a connection this write holds.
+    let mut unwritten = core.usage.unwritten.write().await;
     let txn = store::begin_write(&core.db).await?;
     let done: Result<DateTime<Utc>, DbErr> = async {
         let existing: HashSet<i64> = store_usage::existing_tokens(&txn, ids).await?.into_iter().collect();
@@ -478,7 +652,9 @@ async fn write_counters(
         Ok(start)
     }
     .await;
-    store::finish(txn, done).await
+    let start = store::finish(txn, done).await?;
+    unwritten.committed_below = ids.last().map_or(i64::MIN, |last| last.saturating_add(1));
+    Ok(start)
 }
 
 /// Moves the last seen of addresses already recorded forward.
@@ -575,10 +751,6 @@ async fn token_of(core: &Core, actor: &Actor, name: &str) -> Result<tokens::Toke
     super::tokens::find(core, owner, name).await
 }
 
-fn addresses(rows: Vec<store_usage::TokenAddress>) -> Vec<AddressSeen> {
-    rows.into_iter().map(|a| AddressSeen { ip: a.ip, first_seen: a.first_seen, last_seen: a.last_seen }).collect()
-}
-
 /// How a period is cut up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bucket {
@@ -670,9 +842,26 @@ pub async fn report(
     if bucket == Bucket::Hour && to - from > Duration::days(31) {
         return Err(AppError::invalid("bucket", "Hourly buckets cover at most 31 days; use bucket=day."));
     }
-    flush(core).await?;
     let start = bucket_start(core, bucket, from);
-    let rows = store_usage::between(&core.db, token.id, start, to).await?;
+    // What the database holds and what memory holds beside it, read while no write commits: nothing is written
+    // for a report, nor waited for.
+    let reading = core.usage.reading().await;
+    let mut rows = store_usage::between(&core.db, token.id, start, to).await?;
+    let unwritten = reading.calls(token.id);
+    let seen = reading.addresses(token.id);
+    let addresses = latest_addresses(core, token.id, seen).await?;
+    drop(reading);
+    for (hour, outcome, calls) in unwritten {
+        let hour = Utc.timestamp_opt(hour, 0).single().unwrap_or_default();
+        if hour >= start && hour < to {
+            rows.push(UsageRow {
+                hour,
+                outcome: outcome.as_str().to_owned(),
+                count: i64::try_from(calls).unwrap_or(i64::MAX),
+            });
+        }
+    }
+    rows.sort_by_key(|row| row.hour);
     Ok(UsageReport {
         token: token.name,
         bucket: match bucket {
@@ -682,8 +871,42 @@ pub async fn report(
         from: start,
         to,
         buckets: buckets(core, bucket, start, to, &rows),
-        addresses: addresses(store_usage::addresses(&core.db, token.id, ADDRESSES_SHOWN).await?),
+        addresses,
     })
+}
+
+/// The token's [`ADDRESSES_SHOWN`] latest addresses: those recorded, with the uses memory holds (`seen`) merged in.
+async fn latest_addresses(
+    core: &Core,
+    token_id: i64,
+    seen: FxHashMap<IpAddr, (DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<Vec<AddressSeen>, DbErr> {
+    let mut seen: Vec<(String, DateTime<Utc>, DateTime<Utc>)> =
+        seen.into_iter().map(|(ip, (first, last))| (ip.to_string(), first, last)).collect();
+    // Only the latest of these can be among the latest of all; their records hold their first use.
+    seen.sort_unstable_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    seen.truncate(ADDRESSES_SHOWN as usize);
+    let mut recorded = store_usage::addresses(&core.db, token_id, ADDRESSES_SHOWN).await?;
+    if !seen.is_empty() {
+        let ips = seen.iter().map(|(ip, ..)| ip.clone()).collect();
+        recorded.extend(store_usage::addresses_among(&core.db, token_id, ips).await?);
+    }
+    let mut by_ip: HashMap<String, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
+    let rows = recorded.into_iter().map(|a| (a.ip, a.first_seen, a.last_seen)).chain(seen);
+    for (ip, first, last) in rows {
+        by_ip
+            .entry(ip)
+            .and_modify(|(earliest, latest)| {
+                *earliest = (*earliest).min(first);
+                *latest = (*latest).max(last);
+            })
+            .or_insert((first, last));
+    }
+    let mut out: Vec<AddressSeen> =
+        by_ip.into_iter().map(|(ip, (first_seen, last_seen))| AddressSeen { ip, first_seen, last_seen }).collect();
+    out.sort_unstable_by(|a, b| b.last_seen.cmp(&a.last_seen).then_with(|| a.ip.cmp(&b.ip)));
+    out.truncate(ADDRESSES_SHOWN as usize);
+    Ok(out)
 }
 
 /// The Manage page's view: the last 30 days by day, and the latest addresses.
@@ -715,13 +938,42 @@ pub async fn summary(core: &Core, actor: &Actor, name: &str) -> Result<UsageSumm
 }
 
 /// Calls in the requests window (this hour and the 719 before it: 30 days) of the actor's tokens named `names`
-/// (the tokens table's column), by name: what is waiting is written first, and the window moved to now.
+/// (the tokens table's column), by name: what the database keeps beside each token, with the calls memory holds
+/// added and those of hours that left the window since the last write taken out. Nothing is written for it, nor
+/// waited for: a page of the table costs a few reads, however many tokens are busy.
 pub async fn last_30_days(core: &Core, actor: &Actor, names: &[String]) -> Result<HashMap<String, u64>, AppError> {
     let Some(owner) = actor.account() else { return Ok(HashMap::new()) };
-    flush(core).await?;
-    let keys = names.iter().map(|name| name.to_ascii_lowercase()).collect();
-    let totals = store_usage::requests_by_name(&core.db, owner.id, keys).await?;
-    Ok(totals.into_iter().map(|(name, total)| (name, u64::try_from(total).unwrap_or(0))).collect())
+    let keys: Vec<String> = names.iter().map(|name| name.to_ascii_lowercase()).collect();
+    let window = window_start(core.clock.now());
+    let reading = core.usage.reading().await;
+    // The stored window's start and the calls kept beside the tokens, as one state: read again should another
+    // instance move the window in between.
+    let (stored, rows) = loop {
+        let stored = store_usage::window_start(&core.db).await?;
+        let rows = store_usage::requests_by_name(&core.db, owner.id, keys.clone()).await?;
+        if store_usage::window_start(&core.db).await? == stored {
+            break (stored, rows);
+        }
+    };
+    let ids: Vec<i64> = rows.iter().map(|(id, ..)| *id).collect();
+    // Hours that left the window since the last write moved it (in the minute after an hour starts).
+    let left: HashMap<i64, i64> = if stored.is_none_or(|stored| stored < window) {
+        store_usage::calls_between(&core.db, &ids, stored, window).await?.into_iter().collect()
+    } else {
+        HashMap::new()
+    };
+    let from = stored.map_or(window, |stored| stored.max(window)).timestamp();
+    let totals = rows
+        .into_iter()
+        .map(|(id, name, kept)| {
+            let unwritten: u64 =
+                reading.calls(id).into_iter().filter(|(hour, ..)| *hour >= from).map(|(.., calls)| calls).sum();
+            let kept = u64::try_from(kept - left.get(&id).copied().unwrap_or(0)).unwrap_or(0);
+            (name, kept.saturating_add(unwritten))
+        })
+        .collect();
+    drop(reading);
+    Ok(totals)
 }
 
 /// The busiest tokens of every account over the last `days` days, busiest first (administrators: `all`).
@@ -778,13 +1030,33 @@ mod tests {
     }
 
     #[test]
+    fn a_token_used_from_many_addresses_keeps_each_one_as_its_entries_grow() {
+        let usage = UsageRecorder::enabled();
+        let ip = |n: u8| IpAddr::from([192, 0, 2, n]);
+        // One address, then a few, then more than a list keeps: each call stays with its address and hour.
+        for round in 0..3 {
+            for n in 0..20 {
+                usage.count(7, UseOutcome::Accepted, at(9, round * 10 + u32::from(n)), ip(n));
+            }
+            usage.count(7, UseOutcome::Expired, at(10, round), ip(0));
+        }
+        assert_eq!(usage.waiting(), 21);
+        let (counts, seen) = usage.take().totals();
+        assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&60));
+        assert_eq!(counts.get(&(7, at(10, 0).timestamp(), UseOutcome::Expired)), Some(&3));
+        assert_eq!(seen.len(), 20);
+        assert_eq!(seen.get(&(7, ip(0))), Some(&(at(9, 0), at(10, 2))));
+        assert_eq!(seen.get(&(7, ip(19))), Some(&(at(9, 19), at(9, 39))));
+    }
+
+    #[test]
     fn a_batch_put_back_after_a_failed_write_adds_to_what_came_meanwhile() {
         let usage = UsageRecorder::enabled();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         usage.count(7, UseOutcome::Accepted, at(9, 10), a);
         let failed = usage.take();
         usage.count(7, UseOutcome::Accepted, at(9, 40), a);
-        usage.put_back(failed);
+        usage.put_back(&failed, i64::MIN);
         let (counts, seen) = usage.take().totals();
         assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&2));
         assert_eq!(seen.get(&(7, a)), Some(&(at(9, 10), at(9, 40))));
@@ -802,7 +1074,7 @@ mod tests {
                         usage.count((thread + i) % 8, UseOutcome::Accepted, at(9, 0), a);
                         if thread == 0 && i % 1_000 == 0 {
                             // A write under way meanwhile, which fails and puts its batch back.
-                            usage.put_back(usage.take());
+                            usage.put_back(&usage.take(), i64::MIN);
                         }
                     }
                 });

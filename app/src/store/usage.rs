@@ -190,14 +190,16 @@ pub async fn between(
         .await
 }
 
-/// The calls in the window (`token_requests`) of the account's tokens named (lower-cased) in `keys`, by name.
+/// The calls in the window (`token_requests`) of the account's tokens named (lower-cased) in `keys`: each token's
+/// id, name and calls.
 pub async fn requests_by_name(
     db: &impl ConnectionTrait,
     account_id: i64,
     keys: Vec<String>,
-) -> Result<Vec<(String, i64)>, DbErr> {
+) -> Result<Vec<(i64, String, i64)>, DbErr> {
     token::Entity::find()
         .select_only()
+        .column(token::Column::Id)
         .column(token::Column::Name)
         .column(token_request::Column::Requests)
         .join_rev(JoinType::InnerJoin, token_request::Relation::Token.def())
@@ -210,8 +212,23 @@ pub async fn requests_by_name(
 
 /// The first hour the tokens' `token_requests` count, as stored; `None` before the first write set it (the column
 /// then holds every counter kept: migration m0014).
-async fn window_start(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let stored = super::settings::get(db, super::settings::REQUESTS_WINDOW_START).await?;
+pub async fn window_start(db: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    parse_window_start(super::settings::get(db, super::settings::REQUESTS_WINDOW_START).await?)
+}
+
+/// [`window_start`], its row held (`FOR SHARE` on PostgreSQL) until `txn` ends: another instance's move of the
+/// window waits for this transaction, and then takes out the calls it adds; a move already under way is waited
+/// for, and its start read. Without it, calls of an hour leaving the window, added by a transaction that had read
+/// the old start, could be committed after another instance's move had taken that hour out, and stay counted.
+async fn window_start_held(txn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let row = setting::Entity::find_by_id(super::settings::REQUESTS_WINDOW_START.to_owned())
+        .lock(LockType::Share)
+        .one(txn)
+        .await?;
+    parse_window_start(row.map(|row| row.value))
+}
+
+fn parse_window_start(stored: Option<String>) -> Result<Option<DateTime<Utc>>, DbErr> {
     let Some(stored) = stored else { return Ok(None) };
     let seconds: i64 =
         stored.parse().map_err(|_| DbErr::Custom(format!("the requests window's start is not a number: {stored}")))?;
@@ -226,7 +243,9 @@ pub async fn slide_window(txn: &impl ConnectionTrait, to: DateTime<Utc>) -> Resu
     use sea_orm::{Statement, Value};
     let from = window_start(txn).await?;
     if let Some(from) = from.filter(|from| *from >= to) {
-        return Ok(from);
+        // Not moving it: held, so a move by another instance waits for this transaction (held by a transaction
+        // that moves it, two moving at once would each wait for the other's hold).
+        return Ok(window_start_held(txn).await?.unwrap_or(from));
     }
     let key = super::settings::REQUESTS_WINDOW_START;
     let value = to.timestamp().to_string();
@@ -314,6 +333,41 @@ pub async fn busiest_since(
         .all(db)
         .await
         .map(|rows| rows.into_iter().map(|(id, total)| (id, total.unwrap_or(0))).collect())
+}
+
+/// The calls of each of the tokens `ids` in the hours `[from, to)` (from the first kept without `from`): (token,
+/// calls), tokens without any left out.
+pub async fn calls_between(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+    from: Option<DateTime<Utc>>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(i64, i64)>, DbErr> {
+    let mut query = token_usage::Entity::find()
+        .select_only()
+        .column(token_usage::Column::TokenId)
+        .column_as(sum_of_counts(), "calls")
+        .filter(token_usage::Column::TokenId.is_in(ids.iter().copied()))
+        .filter(token_usage::Column::Hour.lt(to))
+        .group_by(token_usage::Column::TokenId);
+    if let Some(from) = from {
+        query = query.filter(token_usage::Column::Hour.gte(from));
+    }
+    let rows: Vec<(i64, Option<i64>)> = query.into_tuple().all(db).await?;
+    Ok(rows.into_iter().map(|(id, calls)| (id, calls.unwrap_or(0))).collect())
+}
+
+/// The token's recorded addresses among `ips` (as text).
+pub async fn addresses_among(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    ips: Vec<String>,
+) -> Result<Vec<TokenAddress>, DbErr> {
+    token_address::Entity::find()
+        .filter(token_address::Column::TokenId.eq(token_id))
+        .filter(token_address::Column::Ip.is_in(ips))
+        .all(db)
+        .await
 }
 
 /// The token's most recently seen addresses.

@@ -3,7 +3,7 @@
 //! goes over it with 429, `Retry-After` and the IETF `RateLimit` headers on every API, the time driven by the
 //! test's clock.
 
-use crate::common::{TestApp, TokenSpec, spawn_app, spawn_app_with_proxies};
+use crate::common::{TestApp, TokenSpec, spawn_app, spawn_app_with_proxies, spawn_app_writing_usage_every};
 use app::services::{Actor, clock::Clock, usage};
 use serde_json::{Value, json};
 
@@ -367,6 +367,7 @@ async fn a_window_move_waiting_on_another_finds_it_done_and_takes_nothing_out_ag
     for _ in 0..3 {
         assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
     }
+    flush(&app).await;
     assert_eq!(requests_30d(&app, "alice", &["busy"]).await, [3]);
     // Two instances move the window past those calls at once: the first has claimed the move, not yet committed.
     let later = usage::window_start(app.clock.now() + chrono::Duration::days(30));
@@ -386,8 +387,56 @@ async fn a_window_move_waiting_on_another_finds_it_done_and_takes_nothing_out_ag
     let stored: Vec<(String, i64)> =
         stored_usage::requests_by_name(&app.state.db, app.account_row("alice").await.id, vec!["busy".into()])
             .await
-            .unwrap();
+            .unwrap()
+            .into_iter()
+            .map(|(_, name, requests)| (name, requests))
+            .collect();
     assert_eq!(stored, [("busy".to_owned(), 0)], "taken out once, not twice");
+}
+
+/// One instance adds calls of an hour to the window (its clock has not reached the next hour) while another moves
+/// the window past that hour: the move waits for the addition and takes those calls out too, so they do not stay
+/// counted in the requests (30 d) for good.
+#[tokio::test]
+async fn calls_added_while_another_instance_moves_the_window_past_their_hour_are_taken_out() {
+    use app::store::{self, usage as stored_usage};
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let secret = app.simple_token("alice", "busy", &["list-accts"]).await;
+    let id = app.token_row("busy").await.unwrap().id;
+    for _ in 0..3 {
+        assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
+    }
+    flush(&app).await;
+    // 10:00 on the test's clock: the hour of the calls.
+    let now = app.clock.now();
+    let hour = now;
+    // The first instance's write: the window as it stands, and two more calls of the 10:00 hour, not committed.
+    let first = store::begin_write(&app.state.db).await.unwrap();
+    let start = stored_usage::slide_window(&first, usage::window_start(now)).await.unwrap();
+    assert_eq!(start, usage::window_start(now));
+    stored_usage::add_all(&first, &[(id, hour, "accepted", 2)]).await.unwrap();
+    stored_usage::add_to_window(&first, &[(id, 2)]).await.unwrap();
+    // The second moves the window 30 days on, past the 10:00 hour.
+    let later = usage::window_start(now + chrono::Duration::days(30));
+    let db = app.state.db.clone();
+    let second = tokio::spawn(async move {
+        let txn = store::begin_write(&db).await.unwrap();
+        let start = stored_usage::slide_window(&txn, later).await.unwrap();
+        txn.commit().await.unwrap();
+        start
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.commit().await.unwrap();
+    assert_eq!(second.await.unwrap(), later);
+    let stored: Vec<i64> =
+        stored_usage::requests_by_name(&app.state.db, app.account_row("alice").await.id, vec!["busy".into()])
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(.., requests)| requests)
+            .collect();
+    assert_eq!(stored, [0], "all five calls of the hour taken out");
 }
 
 #[tokio::test]
@@ -733,6 +782,107 @@ async fn a_failed_batch_of_new_addresses_is_written_by_the_next_write_and_nothin
     let report = usage_of(&app, &admin, "admin", "?bucket=day").await;
     let accepted: u64 = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
     assert_eq!(accepted, 2_001, "every call counted once (and the report's own): {report}");
+}
+
+/// The accepted calls of `name` in its usage report's hours `[from, to)` (UTC, as the report takes them), and its
+/// addresses as shown: (address, first seen, last seen).
+async fn report_of(
+    app: &TestApp,
+    admin: &str,
+    name: &str,
+    from: &str,
+    to: &str,
+) -> (u64, Vec<(String, String, String)>) {
+    let report = usage_of(app, admin, name, &format!("?bucket=hour&from={from}&to={to}")).await;
+    let accepted = report["buckets"].as_array().unwrap().iter().map(|b| b["accepted"].as_u64().unwrap()).sum();
+    let text = |a: &Value, key: &str| a[key].as_str().unwrap().to_owned();
+    let addresses = report["addresses"].as_array().unwrap().iter();
+    (accepted, addresses.map(|a| (text(a, "ip"), text(a, "first_seen"), text(a, "last_seen"))).collect())
+}
+
+/// A usage report and the tokens table's requests add what memory holds to what the database holds: neither
+/// writes anything (a page view at 100,000 busy tokens paid a whole write, two seconds, before), and the hours
+/// that left the window since the last write are taken out all the same.
+#[tokio::test]
+async fn reports_and_the_requests_column_add_what_is_not_written_yet_and_write_nothing() {
+    // No minute's write during the test: what is not written stays in memory.
+    let app = spawn_app_writing_usage_every(std::time::Duration::from_secs(3_600)).await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    let secret = app.simple_token("alice", "ci", &["list-accts"]).await;
+    let id = app.token_row("ci").await.unwrap().id;
+    let call = || async { assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200) };
+    // Three calls at 10:00, written; two at 10:30 and one from another address at 10:40, not written.
+    for _ in 0..3 {
+        call().await;
+    }
+    flush(&app).await;
+    app.clock.advance(chrono::Duration::minutes(30));
+    call().await;
+    call().await;
+    let other: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    let at = app.clock.now() + chrono::Duration::minutes(10);
+    app.state.usage.count(id, usage::UseOutcome::Accepted, at, other);
+    let written = format!("SELECT CAST(coalesce(sum(count), 0) AS BIGINT) FROM token_usage WHERE token_id = {id}");
+    assert_eq!(number(&app, &written).await, 3);
+
+    let (accepted, addresses) = report_of(&app, &admin, "ci", "2026-11-22T10:00:00Z", "2026-11-22T11:00:00Z").await;
+    assert_eq!(accepted, 6, "the written calls and those in memory, each once");
+    assert_eq!(
+        addresses,
+        [
+            ("192.0.2.7".to_owned(), "2026-11-22T10:40:00Z".to_owned(), "2026-11-22T10:40:00Z".to_owned()),
+            // First seen as recorded, last seen from memory.
+            ("127.0.0.1".to_owned(), "2026-11-22T10:00:00Z".to_owned(), "2026-11-22T10:30:00Z".to_owned()),
+        ]
+    );
+    assert_eq!(requests_30d(&app, "alice", &["ci"]).await, [6]);
+    assert_eq!(number(&app, &written).await, 3, "reading wrote nothing");
+    assert_eq!(count(&app, "token_addresses").await, 1, "reading recorded no address");
+
+    // 30 days on, the 10:00 hour has left the window; nothing has moved the stored window yet.
+    app.clock.advance(chrono::Duration::hours(720));
+    assert_eq!(requests_30d(&app, "alice", &["ci"]).await, [0]);
+    call().await;
+    assert_eq!(requests_30d(&app, "alice", &["ci"]).await, [1]);
+    flush(&app).await;
+    assert_eq!(requests_30d(&app, "alice", &["ci"]).await, [1], "the same once written and the window moved");
+    assert_eq!(number(&app, &written).await, 7);
+}
+
+/// While a long write is under way (5,000 tokens' counters in three transactions, with pauses), a usage report
+/// and the tokens table's requests are answered at once, not after the write, and count every call exactly
+/// once: those of the tokens already committed from the database, the others from memory.
+#[tokio::test]
+async fn reads_during_a_long_write_are_answered_at_once_and_count_each_call_once() {
+    let app = spawn_app_writing_usage_every(std::time::Duration::from_secs(3_600)).await;
+    let now = app.clock.now();
+    let (admin, ids) = fleet_used_once(&app, 5_000, now).await;
+    flush(&app).await;
+    for &id in &ids {
+        let later = now + chrono::Duration::minutes(2);
+        app.state.usage.count(id, usage::UseOutcome::Accepted, later, std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let state = app.state.clone();
+    let writing = tokio::spawn(async move { usage::flush_in_background(&state).await });
+    // The first, a middle and the last token: in the write's first, second and third transaction.
+    let names = ["bulk-1", "bulk-2500", "bulk-5000"];
+    let mut answered_during = 0;
+    loop {
+        let finished = writing.is_finished();
+        assert_eq!(requests_30d(&app, "alice", &names).await, [2, 2, 2]);
+        for name in names {
+            let (accepted, _) = report_of(&app, &admin, name, "2026-11-22T10:00:00Z", "2026-11-22T11:00:00Z").await;
+            assert_eq!(accepted, 2, "{name}");
+        }
+        if finished {
+            break;
+        }
+        answered_during += usize::from(!writing.is_finished());
+    }
+    assert!(answered_during >= 2, "the reads were answered while the write went on ({answered_during})");
+    writing.await.unwrap().expect("the write");
+    assert_eq!(bulk_calls_written(&app).await, (10_000, 10_000), "every call written once");
 }
 
 #[test]

@@ -110,8 +110,8 @@ pub async fn spawn_app_notifying(notifications: NotificationSettings, database_u
         Some(url) => url,
         None => fresh_database(dir.path()).await,
     };
-    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), notifications, SignInSetup::default())
-        .await
+    let sign_in = SignInSetup::default();
+    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), notifications, sign_in, |_| {}).await
 }
 
 /// How a test server signs people in, when not the default (passwords for everyone, no single sign-on).
@@ -125,7 +125,19 @@ pub struct SignInSetup {
 pub async fn spawn_app_signing_in(setup: SignInSetup) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = fresh_database(dir.path()).await;
-    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), test_notifications(), setup).await
+    spawn_app_configured(dir, database_url, Vec::new(), WebSettings::default(), test_notifications(), setup, |_| {})
+        .await
+}
+
+/// A server whose usage is written every `every` (not every 50 ms), on a fresh database.
+pub async fn spawn_app_writing_usage_every(every: std::time::Duration) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = fresh_database(dir.path()).await;
+    let (web, sign_in) = (WebSettings::default(), SignInSetup::default());
+    spawn_app_configured(dir, database_url, Vec::new(), web, test_notifications(), sign_in, |core| {
+        core.usage_flush = every;
+    })
+    .await
 }
 
 /// A server with these trusted proxies and web settings (Secure cookies, a public URL), started the way
@@ -155,7 +167,8 @@ async fn spawn_app_on(
     trusted_proxies: Vec<app::domain::IpRange>,
     web: WebSettings,
 ) -> TestApp {
-    spawn_app_configured(dir, database_url, trusted_proxies, web, test_notifications(), SignInSetup::default()).await
+    let sign_in = SignInSetup::default();
+    spawn_app_configured(dir, database_url, trusted_proxies, web, test_notifications(), sign_in, |_| {}).await
 }
 
 /// A server built the way `tessera serve` builds it, on a fresh database: listening, not yet serving.
@@ -193,10 +206,12 @@ async fn spawn_app_configured(
     web: WebSettings,
     notifications: NotificationSettings,
     sign_in: SignInSetup,
+    tune: impl FnOnce(&mut CoreConfig),
 ) -> TestApp {
     let db_path = database_url.strip_prefix("sqlite://").map(std::path::PathBuf::from);
     let (mut core, clock) = core_config(&database_url, notifications);
     core.sessions.password_sign_in = sign_in.password_sign_in;
+    tune(&mut core);
     let application =
         Application::build(test_config(core, trusted_proxies, web, sign_in.sso)).await.expect("build the application");
     let state = application.state().clone();
