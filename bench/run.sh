@@ -30,6 +30,8 @@ cleanup() {
   for pid in "${pg_servers[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   if [ -n "$nginx_pid" ]; then kill -TERM "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
   pg_stop
+  # BENCH_KEEP=DIR keeps the at-scale database and its token files there, for measuring by hand afterwards.
+  if [ -n "${BENCH_KEEP:-}" ] && [ -d "$work/scale" ]; then mkdir -p "$BENCH_KEEP" && cp -r "$work/scale/." "$BENCH_KEEP/"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

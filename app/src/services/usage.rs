@@ -3,13 +3,14 @@
 //! with a short pause between two (so a change waiting for the write lock never waits for the whole write), a few
 //! hundred counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server
 //! stops. A reader (a usage report, the tokens table's requests) adds what memory holds to what the database
-//! holds, so it writes nothing and never waits for a write. The addresses a token is used from are kept with first and last seen;
-//! a token's first use from an address it never used is an audit event and a `token.new_address` webhook, raised
-//! by the writer, off the request's path, a few hundred new addresses per transaction of their own after the
-//! counters (so a fleet's first calls never hold the database's write lock for long). An address the writer
-//! already recorded has its last seen moved at most once a minute (like a token's last use), so steady traffic from
-//! known addresses costs one batched statement a minute, not a write per address per second. Counters older than
-//! the retention (90 days by default) are pruned by the same task.
+//! holds, so it writes nothing and waits at most for one transaction of a write under way. The addresses a token
+//! is used from are kept with first and last seen; a token's first use from an address it never used is an audit
+//! event and a `token.new_address` webhook, raised by the writer, off the request's path, a few hundred new
+//! addresses per transaction of their own after the counters (so a fleet's first calls never hold the database's
+//! write lock for long). An address the writer already recorded has its last seen moved at most once a minute
+//! (like a token's last use), so steady traffic from known addresses costs one batched statement a minute, not a
+//! write per address per second. Counters older than the retention (90 days by default) are pruned by the same
+//! task.
 
 use super::{
     Actor, Core,
@@ -523,9 +524,9 @@ struct Written {
 /// for hours inside it are added). The counters go in transactions of [`TOKENS_PER_TRANSACTION`] tokens each, in
 /// the order of their ids (with a pause between two when `pace` is patient), then the addresses new to this
 /// instance in transactions of their own, with a pause between two, so a change waiting for the database's write
-/// lock waits for one of them, not for the whole write. A transaction that fails ends the write: the counters written before it stay written (putting them
-/// back would count them twice), those of the tokens from the failed one on are answered in `failed` for the
-/// caller to put back, and the new addresses are left for the next write.
+/// lock waits for one of them, not for the whole write. A transaction that fails ends the write: the counters
+/// written before it stay written (putting them back would count them twice), those of the tokens from the failed
+/// one on are answered in `failed` for the caller to put back, and the new addresses are left for the next write.
 async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>, pace: Pace) -> Written {
     let (counts, mut seen) = pending.totals();
     for &(token_id, ip, first, last) in left {
