@@ -358,40 +358,56 @@ async fn instances_moving_the_window_at_once_take_each_hour_out_once() {
     assert_eq!(requests_30d(&other, "alice", &["busy"]).await, [2]);
 }
 
-#[tokio::test]
-async fn a_window_move_waiting_on_another_finds_it_done_and_takes_nothing_out_again() {
-    use app::store::{self, usage as stored_usage};
-    let app = spawn_app().await;
+/// `alice`'s token `busy` used three times at 10:00, written; its id.
+async fn busy_used_three_times(app: &TestApp) -> i64 {
     app.create_account("alice", "all").await;
     let secret = app.simple_token("alice", "busy", &["list-accts"]).await;
     for _ in 0..3 {
         assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
     }
-    flush(&app).await;
+    flush(app).await;
+    app.token_row("busy").await.unwrap().id
+}
+
+/// Another instance's write moving the window to start at `to`, started now and committed when it can; answers the
+/// start in force it found.
+fn window_moved_meanwhile(
+    app: &TestApp,
+    to: chrono::DateTime<chrono::Utc>,
+) -> tokio::task::JoinHandle<chrono::DateTime<chrono::Utc>> {
+    let db = app.state.db.clone();
+    tokio::spawn(async move {
+        let txn = app::store::begin_write(&db).await.unwrap();
+        let start = app::store::usage::slide_window(&txn, to).await.unwrap();
+        txn.commit().await.unwrap();
+        start
+    })
+}
+
+/// `busy`'s calls in the window as the database keeps them.
+async fn busy_requests_stored(app: &TestApp) -> i64 {
+    let account = app.account_row("alice").await.id;
+    let stored = app::store::usage::requests_by_name(&app.state.db, account, vec!["busy".into()]).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    stored[0].2
+}
+
+#[tokio::test]
+async fn a_window_move_waiting_on_another_finds_it_done_and_takes_nothing_out_again() {
+    use app::store::{self, usage as stored_usage};
+    let app = spawn_app().await;
+    busy_used_three_times(&app).await;
     assert_eq!(requests_30d(&app, "alice", &["busy"]).await, [3]);
     // Two instances move the window past those calls at once: the first has claimed the move, not yet committed.
     let later = usage::window_start(app.clock.now() + chrono::Duration::days(30));
     let first = store::begin_write(&app.state.db).await.unwrap();
     assert_eq!(stored_usage::slide_window(&first, later).await.unwrap(), later);
-    let db = app.state.db.clone();
-    let second = tokio::spawn(async move {
-        let txn = store::begin_write(&db).await.unwrap();
-        let start = stored_usage::slide_window(&txn, later).await.unwrap();
-        txn.commit().await.unwrap();
-        start
-    });
+    let second = window_moved_meanwhile(&app, later);
     // Time for the second to reach the first's lock (were it not there yet, it would simply read the move).
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     first.commit().await.unwrap();
     assert_eq!(second.await.unwrap(), later);
-    let stored: Vec<(String, i64)> =
-        stored_usage::requests_by_name(&app.state.db, app.account_row("alice").await.id, vec!["busy".into()])
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(_, name, requests)| (name, requests))
-            .collect();
-    assert_eq!(stored, [("busy".to_owned(), 0)], "taken out once, not twice");
+    assert_eq!(busy_requests_stored(&app).await, 0, "taken out once, not twice");
 }
 
 /// One instance adds calls of an hour to the window (its clock has not reached the next hour) while another moves
@@ -401,42 +417,21 @@ async fn a_window_move_waiting_on_another_finds_it_done_and_takes_nothing_out_ag
 async fn calls_added_while_another_instance_moves_the_window_past_their_hour_are_taken_out() {
     use app::store::{self, usage as stored_usage};
     let app = spawn_app().await;
-    app.create_account("alice", "all").await;
-    let secret = app.simple_token("alice", "busy", &["list-accts"]).await;
-    let id = app.token_row("busy").await.unwrap().id;
-    for _ in 0..3 {
-        assert_eq!(app.get_with("/api/v1/auth", &format!("Bearer {secret}")).await.status(), 200);
-    }
-    flush(&app).await;
-    // 10:00 on the test's clock: the hour of the calls.
+    let id = busy_used_three_times(&app).await;
+    // 10:00 on the test's clock: the hour of the calls. The first instance's write: the window as it stands, and
+    // two more calls of that hour, not committed.
     let now = app.clock.now();
-    let hour = now;
-    // The first instance's write: the window as it stands, and two more calls of the 10:00 hour, not committed.
     let first = store::begin_write(&app.state.db).await.unwrap();
-    let start = stored_usage::slide_window(&first, usage::window_start(now)).await.unwrap();
-    assert_eq!(start, usage::window_start(now));
-    stored_usage::add_all(&first, &[(id, hour, "accepted", 2)]).await.unwrap();
+    assert_eq!(stored_usage::slide_window(&first, usage::window_start(now)).await.unwrap(), usage::window_start(now));
+    stored_usage::add_all(&first, &[(id, now, "accepted", 2)]).await.unwrap();
     stored_usage::add_to_window(&first, &[(id, 2)]).await.unwrap();
     // The second moves the window 30 days on, past the 10:00 hour.
     let later = usage::window_start(now + chrono::Duration::days(30));
-    let db = app.state.db.clone();
-    let second = tokio::spawn(async move {
-        let txn = store::begin_write(&db).await.unwrap();
-        let start = stored_usage::slide_window(&txn, later).await.unwrap();
-        txn.commit().await.unwrap();
-        start
-    });
+    let second = window_moved_meanwhile(&app, later);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     first.commit().await.unwrap();
     assert_eq!(second.await.unwrap(), later);
-    let stored: Vec<i64> =
-        stored_usage::requests_by_name(&app.state.db, app.account_row("alice").await.id, vec!["busy".into()])
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(.., requests)| requests)
-            .collect();
-    assert_eq!(stored, [0], "all five calls of the hour taken out");
+    assert_eq!(busy_requests_stored(&app).await, 0, "all five calls of the hour taken out");
 }
 
 #[tokio::test]
