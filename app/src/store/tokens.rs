@@ -95,6 +95,16 @@ pub async fn page(
         TokenSort::Name => (query, sort_keys([token::Column::NameKey, token::Column::Id])),
         TokenSort::Created => (query, sort_keys([token::Column::CreatedAt, token::Column::Id])),
         TokenSort::Expires | TokenSort::LastUsed => {
+            // Tokens expiring within dates all have a date: the "never" run is empty, so only the dated one is
+            // counted. Counting the other walked every token of the account that never expires (SQLite takes
+            // `IS NULL` for the index's equality over the dates' range): 6 ms at 100,000 tokens, on every tokens
+            // page (its expiring-soon notice).
+            let whole = match filter.expiring_between {
+                Some(_) if order == TokenSort::Expires => {
+                    Some(TokenCounts { tokens: query.clone().count(db).await?, never_expire: 0 })
+                }
+                _ => whole,
+            };
             return page_nullable(db, query, order, whole, descending, offset, limit).await;
         }
         // Kept beside each token by the usage writer (m0014, m0016) with the token's account, so it sorts from an

@@ -111,3 +111,34 @@ async fn token_functions_need_a_session() {
     let response = app.client().post(app.url("/rpc/revoke_all_tokens")).send().await.unwrap();
     assert_eq!(response.status(), 401);
 }
+
+/// The tokens page's expiring-soon notice, and the list filtered to it: the live tokens that expire within 7 days,
+/// soonest first, whatever else the account holds (here tokens that never expire, one expiring later).
+#[tokio::test]
+async fn the_expiring_soon_notice_and_filter_hold_the_tokens_expiring_within_seven_days_soonest_first() {
+    use app::model::tokens::{TokenQuery, TokenSort};
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let tokens = [
+        ("later", "2026-12-20"),
+        ("soon", "2026-11-25"),
+        ("first", "2026-11-23"),
+        ("forever", "never"),
+        ("always", "never"),
+    ];
+    for (name, expires) in tokens {
+        let spec =
+            crate::common::TokenSpec { account: "alice", name, privileges: &["list-accts"], allowlist: "", expires };
+        app.token(spec).await;
+    }
+    let actor = app::services::Actor::session(app.account_row("alice").await, None);
+    let names = |rows: &[app::model::tokens::TokenView]| rows.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    let (soon, total) = app::services::tokens::expiring_soon(&app.state, &actor).await.unwrap();
+    assert_eq!((names(&soon), total), (vec!["first".to_owned(), "soon".to_owned()], 2));
+    for descending in [false, true] {
+        let query = TokenQuery { expiring: true, sort: TokenSort::Expires, descending, ..TokenQuery::default() };
+        let page = app::services::tokens::list(&app.state, &actor, &query).await.unwrap();
+        let expected = if descending { ["soon", "first"] } else { ["first", "soon"] };
+        assert_eq!((names(&page.tokens), page.total), (expected.map(str::to_owned).to_vec(), 2));
+    }
+}
