@@ -33,7 +33,10 @@ use serde_json::json;
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     net::IpAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 /// How a verification of a known token ended.
@@ -240,7 +243,7 @@ pub struct UsageRecorder {
     /// window's start), so requests never wait while it is put aside.
     flushing: Arc<tokio::sync::Mutex<Writer>>,
     /// What readers add to the database's figures besides what is waiting; see [`Unwritten`].
-    unwritten: Arc<tokio::sync::RwLock<Unwritten>>,
+    unwritten: Arc<Unwritten>,
 }
 
 /// The writer's own state between flushes.
@@ -251,13 +254,22 @@ struct Writer {
 }
 
 /// What memory holds that the database does not show yet, besides what is waiting: the batch a write under way
-/// took (and how far its counters are committed), and the new addresses writes left for later. A reader (a usage
-/// report, the tokens table's requests) holds it shared while it reads the database and memory; a write holds it
-/// exclusively while it takes the batch and while each of its transactions of counters runs. So a reader never
-/// writes, nor waits for a whole write (only for a transaction under way), and counts each call once: in the
-/// database or in memory.
+/// took (and how far its counters are committed), and the new addresses writes left for later. Readers (a usage
+/// report, the tokens table's requests) read the database and then memory without a lock, and again if a write
+/// changed what they see meanwhile: a write makes each change (taking its batch, committing a transaction of
+/// counters, putting its batch away) between two steps of `generation`, odd while it is under way. A reader that
+/// read the same even generation before and after its reads counted each call once, in the database or in memory.
+/// So a reader never writes, never holds anything a write waits for, and waits only for a commit under way.
 #[derive(Default)]
 struct Unwritten {
+    generation: AtomicU64,
+    /// Wakes readers waiting for a change to end.
+    settled: tokio::sync::Notify,
+    state: Mutex<UnwrittenState>,
+}
+
+#[derive(Default)]
+struct UnwrittenState {
     /// The batch of the write under way (empty between writes).
     taken: Arc<Pending>,
     /// The counters of the tokens in `taken` with ids below this are committed.
@@ -265,6 +277,33 @@ struct Unwritten {
     /// New addresses left for a later write.
     left: Arc<Vec<Sighting>>,
 }
+
+impl Unwritten {
+    fn state(&self) -> std::sync::MutexGuard<'_, UnwrittenState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks a change under way until the guard is dropped.
+    fn changing(&self) -> Changing<'_> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        Changing(self)
+    }
+}
+
+/// A change readers must not read across: see [`Unwritten`].
+struct Changing<'a>(&'a Unwritten);
+
+impl Drop for Changing<'_> {
+    fn drop(&mut self) {
+        self.0.generation.fetch_add(1, Ordering::SeqCst);
+        self.0.settled.notify_waiters();
+    }
+}
+
+/// Reads a reader repeats at most when writes keep changing what it sees; past that it keeps its last reading,
+/// which may miss or repeat the calls of one transaction (a reading takes a few milliseconds, and transactions
+/// of counters come 50 ms apart or one after another, so a second reading is rare and a twentieth unseen).
+const READINGS_AT_MOST: usize = 20;
 
 /// The hours the tokens table's "Requests (30 d)" counts: this one and the 719 before it.
 const WINDOW_HOURS: i64 = 30 * 24;
@@ -343,25 +382,54 @@ impl UsageRecorder {
     }
 
     /// Takes what is waiting for a write, in readers' view (see [`Unwritten`]); with the new addresses left.
-    async fn take_for_write(&self) -> (Arc<Pending>, Arc<Vec<Sighting>>) {
-        let mut unwritten = self.unwritten.write().await;
+    fn take_for_write(&self) -> (Arc<Pending>, Arc<Vec<Sighting>>) {
+        let _changing = self.unwritten.changing();
+        let mut state = self.unwritten.state();
         let taken = Arc::new(self.take());
-        unwritten.taken = Arc::clone(&taken);
-        unwritten.committed_below = i64::MIN;
-        (taken, Arc::clone(&unwritten.left))
+        state.taken = Arc::clone(&taken);
+        state.committed_below = i64::MIN;
+        (taken, Arc::clone(&state.left))
     }
 
-    /// A still view of what the database does not show yet, for as long as it is held: hold it while reading the
-    /// database.
-    async fn reading(&self) -> Reading<'_> {
-        Reading { recorder: self, unwritten: self.unwritten.read().await }
+    /// The generation once no change is under way (see [`Unwritten`]).
+    async fn settled(&self) -> u64 {
+        loop {
+            let settled = self.unwritten.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            let generation = self.unwritten.generation.load(Ordering::SeqCst);
+            if generation.is_multiple_of(2) {
+                return generation;
+            }
+            settled.await;
+        }
+    }
+
+    /// Whether a reading that began at `generation` (from [`Self::settled`]) saw one state, and so is to be kept;
+    /// or, past [`READINGS_AT_MOST`] readings (`readings` counts them), kept all the same.
+    fn kept(&self, generation: u64, readings: &mut usize) -> bool {
+        *readings += 1;
+        self.unwritten.generation.load(Ordering::SeqCst) == generation || *readings >= READINGS_AT_MOST
+    }
+
+    /// What memory holds beside the database now.
+    fn reading(&self) -> Reading<'_> {
+        let state = self.unwritten.state();
+        Reading {
+            recorder: self,
+            taken: Arc::clone(&state.taken),
+            committed_below: state.committed_below,
+            left: Arc::clone(&state.left),
+        }
     }
 }
 
-/// What a reader adds to the database's figures: see [`UsageRecorder::reading`].
+/// What memory holds beside the database: see [`UsageRecorder::reading`].
 struct Reading<'a> {
     recorder: &'a UsageRecorder,
-    unwritten: tokio::sync::RwLockReadGuard<'a, Unwritten>,
+    taken: Arc<Pending>,
+    committed_below: i64,
+    left: Arc<Vec<Sighting>>,
 }
 
 impl Reading<'_> {
@@ -378,8 +446,8 @@ impl Reading<'_> {
                 }
             });
         };
-        if token_id >= self.unwritten.committed_below
-            && let Some(calls) = self.unwritten.taken.tokens.get(&token_id)
+        if token_id >= self.committed_below
+            && let Some(calls) = self.taken.tokens.get(&token_id)
         {
             add(calls);
         }
@@ -404,10 +472,10 @@ impl Reading<'_> {
                 .or_insert((first, last));
         };
         // Recording an address is idempotent, so what a write under way may have recorded already is taken too.
-        for &(_, ip, first, last) in self.unwritten.left.iter().filter(|(id, ..)| *id == token_id) {
+        for &(_, ip, first, last) in self.left.iter().filter(|(id, ..)| *id == token_id) {
             add(ip, first, last);
         }
-        if let Some(calls) = self.unwritten.taken.tokens.get(&token_id) {
+        if let Some(calls) = self.taken.tokens.get(&token_id) {
             calls.for_each(|(_, ip), calls| add(ip, calls.first, calls.last));
         }
         if let Some(pending) = self.recorder.pending()
@@ -462,7 +530,7 @@ async fn flush_now(core: &Core, pace: Pace) -> Result<(), DbErr> {
     let mut writer = core.usage.flushing.lock().await;
     let window = window_start(core.clock.now());
     let slide = writer.window.is_none_or(|start| start < window);
-    let (pending, left) = core.usage.take_for_write().await;
+    let (pending, left) = core.usage.take_for_write();
     if pending.entries == 0 && left.is_empty() && !slide {
         return Ok(());
     }
@@ -475,13 +543,14 @@ async fn flush_now(core: &Core, pace: Pace) -> Result<(), DbErr> {
     }
     let (entries, left) = (pending.entries, later.len());
     {
-        let mut unwritten = core.usage.unwritten.write().await;
+        let _changing = core.usage.unwritten.changing();
         if let Some((from, _)) = &failed {
             // The counters of the tokens before `from` are written and must not be written again.
             core.usage.put_back(&pending, *from);
         }
-        unwritten.taken = Arc::default();
-        unwritten.left = Arc::new(later);
+        let mut state = core.usage.unwritten.state();
+        state.taken = Arc::default();
+        state.left = Arc::new(later);
     }
     match failed {
         None => {
@@ -624,10 +693,6 @@ async fn write_counters(
     again: &[(i64, IpAddr, DateTime<Utc>)],
     window: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, DbErr> {
-    // Readers wait while this transaction runs (tens of milliseconds), and their view then moves past its tokens:
-    // a reader finds their calls in the database or in memory, never in both. Taken before the transaction starts,
-    // so a reader holding the view never waits for a connection this write holds.
-    let mut unwritten = core.usage.unwritten.write().await;
     let txn = store::begin_write(&core.db).await?;
     let done: Result<DateTime<Utc>, DbErr> = async {
         let existing: HashSet<i64> = store_usage::existing_tokens(&txn, ids).await?.into_iter().collect();
@@ -653,9 +718,15 @@ async fn write_counters(
         Ok(start)
     }
     .await;
-    let start = store::finish(txn, done).await?;
-    unwritten.committed_below = ids.last().map_or(i64::MIN, |last| last.saturating_add(1));
-    Ok(start)
+    // Readers' view then moves past these tokens, in one change with the commit: a reader finds their calls in the
+    // database or in memory, never in both.
+    let changing = core.usage.unwritten.changing();
+    let start = store::finish(txn, done).await;
+    if start.is_ok() {
+        core.usage.unwritten.state().committed_below = ids.last().map_or(i64::MIN, |last| last.saturating_add(1));
+    }
+    drop(changing);
+    start
 }
 
 /// Moves the last seen of addresses already recorded forward.
@@ -844,14 +915,19 @@ pub async fn report(
         return Err(AppError::invalid("bucket", "Hourly buckets cover at most 31 days; use bucket=day."));
     }
     let start = bucket_start(core, bucket, from);
-    // What the database holds and what memory holds beside it, read while no write commits: nothing is written
-    // for a report, nor waited for.
-    let reading = core.usage.reading().await;
-    let mut rows = store_usage::between(&core.db, token.id, start, to).await?;
-    let unwritten = reading.calls(token.id);
-    let seen = reading.addresses(token.id);
-    let addresses = latest_addresses(core, token.id, seen).await?;
-    drop(reading);
+    // What the database holds and what memory holds beside it, as one state: nothing is written for a report, nor
+    // waited for but a commit under way.
+    let mut readings = 0;
+    let (mut rows, unwritten) = loop {
+        let generation = core.usage.settled().await;
+        let rows = store_usage::between(&core.db, token.id, start, to).await?;
+        let unwritten = core.usage.reading().calls(token.id);
+        if core.usage.kept(generation, &mut readings) {
+            break (rows, unwritten);
+        }
+    };
+    // Addresses are merged, not added up: any reading of them will do.
+    let addresses = latest_addresses(core, token.id, core.usage.reading().addresses(token.id)).await?;
     for (hour, outcome, calls) in unwritten {
         let hour = Utc.timestamp_opt(hour, 0).single().unwrap_or_default();
         if hour >= start && hour < to {
@@ -946,34 +1022,43 @@ pub async fn last_30_days(core: &Core, actor: &Actor, names: &[String]) -> Resul
     let Some(owner) = actor.account() else { return Ok(HashMap::new()) };
     let keys: Vec<String> = names.iter().map(|name| name.to_ascii_lowercase()).collect();
     let window = window_start(core.clock.now());
-    let reading = core.usage.reading().await;
-    // The stored window's start and the calls kept beside the tokens, as one state: read again should another
-    // instance move the window in between.
-    let (stored, rows) = loop {
+    // The stored window's start, the calls kept beside the tokens and those in memory, as one state: read again
+    // should this instance's writer or another instance (moving the window) change any of them in between.
+    let mut readings = 0;
+    let (stored, rows, left, unwritten) = loop {
+        let generation = core.usage.settled().await;
         let stored = store_usage::window_start(&core.db).await?;
         let rows = store_usage::requests_by_name(&core.db, owner.id, keys.clone()).await?;
-        if store_usage::window_start(&core.db).await? == stored {
-            break (stored, rows);
+        let ids: Vec<i64> = rows.iter().map(|(id, ..)| *id).collect();
+        // Hours that left the window since the last write moved it (in the minute after an hour starts).
+        let left: HashMap<i64, i64> = if stored.is_none_or(|stored| stored < window) {
+            store_usage::calls_between(&core.db, &ids, stored, window).await?.into_iter().collect()
+        } else {
+            HashMap::new()
+        };
+        let reading = core.usage.reading();
+        let unwritten: HashMap<i64, Vec<(i64, UseOutcome, u64)>> =
+            ids.iter().map(|&id| (id, reading.calls(id))).collect();
+        let moved = store_usage::window_start(&core.db).await? != stored;
+        if core.usage.kept(generation, &mut readings) && !moved {
+            break (stored, rows, left, unwritten);
         }
-    };
-    let ids: Vec<i64> = rows.iter().map(|(id, ..)| *id).collect();
-    // Hours that left the window since the last write moved it (in the minute after an hour starts).
-    let left: HashMap<i64, i64> = if stored.is_none_or(|stored| stored < window) {
-        store_usage::calls_between(&core.db, &ids, stored, window).await?.into_iter().collect()
-    } else {
-        HashMap::new()
     };
     let from = stored.map_or(window, |stored| stored.max(window)).timestamp();
     let totals = rows
         .into_iter()
         .map(|(id, name, kept)| {
-            let unwritten: u64 =
-                reading.calls(id).into_iter().filter(|(hour, ..)| *hour >= from).map(|(.., calls)| calls).sum();
+            let unwritten: u64 = unwritten
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|(hour, ..)| *hour >= from)
+                .map(|(.., calls)| calls)
+                .sum();
             let kept = u64::try_from(kept - left.get(&id).copied().unwrap_or(0)).unwrap_or(0);
             (name, kept.saturating_add(unwritten))
         })
         .collect();
-    drop(reading);
     Ok(totals)
 }
 
