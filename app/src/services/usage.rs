@@ -3,7 +3,7 @@
 //! with a short pause between two (so a change waiting for the write lock never waits for the whole write), a few
 //! hundred counters (token, hour, outcome) per upsert statement; what is waiting is also written when the server
 //! stops. A reader (a usage report, the tokens table's requests) adds what memory holds to what the database
-//! holds, so it writes nothing and waits at most for one transaction of a write under way. The addresses a token
+//! holds, so it writes nothing and waits at most for a commit of a write under way. The addresses a token
 //! is used from are kept with first and last seen; a token's first use from an address it never used is an audit
 //! event and a `token.new_address` webhook, raised by the writer, off the request's path, a few hundred new
 //! addresses per transaction of their own after the counters (so a fleet's first calls never hold the database's
