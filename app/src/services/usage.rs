@@ -110,6 +110,14 @@ impl Calls {
         Self { first: at, last: at, by_outcome: [0; UseOutcome::ALL.len()] }
     }
 
+    /// The outcomes counted, each with its calls.
+    fn outcomes(&self) -> impl Iterator<Item = (UseOutcome, u64)> + '_ {
+        UseOutcome::ALL
+            .into_iter()
+            .map(|outcome| (outcome, u64::from(self.by_outcome[outcome as usize])))
+            .filter(|(_, n)| *n > 0)
+    }
+
     fn merge(&mut self, other: &Calls) {
         self.first = self.first.min(other.first);
         self.last = self.last.max(other.last);
@@ -158,6 +166,22 @@ impl TokenCalls {
     }
 }
 
+/// Widens `key`'s first and last use in `spans` to take in `first` and `last` (or enters them).
+fn widen<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
+    spans: &mut HashMap<K, (DateTime<Utc>, DateTime<Utc>), S>,
+    key: K,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+) {
+    spans
+        .entry(key)
+        .and_modify(|(earliest, latest)| {
+            *earliest = (*earliest).min(first);
+            *latest = (*latest).max(last);
+        })
+        .or_insert((first, last));
+}
+
 /// (token, hour as Unix seconds, outcome) → calls.
 type Counts = FxHashMap<(i64, i64, UseOutcome), u64>;
 /// (token, address) → first and last use in this batch.
@@ -184,18 +208,10 @@ impl Pending {
         let (mut counts, mut seen) = (Counts::default(), Seen::default());
         for (&token_id, calls) in &self.tokens {
             calls.for_each(|(hour, ip), calls| {
-                for outcome in UseOutcome::ALL {
-                    let n = calls.by_outcome[outcome as usize];
-                    if n > 0 {
-                        *counts.entry((token_id, hour, outcome)).or_default() += u64::from(n);
-                    }
+                for (outcome, n) in calls.outcomes() {
+                    *counts.entry((token_id, hour, outcome)).or_default() += n;
                 }
-                seen.entry((token_id, ip))
-                    .and_modify(|(first, last)| {
-                        *first = (*first).min(calls.first);
-                        *last = (*last).max(calls.last);
-                    })
-                    .or_insert((calls.first, calls.last));
+                widen(&mut seen, (token_id, ip), calls.first, calls.last);
             });
         }
         (counts, seen)
@@ -437,14 +453,7 @@ impl Reading<'_> {
     fn calls(&self, token_id: i64) -> Vec<(i64, UseOutcome, u64)> {
         let mut out = Vec::new();
         let mut add = |calls: &TokenCalls| {
-            calls.for_each(|(hour, _), calls| {
-                for outcome in UseOutcome::ALL {
-                    let n = calls.by_outcome[outcome as usize];
-                    if n > 0 {
-                        out.push((hour, outcome, u64::from(n)));
-                    }
-                }
-            });
+            calls.for_each(|(hour, _), calls| out.extend(calls.outcomes().map(|(outcome, n)| (hour, outcome, n))));
         };
         if token_id >= self.committed_below
             && let Some(calls) = self.taken.tokens.get(&token_id)
@@ -463,14 +472,7 @@ impl Reading<'_> {
     /// with its first and last use.
     fn addresses(&self, token_id: i64) -> FxHashMap<IpAddr, (DateTime<Utc>, DateTime<Utc>)> {
         let mut out: FxHashMap<IpAddr, (DateTime<Utc>, DateTime<Utc>)> = FxHashMap::default();
-        let mut add = |ip: IpAddr, first: DateTime<Utc>, last: DateTime<Utc>| {
-            out.entry(ip)
-                .and_modify(|(earliest, latest)| {
-                    *earliest = (*earliest).min(first);
-                    *latest = (*latest).max(last);
-                })
-                .or_insert((first, last));
-        };
+        let mut add = |ip: IpAddr, first: DateTime<Utc>, last: DateTime<Utc>| widen(&mut out, ip, first, last);
         // Recording an address is idempotent, so what a write under way may have recorded already is taken too.
         for &(_, ip, first, last) in self.left.iter().filter(|(id, ..)| *id == token_id) {
             add(ip, first, last);
@@ -599,12 +601,7 @@ struct Written {
 async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>, pace: Pace) -> Written {
     let (counts, mut seen) = pending.totals();
     for &(token_id, ip, first, last) in left {
-        seen.entry((token_id, ip))
-            .and_modify(|(earliest, latest)| {
-                *earliest = (*earliest).min(first);
-                *latest = (*latest).max(last);
-            })
-            .or_insert((first, last));
+        widen(&mut seen, (token_id, ip), first, last);
     }
     let mut ids: Vec<i64> = seen.keys().map(|(id, _)| *id).collect();
     ids.sort_unstable();
@@ -971,13 +968,7 @@ async fn latest_addresses(
     let mut by_ip: HashMap<String, (DateTime<Utc>, DateTime<Utc>)> = HashMap::new();
     let rows = recorded.into_iter().map(|a| (a.ip, a.first_seen, a.last_seen)).chain(seen);
     for (ip, first, last) in rows {
-        by_ip
-            .entry(ip)
-            .and_modify(|(earliest, latest)| {
-                *earliest = (*earliest).min(first);
-                *latest = (*latest).max(last);
-            })
-            .or_insert((first, last));
+        widen(&mut by_ip, ip, first, last);
     }
     let mut out: Vec<AddressSeen> =
         by_ip.into_iter().map(|(ip, (first_seen, last_seen))| AddressSeen { ip, first_seen, last_seen }).collect();
