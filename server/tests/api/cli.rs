@@ -43,6 +43,8 @@ fn create_with_password_from_stdin_then_list_as_json() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Created account reseller-1.\n");
+    // Nothing else: no warning either, such as SQLite refusing the allocator `main` gives it.
+    assert_eq!(text(&out.stderr), "");
 
     let out = tessera(&db, &["account", "list", "--json"], None);
     assert!(out.status.success());
