@@ -59,6 +59,10 @@ async fn connect(target: &Target) -> anyhow::Result<Connection> {
 struct Tally {
     ok: u64,
     latencies: Vec<Duration>,
+    /// Calls that got no answer at all (a connection refused, reset or closed before the answer), and the first
+    /// such error: a server falling behind an open loop shows here, not as an error status.
+    unanswered: u64,
+    first_failure: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -89,7 +93,12 @@ fn main() -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let local = tokio::task::LocalSet::new();
-    let tally = Rc::new(RefCell::new(Tally { ok: 0, latencies: Vec::with_capacity(total) }));
+    let tally = Rc::new(RefCell::new(Tally {
+        ok: 0,
+        latencies: Vec::with_capacity(total),
+        unanswered: 0,
+        first_failure: None,
+    }));
     local.block_on(&runtime, {
         let tally = tally.clone();
         async move {
@@ -129,9 +138,15 @@ fn main() -> anyhow::Result<()> {
                     let elapsed = due.elapsed();
                     let mut tally = tally.borrow_mut();
                     tally.latencies.push(elapsed);
-                    if let Ok((ok, connection)) = answered {
-                        tally.ok += u64::from(ok);
-                        idle.borrow_mut().push(connection);
+                    match answered {
+                        Ok((ok, connection)) => {
+                            tally.ok += u64::from(ok);
+                            idle.borrow_mut().push(connection);
+                        }
+                        Err(err) => {
+                            tally.unanswered += 1;
+                            tally.first_failure.get_or_insert_with(|| format!("{err:#}"));
+                        }
                     }
                 }));
             }
@@ -147,6 +162,9 @@ fn main() -> anyhow::Result<()> {
     anyhow::ensure!(!all.is_empty(), "no requests sent");
     let at = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
     println!("{total} {} {:.3} {:.3} {:.3}", tally.ok, at(0.50), at(0.99), at(1.0));
+    if let Some(first) = &tally.first_failure {
+        eprintln!("bench_paced: {} of {total} calls got no answer (the first: {first})", tally.unanswered);
+    }
     Ok(())
 }
 

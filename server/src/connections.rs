@@ -32,7 +32,8 @@ use tower::ServiceExt;
 /// How long and how many.
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
-    /// A request's headers must arrive within this (also bounds how long a new connection may stay silent).
+    /// A request's headers must arrive within this from their first byte (and a new connection's first request's
+    /// from its opening: a silent one is closed).
     pub header_read_timeout: Duration,
     /// A kept-alive connection with no request in flight is closed after this.
     pub keep_alive_timeout: Duration,
@@ -54,26 +55,144 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// When a connection last finished a request, and how many it has in flight.
+/// When a connection last finished a request, how many it has in flight, and whether a request is arriving.
 struct Activity {
     opened: Instant,
     /// Milliseconds after `opened`.
     last: AtomicU64,
     in_flight: AtomicUsize,
+    /// When the first byte of a request whose headers are not complete yet arrived: milliseconds after `opened`,
+    /// plus one (0: none is arriving). A new connection counts as arriving from the start, so one that stays silent
+    /// is cut off like one trickling its headers.
+    arriving_since: AtomicU64,
+    /// How many bytes of HTTP/2's preface the connection began with so far ([`NOT_HTTP2`]: it began otherwise). An
+    /// HTTP/2 connection (all of it seen) has frames arriving between requests, so only the idle timeout applies.
+    preface: AtomicUsize,
 }
 
 impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            last: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            arriving_since: AtomicU64::new(1),
+            preface: AtomicUsize::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn idle_for(&self) -> Option<Duration> {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
             return None;
         }
-        let last = Duration::from_millis(self.last.load(Ordering::SeqCst));
-        Some(self.opened.elapsed().saturating_sub(last))
+        Some(Duration::from_millis(self.now().saturating_sub(self.last.load(Ordering::SeqCst))))
     }
 
-    fn touch(&self) {
-        let now = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last.store(now, Ordering::SeqCst);
+    /// How long the headers of the request arriving have taken so far, if one is arriving (HTTP/1).
+    fn headers_arriving_for(&self) -> Option<Duration> {
+        let since = self.arriving_since.load(Ordering::SeqCst).checked_sub(1)?;
+        if self.preface.load(Ordering::SeqCst) == HTTP2_PREFACE_START.len() {
+            return None;
+        }
+        Some(Duration::from_millis(self.now().saturating_sub(since)))
+    }
+
+    /// Bytes came in: the first of a request when none is in flight or arriving.
+    fn received(&self, bytes: &[u8]) {
+        if self.in_flight.load(Ordering::SeqCst) == 0 && self.arriving_since.load(Ordering::SeqCst) == 0 {
+            self.arriving_since.store(self.now() + 1, Ordering::SeqCst);
+        }
+        // The client's first bytes: HTTP/2's preface (possibly over several reads), or anything else.
+        let matched = self.preface.load(Ordering::SeqCst);
+        if let Some(expected) = HTTP2_PREFACE_START.get(matched..).filter(|rest| !rest.is_empty()) {
+            let n = bytes.len().min(expected.len());
+            let next = if bytes[..n] == expected[..n] { matched + n } else { NOT_HTTP2 };
+            self.preface.store(next, Ordering::SeqCst);
+        }
+    }
+
+    /// A request's headers are complete: it goes to the app.
+    fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.arriving_since.store(0, Ordering::SeqCst);
+    }
+
+    /// A request was answered.
+    fn finished(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.last.store(self.now().max(1), Ordering::SeqCst);
+        // Bytes read while it was served (its body) were not the next request's.
+        self.arriving_since.store(0, Ordering::SeqCst);
+    }
+}
+
+/// The start of HTTP/2's connection preface (`PRI * HTTP/2.0`), enough to tell it from any HTTP/1 request.
+const HTTP2_PREFACE_START: &[u8] = b"PRI * HTTP/2";
+
+/// [`Activity::preface`] of a connection that did not begin with HTTP/2's preface.
+const NOT_HTTP2: usize = usize::MAX;
+
+/// A connection's stream, noting in its [`Activity`] when bytes come in. hyper's own header read timeout also
+/// bounds the wait for the next request on a kept-alive connection (so idle connections closed after it, 10 s,
+/// whatever the keep-alive timeout said, and a client reusing one just then had its request dropped); here the
+/// header deadline runs from a request's first byte, and the wait before it is the keep-alive timeout's.
+struct Watched<I> {
+    io: I,
+    activity: Arc<Activity>,
+}
+
+impl<I: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Watched<I> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.io).poll_read(cx, buf);
+        if matches!(polled, std::task::Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.received(&buf.filled()[before..]);
+        }
+        polled
+    }
+}
+
+impl<I: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Watched<I> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
 
@@ -93,8 +212,7 @@ impl Connection {
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let Self { app, builder, limits, mut stop, peer } = self;
-        let activity =
-            Arc::new(Activity { opened: Instant::now(), last: AtomicU64::new(0), in_flight: AtomicUsize::new(0) });
+        let activity = Arc::new(Activity::new());
         let service = {
             let activity = activity.clone();
             hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
@@ -102,11 +220,10 @@ impl Connection {
                 let app = app.clone();
                 let activity = activity.clone();
                 let deadline = limits.request_timeout;
-                activity.in_flight.fetch_add(1, Ordering::SeqCst);
+                activity.started();
                 async move {
                     let answer = tokio::time::timeout(deadline, app.oneshot(request.map(Body::new))).await;
-                    activity.in_flight.fetch_sub(1, Ordering::SeqCst);
-                    activity.touch();
+                    activity.finished();
                     Ok::<Response, std::convert::Infallible>(match answer {
                         Ok(Ok(response)) => response,
                         Ok(Err(never)) => match never {},
@@ -116,9 +233,11 @@ impl Connection {
                 }
             })
         };
+        let io = Watched { io, activity: activity.clone() };
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
         tokio::pin!(connection);
-        let check_every = (limits.keep_alive_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let shortest = limits.keep_alive_timeout.min(limits.header_read_timeout);
+        let check_every = (shortest / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
         let mut tick = tokio::time::interval(check_every);
         let mut closing = false;
         loop {
@@ -129,8 +248,13 @@ impl Connection {
                     }
                     break;
                 }
-                _ = tick.tick(), if !closing => {
-                    if activity.idle_for().is_some_and(|idle| idle >= limits.keep_alive_timeout) {
+                _ = tick.tick() => {
+                    // Headers trickled in, or a new connection that never sent one: cut off (dropping it closes it).
+                    if activity.headers_arriving_for().is_some_and(|took| took >= limits.header_read_timeout) {
+                        tracing::debug!(%peer, "request headers not complete in time; connection closed");
+                        break;
+                    }
+                    if !closing && activity.idle_for().is_some_and(|idle| idle >= limits.keep_alive_timeout) {
                         connection.as_mut().graceful_shutdown();
                         closing = true;
                     }
@@ -156,7 +280,8 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    // The header deadline is `Connection::serve`'s (see `Watched`), not hyper's.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(None);
     builder.http2().timer(TokioTimer::new()).keep_alive_interval(None);
     let builder = Arc::new(builder);
     tokio::pin!(shutdown);
@@ -212,4 +337,38 @@ pub async fn serve(
     let max = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(Duration::from_secs(10), permits.acquire_many(max)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http2_is_told_by_its_preface_even_when_it_arrives_in_pieces() {
+        let http2 = Activity::new();
+        http2.received(b"PRI * HT");
+        assert!(http2.headers_arriving_for().is_some(), "not told yet");
+        http2.received(b"TP/2.0\r\n\r\nSM\r\n\r\n");
+        assert_eq!(http2.headers_arriving_for(), None, "HTTP/2: only the idle timeout applies");
+
+        for first in [&b"POST /rpc/login HTTP/1.1\r\n"[..], b"PRI", b"PROPFIND / HTTP/1.1\r\n"] {
+            let http1 = Activity::new();
+            http1.received(first);
+            http1.received(b"Host: x\r\n");
+            assert!(http1.headers_arriving_for().is_some(), "{}", String::from_utf8_lossy(first));
+        }
+    }
+
+    #[test]
+    fn the_header_deadline_runs_from_a_requests_first_byte_not_from_the_last_answer() {
+        let activity = Activity::new();
+        activity.received(b"GET / HTTP/1.1\r\n\r\n");
+        activity.started();
+        assert_eq!(activity.headers_arriving_for(), None, "in flight");
+        activity.finished();
+        assert_eq!(activity.headers_arriving_for(), None, "idle: the keep-alive timeout's business");
+        assert!(activity.idle_for().is_some());
+        activity.received(b"GET");
+        assert!(activity.headers_arriving_for().is_some_and(|took| took < Duration::from_secs(1)));
+    }
 }

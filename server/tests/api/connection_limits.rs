@@ -40,6 +40,13 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
 fn a_client_trickling_its_headers_is_cut_off() {
     let (_dir, server) = server(&["--header-read-timeout", "1"]);
     let mut stream = connect(&server);
+    let took = trickle_headers(&mut stream);
+    assert!(took < Duration::from_secs(5), "cut off only after {took:?}");
+}
+
+/// Sends a request's headers a byte every 250 ms (for 4 s at most) and waits for the server to close the
+/// connection; how long that took from the first byte (fails if the server did not close it).
+fn trickle_headers(stream: &mut TcpStream) -> Duration {
     let started = Instant::now();
     let request =
         b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
@@ -54,9 +61,8 @@ fn a_client_trickling_its_headers_is_cut_off() {
             break;
         }
     }
-    let closed = cut_off || closed_by_server(&mut stream);
-    assert!(closed, "the connection is still open after {:?}", started.elapsed());
-    assert!(started.elapsed() < Duration::from_secs(5), "cut off only after {:?}", started.elapsed());
+    assert!(cut_off || closed_by_server(stream), "the connection is still open after {:?}", started.elapsed());
+    started.elapsed()
 }
 
 #[test]
@@ -71,6 +77,35 @@ fn an_idle_kept_alive_connection_is_closed() {
     assert!(closed_by_server(&mut stream));
     let idle = started.elapsed();
     assert!(idle >= Duration::from_millis(900) && idle < Duration::from_secs(5), "closed after {idle:?}");
+}
+
+#[test]
+fn a_kept_alive_connection_waits_for_its_next_request_beyond_the_header_read_timeout() {
+    // The header read timeout runs from a request's first byte; the wait before it is the keep-alive timeout's.
+    // (hyper's own timeout covered both: idle connections closed after 10 s whatever the keep-alive timeout, and a
+    // client reusing one just then lost its request.)
+    let (_dir, server) = server(&["--keep-alive-timeout", "30", "--header-read-timeout", "1"]);
+    let mut stream = connect(&server);
+    let mut buf = [0u8; 1024];
+    for _ in 0..2 {
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let n = stream.read(&mut buf).unwrap();
+        assert!(
+            String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        std::thread::sleep(Duration::from_millis(2500));
+    }
+    // After that wait, a request's headers trickled a byte at a time are still cut off, from their first byte.
+    let took = trickle_headers(&mut stream);
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "cut off after {took:?}");
+    // A new connection that sends nothing is closed after the header read timeout too.
+    let mut silent = connect(&server);
+    let started = Instant::now();
+    assert!(closed_by_server(&mut silent));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "silent one closed after {took:?}");
 }
 
 #[test]
