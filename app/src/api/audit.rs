@@ -20,7 +20,7 @@ pub async fn load_audit(query: AuditQuery) -> Result<AuditPage, AppError> {
 pub async fn load_busiest_tokens() -> Result<Vec<crate::model::usage::BusyToken>, AppError> {
     super::context::guarded("load_busiest_tokens", async move {
         let (state, actor) = super::context::acting().await?;
-        crate::services::usage::busiest(&state, &actor, 30, 20).await
+        crate::services::usage::busiest(&state, &actor, 20).await
     })
     .await
 }

@@ -1053,18 +1053,22 @@ pub async fn last_30_days(core: &Core, actor: &Actor, names: &[String]) -> Resul
     Ok(totals)
 }
 
-/// The busiest tokens of every account over the last `days` days, busiest first (administrators: `all`).
-pub async fn busiest(core: &Core, actor: &Actor, days: i64, limit: u64) -> Result<Vec<BusyToken>, AppError> {
+/// The `limit` busiest tokens of every account over the requests window (the tokens table's "Requests (30 d)", the
+/// same numbers), busiest first (administrators: `all`).
+pub async fn busiest(core: &Core, actor: &Actor, limit: u64) -> Result<Vec<BusyToken>, AppError> {
     actor.require(crate::domain::ALL)?;
     flush(core).await?;
-    let from = core.clock.now() - Duration::days(days);
-    let mut out = Vec::new();
-    for (token_id, total) in store_usage::busiest_since(&core.db, from, limit).await? {
-        let Some(token) = tokens::find_by_id(&core.db, token_id).await? else { continue };
-        let Some(owner) = accounts::find_by_id(&core.db, token.account_id).await? else { continue };
-        out.push(BusyToken { account: owner.username, token: token.name, requests: u64::try_from(total).unwrap_or(0) });
-    }
-    Ok(out)
+    let busiest = store_usage::busiest(&core.db, limit).await?;
+    let ids: Vec<i64> = busiest.iter().map(|(id, _)| *id).collect();
+    let mut names = tokens::names_with_owners(&core.db, &ids).await?;
+    // A token revoked between the two queries is left out.
+    Ok(busiest
+        .into_iter()
+        .filter_map(|(id, total)| {
+            let (account, token) = names.remove(&id)?;
+            Some(BusyToken { account, token, requests: u64::try_from(total).unwrap_or(0) })
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -257,6 +257,35 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Tok
     token::Entity::find_by_id(id).one(db).await
 }
 
+/// A token's owner, to join (the entity declares no relations).
+fn owner() -> sea_orm::RelationDef {
+    use super::entities::account;
+    token::Entity::belongs_to(account::Entity).from(token::Column::AccountId).to(account::Column::Id).into()
+}
+
+/// The name and owner's name of each of the tokens `ids` that still exist, in one query: token id to (account,
+/// token).
+pub async fn names_with_owners(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, (String, String)>, DbErr> {
+    use super::entities::account;
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String, String)> = token::Entity::find()
+        .select_only()
+        .column(token::Column::Id)
+        .column(account::Column::Username)
+        .column(token::Column::Name)
+        .join(JoinType::InnerJoin, owner())
+        .filter(token::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, account, name)| (id, (account, name))).collect())
+}
+
 /// Saves changed fields of a token read earlier.
 pub async fn save(db: &impl ConnectionTrait, changes: token::ActiveModel) -> Result<Token, DbErr> {
     changes.update(db).await
@@ -389,12 +418,8 @@ impl Verifying {
 /// indexed look-up joined to the account's primary key, in a single query.
 pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Result<Option<(Token, Account)>, DbErr> {
     use super::entities::account;
-    use sea_orm::JoinType;
-    let owner = sea_orm::RelationDef::from(
-        token::Entity::belongs_to(account::Entity).from(token::Column::AccountId).to(account::Column::Id),
-    );
     let found = token::Entity::find()
-        .join(JoinType::InnerJoin, owner)
+        .join(JoinType::InnerJoin, owner())
         .select_also(account::Entity)
         .filter(
             sea_orm::Condition::any()

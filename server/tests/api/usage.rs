@@ -446,12 +446,12 @@ async fn administrators_see_the_busiest_tokens_of_every_account() {
         }
     }
     let root = Actor::session(app.account_row("root").await, None);
-    let busiest = usage::busiest(&app.state, &root, 30, 20).await.unwrap();
+    let busiest = usage::busiest(&app.state, &root, 20).await.unwrap();
     let ranked: Vec<(&str, &str, u64)> =
         busiest.iter().map(|b| (b.account.as_str(), b.token.as_str(), b.requests)).collect();
     assert_eq!(ranked, [("shop", "sync", 4), ("root", "backup", 2)]);
     let shop = Actor::session(app.account_row("shop").await, None);
-    assert!(usage::busiest(&app.state, &shop, 30, 20).await.is_err(), "only administrators");
+    assert!(usage::busiest(&app.state, &shop, 20).await.is_err(), "only administrators");
 }
 
 #[tokio::test]
