@@ -12,7 +12,7 @@ use super::{
     rate_limits::RateLimiter,
     usage::UsageRecorder,
 };
-use crate::store::{self, token_lookup::TokenLookup};
+use crate::store::{self, name_index::NameIndex, token_lookup::TokenLookup};
 use sea_orm::{DatabaseConnection, DbErr};
 use std::{sync::Arc, time::Duration};
 
@@ -38,6 +38,8 @@ pub struct Core {
     pub usage_retention_days: u32,
     /// Tokens' rate limits, per instance (`services::rate_limits`).
     pub rate_limiter: RateLimiter,
+    /// Big accounts' token names, searched in memory (`store::name_index`).
+    pub names: Arc<NameIndex>,
 }
 
 /// How to open a [`Core`].
@@ -128,6 +130,7 @@ impl Core {
             usage,
             usage_retention_days: config.usage_retention_days,
             rate_limiter: RateLimiter::default(),
+            names: Arc::default(),
         };
         if config.last_used_flush.is_some() {
             super::usage::spawn(core.clone(), config.usage_flush);

@@ -21,6 +21,7 @@ use crate::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
         entities::token,
+        name_index::NameOrder,
         tokens::{self, Token, TokenFilter},
     },
 };
@@ -328,8 +329,23 @@ pub async fn list(state: &Core, actor: &Actor, query: &TokenQuery) -> Result<Tok
     if order == TokenSort::Requests {
         super::usage::flush(state).await?;
     }
-    let (rows, total) =
-        tokens::page(&state.db, owner.id, filter, order, query.descending, offset, query.per_page).await?;
+    let needle = query.search.trim().to_ascii_lowercase();
+    let in_memory = match order {
+        TokenSort::Created if filter.expiring_between.is_none() => Some(NameOrder::Created),
+        TokenSort::Name if filter.expiring_between.is_none() => Some(NameOrder::Name),
+        _ => None,
+    };
+    let found = match in_memory {
+        Some(by) => {
+            let names = &state.names;
+            names.search(&state.db, owner.id, &needle, by, query.descending, offset, query.per_page).await?
+        }
+        None => None,
+    };
+    let (rows, total) = match found {
+        Some(found) => (tokens::by_ids(&state.db, owner.id, &found.ids).await?, found.total),
+        None => tokens::page(&state.db, owner.id, filter, order, query.descending, offset, query.per_page).await?,
+    };
     Ok(TokenPage { tokens: rows.iter().map(view).collect(), total, page: query.page, per_page: query.per_page })
 }
 

@@ -7,6 +7,7 @@ pub mod entities;
 pub mod expiry_warnings;
 pub mod leaks;
 pub mod migrations;
+pub mod name_index;
 pub mod passkeys;
 pub mod pg_changes;
 pub mod privileges;

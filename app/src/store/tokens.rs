@@ -253,6 +253,21 @@ async fn page_nullable(
     Ok((tokens, first.2 + second.2))
 }
 
+/// The account's tokens with `ids`, in the order of `ids` (those gone meanwhile are left out).
+pub async fn by_ids(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> Result<Vec<Token>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows = token::Entity::find()
+        .filter(token::Column::AccountId.eq(account_id))
+        .filter(token::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, &id)| (id, at)).collect();
+    rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
+    Ok(rows)
+}
+
 pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<Token>, DbErr> {
     token::Entity::find_by_id(id).one(db).await
 }

@@ -418,3 +418,90 @@ async fn the_kept_token_counts_follow_every_change_and_give_the_lists_totals() {
     check("after an account deleted with its tokens").await;
     assert_eq!(counts(db, bob).await.unwrap(), TokenCounts::default(), "the account's counts go with it");
 }
+
+/// A big account's search is answered from its names held in memory (store::name_index, from 1,000 tokens): the
+/// same pages and totals as SPEC §2's search, in both orders and directions, and a token added, renamed or deleted
+/// behind the server's back (another instance, an administrator's SQL) or revoked through it is found, or no longer
+/// found, by the very next search.
+#[tokio::test]
+async fn a_big_accounts_search_finds_every_change_at_once() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    app.create_account("alice", "all").await;
+    let admin = app.simple_token("alice", "admin", &["all"]).await;
+    // 1,200 more in one statement, with the admin token's creation time (ties: by creation, i.e. id).
+    let make = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) \
+         INSERT INTO tokens (account_id, name, name_key, secret_hash, hint, created_at, expires_at, allowlist, \
+         privileges) SELECT t.account_id, k.kind || n.i, k.kind || n.i, 'bulk-hash-' || n.i, t.hint, t.created_at, \
+         t.expires_at, t.allowlist, t.privileges FROM tokens t, n, \
+         (SELECT 0 AS r, 'deploy-' AS kind UNION ALL SELECT 1, 'backup-' UNION ALL SELECT 2, 'ci-') k \
+         WHERE t.name = 'admin' AND k.r = n.i % 3 ORDER BY n.i";
+    app.state.db.execute_unprepared(make).await.unwrap();
+    let kind = |i: u32| ["deploy-", "backup-", "ci-"][(i % 3) as usize];
+    let mut created: Vec<String> = vec!["admin".to_owned()];
+    created.extend((1..=1200).map(|i| format!("{}{i}", kind(i))));
+
+    let search = |query: String| {
+        let (url, admin) = (app.url(&format!("/api/v1/tokens?{query}")), admin.clone());
+        async move {
+            let response = client().get(url).bearer_auth(admin).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{query}");
+            let body: Value = response.json().await.unwrap();
+            let names = body["tokens"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned());
+            (body["total"].as_u64().unwrap(), names.collect::<Vec<_>>())
+        }
+    };
+    let expected = |names: &[String], needle: &str, by_name: bool, descending: bool, page: usize| {
+        let mut matching: Vec<String> = names.iter().filter(|name| name.contains(needle)).cloned().collect();
+        if by_name {
+            matching.sort();
+        }
+        if descending {
+            matching.reverse();
+        }
+        let total = matching.len() as u64;
+        (total, matching.into_iter().skip((page - 1) * 50).take(50).collect::<Vec<_>>())
+    };
+    for (needle, page) in
+        [("backup-", 1), ("backup-", 3), ("backup-", 8), ("backup-", 9), ("1", 2), ("ci-12", 1), ("zzz", 1)]
+    {
+        for (sort, by_name) in [("created", false), ("name", true)] {
+            for descending in [false, true] {
+                let query = format!("search={needle}&sort={sort}&descending={descending}&per_page=50&page={page}");
+                assert_eq!(
+                    search(query.clone()).await,
+                    expected(&created, needle, by_name, descending, page),
+                    "{query}"
+                );
+            }
+        }
+    }
+    // Upper case in the search box finds the same (names are searched ignoring case).
+    assert_eq!(search("search=BaCkUp-7&per_page=50".into()).await, expected(&created, "backup-7", false, true, 1));
+    assert_eq!(app.state.names.accounts_held(), 1, "the searches above were answered from memory");
+
+    // Behind the server's back: one added, one renamed, one deleted.
+    app.sql(
+        "INSERT INTO tokens (account_id, name, name_key, secret_hash, hint, created_at, expires_at, allowlist, \
+         privileges) SELECT account_id, 'Zeta-Late', 'zeta-late', 'late-hash', hint, created_at, expires_at, \
+         allowlist, privileges FROM tokens WHERE name = 'admin'",
+    )
+    .await;
+    assert_eq!(search("search=zeta&per_page=50".into()).await, (1, vec!["Zeta-Late".to_owned()]));
+    app.sql("UPDATE tokens SET name = 'Renamed-7', name_key = 'renamed-7' WHERE name = 'deploy-6'").await;
+    assert_eq!(
+        search("search=deploy-6&per_page=50&sort=name&descending=false".into()).await.1[..3],
+        ["deploy-60".to_owned(), "deploy-600".to_owned(), "deploy-603".to_owned()]
+    );
+    assert_eq!(search("search=renamed&per_page=50".into()).await, (1, vec!["Renamed-7".to_owned()]));
+    app.sql("DELETE FROM tokens WHERE name = 'ci-2'").await;
+    assert_eq!(search("search=ci-2&per_page=50&sort=name&descending=false".into()).await.1[0], "ci-20");
+    // Through the API.
+    let revoked = client().delete(app.url("/api/v1/tokens/backup-1")).bearer_auth(&admin).send().await.unwrap();
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    let (total, names) = search("search=backup-1&per_page=50&sort=name&descending=false".into()).await;
+    assert_eq!(
+        (total, names.first().map(String::as_str)),
+        (expected(&created, "backup-1", true, false, 1).0 - 1, Some("backup-10"))
+    );
+}

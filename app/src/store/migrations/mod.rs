@@ -18,6 +18,7 @@ mod m0013_passkeys;
 mod m0014_requests_window;
 mod m0015_token_counts;
 mod m0016_token_requests;
+mod m0017_token_name_changes;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_requests_window::Migration),
             Box::new(m0015_token_counts::Migration),
             Box::new(m0016_token_requests::Migration),
+            Box::new(m0017_token_name_changes::Migration),
         ]
     }
 }
