@@ -329,16 +329,17 @@ pub async fn list(state: &Core, actor: &Actor, query: &TokenQuery) -> Result<Tok
     if order == TokenSort::Requests {
         super::usage::flush(state).await?;
     }
+    // A big account's search, newest first or by name, is answered from its names held in memory; the other
+    // orders' values change all the time (last use, requests) and are the database's.
     let needle = query.search.trim().to_ascii_lowercase();
-    let in_memory = match order {
-        TokenSort::Created if filter.expiring_between.is_none() => Some(NameOrder::Created),
-        TokenSort::Name if filter.expiring_between.is_none() => Some(NameOrder::Name),
+    let in_memory = match (order, filter.expiring_between) {
+        (TokenSort::Created, None) => Some(NameOrder::Created),
+        (TokenSort::Name, None) => Some(NameOrder::Name),
         _ => None,
     };
     let found = match in_memory {
         Some(by) => {
-            let names = &state.names;
-            names.search(&state.db, owner.id, &needle, by, query.descending, offset, query.per_page).await?
+            state.names.search(&state.db, owner.id, &needle, by, query.descending, offset, query.per_page).await?
         }
         None => None,
     };
