@@ -253,16 +253,15 @@ async fn page_nullable(
     Ok((tokens, first.2 + second.2))
 }
 
-/// The account's tokens with `ids`, in the order of `ids` (those gone meanwhile are left out).
+/// The account's tokens with `ids`, in the order of `ids` (those gone or moved meanwhile are left out). Asked by
+/// id alone, each a look-up of the primary key: with the account in the statement too, SQLite walked the account's
+/// index instead, all 100,000 entries of it (~12 ms).
 pub async fn by_ids(db: &impl ConnectionTrait, account_id: i64, ids: &[i64]) -> Result<Vec<Token>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows = token::Entity::find()
-        .filter(token::Column::AccountId.eq(account_id))
-        .filter(token::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await?;
+    let mut rows = token::Entity::find().filter(token::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    rows.retain(|row| row.account_id == account_id);
     let position: HashMap<i64, usize> = ids.iter().enumerate().map(|(at, &id)| (id, at)).collect();
     rows.sort_by_key(|row| position.get(&row.id).copied().unwrap_or(usize::MAX));
     Ok(rows)
