@@ -163,8 +163,12 @@ impl NameIndex {
         let index = self.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            if let Ok(names) = read(&db, account_id, changes).await {
-                index.hold(account_id, Arc::new(names));
+            match read(&db, account_id, changes).await {
+                Ok(names) => index.hold(account_id, Arc::new(names)),
+                // The database keeps answering the account's searches; the next one tries again after the pause.
+                Err(err) => {
+                    tracing::warn!(account_id, error = %err, "could not read an account's token names for search")
+                }
             }
             let mut reading = index.reading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             reading.insert(account_id, Reading::Took { ended: Instant::now(), took: started.elapsed() });
