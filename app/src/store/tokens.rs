@@ -231,6 +231,20 @@ async fn page_nullable(
     let column = if order == TokenSort::Expires { token::Column::ExpiresAt } else { token::Column::LastUsedAt };
     let never = query.clone().filter(column.is_null());
     let dated = query.filter(column.is_not_null());
+    // The whole list's first page (the list as it opens): its total is kept (m0015), and the runs' sizes only place
+    // a later page, so neither is counted. Counting the tokens never used walked half of 100,000 index entries
+    // (8-13 ms, most of the page's time); here the first run's rows come first, then the second's if it runs short.
+    if let (0, Some(counts)) = (offset, whole) {
+        let never = (never, sort_keys([token::Column::Id]));
+        let dated = (dated, sort_keys([column, token::Column::Id]));
+        let (first, second) = if descending { (never, dated) } else { (dated, never) };
+        let mut tokens = first_rows(db, first.0, &first.1, descending, limit).await?;
+        let wanted = limit.saturating_sub(tokens.len() as u64);
+        if wanted > 0 {
+            tokens.extend(first_rows(db, second.0, &second.1, descending, wanted).await?);
+        }
+        return Ok((tokens, counts.tokens));
+    }
     let (in_never, in_dated) = match whole {
         Some(counts) if order == TokenSort::Expires => {
             (counts.never_expire, counts.tokens.saturating_sub(counts.never_expire))
@@ -251,6 +265,23 @@ async fn page_nullable(
         tokens.extend(slice(db, second.0, &second.1, descending, second.2, skip, wanted).await?);
     }
     Ok((tokens, first.2 + second.2))
+}
+
+/// The first `limit` rows of `run` ordered by `columns`.
+async fn first_rows(
+    db: &impl ConnectionTrait,
+    run: sea_orm::Select<token::Entity>,
+    columns: &[SimpleExpr],
+    descending: bool,
+    limit: u64,
+) -> Result<Vec<Token>, DbErr> {
+    let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
+    columns
+        .iter()
+        .fold(run, |query, column| query.order_by(column.clone(), direction.clone()))
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// The account's tokens with `ids`, in the order of `ids` (those gone or moved meanwhile are left out). Asked by

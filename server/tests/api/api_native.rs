@@ -343,6 +343,78 @@ async fn every_order_pages_through_never_and_dated_tokens_once_each() {
     }
 }
 
+/// Last use over the whole list, page by page, in SPEC §2's order ("never" after every date when ascending, first
+/// when descending; ties by creation): with no token used, some used (fewer than a page, so the first page is
+/// made of both runs one way and of one run the other), and all used. The first page is read without counting
+/// either run (store::tokens::page_nullable), so it is checked against the later pages' rows and the kept total.
+#[tokio::test]
+async fn last_use_pages_the_whole_list_in_order_whether_or_not_a_run_fills_the_first_page() {
+    use app::{domain::TokenSort, store::tokens};
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    app.create_account("carol", "all").await;
+    let names: Vec<String> = (0..10).map(|i| format!("t-{i}")).collect();
+    for name in &names {
+        app.simple_token("carol", name, &["list-accts"]).await;
+    }
+    let carol = app.account_row("carol").await;
+    // Which tokens were used, and when (two of them at the same moment).
+    let uses: [&[(usize, &str)]; 3] = [
+        &[],
+        &[(7, "2026-03-01T10:00:00+00:00"), (2, "2026-02-01T10:00:00+00:00"), (5, "2026-02-01T10:00:00+00:00")],
+        &[
+            (0, "2026-01-09T00:00:00+00:00"),
+            (1, "2026-01-08T00:00:00+00:00"),
+            (2, "2026-01-07T00:00:00+00:00"),
+            (3, "2026-01-06T00:00:00+00:00"),
+            (4, "2026-01-05T00:00:00+00:00"),
+            (5, "2026-01-04T00:00:00+00:00"),
+            (6, "2026-01-03T00:00:00+00:00"),
+            (7, "2026-01-02T00:00:00+00:00"),
+            (8, "2026-01-01T00:00:00+00:00"),
+            (9, "2026-01-01T00:00:00+00:00"),
+        ],
+    ];
+    // Set behind the server's back (last use is no verification rule, so nothing waits for a notification).
+    let db = &app.state.db;
+    let sql = |statement: String| async move { db.execute_unprepared(&statement).await.unwrap() };
+    for used in uses {
+        sql(format!("UPDATE tokens SET last_used_at = NULL WHERE account_id = {}", carol.id)).await;
+        for (i, at) in used {
+            sql(format!("UPDATE tokens SET last_used_at = '{at}' WHERE name = '{}'", names[*i])).await;
+        }
+        let used_at = |i: usize| used.iter().find(|(j, _)| *j == i).map(|(_, at)| *at);
+        for descending in [false, true] {
+            let mut expected: Vec<usize> = (0..names.len()).collect();
+            expected.sort_by_key(|&i| (used_at(i).is_none(), used_at(i), i));
+            if descending {
+                expected.reverse();
+            }
+            let expected: Vec<&str> = expected.iter().map(|&i| names[i].as_str()).collect();
+            for per_page in [4, 20] {
+                let mut seen = Vec::new();
+                for offset in (0..names.len() as u64).step_by(per_page as usize) {
+                    let filter = Default::default();
+                    let (rows, total) = tokens::page(
+                        &app.state.db,
+                        carol.id,
+                        filter,
+                        TokenSort::LastUsed,
+                        descending,
+                        offset,
+                        per_page,
+                    )
+                    .await
+                    .unwrap();
+                    assert_eq!(total, 10, "{} used, descending {descending}, offset {offset}", used.len());
+                    seen.extend(rows.into_iter().map(|row| row.name));
+                }
+                assert_eq!(seen, expected, "{} used, descending {descending}, {per_page} a page", used.len());
+            }
+        }
+    }
+}
+
 /// The counts the database keeps per account (m0015: how many tokens, how many never expire), which the list's
 /// totals and its "never"/dated runs come from, against a count of the rows after every kind of change: creates,
 /// a revoke through the API, expiry set and cleared, a token moved to another account, many deleted at once,
