@@ -114,6 +114,7 @@ async fn metrics(State(state): State<WebState>) -> Response {
         verification_feed_listening: lookup.feed_listening(),
         usage_waiting: state.usage.waiting(),
         rate_limited_tokens: state.rate_limiter.tracked(),
+        sqlite_memory_bytes: lookup.sqlite_memory_used(),
     };
     let mut response = state.metrics.render(gauges).into_response();
     response

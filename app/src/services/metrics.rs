@@ -72,6 +72,8 @@ pub struct Gauges {
     pub usage_waiting: usize,
     /// Tokens with rate-limit state in memory.
     pub rate_limited_tokens: usize,
+    /// On SQLite, the bytes its library holds for all connections together (page caches, prepared statements).
+    pub sqlite_memory_bytes: Option<i64>,
 }
 
 impl Metrics {
@@ -149,6 +151,14 @@ impl Metrics {
             );
             let _ = writeln!(out, "tessera_verification_feed_up {}", u8::from(listening));
         }
+        if let Some(bytes) = gauges.sqlite_memory_bytes {
+            out.push_str(
+                "# HELP tessera_sqlite_memory_bytes Memory SQLite holds for all connections together (page caches, \
+                 prepared statements).\n\
+                 # TYPE tessera_sqlite_memory_bytes gauge\n",
+            );
+            let _ = writeln!(out, "tessera_sqlite_memory_bytes {bytes}");
+        }
         out.push_str("# HELP tessera_build_info The running version of Tessera.\n# TYPE tessera_build_info gauge\n");
         let _ = writeln!(out, "tessera_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
         out
@@ -176,6 +186,7 @@ mod tests {
             verification_feed_listening: Some(false),
             usage_waiting: 4,
             rate_limited_tokens: 0,
+            sqlite_memory_bytes: Some(1_048_576),
         });
         for line in [
             "tessera_api_verifications_total{outcome=\"ok\"} 2",
@@ -190,6 +201,7 @@ mod tests {
             "tessera_verification_cache_entries 3",
             "tessera_verification_cache_hits_total 7",
             "tessera_verification_feed_up 0",
+            "tessera_sqlite_memory_bytes 1048576",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
         }

@@ -78,6 +78,15 @@ impl TokenLookup {
         }
     }
 
+    /// On SQLite, the bytes its library holds now, for all connections (sqlx's and the readers') together.
+    pub fn sqlite_memory_used(&self) -> Option<i64> {
+        match self {
+            // SAFETY: reads one of SQLite's status counters; safe from any thread.
+            Self::Sqlite(_) => Some(unsafe { rusqlite::ffi::sqlite3_memory_used() }),
+            Self::Postgres(_) | Self::Direct => None,
+        }
+    }
+
     /// Whether the cache can be used now: always on SQLite; on PostgreSQL while the listener is listening.
     pub fn is_caching(&self) -> bool {
         match self {

@@ -38,8 +38,6 @@ use std::{
 };
 /// Idle connections kept open; more are opened when requests overlap, and closed afterwards.
 const IDLE_CONNECTIONS: usize = 8;
-/// Each connection's page cache, in KiB (SQLite's own default is 2,048).
-const READ_CACHE_KIB: i64 = 256;
 
 const FIND: &str = "SELECT t.id, t.account_id, t.name, t.name_key, t.secret_hash, t.hint, t.created_at, \
     t.expires_at, t.allowlist, t.privileges, t.previous_secret_hash, t.previous_valid_until, t.last_used_at, \
@@ -215,7 +213,7 @@ fn connect(path: &Path) -> Result<Connection, DbErr> {
     conn.pragma_update(None, "query_only", true).map_err(db_err)?;
     // Its pages are read on a cache miss only (the rows stay in `cache`): a smaller page cache than SQLite's
     // 2 MiB per connection, which eight of these filled with the random pages of 100,000 look-ups.
-    conn.pragma_update(None, "cache_size", -READ_CACHE_KIB).map_err(db_err)?;
+    conn.pragma_update(None, "cache_size", -super::PAGE_CACHE_KIB).map_err(db_err)?;
     Ok(conn)
 }
 

@@ -186,4 +186,13 @@ async fn metrics_count_verifications_by_outcome_and_responses_by_class() {
     assert!(text.contains("tessera_api_verifications_total{outcome=\"ok\"} 3\n"), "{text}");
     // The first scrape was counted too.
     assert!(text.contains("tessera_http_requests_total{class=\"2xx\"} 4\n"), "{text}");
+    // SQLite's memory (its page caches and statements: some, after those reads) is shown on SQLite only.
+    let sqlite_bytes = text
+        .lines()
+        .find_map(|line| line.strip_prefix("tessera_sqlite_memory_bytes "))
+        .map(|bytes| bytes.parse::<i64>().expect("a number of bytes"));
+    match crate::common::backend() {
+        crate::common::Backend::Sqlite => assert!(sqlite_bytes.is_some_and(|bytes| bytes > 0), "{text}"),
+        crate::common::Backend::Postgres => assert_eq!(sqlite_bytes, None, "{text}"),
+    }
 }
