@@ -124,7 +124,14 @@ fn main() -> anyhow::Result<()> {
                 let (idle, tally, target) = (idle.clone(), tally.clone(), target.clone());
                 tasks.push(tokio::task::spawn_local(async move {
                     let answered = async {
-                        let mut connection = match connection {
+                        // A kept connection the server has closed meanwhile (nginx closes a client's connection
+                        // after its 1,000th request, saying so in that answer) is replaced before the request
+                        // goes out, as any client's pool does; a failure after that counts as unanswered.
+                        let kept = match connection {
+                            Some(mut connection) if connection.ready().await.is_ok() => Some(connection),
+                            _ => None,
+                        };
+                        let mut connection = match kept {
                             Some(connection) => connection,
                             None => connect(&target).await?,
                         };
