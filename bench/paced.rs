@@ -128,8 +128,8 @@ fn main() -> anyhow::Result<()> {
                         // after its 1,000th request, saying so in that answer) is replaced before the request
                         // goes out, as any client's pool does; a failure after that counts as unanswered.
                         let kept = match connection {
-                            Some(mut connection) if connection.ready().await.is_ok() => Some(connection),
-                            _ => None,
+                            Some(mut connection) => connection.ready().await.is_ok().then_some(connection),
+                            None => None,
                         };
                         let mut connection = match kept {
                             Some(connection) => connection,
