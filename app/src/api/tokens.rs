@@ -153,7 +153,7 @@ pub async fn dismiss_leak(id: i64) -> Result<(), AppError> {
 
 /// A row of the tokens table: the token plus what the server says about it, formatted in the server's time
 /// zone (so the page renders the same on the server and in the browser).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TokenRow {
     pub token: TokenView,
     /// e.g. `Nov 22, 2026 10:12:40`

@@ -24,7 +24,7 @@ pub enum ExpiryError {
 }
 
 /// How a token's expiry looks right now, for the tokens table (SPEC §5: yellow under 24 hours, red when expired).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ExpiryStatus {
     Never,
     Active,
