@@ -83,13 +83,32 @@ struct Pending {
 /// An hour (as Unix seconds) and an address.
 type Slot = (i64, IpAddr);
 
+/// A [`Slot`] as an entry keeps it: the hour counted from the Unix epoch fits in 4 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Kept {
+    hour: i32,
+    ip: IpAddr,
+}
+
+impl Kept {
+    fn of((hour, ip): Slot) -> Self {
+        Self { hour: i32::try_from(hour.div_euclid(3600)).unwrap_or(i32::MAX), ip }
+    }
+
+    fn slot(self) -> Slot {
+        (i64::from(self.hour) * 3600, self.ip)
+    }
+}
+
 /// One token's calls since the last write, by hour and address. Most tokens are used from one address within an
 /// hour, so that one entry is kept in place; a few more are a short list; a fleet's token (many addresses) gets a
-/// map, so counting a call never walks more than [`FEW`] entries.
+/// map, so counting a call never walks more than [`FEW`] entries. With 100,000 tokens in use, one entry each, the
+/// entries are the memory this takes: 64 bytes each with the token's id as the map's key (88 with the hour in 8
+/// bytes and the first and last call in 12 each).
 enum TokenCalls {
-    One(Slot, Calls),
-    Few(Vec<(Slot, Calls)>),
-    Many(FxHashMap<Slot, Calls>),
+    One(Kept, Calls),
+    Few(Vec<(Kept, Calls)>),
+    Many(FxHashMap<Kept, Calls>),
 }
 
 /// Entries a token keeps as a list at most.
@@ -98,16 +117,39 @@ const FEW: usize = 8;
 /// A token's calls from one address within one hour, since the last write.
 #[derive(Debug, Clone, Copy)]
 struct Calls {
-    first: DateTime<Utc>,
-    last: DateTime<Utc>,
+    /// The first and last call, in microseconds from the start of the entry's hour (an hour has 3.6 billion, which
+    /// a `u32` holds).
+    first: u32,
+    last: u32,
     /// Indexed by `UseOutcome as usize`; `u32` keeps an entry small (it saturates after four billion calls, 11
     /// hours at 100,000 calls a second with the database away).
     by_outcome: [u32; UseOutcome::ALL.len()],
 }
 
+/// Microseconds from the start of `at`'s hour.
+fn into_hour(at: DateTime<Utc>) -> u32 {
+    u32::try_from(at.timestamp_micros().rem_euclid(3_600_000_000)).unwrap_or(u32::MAX)
+}
+
 impl Calls {
     fn new(at: DateTime<Utc>) -> Self {
+        let at = into_hour(at);
         Self { first: at, last: at, by_outcome: [0; UseOutcome::ALL.len()] }
+    }
+
+    /// The first and last call, in the hour starting at `hour` (Unix seconds): the entry's.
+    fn span(&self, hour: i64) -> (DateTime<Utc>, DateTime<Utc>) {
+        let at = |micros: u32| {
+            DateTime::from_timestamp_micros(hour.saturating_mul(1_000_000).saturating_add(i64::from(micros)))
+                .unwrap_or_default()
+        };
+        (at(self.first), at(self.last))
+    }
+
+    /// Counts one call ending in `outcome` at `at` (within the entry's hour).
+    fn add(&mut self, outcome: UseOutcome, at: DateTime<Utc>) {
+        self.by_outcome[outcome as usize] = self.by_outcome[outcome as usize].saturating_add(1);
+        self.last = self.last.max(into_hour(at));
     }
 
     /// The outcomes counted, each with its calls.
@@ -130,6 +172,7 @@ impl Calls {
 impl TokenCalls {
     /// The entry of `slot`, made (first and last at `at`, nothing counted) when missing; and whether it was made.
     fn slot(&mut self, slot: Slot, at: DateTime<Utc>) -> (&mut Calls, bool) {
+        let slot = Kept::of(slot);
         let grow = match self {
             Self::One(mine, _) => *mine != slot,
             Self::Few(few) => few.len() >= FEW && few.iter().all(|(mine, _)| *mine != slot),
@@ -137,7 +180,7 @@ impl TokenCalls {
         };
         if grow {
             let mut entries = Vec::new();
-            self.for_each(|slot, calls| entries.push((slot, *calls)));
+            self.for_each(|slot, calls| entries.push((Kept::of(slot), *calls)));
             *self = if entries.len() < FEW { Self::Few(entries) } else { Self::Many(entries.into_iter().collect()) };
         }
         match self {
@@ -159,9 +202,9 @@ impl TokenCalls {
 
     fn for_each(&self, mut f: impl FnMut(Slot, &Calls)) {
         match self {
-            Self::One(slot, calls) => f(*slot, calls),
-            Self::Few(few) => few.iter().for_each(|(slot, calls)| f(*slot, calls)),
-            Self::Many(many) => many.iter().for_each(|(slot, calls)| f(*slot, calls)),
+            Self::One(slot, calls) => f(slot.slot(), calls),
+            Self::Few(few) => few.iter().for_each(|(slot, calls)| f(slot.slot(), calls)),
+            Self::Many(many) => many.iter().for_each(|(slot, calls)| f(slot.slot(), calls)),
         }
     }
 }
@@ -198,7 +241,7 @@ impl Pending {
             }
             std::collections::hash_map::Entry::Vacant(entry) => {
                 self.entries += 1;
-                entry.insert(TokenCalls::One(slot, Calls::new(at))).slot(slot, at).0
+                entry.insert(TokenCalls::One(Kept::of(slot), Calls::new(at))).slot(slot, at).0
             }
         }
     }
@@ -211,7 +254,8 @@ impl Pending {
                 for (outcome, n) in calls.outcomes() {
                     *counts.entry((token_id, hour, outcome)).or_default() += n;
                 }
-                widen(&mut seen, (token_id, ip), calls.first, calls.last);
+                let (first, last) = calls.span(hour);
+                widen(&mut seen, (token_id, ip), first, last);
             });
         }
         (counts, seen)
@@ -366,9 +410,7 @@ impl UsageRecorder {
     pub fn count(&self, token_id: i64, outcome: UseOutcome, at: DateTime<Utc>, ip: IpAddr) {
         let Some(mut pending) = self.pending() else { return };
         let hour = at.timestamp().div_euclid(3600) * 3600;
-        let calls = pending.slot(token_id, (hour, ip.to_canonical()), at);
-        calls.by_outcome[outcome as usize] = calls.by_outcome[outcome as usize].saturating_add(1);
-        calls.last = calls.last.max(at);
+        pending.slot(token_id, (hour, ip.to_canonical()), at).add(outcome, at);
     }
 
     /// Entries (token, hour, address) waiting to be written (for `/metrics`: the memory this takes is bounded by
@@ -393,7 +435,7 @@ impl UsageRecorder {
     fn put_back(&self, failed: &Pending, from: i64) {
         let Some(mut pending) = self.pending() else { return };
         for (&token_id, theirs) in failed.tokens.iter().filter(|(token_id, _)| **token_id >= from) {
-            theirs.for_each(|slot, calls| pending.slot(token_id, slot, calls.first).merge(calls));
+            theirs.for_each(|slot, calls| pending.slot(token_id, slot, calls.span(slot.0).0).merge(calls));
         }
     }
 
@@ -478,12 +520,18 @@ impl Reading<'_> {
             add(ip, first, last);
         }
         if let Some(calls) = self.taken.tokens.get(&token_id) {
-            calls.for_each(|(_, ip), calls| add(ip, calls.first, calls.last));
+            calls.for_each(|(hour, ip), calls| {
+                let (first, last) = calls.span(hour);
+                add(ip, first, last);
+            });
         }
         if let Some(pending) = self.recorder.pending()
             && let Some(calls) = pending.tokens.get(&token_id)
         {
-            calls.for_each(|(_, ip), calls| add(ip, calls.first, calls.last));
+            calls.for_each(|(hour, ip), calls| {
+                let (first, last) = calls.span(hour);
+                add(ip, first, last);
+            });
         }
         out
     }
@@ -1108,6 +1156,25 @@ mod tests {
                 .collect();
         assert_eq!(seen, expected);
         assert_eq!(usage.waiting(), 0);
+    }
+
+    #[test]
+    fn an_entry_keeps_its_first_and_last_call_to_the_microsecond_in_64_bytes() {
+        assert!(std::mem::size_of::<(i64, TokenCalls)>() <= 64, "{}", std::mem::size_of::<(i64, TokenCalls)>());
+        let usage = UsageRecorder::enabled();
+        let a: IpAddr = "2001:db8::7".parse().unwrap();
+        let first = at(9, 0) + Duration::microseconds(1);
+        let last = at(9, 59) + Duration::seconds(59) + Duration::microseconds(999_999);
+        usage.count(7, UseOutcome::Accepted, first, a);
+        usage.count(7, UseOutcome::Accepted, last, a);
+        // The next hour is an entry of its own, its call a nanosecond-precise time kept to the microsecond.
+        let next = at(10, 0) + Duration::nanoseconds(1_500);
+        usage.count(7, UseOutcome::Accepted, next, a);
+        let (counts, seen) = usage.take().totals();
+        assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&2));
+        assert_eq!(counts.get(&(7, at(10, 0).timestamp(), UseOutcome::Accepted)), Some(&1));
+        let microsecond = at(10, 0) + Duration::microseconds(1);
+        assert_eq!(seen.get(&(7, a)), Some(&(first, microsecond)));
     }
 
     #[test]
