@@ -123,7 +123,7 @@ pub async fn page(
             Some(counts) => counts.tokens,
             None => query.clone().count(db).await?,
         };
-        let tokens = slice(db, query, &columns, descending, total, offset, limit).await?;
+        let tokens = slice(db, query, &columns, descending, Some(total), offset, limit).await?;
         return Ok((tokens, total));
     }
     let counted = query.clone();
@@ -172,26 +172,28 @@ pub async fn counts_of(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap
         .collect()
 }
 
-/// Rows `offset..offset + limit` of the `len` rows `run` (not yet ordered) gives ordered by `columns`. A slice
-/// nearer the end is read from there, in the reverse order, and turned round: OFFSET walks every row it skips, so
-/// the last page of 100,000 tokens walked the whole index (22 ms); from its own end it is a first page.
+/// Rows `offset..offset + limit` of the rows `run` gives (not yet ordered) ordered by `columns`, `len` of them when
+/// known. A slice nearer the end is read from there, in the reverse order, and turned round: OFFSET walks every row
+/// it skips, so the last page of 100,000 tokens walked the whole index (22 ms); from its own end it is a first page.
+/// Without the length, the slice is read from the start.
 async fn slice(
     db: &impl ConnectionTrait,
     run: sea_orm::Select<token::Entity>,
     columns: &[SimpleExpr],
     descending: bool,
-    len: u64,
+    len: Option<u64>,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<Token>, DbErr> {
-    let end = offset.saturating_add(limit).min(len);
+    let end = offset.saturating_add(limit);
+    let end = len.map_or(end, |len| end.min(len));
     if offset >= end {
         return Ok(Vec::new());
     }
-    let from_end = len - end < offset;
-    let direction = if descending != from_end { SortOrder::Desc } else { SortOrder::Asc };
+    let from_end = len.filter(|len| len - end < offset);
+    let direction = if descending != from_end.is_some() { SortOrder::Desc } else { SortOrder::Asc };
     let query = columns.iter().fold(run, |query, column| query.order_by(column.clone(), direction.clone()));
-    if from_end {
+    if let Some(len) = from_end {
         let mut rows = query.offset(len - end).limit(end - offset).all(db).await?;
         rows.reverse();
         Ok(rows)
@@ -231,29 +233,20 @@ async fn page_nullable(
     let column = if order == TokenSort::Expires { token::Column::ExpiresAt } else { token::Column::LastUsedAt };
     let never = query.clone().filter(column.is_null());
     let dated = query.filter(column.is_not_null());
-    // The whole list's first page (the list as it opens): its total is kept (m0015), and the runs' sizes only place
-    // a later page, so neither is counted. Counting the tokens never used walked half of 100,000 index entries
-    // (8-13 ms, most of the page's time); here the first run's rows come first, then the second's if it runs short.
-    if let (0, Some(counts)) = (offset, whole) {
-        let never = (never, sort_keys([token::Column::Id]));
-        let dated = (dated, sort_keys([column, token::Column::Id]));
-        let (first, second) = if descending { (never, dated) } else { (dated, never) };
-        let mut tokens = first_rows(db, first.0, &first.1, descending, limit).await?;
-        let wanted = limit.saturating_sub(tokens.len() as u64);
-        if wanted > 0 {
-            tokens.extend(first_rows(db, second.0, &second.1, descending, wanted).await?);
-        }
-        return Ok((tokens, counts.tokens));
-    }
     let (in_never, in_dated) = match whole {
+        // The whole list's first page (the list as it opens): its total is kept (m0015), and the runs' sizes only
+        // place a later page, so neither is counted: the first run is read from its start, then the second if it
+        // runs short. Counting the tokens never used walked half of 100,000 index entries (8-13 ms, most of the
+        // page's time).
+        Some(_) if offset == 0 => (None, None),
         Some(counts) if order == TokenSort::Expires => {
-            (counts.never_expire, counts.tokens.saturating_sub(counts.never_expire))
+            (Some(counts.never_expire), Some(counts.tokens.saturating_sub(counts.never_expire)))
         }
         Some(counts) => {
             let in_never = never.clone().count(db).await?;
-            (in_never, counts.tokens.saturating_sub(in_never))
+            (Some(in_never), Some(counts.tokens.saturating_sub(in_never)))
         }
-        None => (never.clone().count(db).await?, dated.clone().count(db).await?),
+        None => (Some(never.clone().count(db).await?), Some(dated.clone().count(db).await?)),
     };
     let never = (never, sort_keys([token::Column::Id]), in_never);
     let dated = (dated, sort_keys([column, token::Column::Id]), in_dated);
@@ -261,27 +254,13 @@ async fn page_nullable(
     let mut tokens = slice(db, first.0, &first.1, descending, first.2, offset, limit).await?;
     let wanted = limit.saturating_sub(tokens.len() as u64);
     if wanted > 0 {
-        let skip = offset.saturating_sub(first.2);
+        // A first run of unknown size is only read for the first page, which starts the second run at its start.
+        let skip = first.2.map_or(0, |len| offset.saturating_sub(len));
         tokens.extend(slice(db, second.0, &second.1, descending, second.2, skip, wanted).await?);
     }
-    Ok((tokens, first.2 + second.2))
-}
-
-/// The first `limit` rows of `run` ordered by `columns`.
-async fn first_rows(
-    db: &impl ConnectionTrait,
-    run: sea_orm::Select<token::Entity>,
-    columns: &[SimpleExpr],
-    descending: bool,
-    limit: u64,
-) -> Result<Vec<Token>, DbErr> {
-    let direction = if descending { SortOrder::Desc } else { SortOrder::Asc };
-    columns
-        .iter()
-        .fold(run, |query, column| query.order_by(column.clone(), direction.clone()))
-        .limit(limit)
-        .all(db)
-        .await
+    // The whole list's total is kept; a search's or a filter's is its two runs, both counted.
+    let total = whole.map_or_else(|| in_never.unwrap_or(0) + in_dated.unwrap_or(0), |counts| counts.tokens);
+    Ok((tokens, total))
 }
 
 /// The account's tokens with `ids`, in the order of `ids` (those gone or moved meanwhile are left out). Asked by
