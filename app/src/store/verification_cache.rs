@@ -15,6 +15,7 @@ use super::{
     accounts::Account,
     tokens::{TokenChecks, Verifying},
 };
+use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::{
     Arc, Mutex, MutexGuard,
@@ -25,12 +26,20 @@ use std::sync::{
 /// 100,000 tokens issue 17 measures, so those all stay in memory.
 const CAPACITY: usize = 131_072;
 
-/// A secret's SHA-256, as bytes: half the size of its hex form, and kept inline in the map.
+/// A secret's SHA-256, as bytes: half the size of its hex form.
 type Key = [u8; 32];
 
 fn key(hash: &str) -> Option<Key> {
     let mut key = [0; 32];
     hex::decode_to_slice(hash, &mut key).ok().map(|()| key)
+}
+
+/// Where a key goes in the index: its first 8 bytes. A SHA-256's bytes are already evenly spread, and only
+/// secrets Tessera issued (random) are ever kept, so they need no hashing again.
+fn slot_hash(key: &Key) -> u64 {
+    let mut first = [0; 8];
+    first.copy_from_slice(&key[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// Rows by secret hash, each valid for the generation the cache is at.
@@ -40,9 +49,14 @@ pub struct VerificationCache {
 }
 
 struct Inner {
-    /// The generation the entries were read at (or later).
+    /// The generation the rows were read at (or later).
     generation: i64,
-    entries: FxHashMap<Key, Verifying>,
+    /// The rows, in the order they were kept, each with its whole key (a look-up compares all 32 bytes).
+    rows: Vec<(Key, Verifying)>,
+    /// Where each key's row is in `rows`: 4 bytes a slot. A map holding the keys and rows in its slots (as this
+    /// was, 129 bytes a slot) has its empty slots spread among the used ones, so with 100,000 rows all 131,072
+    /// slots were resident (16.9 MB); `rows` and this index take 13.5 MB.
+    index: HashTable<u32>,
     /// One copy of each owner for all their tokens' rows (one account may hold 100,000 tokens). Rows of one
     /// generation were read with no relevant change between them, so any of them may stand for the others.
     owners: FxHashMap<i64, Arc<Account>>,
@@ -50,11 +64,27 @@ struct Inner {
     checks: FxHashSet<Arc<TokenChecks>>,
 }
 
+impl Inner {
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.index.clear();
+        self.owners.clear();
+        self.checks.clear();
+    }
+
+    /// Where `key`'s row is in `rows`.
+    fn position(&self, key: &Key) -> Option<usize> {
+        let rows = &self.rows;
+        self.index.find(slot_hash(key), |&at| rows[at as usize].0 == *key).map(|&at| at as usize)
+    }
+}
+
 impl Default for VerificationCache {
     fn default() -> Self {
         let inner = Inner {
             generation: i64::MIN,
-            entries: FxHashMap::default(),
+            rows: Vec::new(),
+            index: HashTable::new(),
             owners: FxHashMap::default(),
             checks: FxHashSet::default(),
         };
@@ -85,15 +115,13 @@ impl VerificationCache {
     pub fn get(&self, generation: i64, hash: &str) -> Option<Verifying> {
         let mut inner = self.lock();
         if inner.generation < generation {
-            inner.entries.clear();
-            inner.owners.clear();
-            inner.checks.clear();
+            inner.clear();
             inner.generation = generation;
         }
         if inner.generation != generation {
             return None;
         }
-        let found = key(hash).and_then(|key| inner.entries.get(&key).cloned());
+        let found = key(hash).and_then(|key| inner.position(&key)).map(|at| inner.rows[at].1.clone());
         drop(inner);
         self.hit(found)
     }
@@ -106,10 +134,8 @@ impl VerificationCache {
         if inner.generation != generation {
             return;
         }
-        if inner.entries.len() >= CAPACITY {
-            inner.entries.clear();
-            inner.owners.clear();
-            inner.checks.clear();
+        if inner.rows.len() >= CAPACITY {
+            inner.clear();
         }
         let account = inner.owners.entry(found.account.id).or_insert_with(|| found.account.clone()).clone();
         let checks = match inner.checks.get(&*found.checks) {
@@ -120,12 +146,20 @@ impl VerificationCache {
             }
         };
         let row = Verifying { token: found.token.clone(), secret: found.secret, account, checks };
-        inner.entries.insert(key, row);
+        // Two look-ups that both missed both keep what they read: the later one's row replaces the earlier's.
+        if let Some(at) = inner.position(&key) {
+            inner.rows[at].1 = row;
+            return;
+        }
+        let Ok(at) = u32::try_from(inner.rows.len()) else { return };
+        let Inner { rows, index, .. } = &mut *inner;
+        rows.push((key, row));
+        index.insert_unique(slot_hash(&key), at, |&at| slot_hash(&rows[at as usize].0));
     }
 
     /// Rows held now (for `/metrics`).
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().rows.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -253,6 +287,43 @@ mod tests {
         assert!(Arc::ptr_eq(&a.checks, &b.checks), "equal checks are kept once");
         assert!(cache.get(1, "not a hash").is_none());
         assert!(cache.get(1, &H.replace('9', "8")).is_none());
+    }
+
+    #[test]
+    fn a_hash_is_found_by_all_its_bytes_and_a_second_read_of_it_replaces_the_first() {
+        let cache = VerificationCache::default();
+        cache.get(1, H);
+        cache.insert(1, H, &row("ci"));
+        // The same first 8 bytes (the same slot in the index), another hash: not that row.
+        let mut near = H[..60].to_owned();
+        near.push_str("ffff");
+        assert!(cache.get(1, &near).is_none());
+        cache.insert(1, &near, &row("near"));
+        assert_eq!(&*cache.get(1, H).unwrap().token.name, "ci");
+        assert_eq!(&*cache.get(1, &near).unwrap().token.name, "near");
+        // Two look-ups that both missed both keep their row: one entry, the later row.
+        cache.insert(1, H, &row("ci, renamed"));
+        assert_eq!(&*cache.get(1, H).unwrap().token.name, "ci, renamed");
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn a_full_cache_starts_over_and_keeps_the_new_row() {
+        let cache = VerificationCache::default();
+        cache.get(1, H);
+        let kept = row("ci");
+        // Distinct hashes whose first 8 bytes (the index's hash) are spread, as a SHA-256's are.
+        let hashes: Vec<String> =
+            (0..CAPACITY as u64).map(|n| format!("{:016x}{n:048x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15))).collect();
+        for hash in &hashes {
+            cache.insert(1, hash, &kept);
+        }
+        assert_eq!(cache.len(), CAPACITY);
+        assert!(cache.get(1, &hashes[CAPACITY - 1]).is_some() && cache.get(1, &hashes[0]).is_some());
+        cache.insert(1, H, &row("new"));
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get(1, &hashes[0]).is_none());
+        assert_eq!(&*cache.get(1, H).unwrap().token.name, "new");
     }
 
     #[test]
