@@ -48,14 +48,77 @@ test("a slow answer to an earlier search never replaces the newer one", async ({
   await search.fill("dep");
   await expect.poll(() => slowSent).toBe(true);
   await search.fill("deploy-1");
-  await expect(page).toHaveURL(/q=deploy-1/);
+  // Past the typing pace: the newer search is asked for. (Its call goes out once the older one's answer is in:
+  // a Leptos resource runs one fetch at a time.)
+  await page.waitForTimeout(500);
   releaseSlow();
 
   await expect(range).toHaveText("1–3 of 3");
   await expect(rows).toHaveCount(3);
+  await expect(page).toHaveURL(/q=deploy-1/);
   await page.waitForTimeout(500);
   const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
   expect(seen, "the answer for the older search is never shown").not.toContain("1–20 of 20");
   await expect(range).toHaveText("1–3 of 3");
   await expect(search).toHaveValue("deploy-1");
+});
+
+test("a search's address is written once its rows are on screen, one history entry per search", async ({ page }) => {
+  const { range, rows } = await openSixtyTokenList(page, "address");
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let heldSent = false;
+  await page.route("**/rpc/token_table", async (route) => {
+    if (new URLSearchParams(route.request().postData() ?? "").get("query[search]") === "dep") {
+      heldSent = true;
+      await held;
+    }
+    await route.continue();
+  });
+
+  // While the answer is on its way, the list and its address are still the whole list's.
+  const search = page.getByRole("searchbox", { name: "Search tokens by name" });
+  await search.fill("dep");
+  await expect.poll(() => heldSent).toBe(true);
+  await page.waitForTimeout(300);
+  expect(new URL(page.url()).search).toBe("");
+  await expect(range).toHaveText("1–20 of 60");
+  // Its rows, then its address; the typed text stays as typed.
+  release();
+  await expect(range).toHaveText("1–20 of 20");
+  await expect(page).toHaveURL(/\/tokens\?q=dep$/);
+  await search.pressSequentially("loy-1", { delay: 60 });
+  await expect(rows).toHaveCount(3);
+  await expect(page).toHaveURL(/\/tokens\?q=deploy-1$/);
+  await expect(search).toHaveValue("deploy-1");
+
+  // The keystrokes of one search are one history entry: Back returns to the whole list.
+  await page.goBack();
+  await expect(page).toHaveURL(/\/tokens$/);
+  await expect(range).toHaveText("1–20 of 60");
+  await expect(search).toHaveValue("");
+});
+
+test("leaving the list before a search's rows arrive stays left", async ({ page }) => {
+  const { range } = await openSixtyTokenList(page, "leave");
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let heldSent = false;
+  await page.route("**/rpc/token_table", async (route) => {
+    if (new URLSearchParams(route.request().postData() ?? "").get("query[search]") === "worker") {
+      heldSent = true;
+      await held;
+    }
+    await route.continue();
+  });
+  await page.getByRole("searchbox", { name: "Search tokens by name" }).fill("worker");
+  await expect.poll(() => heldSent).toBe(true);
+  await page.getByRole("link", { name: "Create" }).first().click();
+  await expect(page).toHaveURL(/\/tokens\/new$/);
+  release();
+  await page.waitForTimeout(500);
+  await expect(page).toHaveURL(/\/tokens\/new$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/tokens$/);
+  await expect(range).toHaveText("1–20 of 60");
 });

@@ -87,6 +87,12 @@ mod imp {
         gloo_timers::callback::Timeout::new(millis, f).forget();
     }
 
+    /// Runs `f` once the browser has painted what is on screen now: a timer started from the next animation
+    /// frame's callback, which runs just before that frame's paint.
+    pub fn after_paint(f: impl FnOnce() + 'static) {
+        leptos::prelude::request_animation_frame(move || after(Duration::ZERO, f));
+    }
+
     /// Copies `text` with the Clipboard API; `false` when it is missing or refused.
     pub async fn copy(text: &str) -> bool {
         let Some(window) = web_sys::window() else { return false };
@@ -202,6 +208,7 @@ mod imp {
     pub fn at_once_then_paced(_key: &'static str, _delay: Duration, _f: impl FnOnce() + 'static) {}
     pub fn cancel(_key: &'static str) {}
     pub fn after(_delay: Duration, _f: impl FnOnce() + 'static) {}
+    pub fn after_paint(_f: impl FnOnce() + 'static) {}
     pub async fn copy(_text: &str) -> bool {
         false
     }

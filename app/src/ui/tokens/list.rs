@@ -9,6 +9,7 @@ use crate::{
     },
     domain::ExpiryStatus,
     ui::{
+        browser,
         dialog::ConfirmDialog,
         pager::TableFooter,
         toast::use_toasts,
@@ -68,31 +69,77 @@ fn query_from(get: impl Fn(&str) -> Option<String>) -> TokenQuery {
     }
 }
 
+/// A list the person asked for whose address is not written yet (see [`TokensPage`]).
+#[derive(Clone, PartialEq)]
+struct Unwritten {
+    /// The address's query when it was asked for: if the address moves meanwhile (Back, a link), that wins.
+    from: TokenQuery,
+    to: TokenQuery,
+    /// Replaces the current history entry instead of adding one (search keystrokes after the first).
+    replace: bool,
+}
+
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let params = use_query_map();
+    // The address's query.
     let query = Memo::new(move |_| params.with(|p| query_from(|key| p.get(key))));
+    // A change (a search, a sort, a page) asks for its rows at once and writes its address only once they are on
+    // screen: writing it (`history.pushState` and the router's work on the new address) took about a fifth of a
+    // keystroke's time to its rows, CPU slowed 4x, all of it before the call went out.
+    let unwritten: RwSignal<Option<Unwritten>> = RwSignal::new(None);
+    // The query the list shows: the one asked for, else the address's.
+    let shown = Memo::new(move |_| {
+        let from_url = query.get();
+        unwritten.with(|u| match u {
+            Some(u) if u.from == from_url => u.to.clone(),
+            _ => from_url,
+        })
+    });
+    Effect::new(move |_| {
+        let from_url = query.get();
+        if unwritten.with_untracked(|u| u.as_ref().is_some_and(|u| u.to == from_url)) {
+            unwritten.set(None);
+        }
+    });
     let refresh = RwSignal::new(0u32);
-    let table = Resource::new(move || (query.get(), refresh.get()), |(query, _)| load_token_table(query));
+    let table = Resource::new(move || (shown.get(), refresh.get()), |(query, _)| load_token_table(query));
 
     let navigate = use_navigate();
-    // Paging, sorting and page size are history entries (Back undoes them); search keystrokes replace one.
-    let go = StoredValue::new(move |q: TokenQuery, replace: bool| {
-        navigate(&href(&q), NavigateOptions { replace, scroll: false, ..Default::default() })
+    // Writes the address of the list asked for, unless the address moved meanwhile or the page is gone.
+    let write_address = StoredValue::new(move || {
+        let (Some(Some(asked)), Some(from_url)) = (unwritten.try_get_untracked(), query.try_get_untracked()) else {
+            return;
+        };
+        if asked.from != from_url {
+            unwritten.set(None);
+            return;
+        }
+        navigate(&href(&asked.to), NavigateOptions { replace: asked.replace, scroll: false, ..Default::default() });
     });
+    // Paging, sorting and page size are history entries (Back undoes them); search keystrokes replace one.
+    let go = move |q: TokenQuery, replace: bool| {
+        if q == shown.get_untracked() {
+            return;
+        }
+        let from = query.get_untracked();
+        // Asked again before the last one was written: one history entry, added if either would add one.
+        let replace = replace && unwritten.with_untracked(|u| u.as_ref().is_none_or(|u| u.from != from || u.replace));
+        unwritten.set(Some(Unwritten { from, to: q, replace }));
+    };
     let update = move |f: &dyn Fn(&mut TokenQuery), replace: bool| {
-        let mut q = query.get_untracked();
+        let mut q = shown.get_untracked();
         f(&mut q);
-        go.with_value(|go| go(q, replace));
+        go(q, replace);
     };
 
     // The search box: typed text shows at once; the list follows after a pause in typing.
     let (search, on_search) = url_text_filter(
         "token-search",
-        query,
+        shown,
         |q| q.search.clone(),
         move |text| {
-            let first_keystroke = query.get_untracked().search.is_empty();
+            let first_keystroke = shown.get_untracked().search.is_empty();
             update(
                 &|q| {
                     q.search = text.clone();
@@ -142,7 +189,7 @@ pub fn TokensPage() -> impl IntoView {
     // A new search starts a new selection: boxes ticked among earlier results would otherwise be revoked along
     // with rows no longer on screen.
     Effect::new(move |previous: Option<String>| {
-        let search = query.get().search;
+        let search = shown.get().search;
         if previous.is_some_and(|previous| previous != search) {
             selected.set(BTreeSet::new());
         }
@@ -151,7 +198,7 @@ pub fn TokensPage() -> impl IntoView {
 
     let ask_revoke = move |names: Vec<String>| {
         // `total` counts the tokens matching the search; only without one is it every token of the account.
-        let unfiltered = query.get_untracked().search.is_empty();
+        let unfiltered = shown.get_untracked().search.is_empty();
         let everything = unfiltered && total.get_untracked() > 1 && names.len() as u64 == total.get_untracked();
         revoke_everything.set(everything);
         to_revoke.set(names);
@@ -223,7 +270,7 @@ pub fn TokensPage() -> impl IntoView {
                                 <input
                                     type="radio"
                                     name="per-page"
-                                    prop:checked=move || query.get().per_page == size
+                                    prop:checked=move || shown.get().per_page == size
                                     on:change=move |_| update(&|q| { q.per_page = size; q.page = 1; }, false)
                                 />
                                 {size.to_string()}
@@ -240,10 +287,15 @@ pub fn TokensPage() -> impl IntoView {
 
         <Transition fallback=|| view! { <TableSkeleton /> }>
             {move || Suspend::new(async move {
-                match table.await {
+                let answer = table.await;
+                // These rows are on screen once painted: the address follows.
+                if unwritten.with_untracked(Option::is_some) {
+                    browser::after_paint(move || write_address.with_value(|write| write()));
+                }
+                match answer {
                     Ok(data) => {
                         total.set(data.total);
-                        let filtered = query.get_untracked().expiring;
+                        let filtered = shown.get_untracked().expiring;
                         view! {
                         <TokenNotices
                             leaks=data.leaks.clone()
@@ -258,7 +310,7 @@ pub fn TokensPage() -> impl IntoView {
                                 <button type="button" class="link-button" on:click=move |_| update(&|q| { q.expiring = false; q.page = 1; }, false)>"Show all tokens"</button>
                             </div>
                         </Show>
-                        <TokenTableView data query selected update=Callback::new(move |q: TokenQuery| go.with_value(|go| go(q, false))) on_revoke=Callback::new(move |name: String| ask_revoke(vec![name])) />
+                        <TokenTableView data query=shown selected update=Callback::new(move |q: TokenQuery| go(q, false)) on_revoke=Callback::new(move |name: String| ask_revoke(vec![name])) />
                         }.into_any()
                     }
                     Err(err) => view! {
