@@ -1,5 +1,21 @@
 // Journey: search narrows a 60-token list as you type, across all pages; the URL keeps the search.
+import type { Page } from "@playwright/test";
 import { expect, openSixtyTokenList, test } from "./helpers";
+
+/** Holds the server's answers to the list's call for a search for `text` until `release` is called. */
+async function holdAnswersTo(page: Page, text: string) {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const state = { sent: false };
+  await page.route("**/rpc/token_table", async (route) => {
+    if (new URLSearchParams(route.request().postData() ?? "").get("query[search]") === text) {
+      state.sent = true;
+      await held;
+    }
+    await route.continue();
+  });
+  return { release, sent: () => state.sent };
+}
 
 test("search narrows a 60-token list as you type", async ({ page }) => {
   const { range, rows } = await openSixtyTokenList(page, "search");
@@ -33,25 +49,16 @@ test("a slow answer to an earlier search never replaces the newer one", async ({
     });
   });
   // Hold the server's answer for "dep" back until the newer search has been typed.
-  let releaseSlow: () => void = () => {};
-  const slowHeld = new Promise<void>((resolve) => (releaseSlow = resolve));
-  let slowSent = false;
-  await page.route("**/rpc/token_table", async (route) => {
-    if (new URLSearchParams(route.request().postData() ?? "").get("query[search]") === "dep") {
-      slowSent = true;
-      await slowHeld;
-    }
-    await route.continue();
-  });
+  const slow = await holdAnswersTo(page, "dep");
 
   const search = page.getByRole("searchbox", { name: "Search tokens by name" });
   await search.fill("dep");
-  await expect.poll(() => slowSent).toBe(true);
+  await expect.poll(slow.sent).toBe(true);
   await search.fill("deploy-1");
   // Past the typing pace: the newer search is asked for. (Its call goes out once the older one's answer is in:
   // a Leptos resource runs one fetch at a time.)
   await page.waitForTimeout(500);
-  releaseSlow();
+  slow.release();
 
   await expect(range).toHaveText("1–3 of 3");
   await expect(rows).toHaveCount(3);
@@ -65,26 +72,17 @@ test("a slow answer to an earlier search never replaces the newer one", async ({
 
 test("a search's address is written once its rows are on screen, one history entry per search", async ({ page }) => {
   const { range, rows } = await openSixtyTokenList(page, "address");
-  let release: () => void = () => {};
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let heldSent = false;
-  await page.route("**/rpc/token_table", async (route) => {
-    if (new URLSearchParams(route.request().postData() ?? "").get("query[search]") === "dep") {
-      heldSent = true;
-      await held;
-    }
-    await route.continue();
-  });
+  const answer = await holdAnswersTo(page, "dep");
 
   // While the answer is on its way, the list and its address are still the whole list's.
   const search = page.getByRole("searchbox", { name: "Search tokens by name" });
   await search.fill("dep");
-  await expect.poll(() => heldSent).toBe(true);
+  await expect.poll(answer.sent).toBe(true);
   await page.waitForTimeout(300);
   expect(new URL(page.url()).search).toBe("");
   await expect(range).toHaveText("1–20 of 60");
   // Its rows, then its address; the typed text stays as typed.
-  release();
+  answer.release();
   await expect(range).toHaveText("1–20 of 20");
   await expect(page).toHaveURL(/\/tokens\?q=dep$/);
   await search.pressSequentially("loy-1", { delay: 60 });
@@ -101,21 +99,12 @@ test("a search's address is written once its rows are on screen, one history ent
 
 test("leaving the list before a search's rows arrive stays left", async ({ page }) => {
   const { range } = await openSixtyTokenList(page, "leave");
-  let release: () => void = () => {};
-  const held = new Promise<void>((resolve) => (release = resolve));
-  let heldSent = false;
-  await page.route("**/rpc/token_table", async (route) => {
-    if (new URLSearchParams(route.request().postData() ?? "").get("query[search]") === "worker") {
-      heldSent = true;
-      await held;
-    }
-    await route.continue();
-  });
+  const answer = await holdAnswersTo(page, "worker");
   await page.getByRole("searchbox", { name: "Search tokens by name" }).fill("worker");
-  await expect.poll(() => heldSent).toBe(true);
+  await expect.poll(answer.sent).toBe(true);
   await page.getByRole("link", { name: "Create" }).first().click();
   await expect(page).toHaveURL(/\/tokens\/new$/);
-  release();
+  answer.release();
   await page.waitForTimeout(500);
   await expect(page).toHaveURL(/\/tokens\/new$/);
   await page.goBack();

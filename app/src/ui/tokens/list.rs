@@ -106,12 +106,13 @@ pub fn TokensPage() -> impl IntoView {
     let table = Resource::new(move || (shown.get(), refresh.get()), |(query, _)| load_token_table(query));
 
     let navigate = use_navigate();
-    // Writes the address of the list asked for, unless the address moved meanwhile or the page is gone.
+    // Writes the address of the list asked for, unless the address moved meanwhile (or already says it: asked
+    // back to what it shows), or the page is gone.
     let write_address = StoredValue::new(move || {
         let (Some(Some(asked)), Some(from_url)) = (unwritten.try_get_untracked(), query.try_get_untracked()) else {
             return;
         };
-        if asked.from != from_url {
+        if asked.from != from_url || asked.to == from_url {
             unwritten.set(None);
             return;
         }
@@ -290,7 +291,10 @@ pub fn TokensPage() -> impl IntoView {
                 let answer = table.await;
                 // These rows are on screen once painted: the address follows.
                 if unwritten.with_untracked(Option::is_some) {
-                    browser::after_paint(move || write_address.with_value(|write| write()));
+                    // The page may be gone by then (a link followed within the frame).
+                    browser::after_paint(move || {
+                        write_address.try_with_value(|write| write());
+                    });
                 }
                 match answer {
                     Ok(data) => {
