@@ -246,10 +246,19 @@ impl Pending {
         }
     }
 
-    /// The batch as the database keeps it: counters per token, hour and outcome; addresses per token.
-    fn totals(&self) -> (Counts, Seen) {
+    /// The tokens counted, by id.
+    fn ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.tokens.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The calls of the tokens `ids` as the database keeps them: counters per token, hour and outcome; addresses
+    /// per token. A write sums up one transaction's tokens at a time, so the minute's write of 100,000 tokens in
+    /// use never holds all their sums at once (it did: some 30 MiB more while it ran).
+    fn totals(&self, ids: &[i64]) -> (Counts, Seen) {
         let (mut counts, mut seen) = (Counts::default(), Seen::default());
-        for (&token_id, calls) in &self.tokens {
+        for (token_id, calls) in ids.iter().filter_map(|id| self.tokens.get(id).map(|calls| (*id, calls))) {
             calls.for_each(|(hour, ip), calls| {
                 for (outcome, n) in calls.outcomes() {
                     *counts.entry((token_id, hour, outcome)).or_default() += n;
@@ -388,7 +397,7 @@ impl UsageRecorder {
         self.known.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Remembers pairs written by a committed flush.
+    /// Remembers pairs a committed transaction wrote.
     fn remember(&self, written: Recorded) {
         let mut known = self.known();
         if known.len() + written.len() > KNOWN_AT_MOST {
@@ -585,9 +594,7 @@ async fn flush_now(core: &Core, pace: Pace) -> Result<(), DbErr> {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let Written { addresses, later, window, failed } = write(core, &pending, &left, window, pace).await;
-    let recorded = addresses.len();
-    core.usage.remember(addresses);
+    let Written { recorded, later, window, failed } = write(core, &pending, &left, window, pace).await;
     if window.is_some() {
         writer.window = window;
     }
@@ -628,8 +635,8 @@ type Recorded = Vec<((i64, IpAddr), i64)>;
 
 /// What a write did.
 struct Written {
-    /// The address pairs now recorded (or seen again).
-    addresses: Recorded,
+    /// The address pairs now recorded (or seen again); the writer remembers them as each transaction commits.
+    recorded: usize,
     /// New addresses left for the next write (beyond [`NEW_ADDRESSES_PER_WRITE`], or not reached).
     later: Vec<Sighting>,
     /// The requests window's start in force, once the first transaction went in.
@@ -641,77 +648,87 @@ struct Written {
 /// Writes `pending` and the new addresses an earlier write `left`, and moves the tokens' requests window to start
 /// at `window` (the hours leaving it are taken out of each token's calls in `token_requests`; the calls written
 /// for hours inside it are added). The counters go in transactions of [`TOKENS_PER_TRANSACTION`] tokens each, in
-/// the order of their ids (with a pause between two when `pace` is patient), then the addresses new to this
-/// instance in transactions of their own, with a pause between two, so a change waiting for the database's write
-/// lock waits for one of them, not for the whole write. A transaction that fails ends the write: the counters
-/// written before it stay written (putting them back would count them twice), those of the tokens from the failed
-/// one on are answered in `failed` for the caller to put back, and the new addresses are left for the next write.
+/// the order of their ids (with a pause between two when `pace` is patient), each summed up just before it goes
+/// in, then the addresses new to this instance in transactions of their own, with a pause between two, so a
+/// change waiting for the database's write lock waits for one of them, not for the whole write. A transaction
+/// that fails ends the write: the counters written before it stay written (putting them back would count them
+/// twice), those of the tokens from the failed one on are answered in `failed` for the caller to put back, and
+/// the new addresses are left for the next write.
 async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>, pace: Pace) -> Written {
-    let (counts, mut seen) = pending.totals();
-    for &(token_id, ip, first, last) in left {
-        widen(&mut seen, (token_id, ip), first, last);
-    }
-    let mut ids: Vec<i64> = seen.keys().map(|(id, _)| *id).collect();
+    let mut ids = pending.ids();
+    ids.extend(left.iter().map(|(id, ..)| *id));
     ids.sort_unstable();
     ids.dedup();
-    // Which pairs were written recently enough to skip, and which the database has to be asked about.
-    let (mut again, mut unknown) = (Vec::new(), Vec::new());
-    {
-        let known = core.usage.known();
-        for (&(token_id, ip), &(first, last)) in &seen {
-            match known.get(&(token_id, ip)) {
-                Some(&minute) if minute_of(last) <= minute => {}
-                Some(_) => again.push((token_id, ip, last)),
-                None => unknown.push((token_id, ip, first, last)),
-            }
-        }
-    }
-    // The earliest first; the rest for later.
-    unknown.sort_unstable_by_key(|&(token_id, ip, first, _)| (first, token_id, ip));
-    let mut later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
-    // By token, so each transaction takes the run of its tokens.
-    let mut increments: Vec<(i64, i64, UseOutcome, u64)> =
-        counts.into_iter().map(|((token_id, hour, outcome), count)| (token_id, hour, outcome, count)).collect();
-    increments.sort_unstable_by_key(|&(token_id, hour, outcome, _)| (token_id, hour, outcome as usize));
-    again.sort_unstable_by_key(|&(token_id, ip, _)| (token_id, ip));
+    let mut left: Vec<&Sighting> = left.iter().collect();
+    left.sort_unstable_by_key(|(id, ..)| *id);
 
-    let mut written: Recorded = Vec::new();
+    // The pairs the database has to be asked about, of all the runs.
+    let mut unknown: Vec<Sighting> = Vec::new();
+    let mut recorded = 0;
     let mut in_force = None;
     // At least one transaction, which moves the window even when nothing was counted.
     let runs: Vec<&[i64]> = if ids.is_empty() { vec![&[]] } else { ids.chunks(TOKENS_PER_TRANSACTION).collect() };
-    let (mut increments_rest, mut again_rest) = (increments.as_slice(), again.as_slice());
+    let mut left_rest = left.as_slice();
     for (n, run) in runs.into_iter().enumerate() {
         if n > 0 && pace == Pace::Patient {
             tokio::time::sleep(PAUSE_BETWEEN_COUNTER_TRANSACTIONS).await;
         }
         let last = run.last().copied().unwrap_or(i64::MAX);
-        let (these, rest) = increments_rest.split_at(increments_rest.partition_point(|(id, ..)| *id <= last));
-        increments_rest = rest;
-        let (seen_these, rest) = again_rest.split_at(again_rest.partition_point(|(id, ..)| *id <= last));
-        again_rest = rest;
-        match write_counters(core, run, these, seen_these, window).await {
+        let (left_these, rest) = left_rest.split_at(left_rest.partition_point(|(id, ..)| *id <= last));
+        left_rest = rest;
+        let (counts, mut seen) = pending.totals(run);
+        for &&(token_id, ip, first, last) in left_these {
+            widen(&mut seen, (token_id, ip), first, last);
+        }
+        // Which pairs were written recently enough to skip, and which the database has to be asked about.
+        let mut again = Vec::new();
+        {
+            let known = core.usage.known();
+            for ((token_id, ip), (first, last)) in seen {
+                match known.get(&(token_id, ip)) {
+                    Some(&minute) if minute_of(last) <= minute => {}
+                    Some(_) => again.push((token_id, ip, last)),
+                    None => unknown.push((token_id, ip, first, last)),
+                }
+            }
+        }
+        // By token, as the transaction takes its rows.
+        let mut increments: Vec<(i64, i64, UseOutcome, u64)> =
+            counts.into_iter().map(|((token_id, hour, outcome), count)| (token_id, hour, outcome, count)).collect();
+        increments.sort_unstable_by_key(|&(token_id, hour, outcome, _)| (token_id, hour, outcome as usize));
+        again.sort_unstable_by_key(|&(token_id, ip, _)| (token_id, ip));
+        match write_counters(core, run, &increments, &again, window).await {
             Ok(start) => {
                 in_force = Some(start);
-                written.extend(seen_these.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))));
+                recorded += again.len();
+                core.usage
+                    .remember(again.iter().map(|&(token_id, ip, last)| ((token_id, ip), minute_of(last))).collect());
             }
             Err(err) => {
-                unknown.append(&mut later);
+                // The tokens after this run were not summed up: their new addresses an earlier write left wait
+                // for the next one (their calls go back into memory, with their addresses).
+                unknown.extend(left_rest.iter().map(|sighting| **sighting));
                 let from = run.first().copied().unwrap_or(i64::MIN);
-                return Written { addresses: written, later: unknown, window: in_force, failed: Some((from, err)) };
+                return Written { recorded, later: unknown, window: in_force, failed: Some((from, err)) };
             }
         }
     }
 
-    // The counters are in. The addresses this instance has not written yet go in transactions of their own, a
-    // few hundred pairs each with a pause between, so a backlog of new addresses (each an insert, an audit event
-    // and a webhook row) never holds the write lock for long: 10,000 new addresses in one transaction held it
-    // for six seconds on the bench machine, and the sign-in locks task waiting on it failed ("database is locked").
-    // Each batch skips the tokens revoked by then. A batch that fails is left, with the rest, for the next write;
-    // the counters written above stay written.
+    // The counters are in. The addresses this instance has not written yet, the earliest first (the rest for
+    // later), go in transactions of their own, a few hundred pairs each with a pause between, so a backlog of new
+    // addresses (each an insert, an audit event and a webhook row) never holds the write lock for long: 10,000
+    // new addresses in one transaction held it for six seconds on the bench machine, and the sign-in locks task
+    // waiting on it failed ("database is locked"). Each batch skips the tokens revoked by then. A batch that fails
+    // is left, with the rest, for the next write; the counters written above stay written.
+    unknown.sort_unstable_by_key(|&(token_id, ip, first, _)| (first, token_id, ip));
+    let mut later = unknown.split_off(unknown.len().min(NEW_ADDRESSES_PER_WRITE));
     let mut batches = unknown.chunks(NEW_ADDRESSES_PER_TRANSACTION).peekable();
     while let Some(batch) = batches.next() {
         match record_new_addresses(core, batch).await {
-            Ok(recorded) => written.extend(recorded),
+            Ok(written) => {
+                recorded += written.len();
+                core.usage.remember(written);
+            }
             Err(err) => {
                 tracing::warn!(error = %err, "recording new addresses failed; keeping them for the next write");
                 later.extend(batch.iter().copied());
@@ -723,7 +740,7 @@ async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTi
             tokio::time::sleep(PAUSE_BETWEEN_ADDRESS_BATCHES).await;
         }
     }
-    Written { addresses: written, later, window: in_force, failed: None }
+    Written { recorded, later, window: in_force, failed: None }
 }
 
 /// One transaction of counters, for the tokens `ids` (in order): the tokens' rows first, by id (a revoke deletes
@@ -1127,6 +1144,29 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 30, hour, minute, 0).single().unwrap_or_default()
     }
 
+    /// The sums of every token in `pending`.
+    fn sums(pending: &Pending) -> (Counts, Seen) {
+        pending.totals(&pending.ids())
+    }
+
+    #[test]
+    fn a_run_of_tokens_sums_up_only_its_own_calls() {
+        let usage = UsageRecorder::enabled();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        for token in [9, 3, 7, 5] {
+            usage.count(token, UseOutcome::Accepted, at(9, 10), a);
+        }
+        let pending = usage.take();
+        assert_eq!(pending.ids(), [3, 5, 7, 9]);
+        // A token of the run without calls (only an address left by an earlier write) adds nothing.
+        let (counts, seen) = pending.totals(&[4, 5, 7]);
+        let mut tokens: Vec<i64> = counts.keys().map(|(token, ..)| *token).collect();
+        tokens.sort_unstable();
+        assert_eq!(tokens, [5, 7]);
+        assert_eq!(seen.len(), 2);
+        assert!(seen.contains_key(&(5, a)) && seen.contains_key(&(7, a)));
+    }
+
     #[test]
     fn one_entry_per_token_hour_and_address_sums_up_into_counters_and_addresses() {
         let usage = UsageRecorder::enabled();
@@ -1137,7 +1177,7 @@ mod tests {
         usage.count(7, UseOutcome::Accepted, at(10, 5), a);
         usage.count(8, UseOutcome::Privilege, at(9, 0), a);
         assert_eq!(usage.waiting(), 4);
-        let (counts, seen) = usage.take().totals();
+        let (counts, seen) = sums(&usage.take());
         let hour = |h| at(h, 0).timestamp();
         let expected: Counts = [
             ((7, hour(9), UseOutcome::Accepted), 2),
@@ -1170,7 +1210,7 @@ mod tests {
         // The next hour is an entry of its own, its call a nanosecond-precise time kept to the microsecond.
         let next = at(10, 0) + Duration::nanoseconds(1_500);
         usage.count(7, UseOutcome::Accepted, next, a);
-        let (counts, seen) = usage.take().totals();
+        let (counts, seen) = sums(&usage.take());
         assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&2));
         assert_eq!(counts.get(&(7, at(10, 0).timestamp(), UseOutcome::Accepted)), Some(&1));
         let microsecond = at(10, 0) + Duration::microseconds(1);
@@ -1189,7 +1229,7 @@ mod tests {
             usage.count(7, UseOutcome::Expired, at(10, round), ip(0));
         }
         assert_eq!(usage.waiting(), 21);
-        let (counts, seen) = usage.take().totals();
+        let (counts, seen) = sums(&usage.take());
         assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&60));
         assert_eq!(counts.get(&(7, at(10, 0).timestamp(), UseOutcome::Expired)), Some(&3));
         assert_eq!(seen.len(), 20);
@@ -1205,7 +1245,7 @@ mod tests {
         let failed = usage.take();
         usage.count(7, UseOutcome::Accepted, at(9, 40), a);
         usage.put_back(&failed, i64::MIN);
-        let (counts, seen) = usage.take().totals();
+        let (counts, seen) = sums(&usage.take());
         assert_eq!(counts.get(&(7, at(9, 0).timestamp(), UseOutcome::Accepted)), Some(&2));
         assert_eq!(seen.get(&(7, a)), Some(&(at(9, 10), at(9, 40))));
     }
@@ -1228,7 +1268,7 @@ mod tests {
                 });
             }
         });
-        let (counts, _) = usage.take().totals();
+        let (counts, _) = sums(&usage.take());
         assert_eq!(counts.values().sum::<u64>(), 80_000);
         assert!((0..8).all(|token| counts.get(&(token, at(9, 0).timestamp(), UseOutcome::Accepted)) == Some(&10_000)));
     }

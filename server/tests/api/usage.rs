@@ -757,6 +757,43 @@ async fn a_failed_transaction_of_counters_is_written_by_the_next_write_and_nothi
     assert_eq!(addresses_and_events(&app).await, (5_000, 5_000), "each new address recorded and announced once");
 }
 
+/// The new addresses an earlier write left are kept through a failed transaction of counters, those of the tokens
+/// after the failed one too (a write sums up one transaction's tokens at a time, so it never reached them): the
+/// next write records and announces each of them once.
+#[tokio::test]
+async fn new_addresses_left_by_an_earlier_write_outlast_a_failed_transaction_of_counters() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let db = &app.state.db;
+    refuse_listed_inserts(&app, "token_addresses", "ip", "TEXT").await;
+    refuse_listed_inserts(&app, "token_usage", "token_id", "BIGINT").await;
+    db.execute_unprepared("INSERT INTO refused_token_addresses (ip) VALUES ('127.0.0.1')").await.unwrap();
+    let now = app.clock.now();
+    let (_admin, ids) = fleet_used_once(&app, 5_000, now).await;
+    flush(&app).await;
+    assert_eq!(bulk_calls_written(&app).await, (5_000, 5_000), "the counters written");
+    assert_eq!(addresses_and_events(&app).await, (0, 0), "every new address left for a later write");
+    // The first 4,000 tokens used again, and the second transaction of counters (from the 2,001st token) refused:
+    // the last 1,000 tokens have nothing but their left addresses, in a transaction the writes no longer reach.
+    db.execute_unprepared(&format!("INSERT INTO refused_token_usage (token_id) VALUES ({})", ids[2_000]))
+        .await
+        .unwrap();
+    let later = now + chrono::Duration::minutes(2);
+    // The refused token first, so any write that takes these calls fails; the flush waits for a write under way
+    // (the test servers' writer, every 50 ms, may have taken none of them yet) before the addresses are let in.
+    for &id in std::iter::once(&ids[2_000]).chain(&ids[..2_000]).chain(&ids[2_001..4_000]) {
+        app.state.usage.count(id, usage::UseOutcome::Accepted, later, std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    assert!(usage::flush(&app.state).await.is_err(), "the write reports the failure");
+    db.execute_unprepared("DELETE FROM refused_token_addresses").await.unwrap();
+    assert!(usage::flush(&app.state).await.is_err(), "the write reports the failure");
+    assert_eq!(addresses_and_events(&app).await, (0, 0), "no address recorded by a write whose counters failed");
+    db.execute_unprepared("DELETE FROM refused_token_usage").await.unwrap();
+    flush(&app).await;
+    assert_eq!(addresses_and_events(&app).await, (5_000, 5_000), "each left address recorded and announced once");
+    assert_eq!(bulk_calls_written(&app).await, (9_000, 9_000), "every call written once");
+}
+
 /// A batch of new addresses that fails (here one insert refused) is left, with the batches after it, for the next
 /// write; the batches before it and the counters stay written, and nothing is recorded, announced or counted twice
 /// once the fault is gone.
