@@ -18,6 +18,7 @@ use app::{
         Core, CoreConfig,
         usage::{self, UseOutcome},
     },
+    store::tokens::SecretHash,
 };
 use sea_orm::ConnectionTrait;
 use std::{
@@ -96,8 +97,9 @@ async fn main() -> anyhow::Result<()> {
     let hashes: Vec<String> = rows.iter().map(|row| row.try_get_by_index(0)).collect::<Result<_, _>>()?;
     let before = held();
     for hash in &hashes {
+        let bytes = SecretHash::from_hex(hash).ok_or_else(|| anyhow::anyhow!("{hash} is not a SHA-256 in hex"))?;
         core.token_lookup
-            .find_by_secret_hash(&core.db, hash)
+            .find_by_secret_hash(&core.db, &bytes)
             .await?
             .ok_or_else(|| anyhow::anyhow!("{hash} not found"))?;
     }

@@ -5,7 +5,7 @@
 
 use super::{
     actor::{Actor, TokenGrant},
-    random::sha256_hex,
+    random::sha256,
     rate_limits::Quota,
     usage::UseOutcome,
 };
@@ -15,7 +15,7 @@ use crate::{
     store::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
-        tokens::{SecretMatch, Token, TokenChecks, TokenFacts, Verifying},
+        tokens::{SecretHash, SecretMatch, Token, TokenChecks, TokenFacts, Verifying},
     },
 };
 use chrono::{DateTime, Utc};
@@ -170,7 +170,8 @@ enum Lookup {
 
 async fn lookup(state: &Core, secret: &TokenSecret) -> Result<Lookup, Refusal> {
     let now = state.clock.now();
-    let hash = sha256_hex(secret.expose());
+    // The hash's bytes: memory is keyed by them; its hex form is written only if the database is asked.
+    let hash = SecretHash(sha256(secret.expose()));
     // From memory while the backend's change feed vouches for it (store::token_lookup).
     let found = state.token_lookup.find_by_secret_hash(&state.db, &hash).await?;
     let Some(found) = found else {

@@ -13,7 +13,7 @@
 //! instance that revoked a token refuses it on the very next request, without waiting for its own notification.
 
 use super::{
-    tokens::{self, Verifying},
+    tokens::{self, SecretHash, Verifying},
     verification_cache::VerificationCache,
 };
 use sea_orm::{DatabaseConnection, DbErr, sqlx::postgres::PgListener};
@@ -78,7 +78,7 @@ impl PgLookup {
 
     /// The row for `hash` from memory, while the listener vouches for it; `Err` with the generation to cache the
     /// database's answer under (`None`: the listener is away, nothing is cached) when memory cannot answer.
-    pub fn cached(&self, hash: &str) -> Result<Verifying, Option<i64>> {
+    pub fn cached(&self, hash: &SecretHash) -> Result<Verifying, Option<i64>> {
         let generation = self.feed.current().ok_or(None)?;
         self.cache.get(generation, hash).ok_or(Some(generation))
     }
@@ -88,7 +88,7 @@ impl PgLookup {
     pub async fn read(
         &self,
         db: &DatabaseConnection,
-        hash: &str,
+        hash: &SecretHash,
         generation: Option<i64>,
     ) -> Result<Option<Verifying>, DbErr> {
         let found = tokens::find_verifying(db, hash).await?;

@@ -2,7 +2,11 @@
 //! [`super::tokens::find_verifying`] in every case, from memory when the backend's change feed says nothing
 //! has changed (`verification_cache`).
 
-use super::{pg_changes::PgLookup, token_reader::TokenReader, tokens::Verifying};
+use super::{
+    pg_changes::PgLookup,
+    token_reader::TokenReader,
+    tokens::{SecretHash, Verifying},
+};
 use sea_orm::{DatabaseConnection, DbErr};
 
 #[allow(clippy::large_enum_variant)] // one per process, behind an `Arc`
@@ -31,7 +35,11 @@ impl TokenLookup {
 
     /// The reads through SeaORM are boxed: their futures take kilobytes, and every verification's future (and
     /// the handler's around it) would carry them, allocated and moved on every call, even when memory answers.
-    pub async fn find_by_secret_hash(&self, db: &DatabaseConnection, hash: &str) -> Result<Option<Verifying>, DbErr> {
+    pub async fn find_by_secret_hash(
+        &self,
+        db: &DatabaseConnection,
+        hash: &SecretHash,
+    ) -> Result<Option<Verifying>, DbErr> {
         match self {
             Self::Sqlite(reader) => reader.find_by_secret_hash(hash),
             Self::Postgres(lookup) => match lookup.cached(hash) {

@@ -23,7 +23,7 @@
 use super::{
     accounts::Account,
     entities::account::StoredPasswordHash,
-    tokens::{Token, Verifying},
+    tokens::{SecretHash, Token, Verifying},
     verification_cache::VerificationCache,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
@@ -129,7 +129,7 @@ impl TokenReader {
     /// [`super::tokens::find_verifying`]). From memory when the feed vouches for it; otherwise blocks for a few
     /// microseconds: SQLite reads in WAL mode do not wait for writers, so this runs on the async worker rather
     /// than paying for a hop to a blocking thread.
-    pub fn find_by_secret_hash(&self, hash: &str) -> Result<Option<Verifying>, DbErr> {
+    pub fn find_by_secret_hash(&self, hash: &SecretHash) -> Result<Option<Verifying>, DbErr> {
         // The generation is read before the database, so a row read across a change is kept under the old one.
         let generation = self.feed.current()?;
         if let Some(found) = self.cache.get(generation, hash) {
@@ -140,8 +140,9 @@ impl TokenReader {
             Some(conn) => conn,
             None => connect(&self.path)?,
         };
+        let hex = hash.hex();
         let found =
-            conn.prepare_cached(FIND).and_then(|mut s| s.query_row([hash], row_to_found).optional()).map_err(db_err);
+            conn.prepare_cached(FIND).and_then(|mut s| s.query_row([&hex], row_to_found).optional()).map_err(db_err);
         // A connection that failed may be broken: only healthy ones go back.
         if found.is_ok() {
             let mut idle = lock(&self.idle);
@@ -149,7 +150,7 @@ impl TokenReader {
                 idle.push(conn);
             }
         }
-        let found = found?.and_then(|(token, account)| Verifying::new(&token, account, hash));
+        let found = found?.and_then(|(token, account)| Verifying::new(&token, account, &hex));
         if let Some(found) = &found {
             self.cache.insert(generation, hash, found);
         }
@@ -282,7 +283,7 @@ mod tests {
 
     /// A database file with alice's token `ci`; the reader, a connection of the server's own, and the token's
     /// secret hash.
-    async fn database(dir: &Path, interval: Duration) -> (TokenReader, sea_orm::DatabaseConnection, String) {
+    async fn database(dir: &Path, interval: Duration) -> (TokenReader, sea_orm::DatabaseConnection, SecretHash) {
         use crate::{domain::PrivilegeSet, store::tokens::NewToken};
         let url = format!("sqlite://{}?mode=rwc", dir.join("t.db").display());
         let db = crate::store::connect(&url).await.unwrap();
@@ -291,11 +292,11 @@ mod tests {
         let privileges = PrivilegeSet::from_storage("list-accts");
         let hash = StoredPasswordHash(String::new());
         let alice = crate::store::accounts::insert(&db, &name, hash, &privileges, now).await.unwrap();
-        let secret_hash = crate::services::random::sha256_hex("secret");
+        let secret_hash = SecretHash(crate::services::random::sha256("secret"));
         let new = NewToken {
             account_id: alice.id,
             name: "ci",
-            secret_hash: secret_hash.clone(),
+            secret_hash: secret_hash.hex(),
             hint: "cret".into(),
             created_at: now,
             expires_at: None,

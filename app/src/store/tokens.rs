@@ -437,6 +437,30 @@ impl Verifying {
     }
 }
 
+/// A secret's SHA-256 as bytes: what verification looks a token up by, in memory. The database keeps its hex form
+/// (`secret_hash`), which is written only when the database is asked (a look-up memory cannot answer).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SecretHash(pub [u8; 32]);
+
+impl SecretHash {
+    /// The hash written in hex (as the database keeps it); `None` when it is not 64 hex digits.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let mut bytes = [0; 32];
+        hex::decode_to_slice(hex, &mut bytes).ok().map(|()| Self(bytes))
+    }
+
+    /// The hex form, as the database keeps it. Through a buffer into one allocation of the exact size
+    /// (`hex::encode` pushes char by char into a growing String).
+    pub fn hex(&self) -> String {
+        let mut hex = [0u8; 64];
+        // 32 bytes fill the 64 digits exactly, all ASCII: the fallback never runs.
+        match hex::encode_to_slice(self.0, &mut hex).ok().and_then(|()| std::str::from_utf8(&hex).ok()) {
+            Some(hex) => hex.to_owned(),
+            None => hex::encode(self.0),
+        }
+    }
+}
+
 /// The token whose current secret hashes to `hash`, or whose previous secret does (still within its rotation
 /// grace period, which the caller checks), with its owner. Both hash columns are unique, hence indexed: one
 /// indexed look-up joined to the account's primary key, in a single query.
@@ -456,8 +480,9 @@ pub async fn find_by_secret_hash(db: &impl ConnectionTrait, hash: &str) -> Resul
 }
 
 /// [`find_by_secret_hash`] in the form verification keeps.
-pub async fn find_verifying(db: &impl ConnectionTrait, hash: &str) -> Result<Option<Verifying>, DbErr> {
-    Ok(find_by_secret_hash(db, hash).await?.and_then(|(token, account)| Verifying::new(&token, account, hash)))
+pub async fn find_verifying(db: &impl ConnectionTrait, hash: &SecretHash) -> Result<Option<Verifying>, DbErr> {
+    let hash = hash.hex();
+    Ok(find_by_secret_hash(db, &hash).await?.and_then(|(token, account)| Verifying::new(&token, account, &hash)))
 }
 
 /// When and from where a token was last used.

@@ -13,7 +13,7 @@
 
 use super::{
     accounts::Account,
-    tokens::{TokenChecks, Verifying},
+    tokens::{SecretHash, TokenChecks, Verifying},
 };
 use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -28,11 +28,6 @@ const CAPACITY: usize = 131_072;
 
 /// A secret's SHA-256, as bytes: half the size of its hex form.
 type Key = [u8; 32];
-
-fn key(hash: &str) -> Option<Key> {
-    let mut key = [0; 32];
-    hex::decode_to_slice(hash, &mut key).ok().map(|()| key)
-}
 
 /// Where a key goes in the index: its first 8 bytes. A SHA-256's bytes are already evenly spread, and only
 /// secrets Tessera issued (random) are ever kept, so they need no hashing again.
@@ -112,7 +107,7 @@ impl VerificationCache {
     /// The row for `hash` at `generation` (the current one, just read from the feed). A newer generation first
     /// empties the cache; an older one (this look-up raced a change another look-up has already seen) answers
     /// nothing, so the caller reads the database.
-    pub fn get(&self, generation: i64, hash: &str) -> Option<Verifying> {
+    pub fn get(&self, generation: i64, hash: &SecretHash) -> Option<Verifying> {
         let mut inner = self.lock();
         if inner.generation < generation {
             inner.clear();
@@ -121,15 +116,15 @@ impl VerificationCache {
         if inner.generation != generation {
             return None;
         }
-        let found = key(hash).and_then(|key| inner.position(&key)).map(|at| inner.rows[at].1.clone());
+        let found = inner.position(&hash.0).map(|at| inner.rows[at].1.clone());
         drop(inner);
         self.hit(found)
     }
 
     /// Keeps `found`, read from the database at `generation` (read from the feed *before* the database). A newer
     /// generation seen meanwhile emptied the cache, and the row must not come back into it.
-    pub fn insert(&self, generation: i64, hash: &str, found: &Verifying) {
-        let Some(key) = key(hash) else { return };
+    pub fn insert(&self, generation: i64, hash: &SecretHash, found: &Verifying) {
+        let key = hash.0;
         let mut inner = self.lock();
         if inner.generation != generation {
             return;
@@ -176,6 +171,10 @@ mod tests {
         tokens::{SecretMatch, Token},
     };
     use chrono::Utc;
+
+    fn key(hex: &str) -> SecretHash {
+        SecretHash::from_hex(hex).unwrap()
+    }
 
     const H: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     const OTHER: &str = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
@@ -241,9 +240,9 @@ mod tests {
         assert!(!previous.secret.accepted_at(until), "the grace period ends at its end");
         // Kept under the old secret's hash, the row still says so: a hit after the grace is refused by the caller.
         let cache = VerificationCache::default();
-        cache.get(1, OTHER);
-        cache.insert(1, OTHER, &previous);
-        assert!(!cache.get(1, OTHER).unwrap().secret.accepted_at(until));
+        cache.get(1, &key(OTHER));
+        cache.insert(1, &key(OTHER), &previous);
+        assert!(!cache.get(1, &key(OTHER)).unwrap().secret.accepted_at(until));
         let no_end = Token { previous_valid_until: None, ..rotated.clone() };
         assert!(!Verifying::new(&no_end, account(), "old").unwrap().secret.accepted_at(now));
         assert!(Verifying::new(&rotated, account(), "neither").is_none());
@@ -253,23 +252,23 @@ mod tests {
     fn a_newer_generation_empties_the_cache() {
         let cache = VerificationCache::default();
         let h = H;
-        assert!(cache.get(1, h).is_none());
-        cache.insert(1, h, &row("ci"));
-        assert_eq!(cache.get(1, h).map(|r| r.token.name.clone()).as_deref(), Some("ci"));
-        assert!(cache.get(2, h).is_none(), "generation 2 must not see a row read at 1");
+        assert!(cache.get(1, &key(h)).is_none());
+        cache.insert(1, &key(h), &row("ci"));
+        assert_eq!(cache.get(1, &key(h)).map(|r| r.token.name.clone()).as_deref(), Some("ci"));
+        assert!(cache.get(2, &key(h)).is_none(), "generation 2 must not see a row read at 1");
         assert!(cache.is_empty());
     }
 
     #[test]
     fn a_row_read_before_a_change_never_enters_the_cache_after_it() {
         let cache = VerificationCache::default();
-        assert!(cache.get(1, H).is_none());
+        assert!(cache.get(1, &key(H)).is_none());
         // Another look-up sees generation 2 while this one was reading the database at 1.
-        assert!(cache.get(2, OTHER).is_none());
-        cache.insert(1, H, &row("stale"));
-        assert!(cache.get(2, H).is_none());
+        assert!(cache.get(2, &key(OTHER)).is_none());
+        cache.insert(1, &key(H), &row("stale"));
+        assert!(cache.get(2, &key(H)).is_none());
         // A late look-up still at generation 1 is told nothing, so it reads the database.
-        assert!(cache.get(1, H).is_none());
+        assert!(cache.get(1, &key(H)).is_none());
     }
 
     #[test]
@@ -277,62 +276,61 @@ mod tests {
         let cache = VerificationCache::default();
         let (first, second) = (row("ci"), row("deploy"));
         assert!(!Arc::ptr_eq(&first.account, &second.account));
-        cache.get(1, H);
-        cache.insert(1, H, &first);
-        cache.insert(1, OTHER, &second);
-        let (a, b) = (cache.get(1, H).unwrap(), cache.get(1, OTHER).unwrap());
+        cache.get(1, &key(H));
+        cache.insert(1, &key(H), &first);
+        cache.insert(1, &key(OTHER), &second);
+        let (a, b) = (cache.get(1, &key(H)).unwrap(), cache.get(1, &key(OTHER)).unwrap());
         assert_eq!((&*a.token.name, &*b.token.name), ("ci", "deploy"));
         assert!(Arc::ptr_eq(&a.account, &b.account));
         assert!(!Arc::ptr_eq(&first.checks, &second.checks));
         assert!(Arc::ptr_eq(&a.checks, &b.checks), "equal checks are kept once");
-        assert!(cache.get(1, "not a hash").is_none());
-        assert!(cache.get(1, &H.replace('9', "8")).is_none());
+        assert!(cache.get(1, &key(&H.replace('9', "8"))).is_none());
     }
 
     #[test]
     fn a_hash_is_found_by_all_its_bytes_and_a_second_read_of_it_replaces_the_first() {
         let cache = VerificationCache::default();
-        cache.get(1, H);
-        cache.insert(1, H, &row("ci"));
+        cache.get(1, &key(H));
+        cache.insert(1, &key(H), &row("ci"));
         // The same first 8 bytes (the same slot in the index), another hash: not that row.
         let mut near = H[..60].to_owned();
         near.push_str("ffff");
-        assert!(cache.get(1, &near).is_none());
-        cache.insert(1, &near, &row("near"));
-        assert_eq!(&*cache.get(1, H).unwrap().token.name, "ci");
-        assert_eq!(&*cache.get(1, &near).unwrap().token.name, "near");
+        assert!(cache.get(1, &key(&near)).is_none());
+        cache.insert(1, &key(&near), &row("near"));
+        assert_eq!(&*cache.get(1, &key(H)).unwrap().token.name, "ci");
+        assert_eq!(&*cache.get(1, &key(&near)).unwrap().token.name, "near");
         // Two look-ups that both missed both keep their row: one entry, the later row.
-        cache.insert(1, H, &row("ci, renamed"));
-        assert_eq!(&*cache.get(1, H).unwrap().token.name, "ci, renamed");
+        cache.insert(1, &key(H), &row("ci, renamed"));
+        assert_eq!(&*cache.get(1, &key(H)).unwrap().token.name, "ci, renamed");
         assert_eq!(cache.len(), 2);
     }
 
     #[test]
     fn a_full_cache_starts_over_and_keeps_the_new_row() {
         let cache = VerificationCache::default();
-        cache.get(1, H);
+        cache.get(1, &key(H));
         let kept = row("ci");
         // Distinct hashes whose first 8 bytes (the index's hash) are spread, as a SHA-256's are.
         let hashes: Vec<String> =
             (0..CAPACITY as u64).map(|n| format!("{:016x}{n:048x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15))).collect();
         for hash in &hashes {
-            cache.insert(1, hash, &kept);
+            cache.insert(1, &key(hash), &kept);
         }
         assert_eq!(cache.len(), CAPACITY);
-        assert!(cache.get(1, &hashes[CAPACITY - 1]).is_some() && cache.get(1, &hashes[0]).is_some());
-        cache.insert(1, H, &row("new"));
+        assert!(cache.get(1, &key(&hashes[CAPACITY - 1])).is_some() && cache.get(1, &key(&hashes[0])).is_some());
+        cache.insert(1, &key(H), &row("new"));
         assert_eq!(cache.len(), 1);
-        assert!(cache.get(1, &hashes[0]).is_none());
-        assert_eq!(&*cache.get(1, H).unwrap().token.name, "new");
+        assert!(cache.get(1, &key(&hashes[0])).is_none());
+        assert_eq!(&*cache.get(1, &key(H)).unwrap().token.name, "new");
     }
 
     #[test]
     fn rows_with_other_checks_keep_their_own() {
         let cache = VerificationCache::default();
-        cache.get(1, H);
-        cache.insert(1, H, &row("ci"));
-        cache.insert(1, OTHER, &row_with("office", "192.0.2.0/24"));
-        let (open, office) = (cache.get(1, H).unwrap(), cache.get(1, OTHER).unwrap());
+        cache.get(1, &key(H));
+        cache.insert(1, &key(H), &row("ci"));
+        cache.insert(1, &key(OTHER), &row_with("office", "192.0.2.0/24"));
+        let (open, office) = (cache.get(1, &key(H)).unwrap(), cache.get(1, &key(OTHER)).unwrap());
         assert!(!Arc::ptr_eq(&open.checks, &office.checks));
         assert!(open.checks.allowlist.allows("198.51.100.7".parse().unwrap()));
         assert!(!office.checks.allowlist.allows("198.51.100.7".parse().unwrap()));
