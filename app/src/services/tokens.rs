@@ -21,7 +21,7 @@ use crate::{
         accounts::Account,
         audit::{self, NewEvent, Outcome},
         entities::token,
-        name_index::NameOrder,
+        name_index::{self, NameOrder},
         tokens::{self, Token, TokenFilter},
     },
 };
@@ -440,7 +440,7 @@ pub async fn edit(state: &Core, actor: &Actor, name: &str, edit: TokenEdit<'_>) 
     if new_name.is_none() && !changes_access {
         return Ok(view(&token));
     }
-    let old_name = token.name.clone();
+    let (old_name, old_key) = (token.name.clone(), token.name_key.clone());
     let mut changes = token.into_active_model();
     if let Some(new_name) = &new_name {
         changes.name = Set(new_name.as_str().to_owned());
@@ -455,6 +455,8 @@ pub async fn edit(state: &Core, actor: &Actor, name: &str, edit: TokenEdit<'_>) 
     if let Some(rate_limit) = rate_limit {
         changes.rate_limit = Set(rate_limit.map(|limit| limit.to_string()));
     }
+    // A big account whose names are searched in memory: they follow the rename at once (store::name_index).
+    let renaming = new_name.as_ref().is_some_and(|new| new.key() != old_key) && state.names.holds(owner.id);
     let txn = store::begin_write(&state.db).await?;
     let saved: Result<_, AppError> = async {
         let token = tokens::save(&txn, changes)
@@ -466,10 +468,14 @@ pub async fn edit(state: &Core, actor: &Actor, name: &str, edit: TokenEdit<'_>) 
         if changes_access {
             record(&txn, state, actor.event("token.update", &token.name)).await?;
         }
-        Ok(token)
+        let names_at = if renaming { name_index::changes(&txn, owner.id).await? } else { None };
+        Ok((token, names_at))
     }
     .await;
-    let token = store::finish(txn, saved).await?;
+    let (token, names_at) = store::finish(txn, saved).await?;
+    if let Some(changes) = names_at {
+        state.names.renamed(owner.id, changes, token.id, &token.name_key);
+    }
     state.verification_changed();
     Ok(view(&token))
 }

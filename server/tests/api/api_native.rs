@@ -610,4 +610,39 @@ async fn a_big_accounts_search_finds_every_change_at_once() {
         Box::new(move |found| found.0 == left && found.1[0] == "backup-10"),
     )
     .await;
+
+    // Renamed through the API: the names held follow the rename at once, held at the account's change counter
+    // as it stands, so the very next search is answered from memory (not by the database while they are read
+    // again), and finds the new name and no longer the old one, in both orders.
+    let counter = || async {
+        let row = app
+            .state
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.state.db.get_database_backend(),
+                format!("SELECT changes FROM token_counts WHERE account_id = {account}"),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    assert_eq!(names.held_at(account), Some(counter().await));
+    let renamed = client()
+        .patch(app.url("/api/v1/tokens/ci-5"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Omega-5"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), 200);
+    assert_eq!(names.held_at(account), Some(counter().await), "the names held follow the rename");
+    assert_eq!(search("search=omega&per_page=50".into()).await, (1, vec!["Omega-5".to_owned()]));
+    let ci_5 = search("search=ci-5&sort=name&descending=false&per_page=50".into()).await;
+    assert_eq!(ci_5.1[0], "ci-50", "{ci_5:?}");
+    assert_eq!(ci_5.0, expected(&created, "ci-5", true, false, 1).0 - 1, "the old name no longer found");
+    let by_name = search("search=e&sort=name&descending=true&per_page=50".into()).await;
+    assert_eq!(by_name.1[0], "Zeta-Late", "{by_name:?}");
+    assert_eq!(by_name.1[1], "Renamed-7", "{by_name:?}");
+    assert_eq!(by_name.1[2], "Omega-5", "{by_name:?}");
 }
