@@ -246,11 +246,9 @@ impl Pending {
         }
     }
 
-    /// The tokens counted, by id.
-    fn ids(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.tokens.keys().copied().collect();
-        ids.sort_unstable();
-        ids
+    /// The tokens counted, in no order.
+    fn ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.tokens.keys().copied()
     }
 
     /// The calls of the tokens `ids` as the database keeps them: counters per token, hour and outcome; addresses
@@ -655,8 +653,7 @@ struct Written {
 /// twice), those of the tokens from the failed one on are answered in `failed` for the caller to put back, and
 /// the new addresses are left for the next write.
 async fn write(core: &Core, pending: &Pending, left: &[Sighting], window: DateTime<Utc>, pace: Pace) -> Written {
-    let mut ids = pending.ids();
-    ids.extend(left.iter().map(|(id, ..)| *id));
+    let mut ids: Vec<i64> = pending.ids().chain(left.iter().map(|(id, ..)| *id)).collect();
     ids.sort_unstable();
     ids.dedup();
     let mut left: Vec<&Sighting> = left.iter().collect();
@@ -1146,7 +1143,7 @@ mod tests {
 
     /// The sums of every token in `pending`.
     fn sums(pending: &Pending) -> (Counts, Seen) {
-        pending.totals(&pending.ids())
+        pending.totals(&pending.ids().collect::<Vec<_>>())
     }
 
     #[test]
@@ -1157,7 +1154,9 @@ mod tests {
             usage.count(token, UseOutcome::Accepted, at(9, 10), a);
         }
         let pending = usage.take();
-        assert_eq!(pending.ids(), [3, 5, 7, 9]);
+        let mut ids: Vec<i64> = pending.ids().collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [3, 5, 7, 9]);
         // A token of the run without calls (only an address left by an earlier write) adds nothing.
         let (counts, seen) = pending.totals(&[4, 5, 7]);
         let mut tokens: Vec<i64> = counts.keys().map(|(token, ..)| *token).collect();
