@@ -57,15 +57,26 @@ impl LastUsedRecorder {
     }
 
     /// Notes that token `token_id` (whose stored last use is `stored`) was used at `now` from `ip`. Never waits.
-    pub fn touch(&self, token_id: i64, stored: Option<DateTime<Utc>>, now: DateTime<Utc>, ip: IpAddr) {
-        let Some(inner) = &self.inner else { return };
-        if stored.is_some_and(|at| now - at < RESOLUTION && now >= at) {
-            return;
+    ///
+    /// Returns when the token was last noted (`now` if this call noted it) whenever the stored last use was too
+    /// old to answer: the caller keeps it as the token's stored last use (the verification cache's row), so the
+    /// token's next calls within the minute are answered by it instead of by this recorder's map and lock.
+    pub fn touch(
+        &self,
+        token_id: i64,
+        stored: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        ip: IpAddr,
+    ) -> Option<DateTime<Utc>> {
+        let inner = self.inner.as_ref()?;
+        let recent = |at: DateTime<Utc>| now - at < RESOLUTION && now >= at;
+        if stored.is_some_and(recent) {
+            return None;
         }
         {
             let mut noted = inner.noted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if noted.at.get(&token_id).is_some_and(|at| now - *at < RESOLUTION && now >= *at) {
-                return;
+            if let Some(at) = noted.at.get(&token_id).copied().filter(|at| recent(*at)) {
+                return Some(at);
             }
             // Notes older than a minute no longer hold anything back: forget them so the map stays small.
             let Noted { at, tidy } = &mut *noted;
@@ -73,6 +84,7 @@ impl LastUsedRecorder {
             at.insert(token_id, now);
         }
         let _ = inner.notes.try_send(LastUse { token_id, at: now, ip });
+        Some(now)
     }
 }
 
@@ -117,6 +129,29 @@ async fn write_notes(db: DatabaseConnection, mut receiver: mpsc::Receiver<LastUs
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_touch_tells_when_the_token_was_last_noted_unless_its_stored_last_use_answered() {
+        let (notes, mut receiver) = mpsc::channel(QUEUE);
+        let recorder = LastUsedRecorder { inner: Some(Arc::new(Inner { notes, noted: Mutex::default() })) };
+        let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        // Stored within the minute: nothing to note, nothing asked.
+        assert_eq!(recorder.touch(7, Some(now - Duration::seconds(59)), now, ip), None);
+        assert!(receiver.try_recv().is_err());
+        // Stored too long ago: noted now, and said so.
+        assert_eq!(recorder.touch(7, Some(now - Duration::minutes(2)), now, ip), Some(now));
+        assert_eq!(receiver.try_recv().map(|note| (note.token_id, note.at)).ok(), Some((7, now)));
+        // The same stale stored time again within the minute: not noted twice; the earlier note is the answer.
+        let later = now + Duration::seconds(20);
+        assert_eq!(recorder.touch(7, Some(now - Duration::minutes(2)), later, ip), Some(now));
+        assert!(receiver.try_recv().is_err(), "one note a minute");
+        // A minute after the note, the next call is noted again.
+        let next = now + RESOLUTION;
+        assert_eq!(recorder.touch(7, Some(now), next, ip), Some(next));
+        assert_eq!(receiver.try_recv().map(|note| note.at).ok(), Some(next));
+        assert_eq!(LastUsedRecorder::disabled().touch(7, None, now, ip), None);
+    }
 
     #[test]
     fn a_minute_with_more_tokens_in_use_than_the_tidy_size_does_not_walk_the_notes_on_every_call() {

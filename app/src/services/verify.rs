@@ -153,7 +153,7 @@ pub(crate) fn secret_matches(token: &Token, hash: &str, now: DateTime<Utc>) -> b
 /// Finds the live token for a secret with its owner, whatever the client or privilege: `None` when unknown,
 /// revoked, past its grace, expired or suspended. Shared by [`verify`] and introspection.
 pub async fn resolve(state: &Core, secret: &TokenSecret) -> Result<Option<Verifying>, Refusal> {
-    Ok(match lookup(state, secret).await? {
+    Ok(match lookup(state, &hash_of(secret)).await? {
         Lookup::Live(found) => Some(found),
         Lookup::Refused(..) | Lookup::Unknown => None,
     })
@@ -168,12 +168,15 @@ enum Lookup {
     Unknown,
 }
 
-async fn lookup(state: &Core, secret: &TokenSecret) -> Result<Lookup, Refusal> {
+/// A secret's hash as bytes: memory is keyed by them; its hex form is written only if the database is asked.
+fn hash_of(secret: &TokenSecret) -> SecretHash {
+    SecretHash(sha256(secret.expose()))
+}
+
+async fn lookup(state: &Core, hash: &SecretHash) -> Result<Lookup, Refusal> {
     let now = state.clock.now();
-    // The hash's bytes: memory is keyed by them; its hex form is written only if the database is asked.
-    let hash = SecretHash(sha256(secret.expose()));
     // From memory while the backend's change feed vouches for it (store::token_lookup).
-    let found = state.token_lookup.find_by_secret_hash(&state.db, &hash).await?;
+    let found = state.token_lookup.find_by_secret_hash(&state.db, hash).await?;
     let Some(found) = found else {
         return Ok(Lookup::Unknown);
     };
@@ -198,7 +201,8 @@ pub async fn verify(
     required: Option<&str>,
 ) -> Result<Verified, Refusal> {
     let now = state.clock.now();
-    let found = match lookup(state, &presented.secret).await? {
+    let hash = hash_of(&presented.secret);
+    let found = match lookup(state, &hash).await? {
         Lookup::Live(found) => found,
         Lookup::Refused(token_id, outcome) => {
             state.usage.count(token_id, outcome, now, client_ip);
@@ -240,7 +244,10 @@ pub async fn verify(
         }
     }
     state.usage.count(token_id, UseOutcome::Accepted, now, client_ip);
-    state.last_used.touch(token_id, verified.token.last_used_at, now, client_ip);
+    if let Some(noted) = state.last_used.touch(token_id, verified.token.last_used_at, now, client_ip) {
+        // Kept with the row in memory, so this token's next calls within the minute skip the recorder.
+        state.token_lookup.noted(&hash, noted);
+    }
     Ok(verified)
 }
 

@@ -120,6 +120,10 @@ impl PgLookup {
     pub fn cache_hits(&self) -> u64 {
         self.cache.hits()
     }
+
+    pub(super) fn cache(&self) -> &VerificationCache {
+        &self.cache
+    }
 }
 
 impl Drop for PgLookup {

@@ -7,6 +7,7 @@ use super::{
     token_reader::TokenReader,
     tokens::{SecretHash, Verifying},
 };
+use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 
 #[allow(clippy::large_enum_variant)] // one per process, behind an `Arc`
@@ -56,6 +57,16 @@ impl TokenLookup {
         match self {
             Self::Sqlite(reader) => reader.changed_here(),
             Self::Postgres(lookup) => lookup.changed_here(),
+            Self::Direct => {}
+        }
+    }
+
+    /// The token whose secret hashes to `hash` was last used at `at`, as the last-use recorder noted it: a row
+    /// held in memory keeps it (`VerificationCache::noted`).
+    pub fn noted(&self, hash: &SecretHash, at: DateTime<Utc>) {
+        match self {
+            Self::Sqlite(reader) => reader.cache().noted(hash, at),
+            Self::Postgres(lookup) => lookup.cache().noted(hash, at),
             Self::Direct => {}
         }
     }

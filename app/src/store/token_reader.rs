@@ -125,6 +125,10 @@ impl TokenReader {
         self.cache.hits()
     }
 
+    pub(super) fn cache(&self) -> &VerificationCache {
+        &self.cache
+    }
+
     /// The token whose current or previous secret hashes to `hash`, with its owner (see
     /// [`super::tokens::find_verifying`]). From memory when the feed vouches for it; otherwise blocks for a few
     /// microseconds: SQLite reads in WAL mode do not wait for writers, so this runs on the async worker rather

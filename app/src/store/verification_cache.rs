@@ -15,6 +15,7 @@ use super::{
     accounts::Account,
     tokens::{SecretHash, TokenChecks, Verifying},
 };
+use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::{
@@ -150,6 +151,19 @@ impl VerificationCache {
         let Inner { rows, index, .. } = &mut *inner;
         rows.push((key, row));
         index.insert_unique(slot_hash(&key), at, |&at| slot_hash(&rows[at as usize].0));
+    }
+
+    /// Takes note that the token whose secret hashes to `hash` was last used at `at` (as the last-use recorder
+    /// noted it), if its row is held: its later calls within the minute then need not ask the recorder. Only the
+    /// last use changes, and only forwards; no other answer depends on it.
+    pub fn noted(&self, hash: &SecretHash, at: DateTime<Utc>) {
+        let mut inner = self.lock();
+        if let Some(position) = inner.position(&hash.0) {
+            let last = &mut inner.rows[position].1.token.last_used_at;
+            if last.is_none_or(|last| last < at) {
+                *last = Some(at);
+            }
+        }
     }
 
     /// Rows held now (for `/metrics`).
@@ -302,6 +316,24 @@ mod tests {
         // Two look-ups that both missed both keep their row: one entry, the later row.
         cache.insert(1, &key(H), &row("ci, renamed"));
         assert_eq!(&*cache.get(1, &key(H)).unwrap().token.name, "ci, renamed");
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn a_noted_last_use_moves_only_forwards_and_only_in_its_own_row() {
+        let cache = VerificationCache::default();
+        cache.get(1, &key(H));
+        cache.insert(1, &key(H), &row("ci"));
+        cache.insert(1, &key(OTHER), &row("deploy"));
+        let at = Utc::now();
+        cache.noted(&key(H), at);
+        assert_eq!(cache.get(1, &key(H)).unwrap().token.last_used_at, Some(at));
+        assert_eq!(cache.get(1, &key(OTHER)).unwrap().token.last_used_at, None, "the other token was not used");
+        // A note of an earlier call, arriving late, does not move it back.
+        cache.noted(&key(H), at - chrono::Duration::seconds(30));
+        assert_eq!(cache.get(1, &key(H)).unwrap().token.last_used_at, Some(at));
+        // A secret not held is no row to note.
+        cache.noted(&key(&H.replace('9', "8")), at);
         assert_eq!(cache.len(), 2);
     }
 
