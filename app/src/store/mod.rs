@@ -109,6 +109,15 @@ pub const PAGE_CACHE_KIB: i64 = 256;
 /// batch size, each large once prepared and rarely seen again.
 const STATEMENTS_KEPT: usize = 16;
 
+/// Memory a SQLite connection of the pool may keep in prepared statements; one going back to the pool with more
+/// drops them all (the next use prepares again what it needs). The usage and last-use writers' multi-row
+/// statements are large programs once prepared (a 500-row upsert ~230 KB), and each write may take any connection:
+/// by hand on the bench's 1,000,000-token database, the minute's write of 100,000 tokens in use left SQLite holding
+/// 10.7 MB instead of 4.3 for as long as the server ran (issue 17: resident memory with 100,000 tokens in use).
+/// Connections serving the web app and the APIs keep less than this with all their [`STATEMENTS_KEPT`] prepared
+/// (the integration suite: median 73 KB, 99th percentile 131 KB, at most 165 KB).
+const STATEMENT_BYTES_KEPT: i32 = 192 * 1024;
+
 /// Opens the database named by `url` and brings its schema up to date.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     connect_with(url, DEFAULT_POOL_SIZE).await
@@ -136,7 +145,7 @@ pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnectio
                 .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
                 .statement_cache_capacity(STATEMENTS_KEPT)
         });
-        options.map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(leaves_nothing_open(conn))));
+        options.map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(back_to_the_pool(conn))));
     } else {
         options.max_connections(pool_size);
     }
@@ -148,20 +157,44 @@ pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnectio
     Ok(db)
 }
 
+/// Whether a SQLite connection going back to the pool is kept: only when it is out of any transaction
+/// ([`leaves_nothing_open`]). One holding more than [`STATEMENT_BYTES_KEPT`] in prepared statements drops them.
+async fn back_to_the_pool(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection;
+    let (keep, statement_bytes) = leaves_nothing_open(conn).await?;
+    if keep && statement_bytes > STATEMENT_BYTES_KEPT {
+        conn.clear_cached_statements().await?;
+    }
+    Ok(keep)
+}
+
 /// Whether a SQLite connection going back to the pool is out of any transaction, in SQLite's eyes and in
-/// sqlx's; one that is not is closed instead of kept (closing rolls back whatever it holds). A commit that fails
+/// sqlx's, and the memory its prepared statements take. One that is not is closed instead of kept (closing rolls
+/// back whatever it holds). A commit that fails
 /// with `SQLITE_FULL` (a full disk) may have been rolled back by SQLite already; sqlx's rollback then fails,
 /// and it keeps counting the connection as inside a transaction, so its next "begin" is a `SAVEPOINT` and that
 /// transaction's rollback (`ROLLBACK TO`) leaves it open, holding the write lock: every other writer then got
 /// "database is locked" once the disk had room again (the disk-full test caught it under load).
-async fn leaves_nothing_open(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
+async fn leaves_nothing_open(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(bool, i32), sea_orm::sqlx::Error> {
     use sea_orm::sqlx::Connection;
     // Waits for whatever the connection's worker still has queued (a rollback of a dropped transaction) first.
     let mut handle = conn.lock_handle().await?;
+    let raw = handle.as_raw_handle().as_ptr();
     // SAFETY: the handle is locked for this call, and `sqlite3_get_autocommit` only reads the connection's state.
-    let autocommit = unsafe { rusqlite::ffi::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    let autocommit = unsafe { rusqlite::ffi::sqlite3_get_autocommit(raw) } != 0;
+    let (mut statement_bytes, mut highest) = (0, 0);
+    // SAFETY: as above; `sqlite3_db_status` only reads one of the connection's counters into the two integers.
+    unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            raw,
+            rusqlite::ffi::SQLITE_DBSTATUS_STMT_USED,
+            &mut statement_bytes,
+            &mut highest,
+            0,
+        )
+    };
     drop(handle);
-    Ok(autocommit && !conn.is_in_transaction())
+    Ok((autocommit && !conn.is_in_transaction(), statement_bytes))
 }
 
 /// Brings the schema up to date, exactly once however many instances start together: on PostgreSQL under an
@@ -246,4 +279,79 @@ fn create_parent_dir(url: &str) -> Result<(), DbErr> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sqlx::{self, Connection as _, Sqlite, pool::PoolConnection};
+
+    /// The memory the prepared statements of `conn` take.
+    async fn statement_bytes(conn: &mut PoolConnection<Sqlite>) -> i32 {
+        let mut handle = conn.lock_handle().await.unwrap();
+        let (mut bytes, mut highest) = (0, 0);
+        // SAFETY: the handle is locked; the call reads one counter of the connection.
+        unsafe {
+            rusqlite::ffi::sqlite3_db_status(
+                handle.as_raw_handle().as_ptr(),
+                rusqlite::ffi::SQLITE_DBSTATUS_STMT_USED,
+                &mut bytes,
+                &mut highest,
+                0,
+            )
+        };
+        bytes
+    }
+
+    /// A 500-row upsert, the shape of the usage writer's largest statements.
+    async fn upsert_500_rows(conn: &mut sqlx::SqliteConnection) {
+        let rows = vec!["(?, ?, ?, ?)"; 500].join(", ");
+        let sql = format!(
+            "INSERT INTO counted (token, hour, outcome, n) VALUES {rows} \
+             ON CONFLICT (token, hour, outcome) DO UPDATE SET n = counted.n + excluded.n"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in 0..500_i64 {
+            query = query.bind(row).bind(row * 3600).bind("accepted").bind(1_i64);
+        }
+        query.execute(conn).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_goes_back_to_the_pool_without_the_large_statements_it_prepared() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = connect(&url).await.unwrap();
+        let pool = db.get_sqlite_connection_pool();
+        sqlx::query("CREATE TABLE counted (token INTEGER, hour INTEGER, outcome TEXT, n INTEGER, PRIMARY KEY (token, hour, outcome))")
+            .execute(pool)
+            .await
+            .unwrap();
+        // Held, the connection keeps the statement prepared: more than a connection may take back to the pool.
+        let mut held = pool.acquire().await.unwrap();
+        upsert_500_rows(&mut held).await;
+        let prepared = statement_bytes(&mut held).await;
+        assert!(prepared > STATEMENT_BYTES_KEPT, "a 500-row upsert takes {prepared} bytes prepared");
+        drop(held);
+        // Back in the pool it has dropped them; the pool's small statements stay prepared.
+        sqlx::query("SELECT count(*) FROM counted").fetch_one(pool).await.unwrap();
+        // Every connection back in the pool (a release goes through the hook in the background).
+        for _ in 0..500 {
+            if pool.num_idle() == pool.size() as usize {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(pool.num_idle(), pool.size() as usize);
+        let mut idle = Vec::new();
+        while let Some(conn) = pool.try_acquire() {
+            idle.push(conn);
+        }
+        assert_eq!(idle.len(), pool.size() as usize);
+        for conn in &mut idle {
+            let bytes = statement_bytes(conn).await;
+            assert!(bytes <= STATEMENT_BYTES_KEPT, "a connection in the pool holds {bytes} bytes of statements");
+        }
+        assert!(idle[0].cached_statements_size() <= STATEMENTS_KEPT);
+    }
 }
