@@ -161,8 +161,8 @@ pub async fn connect_with(url: &str, pool_size: u32) -> Result<DatabaseConnectio
 /// ([`leaves_nothing_open`]). One holding more than [`STATEMENT_BYTES_KEPT`] in prepared statements drops them.
 async fn back_to_the_pool(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<bool, sea_orm::sqlx::Error> {
     use sea_orm::sqlx::Connection;
-    let (keep, statement_bytes) = leaves_nothing_open(conn).await?;
-    if keep && statement_bytes > STATEMENT_BYTES_KEPT {
+    let (keep, prepared) = leaves_nothing_open(conn).await?;
+    if keep && prepared > STATEMENT_BYTES_KEPT {
         conn.clear_cached_statements().await?;
     }
     Ok(keep)
@@ -170,11 +170,11 @@ async fn back_to_the_pool(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<
 
 /// Whether a SQLite connection going back to the pool is out of any transaction, in SQLite's eyes and in
 /// sqlx's, and the memory its prepared statements take. One that is not is closed instead of kept (closing rolls
-/// back whatever it holds). A commit that fails
-/// with `SQLITE_FULL` (a full disk) may have been rolled back by SQLite already; sqlx's rollback then fails,
-/// and it keeps counting the connection as inside a transaction, so its next "begin" is a `SAVEPOINT` and that
-/// transaction's rollback (`ROLLBACK TO`) leaves it open, holding the write lock: every other writer then got
-/// "database is locked" once the disk had room again (the disk-full test caught it under load).
+/// back whatever it holds). A commit that fails with `SQLITE_FULL` (a full disk) may have been rolled back by
+/// SQLite already; sqlx's rollback then fails, and it keeps counting the connection as inside a transaction, so
+/// its next "begin" is a `SAVEPOINT` and that transaction's rollback (`ROLLBACK TO`) leaves it open, holding the
+/// write lock: every other writer then got "database is locked" once the disk had room again (the disk-full test
+/// caught it under load).
 async fn leaves_nothing_open(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(bool, i32), sea_orm::sqlx::Error> {
     use sea_orm::sqlx::Connection;
     // Waits for whatever the connection's worker still has queued (a rollback of a dropped transaction) first.
@@ -182,19 +182,23 @@ async fn leaves_nothing_open(conn: &mut sea_orm::sqlx::SqliteConnection) -> Resu
     let raw = handle.as_raw_handle().as_ptr();
     // SAFETY: the handle is locked for this call, and `sqlite3_get_autocommit` only reads the connection's state.
     let autocommit = unsafe { rusqlite::ffi::sqlite3_get_autocommit(raw) } != 0;
-    let (mut statement_bytes, mut highest) = (0, 0);
-    // SAFETY: as above; `sqlite3_db_status` only reads one of the connection's counters into the two integers.
-    unsafe {
-        rusqlite::ffi::sqlite3_db_status(
-            raw,
-            rusqlite::ffi::SQLITE_DBSTATUS_STMT_USED,
-            &mut statement_bytes,
-            &mut highest,
-            0,
-        )
-    };
+    // SAFETY: as above.
+    let prepared = unsafe { statement_bytes(raw) };
     drop(handle);
-    Ok((autocommit && !conn.is_in_transaction(), statement_bytes))
+    Ok((autocommit && !conn.is_in_transaction(), prepared))
+}
+
+/// The memory the prepared statements of the connection `raw` take.
+///
+/// # Safety
+/// `raw` is an open connection no other thread uses during the call (its sqlx handle locked).
+unsafe fn statement_bytes(raw: *mut rusqlite::ffi::sqlite3) -> i32 {
+    let (mut bytes, mut highest) = (0, 0);
+    // SAFETY: the caller's; `sqlite3_db_status` only reads one of the connection's counters into the two integers.
+    unsafe {
+        rusqlite::ffi::sqlite3_db_status(raw, rusqlite::ffi::SQLITE_DBSTATUS_STMT_USED, &mut bytes, &mut highest, 0)
+    };
+    bytes
 }
 
 /// Brings the schema up to date, exactly once however many instances start together: on PostgreSQL under an
@@ -287,20 +291,10 @@ mod tests {
     use sea_orm::sqlx::{self, Connection as _, Sqlite, pool::PoolConnection};
 
     /// The memory the prepared statements of `conn` take.
-    async fn statement_bytes(conn: &mut PoolConnection<Sqlite>) -> i32 {
+    async fn held_statement_bytes(conn: &mut PoolConnection<Sqlite>) -> i32 {
         let mut handle = conn.lock_handle().await.unwrap();
-        let (mut bytes, mut highest) = (0, 0);
-        // SAFETY: the handle is locked; the call reads one counter of the connection.
-        unsafe {
-            rusqlite::ffi::sqlite3_db_status(
-                handle.as_raw_handle().as_ptr(),
-                rusqlite::ffi::SQLITE_DBSTATUS_STMT_USED,
-                &mut bytes,
-                &mut highest,
-                0,
-            )
-        };
-        bytes
+        // SAFETY: the handle is locked for the call.
+        unsafe { statement_bytes(handle.as_raw_handle().as_ptr()) }
     }
 
     /// A 500-row upsert, the shape of the usage writer's largest statements.
@@ -330,7 +324,7 @@ mod tests {
         // Held, the connection keeps the statement prepared: more than a connection may take back to the pool.
         let mut held = pool.acquire().await.unwrap();
         upsert_500_rows(&mut held).await;
-        let prepared = statement_bytes(&mut held).await;
+        let prepared = held_statement_bytes(&mut held).await;
         assert!(prepared > STATEMENT_BYTES_KEPT, "a 500-row upsert takes {prepared} bytes prepared");
         drop(held);
         // Back in the pool it has dropped them; the pool's small statements stay prepared.
@@ -349,7 +343,7 @@ mod tests {
         }
         assert_eq!(idle.len(), pool.size() as usize);
         for conn in &mut idle {
-            let bytes = statement_bytes(conn).await;
+            let bytes = held_statement_bytes(conn).await;
             assert!(bytes <= STATEMENT_BYTES_KEPT, "a connection in the pool holds {bytes} bytes of statements");
         }
         assert!(idle[0].cached_statements_size() <= STATEMENTS_KEPT);
