@@ -327,7 +327,7 @@ mod tests {
         let prepared = held_statement_bytes(&mut held).await;
         assert!(prepared > STATEMENT_BYTES_KEPT, "a 500-row upsert takes {prepared} bytes prepared");
         drop(held);
-        // Back in the pool it has dropped them; the pool's small statements stay prepared.
+        // Back in the pool it has dropped them. (One more call through the pool, as the app makes them.)
         sqlx::query("SELECT count(*) FROM counted").fetch_one(pool).await.unwrap();
         // Every connection back in the pool (a release goes through the hook in the background).
         for _ in 0..500 {

@@ -113,14 +113,7 @@ impl PgLookup {
         self.feed.current().is_some()
     }
 
-    pub fn cached_entries(&self) -> usize {
-        self.cache.len()
-    }
-
-    pub fn cache_hits(&self) -> u64 {
-        self.cache.hits()
-    }
-
+    /// The rows kept in memory.
     pub(super) fn cache(&self) -> &VerificationCache {
         &self.cache
     }

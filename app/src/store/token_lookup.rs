@@ -6,6 +6,7 @@ use super::{
     pg_changes::PgLookup,
     token_reader::TokenReader,
     tokens::{SecretHash, Verifying},
+    verification_cache::VerificationCache,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -61,32 +62,31 @@ impl TokenLookup {
         }
     }
 
+    /// The rows kept in memory, whichever backend's feed keeps them fresh; `None` without a cache.
+    fn cache(&self) -> Option<&VerificationCache> {
+        match self {
+            Self::Sqlite(reader) => Some(reader.cache()),
+            Self::Postgres(lookup) => Some(lookup.cache()),
+            Self::Direct => None,
+        }
+    }
+
     /// The token whose secret hashes to `hash` was last used at `at`, as the last-use recorder noted it: a row
     /// held in memory keeps it (`VerificationCache::noted`).
     pub fn noted(&self, hash: &SecretHash, at: DateTime<Utc>) {
-        match self {
-            Self::Sqlite(reader) => reader.cache().noted(hash, at),
-            Self::Postgres(lookup) => lookup.cache().noted(hash, at),
-            Self::Direct => {}
+        if let Some(cache) = self.cache() {
+            cache.noted(hash, at);
         }
     }
 
     /// Rows held in memory (for `/metrics`); `None` without a cache.
     pub fn cached_entries(&self) -> Option<usize> {
-        match self {
-            Self::Sqlite(reader) => Some(reader.cached_entries()),
-            Self::Postgres(lookup) => Some(lookup.cached_entries()),
-            Self::Direct => None,
-        }
+        self.cache().map(VerificationCache::len)
     }
 
     /// Look-ups answered from memory since start; `None` without a cache.
     pub fn cache_hits(&self) -> Option<u64> {
-        match self {
-            Self::Sqlite(reader) => Some(reader.cache_hits()),
-            Self::Postgres(lookup) => Some(lookup.cache_hits()),
-            Self::Direct => None,
-        }
+        self.cache().map(VerificationCache::hits)
     }
 
     /// PostgreSQL: whether the change listener is listening; `None` on other backends.

@@ -115,16 +115,7 @@ impl TokenReader {
         }
     }
 
-    /// Rows held in memory now (for `/metrics`).
-    pub fn cached_entries(&self) -> usize {
-        self.cache.len()
-    }
-
-    /// Look-ups answered from memory since start (for `/metrics`).
-    pub fn cache_hits(&self) -> u64 {
-        self.cache.hits()
-    }
-
+    /// The rows kept in memory.
     pub(super) fn cache(&self) -> &VerificationCache {
         &self.cache
     }
@@ -323,7 +314,7 @@ mod tests {
         let (reader, db, hash) = database(dir.path(), WATCH_INTERVAL).await;
         assert!(reader.find_by_secret_hash(&hash).unwrap().is_some());
         assert!(reader.find_by_secret_hash(&hash).unwrap().is_some());
-        assert_eq!(reader.cache_hits(), 1, "the second look-up is answered from memory");
+        assert_eq!(reader.cache().hits(), 1, "the second look-up is answered from memory");
         revoke(&db).await;
         std::thread::sleep(WATCH_INTERVAL);
         assert!(reader.find_by_secret_hash(&hash).unwrap().is_none(), "revoked by another connection");
@@ -340,11 +331,11 @@ mod tests {
         sea_orm::ConnectionTrait::execute_unprepared(&db, more).await.unwrap();
         reader.changed_here();
         assert!(reader.find_by_secret_hash(&hash).unwrap().is_some());
-        assert_eq!(reader.cache_hits(), 0, "read again after a change made here");
+        assert_eq!(reader.cache().hits(), 0, "read again after a change made here");
         // The watch took note of that commit: its next look does not empty the cache a second time.
         reader.feed.look(&mut lock(&reader.feed.watch), reader.feed.now()).unwrap();
         assert!(reader.find_by_secret_hash(&hash).unwrap().is_some());
-        assert_eq!(reader.cache_hits(), 1, "the watch does not empty the cache a second time");
+        assert_eq!(reader.cache().hits(), 1, "the watch does not empty the cache a second time");
         revoke(&db).await;
         reader.changed_here();
         assert!(reader.find_by_secret_hash(&hash).unwrap().is_none(), "revoked here: refused at once");
